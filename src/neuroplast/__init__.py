@@ -1,0 +1,31 @@
+"""neuroplast: an evidence-calibrated, multi-scale simulator of neuroplasticity in depression.
+
+Research and education software, not a medical device.
+
+Public API (explicit re-exports only)::
+
+    model = neuroplast.default_model()
+    regimen = neuroplast.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg",
+                                         "duration": "40 min", "at": ["0 d"]}])
+    cohort = neuroplast.sample_cohort(model.values, model.cvs, "trd", 100, seed=1)
+    sim = neuroplast.simulate(model, regimen, cohort, saveat=[0, 1, 24, 168])
+"""
+
+import jax
+
+# The model is validated in float64 (DESIGN §5); JAX needs this before any array is made.
+jax.config.update("jax_enable_x64", True)
+
+from ._errors import DoseCeilingError, NeuroplastInputError, PatientStatus  # noqa: E402
+from .cohort import Cohort, Inclusion, sample_cohort, typical_patient  # noqa: E402
+from .regimen import Dose, Regimen, build_regimen  # noqa: E402
+from .simulation import PopulationModel, Simulation, Solver, default_model, simulate  # noqa: E402
+
+__version__ = "0.1.0"
+DISCLAIMER = "neuroplast is research and education software, not a medical device."
+
+__all__ = [
+    "DISCLAIMER", "Cohort", "Dose", "DoseCeilingError", "Inclusion", "NeuroplastInputError", "PatientStatus",
+    "PopulationModel", "Regimen", "Simulation", "Solver", "__version__", "build_regimen", "default_model",
+    "sample_cohort", "simulate", "typical_patient",
+]

@@ -1,0 +1,61 @@
+"""Published evidence as data: the shared calibration and mechanistic tables, extra sources.
+
+``clinical_calibration.yaml`` and ``mechanistic_parameters.yaml`` are copies of
+``shared/evidence`` (each entry keeps its source and whether it was verified);
+``extra_sources.yaml`` holds sources this project added, in the same spirit.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).parent
+
+
+@functools.cache
+def clinical() -> dict:
+    return yaml.safe_load((HERE / "clinical_calibration.yaml").read_text())
+
+
+@functools.cache
+def mechanistic() -> dict:
+    return yaml.safe_load((HERE / "mechanistic_parameters.yaml").read_text())
+
+
+@functools.cache
+def extra() -> dict:
+    return yaml.safe_load((HERE / "extra_sources.yaml").read_text())
+
+
+@functools.cache
+def study_ids() -> frozenset[str]:
+    return frozenset(s["id"] for s in clinical()["studies"])
+
+
+@functools.cache
+def source_ids() -> frozenset[str]:
+    """Every id a parameter may cite."""
+    ids = {p["id"] for p in mechanistic()["parameters"]}
+    ids |= {s["id"] for s in extra()["sources"]}
+    return frozenset(ids | study_ids())
+
+
+def citation(sid: str) -> str:
+    for s in clinical()["studies"]:
+        if s["id"] == sid:
+            c = s["citation"]
+            return f"{c['authors'].split(',')[0]} et al. {c['year']}, {c['journal']}"
+    for p in mechanistic()["parameters"]:
+        if p["id"] == sid:
+            c = p.get("source") or {}
+            return f"{str(c.get('authors', '')).split(',')[0]} {c.get('year', '')}, {c.get('journal', '')}"
+    for s in extra()["sources"]:
+        if s["id"] == sid:
+            return str(s.get("citation", sid))
+    return sid
+
+
+__all__ = ["citation", "clinical", "extra", "mechanistic", "source_ids", "study_ids"]

@@ -1,0 +1,29 @@
+"""The parameter registry (value, unit, variability, source for every number)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .registry import FITTED_PATH, Parameter, fitted_values, resolved
+from .table import SCALES
+
+
+def all_parameters() -> tuple[Parameter, ...]:
+    """Every parameter, with its scale filled in and the fitted value resolved."""
+    out = []
+    for scale, params in SCALES.items():
+        for p in params:
+            out.append(dataclasses.replace(p, scale=scale, value=resolved(p)))
+    return tuple(out)
+
+
+def values() -> dict[str, float]:
+    """name → value (fitted values applied)."""
+    return {p.name: p.value for p in all_parameters()}
+
+
+def cvs() -> dict[str, float]:
+    return {p.name: p.cv for p in all_parameters()}
+
+
+__all__ = ["FITTED_PATH", "Parameter", "all_parameters", "cvs", "fitted_values", "values"]

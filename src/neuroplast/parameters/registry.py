@@ -1,0 +1,48 @@
+"""The parameter registry: every number in the model declares value, unit, variability and source.
+
+A :class:`Parameter` is data. ``source`` is an id from the evidence registry
+(``neuroplast.evidence``: the shared calibration and mechanistic tables plus
+``extra_sources.yaml``), ``fit`` for a value set by the reproducible calibration
+(``neuroplast calibrate``; the fitted values live in ``fitted.json`` beside this file), or
+``assumption`` — in which case ``note`` gives the one-line reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from pathlib import Path
+
+FITTED_PATH = Path(__file__).with_name("fitted.json")
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: float
+    unit: str
+    description: str
+    source: str  # evidence id | "fit" | "assumption"
+    note: str = ""
+    cv: float = 0.0  # between-patient variability: coefficient of variation of a log-normal
+    scale: str = ""  # which scale of the chain uses it (filled by the table)
+
+    def __post_init__(self):
+        if self.source == "assumption" and not self.note:
+            raise ValueError(f"parameter {self.name}: an assumption needs a one-line reason in note")
+
+
+@functools.cache
+def fitted_values() -> dict[str, float]:
+    """Calibrated values committed by ``neuroplast calibrate`` (empty before the first fit)."""
+    if not FITTED_PATH.exists():
+        return {}
+    return dict(json.loads(FITTED_PATH.read_text())["values"])
+
+
+def resolved(p: Parameter) -> float:
+    """The value to use: the fitted value for ``source == "fit"`` when one is committed."""
+    if p.source == "fit":
+        return float(fitted_values().get(p.name, p.value))
+    return float(p.value)

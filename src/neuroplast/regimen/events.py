@@ -1,0 +1,131 @@
+"""The regimen is data: a sorted tuple of :class:`Dose` events (times in h from the first dose).
+
+Repeats (``at = [...]`` or ``start``/``every``/``count``) are expanded eagerly when the
+regimen is built; per-patient infusion rates (umol/h) are made by :meth:`Regimen.event_array`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .._errors import NeuroplastInputError
+from .._units import NG_PER_UMOL
+from ..model import DRUG_CODES
+
+DRUGS = ("ketamine", "midazolam", "saline")
+ROUTES = {"ketamine": ("iv",), "midazolam": ("iv",), "saline": ("iv",)}
+"""Drugs and the routes modelled so far (other routes: a later pharmacology release)."""
+
+KNOWN_DRUGS_LATER = ("esketamine", "arketamine", "escitalopram", "sertraline")
+KNOWN_ROUTES = ("iv", "im", "intranasal", "oral", "sublingual")
+
+
+@dataclasses.dataclass(frozen=True)
+class Dose:
+    time_h: float
+    duration_h: float
+    amount: float
+    unit: str  # "mg/kg" | "mg"
+    drug: str
+    route: str = "iv"
+
+    def amount_mg(self, weight_kg):
+        return self.amount * weight_kg if self.unit == "mg/kg" else self.amount * np.ones_like(weight_kg)
+
+
+@dataclasses.dataclass(frozen=True)
+class Regimen:
+    doses: tuple[Dose, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "doses", tuple(sorted(self.doses, key=lambda d: d.time_h)))
+
+    @property
+    def last_dose_h(self) -> float:
+        return max((d.time_h for d in self.doses), default=0.0)
+
+    @property
+    def jump_times(self) -> np.ndarray:
+        return np.array(sorted({t for d in self.doses for t in (d.time_h, d.time_h + d.duration_h)}))
+
+    def event_array(self, weight_kg, n_events: int | None = None) -> np.ndarray:
+        """(n_patients, n_events, 4) rows ``[start_h, end_h, rate_umol_per_h, drug_code]``.
+
+        Padding rows (beyond the regimen's doses) start and end at +1e12 h: never active.
+        """
+        weight_kg = np.atleast_1d(np.asarray(weight_kg, dtype=float))
+        n_ev = len(self.doses) if n_events is None else n_events
+        out = np.zeros((weight_kg.size, max(n_ev, 1), 4))
+        out[:, :, 0] = out[:, :, 1] = 1e12
+        for i, d in enumerate(self.doses):
+            umol = 0.0 if d.drug == "saline" else d.amount_mg(weight_kg) * 1000.0 / NG_PER_UMOL[d.drug]
+            out[:, i, 0] = d.time_h
+            out[:, i, 1] = d.time_h + d.duration_h
+            out[:, i, 2] = umol / d.duration_h
+            out[:, i, 3] = DRUG_CODES[d.drug]
+        return out
+
+
+def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose: bool = False) -> Regimen:
+    """Build a regimen from dose dicts in the trial-TOML shape (quantities as strings)."""
+    from .._units import parse_amount, parse_quantity
+    from .guardrails import check_ceiling
+
+    out = []
+    for i, d in enumerate(doses):
+        f = f"{field}[{i}]"
+        drug = d.get("drug")
+        if drug not in DRUGS:
+            hint = " (not modelled yet)" if drug in KNOWN_DRUGS_LATER else ""
+            raise NeuroplastInputError(f"unknown drug{hint}; known: {', '.join(DRUGS)}", field=f"{f}.drug", value=drug)
+        route = d.get("route", "iv")
+        if route not in ROUTES[drug]:
+            hint = " (not modelled yet)" if route in KNOWN_ROUTES else ""
+            raise NeuroplastInputError(f"unknown route for {drug}{hint}; known: {', '.join(ROUTES[drug])}",
+                                       field=f"{f}.route", value=route)
+        if "amount" not in d:
+            raise NeuroplastInputError("missing dose amount, e.g. amount = \"0.5 mg/kg\"", field=f"{f}.amount")
+        amount, unit = parse_amount(d["amount"], field=f"{f}.amount")
+        if "duration" not in d:
+            raise NeuroplastInputError("missing infusion duration, e.g. duration = \"40 min\"", field=f"{f}.duration")
+        duration = parse_quantity(d["duration"], "time", field=f"{f}.duration")
+        if duration <= 0:
+            raise NeuroplastInputError("the infusion duration must be positive", field=f"{f}.duration", value=d["duration"])
+        check_ceiling(drug, route, amount, unit, field=f"{f}.amount", allow_high_dose=allow_high_dose)
+        for t in _times(d, f):
+            out.append(Dose(t, duration, amount, unit, drug, route))
+    if not out:
+        raise NeuroplastInputError("an arm needs at least one dose", field=field)
+    return Regimen(tuple(out))
+
+
+def _times(d: dict, f: str) -> list[float]:
+    from .._units import parse_quantity
+
+    has_at = "at" in d
+    has_repeat = any(k in d for k in ("start", "every", "count"))
+    if has_at and has_repeat:
+        raise NeuroplastInputError("give either 'at' or 'start'/'every'/'count', not both", field=f"{f}.at", value=d["at"])
+    if has_at:
+        at = d["at"]
+        if not isinstance(at, list) or not at:
+            raise NeuroplastInputError("'at' must be a non-empty list of times, e.g. [\"0 d\"]", field=f"{f}.at", value=at)
+        times = [parse_quantity(x, "time", field=f"{f}.at[{j}]") for j, x in enumerate(at)]
+        for j, (x, t) in enumerate(zip(at, times)):
+            if t < 0:
+                raise NeuroplastInputError("a dose time must not be before 0", field=f"{f}.at[{j}]", value=x)
+        return times
+    if has_repeat:
+        start = parse_quantity(d.get("start", "0 h"), "time", field=f"{f}.start")
+        if start < 0:
+            raise NeuroplastInputError("a dose time must not be before 0", field=f"{f}.start", value=d.get("start"))
+        count = d.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise NeuroplastInputError("'count' must be a positive integer", field=f"{f}.count", value=count)
+        every = parse_quantity(d["every"], "time", field=f"{f}.every") if "every" in d else 0.0
+        if count > 1 and every <= 0:
+            raise NeuroplastInputError("'every' must be a positive time when count > 1", field=f"{f}.every", value=d.get("every"))
+        return [start + k * every for k in range(count)]
+    return [0.0]

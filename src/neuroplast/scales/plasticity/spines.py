@@ -1,0 +1,41 @@
+"""Prefrontal dendritic spine density and fast synaptic potentiation.
+
+Spine density ``s`` is a fraction of the healthy density. Spines form at rate
+``k (1 + gain r mtor)`` and are eliminated at ``k (1 + stress) s``, with ``k = 1/lifetime``
+(Attardo 2015, E03). Without drug, ``s* = 1/(1 + stress)``: chronic stress lowers density
+(E04-E06). mTORC1 activity transiently raises formation (Li 2010, D01; Moda-Sava 2019, E08);
+the gain then decays with the spine lifetime, over days to weeks (E09).
+Fast potentiation ``p`` (AMPA insertion, homeostatic potentiation, H03) rises with the
+glutamate surge and fades within about a day: it carries the relief of the first hours,
+before new spines appear (E07). ``r`` is the patient's plasticity responsiveness.
+States: ``spines, potentiation``.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+
+class Spines(eqx.Module):
+    lifetime_h: Float[Array, ""]
+    gain: Float[Array, ""]
+    potentiation_gain: Float[Array, ""]
+    tau_potentiation: Float[Array, ""]
+    stress: Float[Array, ""]
+    responsiveness: Float[Array, ""]
+
+    n_states = 2
+    names = ("spines", "potentiation")
+
+    def baseline(self):
+        return 1.0 / (1.0 + self.stress)
+
+    def rhs(self, x, glu, mtor):
+        s, p = x[0], x[1]
+        k = 1.0 / self.lifetime_h
+        r = self.responsiveness
+        d_s = k * (1.0 + self.gain * r * jnp.maximum(mtor, 0.0) - (1.0 + self.stress) * s)
+        d_p = self.potentiation_gain * r * jnp.maximum(glu, 0.0) - p / self.tau_potentiation
+        return jnp.stack([d_s, d_p])

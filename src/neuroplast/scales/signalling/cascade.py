@@ -1,0 +1,38 @@
+"""Glutamate surge → BDNF → mTORC1, hour-scale (states relative to the drug-free baseline, 0).
+
+Disinhibition: interneuron block lowers GABA release, pyramidal block lowers their own NMDA
+drive; the net excitation drive is ``(1 - occ_pyr)(1 + gain occ_in) - 1``. It is positive at
+subanaesthetic block and negative at anaesthetic block — the inverted-U dose relation of
+prefrontal glutamate (Moghaddam 1997, C01).
+BDNF is driven by the surge (AMPA throughput) and by resting NMDA block via eEF2
+de-suppression (Autry 2011, D02); mTORC1 follows BDNF through TrkB (Li 2010, D01).
+States: ``glutamate, bdnf, mtor``.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+
+class Cascade(eqx.Module):
+    disinhibition_gain: Float[Array, ""]
+    tau_glu: Float[Array, ""]
+    w_eef2: Float[Array, ""]
+    tau_bdnf: Float[Array, ""]
+    tau_mtor: Float[Array, ""]
+
+    n_states = 3
+    names = ("glutamate", "bdnf", "mtor")
+
+    def excitation(self, occ_pyr, occ_in):
+        return (1.0 - occ_pyr) * (1.0 + self.disinhibition_gain * occ_in) - 1.0
+
+    def rhs(self, x, occ_pyr, occ_in):
+        glu, bdnf, mtor = x[0], x[1], x[2]
+        d_glu = (self.excitation(occ_pyr, occ_in) - glu) / self.tau_glu
+        drive = jnp.maximum(glu, 0.0) + self.w_eef2 * occ_pyr
+        d_bdnf = (drive - bdnf) / self.tau_bdnf
+        d_mtor = (bdnf - mtor) / self.tau_mtor
+        return jnp.stack([d_glu, d_bdnf, d_mtor])

@@ -1,0 +1,50 @@
+"""Mood state driven by synaptic connectivity, a placebo/expectancy process, and read-outs.
+
+``mood`` is depression depth relative to the patient's own baseline (1 = as at enrolment,
+0 = no symptoms). It relaxes, within hours, towards the deficit of effective prefrontal
+connectivity (spines + fast potentiation) relative to the baseline deficit::
+
+    target = max(0, (1 - connectivity) / (1 - baseline_spines))
+
+Expectancy is its own process (not drug effect): each infusion session builds it towards
+``base + felt x (felt drug effect)``, after which it fades over days. A felt effect —
+midazolam sedation, ketamine dissociation — strengthens it (functional unblinding), which
+is why midazolam arms respond more than saline arms (Wilkinson 2019). The true score is
+``baseline_score x mood x (1 - expectancy)``; observed scores add rater noise.
+States: ``mood, expectancy``.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+
+class Mood(eqx.Module):
+    tau_mood: Float[Array, ""]
+    expectancy_base: Float[Array, ""]
+    expectancy_felt: Float[Array, ""]
+    tau_expectancy: Float[Array, ""]
+    k_expectancy: Float[Array, ""]
+    baseline_madrs: Float[Array, ""]  # the patient's true baseline severity (MADRS points)
+
+    n_states = 2
+    names = ("mood", "expectancy")
+
+    def rhs(self, x, connectivity, baseline_spines, session, felt):
+        mood, expectancy = x[0], x[1]
+        target = jnp.maximum((1.0 - connectivity) / (1.0 - baseline_spines), 0.0)
+        d_mood = (target - mood) / self.tau_mood
+        amplitude = jnp.clip(self.expectancy_base + self.expectancy_felt * felt, 0.0, 0.9)
+        d_exp = session * self.k_expectancy * (amplitude - expectancy) - expectancy / self.tau_expectancy
+        return jnp.stack([d_mood, d_exp])
+
+    def madrs(self, mood, expectancy):
+        """True (noise-free) MADRS from the mood and expectancy states."""
+        return self.baseline_madrs * mood * (1.0 - expectancy)
+
+
+def hamd17_from_madrs(madrs, per_madrs):
+    """HAM-D17 from MADRS by linear linking through the origin (Leucht 2018: MADRS = 1.3 HAMD)."""
+    return madrs * per_madrs

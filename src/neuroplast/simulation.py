@@ -1,0 +1,151 @@
+"""The front door: ``simulate(model, regimen, cohort, *, saveat, solver)``.
+
+*What* is positional (the population model, the regimen, the cohort); *how* is keyword-only
+(save times, solver settings). Patients are solved together with ``vmap`` in padded batches
+of fixed size, so one compiled function serves every cohort size and arm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import parameters
+from ._errors import NeuroplastInputError, PatientStatus
+from .cohort import Cohort, individualize
+from .model import STATE_NAMES, Model
+from .regimen import Regimen
+
+
+@dataclasses.dataclass(frozen=True)
+class PopulationModel:
+    """Typical parameter values and between-patient variability (from the registry)."""
+
+    values: dict
+    cvs: dict
+
+    def with_values(self, **changes: float) -> "PopulationModel":
+        unknown = set(changes) - set(self.values)
+        if unknown:
+            raise NeuroplastInputError(f"unknown parameter(s) {sorted(unknown)}", field="model.values")
+        return PopulationModel({**self.values, **changes}, self.cvs)
+
+
+def default_model() -> PopulationModel:
+    """The calibrated model: registry values with the committed fitted values applied."""
+    return PopulationModel(parameters.values(), parameters.cvs())
+
+
+@dataclasses.dataclass(frozen=True)
+class Solver:
+    """Adaptive Tsit5 with a PID step-size controller that stops at every infusion start/stop.
+
+    Tolerances are relative/absolute on states whose scale is ~1 (signalling, spines, mood)
+    or ~1-100 umol (drug amounts).
+    """
+
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    max_steps: int = 200_000
+    batch: int = 256  # patients per compiled batch; cohorts are padded to a multiple of it
+
+
+@dataclasses.dataclass(frozen=True)
+class Simulation:
+    times_h: np.ndarray  # (T,)
+    states: np.ndarray  # (n, T, n_states)
+    readouts: dict  # name -> (n, T)
+    status: np.ndarray  # (n,) PatientStatus codes
+    cohort: Cohort
+    regimen: Regimen
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.status == PatientStatus.ok
+
+    def to_xarray(self):
+        import xarray as xr
+
+        from .model import READOUT_UNITS, STATE_UNITS
+
+        ds = xr.Dataset(coords={"patient": np.arange(len(self.status)), "time_h": self.times_h})
+        for i, name in enumerate(STATE_NAMES):
+            ds[f"state_{name}"] = (("patient", "time_h"), self.states[:, :, i].astype(np.float32),
+                                   {"units": STATE_UNITS[i]})
+        for name, arr in self.readouts.items():
+            ds[name] = (("patient", "time_h"), np.asarray(arr, dtype=np.float32),
+                        {"units": READOUT_UNITS.get(name, "")})
+        ds["status"] = ("patient", self.status.astype(np.int8),
+                        {"meaning": ", ".join(f"{s.value}={s.name}" for s in PatientStatus)})
+        ds["time_h"].attrs["units"] = "h from the first dose"
+        return ds
+
+
+def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, max_steps):
+    term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
+    controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts)
+    sol = diffrax.diffeqsolve(term, diffrax.Tsit5(), t0=0.0, t1=t1, dt0=1.0 / 60.0,
+                              y0=model.initial_state(), args=events, saveat=diffrax.SaveAt(ts=ts),
+                              stepsize_controller=controller, max_steps=max_steps, throw=False)
+    ys = sol.ys
+    ok = sol.result == diffrax.RESULTS.successful
+    finite = jnp.all(jnp.isfinite(ys))
+    status = jnp.where(ok, jnp.where(finite, PatientStatus.ok, PatientStatus.non_finite), PatientStatus.solver_failed)
+    return ys, model.readouts(ys), status
+
+
+@eqx.filter_jit
+def _solve_batch(model, events, ts, jump_ts, t1, rtol, atol, max_steps):
+    return jax.vmap(_solve_one, in_axes=(0, 0, None, None, None, None, None, None))(
+        model, events, ts, jump_ts, t1, rtol, atol, max_steps)
+
+
+def _bucket(n: int, step: int) -> int:
+    return max(step, -(-n // step) * step)
+
+
+def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat, solver: Solver = Solver(),
+             progress: Callable[[int], None] | None = None) -> Simulation:
+    """Simulate every patient of ``cohort`` under ``regimen``; save at ``saveat`` (hours, >= 0).
+
+    Returns a :class:`Simulation`. A patient whose solve fails (step limit, non-finite state)
+    is flagged in ``status``; the run goes on. ``progress(k)`` is called after each batch with
+    the number of patients done in it.
+    """
+    ts = np.asarray(saveat, dtype=float)
+    if ts.ndim != 1 or ts.size == 0 or np.any(ts < 0) or np.any(np.diff(ts) < 0):
+        raise NeuroplastInputError("save times must be a non-empty, sorted list of times >= 0", field="saveat")
+    n = len(cohort)
+    # Fixed shapes -> one compilation: pad events to a multiple of 8, times to a multiple of 64.
+    n_ev = _bucket(len(regimen.doses), 8)
+    t_pad = _bucket(ts.size, 64)
+    ts_p = np.concatenate([ts, np.full(t_pad - ts.size, ts[-1])])
+    jumps = regimen.jump_times
+    jumps = np.concatenate([jumps, np.full(_bucket(jumps.size, 16) - jumps.size, 1e12)])
+    t1 = float(ts[-1]) if ts[-1] > 0 else 1e-6
+    values = model.values
+    batch = min(solver.batch, _bucket(n, 8))
+    ys_all, ro_all, st_all = [], {}, []
+    for lo in range(0, n, batch):
+        idx = np.arange(lo, min(lo + batch, n))
+        pad_idx = np.concatenate([idx, np.full(batch - idx.size, idx[-1])])
+        part = cohort.take(pad_idx)
+        ind = individualize(values, part)
+        events = jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev))
+        ys, ro, st = _solve_batch(ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), t1,
+                                  solver.rtol, solver.atol, solver.max_steps)
+        k = idx.size
+        ys_all.append(np.asarray(ys)[:k, : ts.size])
+        for name, arr in ro.items():
+            ro_all.setdefault(name, []).append(np.asarray(arr)[:k, : ts.size])
+        st_all.append(np.asarray(st)[:k])
+        if progress is not None:
+            progress(k)
+    return Simulation(times_h=ts, states=np.concatenate(ys_all), readouts={k: np.concatenate(v) for k, v in ro_all.items()},
+                      status=np.concatenate(st_all), cohort=cohort, regimen=regimen)

@@ -1,0 +1,174 @@
+"""Run an in-silico trial: sample each arm's cohort, simulate, score, summarise (DESIGN §4.3)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from .._errors import PatientStatus
+from ..cohort import sample_cohort
+from ..simulation import PopulationModel, Simulation, Solver, default_model, simulate
+from . import stats
+from .spec import SCALE_MAX, TrialSpec
+
+SBP_ALERTS = (160.0, 180.0)  # mmHg: common stop/alert thresholds during ketamine infusions (I03 label uses 180)
+
+
+@dataclasses.dataclass(frozen=True)
+class ArmResult:
+    name: str
+    simulation: Simulation
+    scores: np.ndarray  # (n, T) observed on the primary scale
+    baseline: np.ndarray  # (n,)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialResult:
+    spec: TrialSpec
+    summary: dict
+    patients: pd.DataFrame
+    arms: dict[str, ArmResult]
+    times_h: np.ndarray
+
+
+def save_grid(spec: TrialSpec, regimens) -> np.ndarray:
+    """Save times (h): every timepoint, a fine grid around each dose, daily visits to follow-up."""
+    tps = [t for _, t in spec.timepoints_h()]
+    last = max(r.last_dose_h for r in regimens.values())
+    follow = spec.follow_up_h() or 0.0
+    end = max(max(tps), last + follow, 24.0)
+    pts = [0.0, *tps, *np.arange(0.0, end + 1e-9, 6.0)]
+    for r in regimens.values():
+        for d in r.doses:
+            pts += list(d.time_h + np.arange(0.0, 4.0 + 1e-9, 5.0 / 60.0))  # 5 min for 4 h: safety peaks
+            pts += list(d.time_h + np.arange(4.0, 48.0 + 1e-9, 1.0))
+        pts += list(r.last_dose_h + 24.0 * np.arange(1, int(follow // 24) + 1))
+    pts = np.array(pts)
+    return np.unique(np.round(pts[(pts >= 0) & (pts <= end)], 6))
+
+
+def observe(sim: Simulation, scale: str, values: dict, rng) -> np.ndarray:
+    """Observed scores on ``scale``: the true score plus rater noise, rounded, within the scale."""
+    true = sim.readouts["madrs_true"]
+    if scale == "HAMD17":
+        true, sd = true * values["hamd17_per_madrs"], values["hamd17_noise_sd"]
+    else:
+        sd = values["madrs_noise_sd"]
+    return np.clip(np.round(true + rng.normal(0.0, sd, true.shape)), 0.0, SCALE_MAX[scale])
+
+
+def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_arm: int | None = None,
+              seed: int | None = None, allow_high_dose: bool = False, solver: Solver = Solver(rtol=1e-5, atol=1e-8),
+              progress: Callable[[int], None] | None = None) -> TrialResult:
+    model = default_model() if model is None else model
+    t = spec.trial
+    n = t.n_per_arm if n_per_arm is None else n_per_arm
+    seed = t.seed if seed is None else seed
+    regimens = spec.regimens(allow_high_dose=allow_high_dose)
+    ts = save_grid(spec, regimens)
+    tps = spec.timepoints_h()
+    resp, remis = t.endpoints.response, spec.remission_threshold()
+    follow = spec.follow_up_h()
+    streams = np.random.SeedSequence(seed).spawn(2 * len(regimens))
+
+    arms, rows, summary_arms = {}, [], {}
+    for i, (name, regimen) in enumerate(regimens.items()):
+        cohort = sample_cohort(model.values, model.cvs, t.population, n, seed=int(streams[2 * i].generate_state(1)[0]),
+                               inclusion=spec.inclusion(), scale=t.scale)
+        sim = simulate(model, regimen, cohort, saveat=ts, solver=solver, progress=progress)
+        scores = observe(sim, t.scale, model.values, np.random.default_rng(streams[2 * i + 1]))
+        baseline = scores[:, 0]
+        arms[name] = ArmResult(name, sim, scores, baseline)
+        ok = sim.ok
+        tp_idx = [int(np.searchsorted(ts, h)) for _, h in tps]
+        arm_sum = {"n": int(ok.sum()), "n_failed": int((~ok).sum()),
+                   "baseline": {"mean": float(np.mean(baseline[ok])), "sd": float(np.std(baseline[ok], ddof=1)) if ok.sum() > 1 else 0.0},
+                   "timepoints": []}
+        for (label, h), j in zip(tps, tp_idx):
+            arm_sum["timepoints"].append({"time": label, "time_h": float(h),
+                                          **stats.arm_timepoint(baseline[ok], scores[ok, j], response=resp, remission=remis)})
+        rel, per_patient_rel = _relapse(ts, scores, baseline, ok, regimen.last_dose_h, follow, resp)
+        arm_sum["relapse"] = rel
+        safety, per_patient_safety = _safety(sim, ok)
+        arm_sum["safety"] = safety
+        summary_arms[name] = arm_sum
+        df = cohort.table.copy()
+        df.insert(0, "arm", name)
+        df["status"] = [PatientStatus(s).name for s in sim.status]
+        df["baseline_score"] = baseline
+        for (label, _), j in zip(tps, tp_idx):
+            df[f"score_{label}"] = scores[:, j]
+            df[f"change_{label}"] = scores[:, j] - baseline
+            df[f"response_{label}"] = (scores[:, j] - baseline) <= -resp * baseline
+        for k, v in {**per_patient_rel, **per_patient_safety}.items():
+            df[k] = v
+        rows.append(df)
+
+    contrasts = []
+    names = list(regimens)
+    for a_i in range(len(names)):
+        for b_i in range(a_i + 1, len(names)):
+            a, b = arms[names[a_i]], arms[names[b_i]]
+            for (label, h) in tps:
+                j = int(np.searchsorted(ts, h))
+                ca = (a.scores[:, j] - a.baseline)[a.simulation.ok]
+                cb = (b.scores[:, j] - b.baseline)[b.simulation.ok]
+                if ca.size < 2 or cb.size < 2:
+                    continue
+                c = stats.contrast(ca, cb, ca <= -resp * a.baseline[a.simulation.ok], cb <= -resp * b.baseline[b.simulation.ok])
+                contrasts.append({"arms": [names[a_i], names[b_i]], "time": label, **c})
+
+    summary = {"trial": t.id, "scale": t.scale, "seed": seed, "neuroplast_version": __version__,
+               "arms": summary_arms, "contrasts": contrasts}
+    patients = pd.concat(rows, ignore_index=True)
+    return TrialResult(spec, summary, patients, arms, ts)
+
+
+def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
+    """Responders 24 h after the last dose; relapse = first daily visit no longer meeting response."""
+    n = scores.shape[0]
+    days = np.full(n, np.nan)
+    relapsed = np.zeros(n, bool)
+    responder = np.zeros(n, bool)
+    if not follow_h or follow_h < 48.0:
+        return {"responders_at_last_dose": None, "median_days_to_relapse": None}, \
+            {"responder_at_last_dose": responder, "days_to_relapse": days, "relapsed": relapsed}
+    visits = last_dose_h + 24.0 * np.arange(1, int(follow_h // 24) + 1)
+    idx = np.searchsorted(ts, visits)
+    meets = (scores[:, idx] - baseline[:, None]) <= -resp * baseline[:, None]
+    responder = meets[:, 0] & ok
+    for p in np.flatnonzero(responder):
+        lost = np.flatnonzero(~meets[p, 1:])
+        if lost.size:
+            relapsed[p] = True
+            days[p] = float(visits[1 + lost[0]] - last_dose_h) / 24.0
+        else:
+            days[p] = float(visits[-1] - last_dose_h) / 24.0
+    med = stats.relapse(days[responder], relapsed[responder])
+    n_ok = max(int(ok.sum()), 1)
+    return ({"responders_at_last_dose": float(responder.sum() / n_ok), "median_days_to_relapse": med,
+             "relapsed_fraction_of_responders": float(relapsed[responder].mean()) if responder.any() else None},
+            {"responder_at_last_dose": responder, "days_to_relapse": days, "relapsed": relapsed})
+
+
+def _safety(sim: Simulation, ok):
+    """Per patient: peak CADSS, peak SBP and its rise, minutes above the SBP alerts."""
+    ro, ts = sim.readouts, sim.times_h
+    dt_min = np.diff(ts, append=ts[-1]) * 60.0
+    sbp = ro["sbp"]
+    per = {"cadss_peak": ro["cadss"].max(axis=1), "sbp_peak": sbp.max(axis=1),
+           "sbp_rise_peak": sbp.max(axis=1) - sbp[:, 0], "sedation_peak": ro["sedation"].max(axis=1)}
+    for thr in SBP_ALERTS:
+        per[f"minutes_sbp_above_{int(thr)}"] = ((sbp > thr) * dt_min).sum(axis=1)
+    mean_rise = (sbp[ok] - sbp[ok, :1]).mean(axis=0) if ok.any() else np.zeros(ts.size)
+    out = {"cadss_peak_mean": float(per["cadss_peak"][ok].mean()),
+           "sbp_peak_mean": float(per["sbp_peak"][ok].mean()),
+           "sbp_largest_mean_rise": float(mean_rise.max()),
+           "sedation_peak_mean": float(per["sedation_peak"][ok].mean())}
+    for thr in SBP_ALERTS:
+        out[f"share_sbp_above_{int(thr)}"] = float((per[f"minutes_sbp_above_{int(thr)}"][ok] > 0).mean())
+    return out, per

@@ -1,0 +1,185 @@
+"""The trial / protocol specification of DESIGN §4.2, validated with pydantic.
+
+Structure and types are checked by pydantic (unknown keys are errors, never ignored);
+quantities ("0.5 mg/kg", "40 min") are parsed with pint when the regimen is built. Every
+failure becomes one :class:`NeuroplastInputError` naming the file, the field and the value.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import pydantic
+
+from .._errors import NeuroplastInputError
+from .._units import parse_quantity
+from ..cohort import PRESETS, Inclusion
+from ..regimen import Regimen, build_regimen
+
+SCALES = ("MADRS", "HAMD17")
+SCALES_LATER = ("HAMD6", "QIDS_SR16", "PHQ9", "CAPS5", "PCL5", "YBOCS", "HAMA", "NRS", "YMRS")
+DEFAULT_REMISSION = {"MADRS": 10.0, "HAMD17": 7.0}
+SCALE_MAX = {"MADRS": 60.0, "HAMD17": 52.0}
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class InclusionSpec(_Strict):
+    min_baseline: float | None = None
+    medication_free: bool | None = None
+    on_stable_antidepressant: bool | None = None
+    inpatient: bool | None = None
+
+
+class EndpointsSpec(_Strict):
+    timepoints: list[str] = pydantic.Field(min_length=1)
+    response: float = pydantic.Field(0.5, gt=0, le=1)
+    remission: float | None = None
+    follow_up: str | None = None
+
+
+class DoseSpec(_Strict):
+    drug: str
+    route: str = "iv"
+    amount: str | float | None = None
+    duration: str | None = None
+    at: list[str] | None = None
+    start: str | None = None
+    every: str | None = None
+    count: int | None = None
+
+
+class TherapySpec(_Strict):
+    kind: Literal["cbt", "mindfulness", "exercise", "meditation", "creative"]
+    start: str | None = None
+    every: str | None = None
+    count: int | None = None
+
+
+class ArmSpec(_Strict):
+    name: str = pydantic.Field(min_length=1)
+    dose: list[DoseSpec] = pydantic.Field(min_length=1)
+    therapy: list[TherapySpec] = []
+
+
+class TrialInfo(_Strict):
+    id: str = pydantic.Field(min_length=1)
+    title: str = ""
+    population: str
+    scale: str = "MADRS"
+    design: Literal["parallel", "crossover"] = "parallel"
+    washout: str | None = None
+    n_per_arm: int = pydantic.Field(100, ge=1, le=1_000_000)
+    seed: int = 1
+    inclusion: InclusionSpec = InclusionSpec()
+    endpoints: EndpointsSpec
+    compare_with: list[str] = []  # extension: published study ids drawn over the simulation
+
+
+class TrialSpec(_Strict):
+    trial: TrialInfo
+    arm: list[ArmSpec] = pydantic.Field(min_length=1)
+
+    # --- derived, validated views -------------------------------------------------------
+    def timepoints_h(self) -> list[tuple[str, float]]:
+        out = []
+        for i, label in enumerate(self.trial.endpoints.timepoints):
+            t = parse_quantity(label, "time", field=f"trial.endpoints.timepoints[{i}]")
+            if t < 0:
+                raise NeuroplastInputError("a timepoint must not be before 0", field=f"trial.endpoints.timepoints[{i}]", value=label)
+            out.append((label, t))
+        return out
+
+    def follow_up_h(self) -> float | None:
+        f = self.trial.endpoints.follow_up
+        if f is None:
+            return None
+        t = parse_quantity(f, "time", field="trial.endpoints.follow_up")
+        if t <= 0:
+            raise NeuroplastInputError("follow_up must be positive", field="trial.endpoints.follow_up", value=f)
+        return t
+
+    def remission_threshold(self) -> float:
+        r = self.trial.endpoints.remission
+        return DEFAULT_REMISSION[self.trial.scale] if r is None else float(r)
+
+    def inclusion(self) -> Inclusion:
+        return Inclusion(**self.trial.inclusion.model_dump())
+
+    def regimens(self, *, allow_high_dose: bool = False) -> dict[str, Regimen]:
+        out = {}
+        for i, arm in enumerate(self.arm):
+            if arm.therapy:
+                raise NeuroplastInputError("psychotherapy and lifestyle sessions are not modelled yet; remove [[arm.therapy]]",
+                                           field=f"arm[{i}].therapy", value=arm.therapy[0].kind)
+            doses = [d.model_dump(exclude_none=True) for d in arm.dose]
+            out[arm.name] = build_regimen(doses, field=f"arm[{i}].dose", allow_high_dose=allow_high_dose)
+        return out
+
+    def check(self, *, allow_high_dose: bool = False) -> "TrialSpec":
+        """Validate everything that needs more than types: names, units, times, ceilings."""
+        t = self.trial
+        if t.population not in PRESETS:
+            raise NeuroplastInputError(f"unknown population; known: {', '.join(sorted(PRESETS))}",
+                                       field="trial.population", value=t.population)
+        if t.scale not in SCALES:
+            hint = " (not modelled yet)" if t.scale in SCALES_LATER else ""
+            raise NeuroplastInputError(f"unknown scale{hint}; known: {', '.join(SCALES)}", field="trial.scale", value=t.scale)
+        if t.design != "parallel":
+            raise NeuroplastInputError("only parallel designs are simulated so far", field="trial.design", value=t.design)
+        names = [a.name for a in self.arm]
+        if len(set(names)) != len(names):
+            raise NeuroplastInputError("arm names must be unique", field="arm.name", value=names)
+        self.timepoints_h()
+        self.follow_up_h()
+        self.regimens(allow_high_dose=allow_high_dose)
+        from ..evidence import study_ids
+
+        for i, sid in enumerate(t.compare_with):
+            if sid not in study_ids():
+                raise NeuroplastInputError("unknown published study id (see neuroplast validate)",
+                                           field=f"trial.compare_with[{i}]", value=sid)
+        return self
+
+
+def parse_spec(data: dict, *, file: str | None = None, allow_high_dose: bool = False) -> TrialSpec:
+    try:
+        spec = TrialSpec.model_validate(data)
+        return spec.check(allow_high_dose=allow_high_dose)
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        field = _loc(err["loc"])
+        value = err.get("input")
+        if isinstance(value, dict):
+            value = None
+        raise NeuroplastInputError(err["msg"], field=field, value=value, file=file) from None
+    except NeuroplastInputError as exc:
+        raise exc.with_file(file) from None
+
+
+def load_spec(path: str | Path, *, allow_high_dose: bool = False) -> TrialSpec:
+    """Read and validate a trial TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise NeuroplastInputError(f"cannot read the file ({exc.strerror})", file=str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise NeuroplastInputError(f"malformed TOML: {exc}", file=str(path)) from None
+    return parse_spec(data, file=str(path), allow_high_dose=allow_high_dose)
+
+
+def _loc(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
