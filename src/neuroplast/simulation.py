@@ -52,6 +52,7 @@ class Solver:
 
     rtol: float = 1e-6
     atol: float = 1e-9
+    method: str = "tsit5"  # "tsit5" (explicit) | "kvaerno5" (implicit, for long stiff stretches)
     max_steps: int = 200_000
     batch: int = 256  # patients per compiled batch; cohorts are padded to a multiple of it
 
@@ -87,10 +88,13 @@ class Simulation:
         return ds
 
 
-def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, max_steps):
+_METHODS = {"tsit5": diffrax.Tsit5, "kvaerno5": diffrax.Kvaerno5, "kvaerno3": diffrax.Kvaerno3}
+
+
+def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, method, max_steps):
     term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
     controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts)
-    sol = diffrax.diffeqsolve(term, diffrax.Tsit5(), t0=0.0, t1=t1, dt0=1.0 / 60.0,
+    sol = diffrax.diffeqsolve(term, _METHODS[method](), t0=0.0, t1=t1, dt0=1.0 / 60.0,
                               y0=model.initial_state(), args=events, saveat=diffrax.SaveAt(ts=ts),
                               stepsize_controller=controller, max_steps=max_steps, throw=False)
     ys = sol.ys
@@ -101,9 +105,9 @@ def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, max_steps):
 
 
 @eqx.filter_jit
-def _solve_batch(model, events, ts, jump_ts, t1, rtol, atol, max_steps):
-    return jax.vmap(_solve_one, in_axes=(0, 0, None, None, None, None, None, None))(
-        model, events, ts, jump_ts, t1, rtol, atol, max_steps)
+def _solve_batch(model, events, ts, jump_ts, t1, rtol, atol, method, max_steps):
+    return jax.vmap(_solve_one, in_axes=(0, 0, None, None, None, None, None, None, None))(
+        model, events, ts, jump_ts, t1, rtol, atol, method, max_steps)
 
 
 def _bucket(n: int, step: int) -> int:
@@ -139,7 +143,7 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
         ind = individualize(values, part)
         events = jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev))
         ys, ro, st = _solve_batch(ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), t1,
-                                  solver.rtol, solver.atol, solver.max_steps)
+                                  solver.rtol, solver.atol, solver.method, solver.max_steps)
         k = idx.size
         ys_all.append(np.asarray(ys)[:k, : ts.size])
         for name, arr in ro.items():

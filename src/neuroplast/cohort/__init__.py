@@ -24,9 +24,10 @@ from ..scales.signalling import Cascade
 from ..scales.symptoms import Mood
 from .presets import PRESETS, Preset
 
-RANDOM_EFFECTS = ("cl_ket", "v1_ket", "cl_nk", "cl_mdz", "expectancy_base", "cadss_per_100ng",
-                  "sbp_per_100ng", "stress_load")
-"""Parameters with between-patient variability (log-normal with the registry's CV)."""
+RANDOM_EFFECTS = ("cl_ket", "vss_ket", "cl_nk", "cl_mdz", "cadss_per_100ng", "sbp_per_100ng", "stress_load",
+                  "expectancy_base")
+"""Parameters with between-patient variability (log-normal; CV from the registry, except
+``expectancy_base`` whose CV ``expectancy_cv`` is a calibrated value)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +121,8 @@ def _draw(rng, values, cvs, preset: Preset, m: int) -> pd.DataFrame:
         * np.where(met, values["met_plasticity_factor"], 1.0),
     })
     for name in RANDOM_EFFECTS:
-        t[f"eta_{name}"] = _lognormal(rng, cvs[name], m)
+        cv = values["expectancy_cv"] if name == "expectancy_base" else cvs[name]
+        t[f"eta_{name}"] = _lognormal(rng, cv, m)
     t["screen_madrs"] = np.clip(t["baseline_madrs_true"] + rng.normal(0, values["madrs_noise_sd"], m), 0, 60)
     t["screen_hamd17"] = np.clip(t["baseline_madrs_true"] * values["hamd17_per_madrs"]
                                  + rng.normal(0, values["hamd17_noise_sd"], m), 0, 52)
@@ -145,8 +147,9 @@ def individualize(values: dict, cohort: Cohort) -> Model:
         return t[f"eta_{name}"].to_numpy()
 
     sex_cl = np.where(t["female"].to_numpy(), v["female_cl_factor"], 1.0)
-    v1 = v["v1_ket"] * eta("v1_ket") * v_scale
-    v_periph = np.maximum(v["vss_ket"] * v_scale - v1, 1.0)
+    vss = v["vss_ket"] * eta("vss_ket") * v_scale
+    v1 = v["v1_fraction_ket"] * vss
+    v_periph = vss - v1
     ln2 = math.log(2.0)
     ketamine = KetaminePK(
         cl=arr(v["cl_ket"] * eta("cl_ket") * cl_scale * sex_cl), v1=arr(v1),

@@ -1,0 +1,199 @@
+"""The command line: thin — parse, call one library function, write or print the result.
+
+Bad input exits with status 2 and one line naming the file, field and value (no traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="neuroplast: simulate neuroplasticity in depression and its treatment, from dose to rating "
+                       "scale. Research and education software, not a medical device.")
+console = Console()
+err = Console(stderr=True)
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (written atomically).")]
+
+
+def _setup():
+    import jax
+
+    cache = os.environ.get("NEUROPLAST_CACHE", str(Path.home() / ".cache" / "neuroplast" / "jax"))
+    jax.config.update("jax_compilation_cache_dir", cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def _guard(fn, *args, **kwargs):
+    """Run a library call; a NeuroplastInputError becomes one line on stderr and exit status 2."""
+    from ._errors import NeuroplastInputError
+
+    try:
+        return fn(*args, **kwargs)
+    except NeuroplastInputError as exc:
+        err.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                    transient=False)
+    task = prog.add_task(label, total=total)
+    return prog, (lambda k: prog.advance(task, k))
+
+
+def _published_table(rows: list[dict], title: str) -> Table:
+    t = Table(title=title, show_lines=False)
+    for col in ("study", "arm", "time", "metric", "published [95% CI]", "simulated", "in CI", "use"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        ci = f" [{r['lo']:.3g}, {r['hi']:.3g}]" if r.get("lo") is not None else ""
+        sim = "—" if r["simulated"] is None else f"{r['simulated']:.3g}"
+        holds = {True: "[green]yes[/]", False: "[red]no[/]", None: "n/a"}[r["ci_holds"]]
+        t.add_row(r["study"], r["arm"], str(r["time"] or "—"), r["metric"], f"{r['value']:.3g}{ci}", sim, holds,
+                  r.get("use", ""))
+    return t
+
+
+@app.command()
+def demo(out: OutOpt = Path("neuroplast-demo"),
+         n_per_arm: Annotated[Optional[int], typer.Option(help="Patients per arm (default: the demo's 300).")] = None):
+    """The flagship: one 0.5 mg/kg IV ketamine infusion vs saline in a trd cohort.
+
+    Prints simulated vs published endpoints and writes report.html, figures, summary.json,
+    patients.parquet and trajectories.nc to --out.
+    """
+    _setup()
+    from . import DISCLAIMER, workflows
+
+    n = n_per_arm or 300
+    prog, tick = _progress(2 * n, "simulating")
+    with prog:
+        result, published = _guard(workflows.demo, out, n_per_arm=n_per_arm, progress=tick)
+    console.print(_published_table(published, "Ketamine vs saline: simulated vs published"))
+    console.print(f"report: {out / 'report.html'}")
+    console.print(DISCLAIMER)
+
+
+@app.command()
+def trial(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2).")],
+          out: OutOpt = Path("neuroplast-trial"),
+          n_per_arm: Annotated[Optional[int], typer.Option(help="Override the spec's n_per_arm.")] = None,
+          seed: Annotated[Optional[int], typer.Option(help="Override the spec's seed.")] = None,
+          allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+    """Run an in-silico trial: summary.json, patients.parquet, trajectories.nc and report.html."""
+    _setup()
+    from . import DISCLAIMER, workflows
+    from .trials import load_spec
+
+    s = _guard(load_spec, spec, allow_high_dose=allow_high_dose)
+    n = n_per_arm or s.trial.n_per_arm
+    prog, tick = _progress(n * len(s.arm), "simulating")
+    with prog:
+        result = _guard(workflows.run_trial_file, spec, out, n_per_arm=n_per_arm, seed=seed,
+                        allow_high_dose=allow_high_dose, progress=tick)
+    t = Table(title=f"{result.spec.trial.id} ({result.spec.trial.scale})")
+    for col in ("arm", "time", "mean score", "mean change", "response", "remission"):
+        t.add_column(col)
+    for name, arm in result.summary["arms"].items():
+        for tp in arm["timepoints"]:
+            t.add_row(name, tp["time"], f"{tp['mean_score']:.1f}", f"{tp['mean_change']:.1f}",
+                      f"{tp['response_rate']:.0%}", f"{tp['remission_rate']:.0%}")
+    console.print(t)
+    console.print(f"outputs: {out}")
+    console.print(DISCLAIMER)
+
+
+@app.command()
+def simulate(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
+             out: OutOpt = Path("neuroplast-simulation"),
+             arm: Annotated[Optional[str], typer.Option(help="Arm to simulate (default: the first).")] = None,
+             weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
+             age: Annotated[float, typer.Option(help="Age, years.")] = 45.0,
+             female: Annotated[bool, typer.Option(help="Female patient.")] = False,
+             baseline_madrs: Annotated[Optional[float], typer.Option(help="Baseline MADRS (default: preset mean).")] = None,
+             days: Annotated[Optional[float], typer.Option(help="Days to simulate.")] = None,
+             allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+    """One typical patient: every scale's trajectory (trajectories.nc), figures and report.html."""
+    _setup()
+    from . import DISCLAIMER, workflows
+    from ._errors import NeuroplastInputError
+
+    def run():
+        if not 20 <= weight <= 250:
+            raise NeuroplastInputError("body weight must be between 20 and 250 kg", field="--weight", value=weight)
+        if baseline_madrs is not None and not 0 <= baseline_madrs <= 60:
+            raise NeuroplastInputError("MADRS must be between 0 and 60", field="--baseline-madrs", value=baseline_madrs)
+        if days is not None and days <= 0:
+            raise NeuroplastInputError("days must be positive", field="--days", value=days)
+        return workflows.simulate_protocol(protocol, out, arm=arm, weight_kg=weight, age_y=age, female=female,
+                                           baseline_madrs=baseline_madrs, allow_high_dose=allow_high_dose, days=days)
+
+    sim = _guard(run)
+    ro = sim.readouts
+    console.print(f"peak ketamine {ro['ketamine_plasma'].max():.0f} ng/mL, peak CADSS {ro['cadss'].max():.1f}, "
+                  f"lowest MADRS {ro['madrs_true'].min():.1f} (baseline {ro['madrs_true'][0, 0]:.1f})")
+    console.print(f"outputs: {out}")
+    console.print(DISCLAIMER)
+
+
+@app.command()
+def validate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each calibration trial.")] = 400,
+             json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows as JSON.")] = None):
+    """Run every calibration trial; print simulated vs published for every calibration endpoint."""
+    _setup()
+    from .calibration import evaluate
+    from .io import write_json
+    from .simulation import default_model
+
+    rows = evaluate(default_model(), n_per_arm=n_per_arm)
+    for use, title in (("fit", "Calibration endpoints (fitted)"), ("holdout", "Held-out endpoints (never fitted)")):
+        sel = [r for r in rows if r["use"] == use]
+        console.print(_published_table(sel, title))
+        held = [r["ci_holds"] for r in sel if r["ci_holds"] is not None]
+        console.print(f"{sum(held)} of {len(held)} simulated values inside the published 95% CI")
+    if json_out:
+        write_json(json_out, rows)
+
+
+@app.command()
+def params(scale: Annotated[Optional[str], typer.Option(help="Only this scale (pk, receptors, ...).")] = None):
+    """List every model parameter: value, unit, variability and source."""
+    from .parameters import all_parameters
+
+    t = Table(title="neuroplast parameters")
+    for col in ("scale", "name", "value", "unit", "CV", "source", "description / note"):
+        t.add_column(col, overflow="fold")
+    for p in all_parameters():
+        if scale and p.scale != scale:
+            continue
+        t.add_row(p.scale, p.name, f"{p.value:.4g}", p.unit, f"{p.cv:.0%}" if p.cv else "", p.source,
+                  p.description + (f" — {p.note}" if p.note else ""))
+    console.print(t)
+
+
+@app.command()
+def calibrate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm while fitting.")] = 200,
+              max_evals: Annotated[int, typer.Option(help="Objective evaluations (Nelder-Mead).")] = 250):
+    """Refit the free parameters to the calibration set and write parameters/fitted.json."""
+    _setup()
+    from .calibration import fit
+
+    fit(n_per_arm=n_per_arm, max_evals=max_evals, log=console.print)
+
+
+def main():  # pragma: no cover - entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

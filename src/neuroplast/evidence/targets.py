@@ -1,0 +1,126 @@
+"""Calibration endpoints: published numbers from ``clinical_calibration.yaml`` as data.
+
+Each :class:`Target` is one verified number with its uncertainty, the simulated trial it is
+compared with and how it is used: ``fit`` (the calibration objective) or ``holdout``
+(reported by ``neuroplast validate`` but never fitted: the out-of-sample test). Unverified
+entries of the table (zarate2006 outcomes, shiroma2020, loo2023_kads) are not used.
+
+``se`` is derived from the published spread: a 95% CI gives (hi - lo)/3.92 (on the log scale
+for ratios); an SD gives SD/sqrt(n); a rate gives the binomial sqrt(p(1-p)/n).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    study: str
+    trial: str  # "single" | "repeated": the calibration trial simulated for it
+    arm: str  # arm name, or "a vs b" for a contrast
+    time: str | None  # timepoint label of the calibration trial
+    metric: str
+    value: float
+    se: float
+    lo: float | None = None
+    hi: float | None = None
+    use: str = "fit"
+    log: bool = False  # compare on the log scale (odds/risk ratios)
+    note: str = ""
+
+    @property
+    def time_h(self) -> float | None:
+        from .._units import parse_quantity
+
+        return None if self.time is None else parse_quantity(self.time, "time", field="target.time")
+
+    def z(self, simulated: float) -> float:
+        if simulated is None or not math.isfinite(simulated):
+            return 10.0  # a missing endpoint (e.g. nobody relapsed) counts as far off
+        if self.log:
+            return (math.log(max(simulated, 1e-6)) - math.log(self.value)) / self.se
+        return (simulated - self.value) / self.se
+
+    def ci_holds(self, simulated) -> bool | None:
+        if self.lo is None or self.hi is None or simulated is None:
+            return None
+        return bool(self.lo <= simulated <= self.hi)
+
+
+def _rate(p, n):
+    return math.sqrt(p * (1 - p) / n)
+
+
+def _ci(lo, hi, log=False):
+    return (math.log(hi) - math.log(lo)) / 3.92 if log else (hi - lo) / 3.92
+
+
+def _rate_ci(p, n):
+    s = _rate(p, n)
+    return max(0.0, p - 1.96 * s), min(1.0, p + 1.96 * s)
+
+
+TARGETS: tuple[Target, ...] = (
+    # murrough2013_ajp: ketamine 0.5 mg/kg vs midazolam 0.045 mg/kg, n ~ 47 vs 25, MADRS.
+    Target("murrough2013_ajp", "single", "ketamine vs midazolam", "1 d", "mean_difference", -7.95, _ci(-12.71, -3.20),
+           -12.71, -3.20, note="adjusted MADRS difference"),
+    Target("murrough2013_ajp", "single", "ketamine vs midazolam", "1 d", "odds_ratio_response", 2.18, _ci(1.21, 4.14, True),
+           1.21, 4.14, log=True),
+    Target("murrough2013_ajp", "single", "ketamine", "1 d", "response_rate", 0.64, _rate(0.64, 47), *_rate_ci(0.64, 47)),
+    Target("murrough2013_ajp", "single", "midazolam", "1 d", "response_rate", 0.28, _rate(0.28, 25), *_rate_ci(0.28, 25)),
+    Target("murrough2013_ajp", "single", "ketamine", "1 d", "mean_change", -16.5, 16.5 / 10.31,
+           -16.5 - 1.96 * 16.5 / 10.31, -16.5 + 1.96 * 16.5 / 10.31, note="APA abstract; se from t(46) = -10.31"),
+    Target("murrough2013_ajp", "single", "midazolam", "1 d", "mean_change", -8.8, 8.8 / 4.63,
+           -8.8 - 1.96 * 8.8 / 4.63, -8.8 + 1.96 * 8.8 / 4.63, note="APA abstract; se from t(24) = -4.63"),
+    # kishimoto2016_meta: Hedges g -1.0 (ketamine lower) vs placebo at day 1; mostly saline-controlled.
+    Target("kishimoto2016_meta", "single", "ketamine vs saline", "1 d", "cohens_d", 1.0, _ci(0.73, 1.28), 0.73, 1.28,
+           note="Hedges g of the meta-analysis compared with Cohen's d (same for large n)"),
+    # han2016_meta: pooled ketamine arm, 9 RCTs, 368 patients (about 184 on ketamine).
+    *[Target("han2016_meta", "single", "ketamine", t, m, v, _rate(v, 184), *_rate_ci(v, 184), note="pooled ketamine arm, n ~ 184")
+      for t, m, v in (("1 d", "response_rate", 0.522), ("3 d", "response_rate", 0.479), ("7 d", "response_rate", 0.398),
+                      ("1 d", "remission_rate", 0.206), ("3 d", "remission_rate", 0.238), ("7 d", "remission_rate", 0.262))],
+    # wilkinson2019_midazolam_vs_saline: patient-level data of 9 trials, day-1 effect sizes.
+    Target("wilkinson2019_midazolam_vs_saline", "single", "ketamine vs midazolam", "1 d", "cohens_d", 0.7, _ci(0.4, 0.9), 0.4, 0.9),
+    Target("wilkinson2019_midazolam_vs_saline", "single", "ketamine vs saline", "1 d", "cohens_d", 1.8, _ci(1.4, 2.2), 1.4, 2.2),
+    # murrough2013_biolpsych: 24 TRD, six infusions over 12 days, follow-up to 83 days.
+    Target("murrough2013_biolpsych", "repeated", "ketamine", "2 h", "mean_change", -18.9, 6.6 / math.sqrt(24),
+           -18.9 - 1.96 * 6.6 / math.sqrt(24), -18.9 + 1.96 * 6.6 / math.sqrt(24), note="2 h after the first infusion"),
+    Target("murrough2013_biolpsych", "repeated", "ketamine", "12 d", "response_rate", 0.708, _rate(0.708, 24), *_rate_ci(0.708, 24),
+           note="end of the six infusions"),
+    Target("murrough2013_biolpsych", "repeated", "ketamine", None, "median_days_to_relapse", 18.0, 5.0,
+           note="no spread published; se 5 d is an assumption"),
+    # aanhetrot2010: 10 prior single-dose responders continued if >= 50% better on day 2 (enriched).
+    Target("aanhetrot2010", "repeated", "ketamine (enriched)", "12 d", "response_rate", 0.9, _rate(0.9, 10), *_rate_ci(0.9, 10),
+           note="simulated among patients responding 24 h after the first infusion"),
+    Target("aanhetrot2010", "repeated", "ketamine (enriched)", "12 d", "mean_pct_change", -85.0, 12.0 / math.sqrt(10),
+           -85.0 - 1.96 * 12 / math.sqrt(10), -85.0 + 1.96 * 12 / math.sqrt(10), note="after the 6th infusion; SD 12%"),
+    Target("aanhetrot2010", "repeated", "ketamine (enriched)", None, "relapsed_fraction", 8 / 9, _rate(8 / 9, 9), *_rate_ci(8 / 9, 9)),
+    Target("aanhetrot2010", "repeated", "ketamine (enriched)", None, "mean_days_to_relapse", 19.0, 39.0 / 4 / math.sqrt(8), 6.0, 45.0,
+           note="range 6-45 d; se from range/4 over sqrt(8) relapsers; 'lo/hi' is the range"),
+    # Blood pressure: largest mean systolic rise during 0.5 mg/kg over 40 min.
+    Target("rivaposse2018_bp", "single", "ketamine", None, "sbp_largest_mean_rise", 3.28, 10.0 / math.sqrt(66),
+           note="no spread published; se from an assumed SD of 10 mmHg over 66 patients"),
+    Target("cardiovascular741_bp", "single", "ketamine", None, "sbp_largest_mean_rise", 7.4, 10.0 / math.sqrt(135),
+           note="no spread published; se from an assumed SD of 10 mmHg over 135 patients"),
+    # ---- held out: never fitted, the out-of-sample test --------------------------------------
+    Target("newport2015_meta", "single", "ketamine vs saline", "1 d", "odds_ratio_response", 9.87, _ci(4.37, 22.29, True),
+           4.37, 22.29, use="holdout", log=True, note="controls mostly saline"),
+    Target("xu2016_meta", "single", "ketamine vs saline", "7 d", "risk_ratio_response", 3.4, _ci(1.6, 7.1, True), 1.6, 7.1,
+           use="holdout", log=True),
+    Target("xu2016_meta", "single", "ketamine", "7 d", "remission_rate", 0.24, _rate(0.24, 100), *_rate_ci(0.24, 100),
+           use="holdout", note="n ~ 100 per arm"),
+    Target("xu2016_meta", "single", "saline", "7 d", "remission_rate", 0.06, _rate(0.06, 100), *_rate_ci(0.06, 100),
+           use="holdout", note="n ~ 100 per arm; control arms mostly saline"),
+    Target("dean2021_cochrane", "single", "ketamine vs midazolam", "1 d", "odds_ratio_response", 2.48, _ci(1.00, 6.18, True),
+           1.00, 6.18, use="holdout", log=True),
+    Target("dean2021_cochrane", "single", "ketamine vs midazolam", "1 d", "cohens_d", 0.49, _ci(0.10, 0.87), 0.10, 0.87,
+           use="holdout", note="SMD -0.49 (ketamine lower)"),
+    Target("luckenbaugh2014_dissociation", "single", "ketamine", "230 min", "r_cadss_pct_change", -0.35, 1 / math.sqrt(105),
+           math.tanh(math.atanh(-0.35) - 1.96 / math.sqrt(105)), math.tanh(math.atanh(-0.35) + 1.96 / math.sqrt(105)),
+           use="holdout", note="Pearson r, CADSS at 40 min vs % change (HDRS there, MADRS here)"),
+    Target("luckenbaugh2014_dissociation", "single", "ketamine", "7 d", "r_cadss_pct_change", -0.41, 1 / math.sqrt(105),
+           math.tanh(math.atanh(-0.41) - 1.96 / math.sqrt(105)), math.tanh(math.atanh(-0.41) + 1.96 / math.sqrt(105)),
+           use="holdout"),
+)

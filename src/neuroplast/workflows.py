@@ -1,0 +1,114 @@
+"""Whole runs behind the CLI commands: run, then write every output atomically into a folder.
+
+The CLI (and the web app later) only parse arguments and call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import DISCLAIMER
+from .cohort import typical_patient
+from .io import atomic_output_dir, write_json, write_netcdf, write_parquet
+from .simulation import PopulationModel, Solver, default_model, simulate
+from .trials import TrialResult, load_spec, run_trial
+from .trials.compare import published_points
+
+DEMO_SPEC = Path(__file__).parent / "data" / "demo.toml"
+
+NOTES = [
+    DISCLAIMER,
+    "Scores are simulated per virtual patient with rater noise; rates are fractions of the patients whose solve succeeded "
+    "(failed patients are counted in n_failed, never averaged).",
+    "Published points come from shared/evidence/clinical_calibration.yaml. 'fit' entries were used to calibrate the model; "
+    "'holdout' entries were not, and test it out of sample.",
+    "Contrasts: mean_difference is the first arm minus the second in change from baseline; Cohen's d is positive when the "
+    "first arm improved more.",
+]
+
+
+def trial_to_dir(result: TrialResult, out: Path, *, published: list[dict] | None = None) -> None:
+    """Write summary.json, patients.parquet, trajectories.nc, published.json, figures and report.html."""
+    from .report import trial_figures, write_report
+
+    published = published_points(result) if published is None else published
+    figs = trial_figures(result, published)
+    with atomic_output_dir(out) as tmp:
+        write_json(tmp / "summary.json", result.summary)
+        write_parquet(tmp / "patients.parquet", result.patients)
+        write_netcdf(tmp / "trajectories.nc", trial_dataset(result))
+        write_json(tmp / "published.json", published)
+        (tmp / "figures").mkdir()
+        for name, png in figs.items():
+            (tmp / "figures" / f"{name}.png").write_bytes(png)
+        write_report(tmp / "report.html", title=result.spec.trial.title or result.spec.trial.id,
+                     summary=result.summary, figures=figs, published=published, notes=NOTES)
+
+
+def trial_dataset(result: TrialResult) -> xr.Dataset:
+    """Every arm's per-patient trajectories (read-outs of every scale and observed scores)."""
+    parts = []
+    for name, arm in result.arms.items():
+        ds = arm.simulation.to_xarray()
+        ds = ds.drop_vars([v for v in ds.data_vars if v.startswith("state_")])
+        ds["score"] = (("patient", "time_h"), arm.scores.astype(np.float32), {"scale": result.spec.trial.scale})
+        ds = ds.assign_coords(arm=("patient", np.array([name] * ds.sizes["patient"], dtype=object)))
+        parts.append(ds)
+    ds = xr.concat(parts, dim="patient")
+    ds = ds.assign_coords(patient=np.arange(ds.sizes["patient"]))
+    ds["arm"] = ds["arm"].astype(str)
+    ds.attrs.update({"trial": result.spec.trial.id, "seed": result.summary["seed"],
+                     "neuroplast_version": result.summary["neuroplast_version"], "disclaimer": DISCLAIMER})
+    return ds
+
+
+def run_trial_file(path, out, *, n_per_arm=None, seed=None, allow_high_dose=False, model: PopulationModel | None = None,
+                   progress: Callable[[int], None] | None = None) -> TrialResult:
+    spec = load_spec(path, allow_high_dose=allow_high_dose)
+    result = run_trial(spec, model=model, n_per_arm=n_per_arm, seed=seed, allow_high_dose=allow_high_dose, progress=progress)
+    trial_to_dir(result, Path(out))
+    return result
+
+
+def demo(out, *, n_per_arm: int | None = None, progress=None) -> tuple[TrialResult, list[dict]]:
+    """The flagship run: ketamine vs saline in a trd cohort, with the published points."""
+    spec = load_spec(DEMO_SPEC)
+    result = run_trial(spec, n_per_arm=n_per_arm, progress=progress)
+    published = published_points(result)
+    trial_to_dir(result, Path(out), published=published)
+    return result, published
+
+
+def simulate_protocol(path, out, *, arm: str | None = None, weight_kg: float = 70.0, age_y: float = 45.0,
+                      female: bool = False, baseline_madrs: float | None = None, allow_high_dose: bool = False,
+                      days: float | None = None):
+    """One typical patient (every random effect at its median) under one arm of a protocol file."""
+    from ._errors import NeuroplastInputError
+    from .report import simulation_figures, write_report
+
+    spec = load_spec(path, allow_high_dose=allow_high_dose)
+    regimens = spec.regimens(allow_high_dose=allow_high_dose)
+    name = arm or next(iter(regimens))
+    if name not in regimens:
+        raise NeuroplastInputError(f"no such arm; arms: {', '.join(regimens)}", field="--arm", value=name, file=str(path))
+    model = default_model()
+    cohort = typical_patient(model.values, weight_kg=weight_kg, female=female, age_y=age_y, baseline_madrs=baseline_madrs)
+    regimen = regimens[name]
+    end = days * 24.0 if days else max(max(h for _, h in spec.timepoints_h()), regimen.last_dose_h + 24.0 * 14)
+    ts = np.unique(np.concatenate([np.arange(0.0, min(end, 48.0), 1 / 12), np.arange(0.0, end + 1e-9, 1.0)]))
+    sim = simulate(model, regimen, cohort, saveat=ts, solver=Solver())
+    figs = simulation_figures(sim)
+    with atomic_output_dir(Path(out)) as tmp:
+        ds = sim.to_xarray()
+        ds.attrs.update({"protocol": str(path), "arm": name, "disclaimer": DISCLAIMER})
+        write_netcdf(tmp / "trajectories.nc", ds)
+        (tmp / "figures").mkdir()
+        for k, png in figs.items():
+            (tmp / "figures" / f"{k}.png").write_bytes(png)
+        write_report(tmp / "report.html", title=f"{spec.trial.title or spec.trial.id} — arm '{name}', one typical patient",
+                     summary=None, figures=figs, published=[], notes=NOTES[:1])
+    return sim

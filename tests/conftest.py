@@ -1,0 +1,26 @@
+import numpy as np
+import pytest
+
+import neuroplast as npl
+
+
+@pytest.fixture(scope="session")
+def model():
+    return npl.default_model()
+
+
+@pytest.fixture(scope="session")
+def single_infusion():
+    return npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}])
+
+
+def one_patient(model, **kw):
+    return npl.typical_patient(model.values, **kw)
+
+
+def pk_of(sim_model, i=0):
+    """Patient i's ketamine PK module with scalar leaves (for the closed form)."""
+    import equinox as eqx
+    import jax
+
+    return jax.tree_util.tree_map(lambda x: np.asarray(x)[i], sim_model.ketamine)

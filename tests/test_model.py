@@ -1,0 +1,91 @@
+"""Model oracles: SciPy reference on the whole vector field, no drug → no drug effect,
+vmap equals per-patient runs, reproducibility, bounds, the inverted U."""
+
+import jax
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+import neuroplast as npl
+from neuroplast.cohort import individualize
+
+from .conftest import one_patient
+
+
+def test_full_model_matches_scipy_reference(model, single_infusion):
+    """Oracle: SciPy LSODA (rtol 1e-10) on the same right-hand side, split at the infusion stop.
+    Tolerance 1e-5 relative to each state's range: both solvers are converged well below it."""
+    cohort = one_patient(model)
+    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    events = single_infusion.event_array(np.array([70.0]), 8)[0]
+    f = jax.jit(lambda t, y: ind.vector_field(t, y, events))
+    ts = np.array([0.25, 40 / 60, 2.0, 4.0, 24.0, 72.0, 168.0])
+    y, t0, ref = np.asarray(ind.initial_state()), 0.0, []
+    for t in ts:
+        for seg in ([40 / 60] if t0 < 40 / 60 < t else []) + [t]:
+            sol = solve_ivp(lambda tt, yy: np.asarray(f(tt, yy)), (t0, seg), y, method="LSODA", rtol=1e-10, atol=1e-12)
+            y, t0 = sol.y[:, -1], seg
+        ref.append(y)
+    ref = np.array(ref)
+    sim = npl.simulate(model, single_infusion, cohort, saveat=ts, solver=npl.Solver(rtol=1e-10, atol=1e-12))
+    scale = np.abs(ref).max(axis=0) + 1e-9
+    assert np.max(np.abs(sim.states[0] - ref) / scale) < 1e-5
+
+
+def test_no_drug_no_drug_effect(model):
+    """Saline with expectancy switched off: every state stays at its drug-free steady state."""
+    m = model.with_values(expectancy_base=0.0, expectancy_felt=0.0)
+    reg = npl.build_regimen([{"drug": "saline", "amount": "0 mg", "duration": "40 min", "start": "0 d", "every": "2 d", "count": 3}])
+    cohort = npl.sample_cohort(m.values, m.cvs, "trd", 8, seed=5)
+    sim = npl.simulate(m, reg, cohort, saveat=np.linspace(0, 240, 41))
+    np.testing.assert_allclose(sim.states, np.repeat(sim.states[:, :1], 41, axis=1), atol=1e-12)
+    assert np.all(sim.readouts["madrs_true"] == sim.readouts["madrs_true"][:, :1])
+
+
+def test_vmapped_cohort_equals_per_patient_runs(model, single_infusion):
+    """Batching must not change anyone's numbers (oracle: the same patient solved alone)."""
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 6, seed=11)
+    ts = np.array([0.5, 4.0, 24.0, 96.0])
+    together = npl.simulate(model, single_infusion, cohort, saveat=ts)
+    for i in range(6):
+        alone = npl.simulate(model, single_infusion, cohort.take([i]), saveat=ts)
+        np.testing.assert_allclose(alone.states[0], together.states[i], rtol=1e-6, atol=1e-10)
+
+
+def test_same_seed_same_numbers(model):
+    from neuroplast.trials import load_spec, run_trial
+
+    spec = load_spec("examples/ketamine_vs_midazolam.toml")
+    a = run_trial(spec, n_per_arm=12, seed=7).summary
+    b = run_trial(spec, n_per_arm=12, seed=7).summary
+    c = run_trial(spec, n_per_arm=12, seed=8).summary
+    assert a == b
+    assert a != c
+
+
+def test_read_outs_within_bounds(model, single_infusion):
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 32, seed=2)
+    sim = npl.simulate(model, single_infusion, cohort, saveat=np.linspace(0, 168, 200))
+    r = sim.readouts
+    for k in ("occupancy_pyramidal", "occupancy_interneuron", "sedation", "expectancy"):
+        assert np.all((r[k] >= 0) & (r[k] <= 1)), k
+    assert np.all(r["occupancy_interneuron"] >= r["occupancy_pyramidal"])  # interneurons blocked more
+    assert np.all(r["ketamine_plasma"] >= -1e-6) and np.all(r["madrs_true"] >= 0)
+    assert np.all(sim.status == npl.PatientStatus.ok)
+
+
+def test_inverted_u_of_the_glutamate_surge(model):
+    """C01: the surge is positive at subanaesthetic block and reverses at anaesthetic block."""
+    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, one_patient(model)))
+    um = np.array([0.3, 0.78, 8.0])  # effect-site racemic uM: low, the antidepressant peak (A34), anaesthetic (A35)
+    occ_p, occ_i = ind.nmda.occupancy(um, 0.0 * um)
+    e = np.asarray(ind.cascade.excitation(occ_p, occ_i))
+    assert e[0] > 0 and e[1] > 0 and e[2] < 0
+
+
+def test_failed_patient_is_flagged_not_averaged(model, single_infusion):
+    """A step limit makes the solve fail: the patient gets a status code, no exception."""
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 4, seed=1)
+    sim = npl.simulate(model, single_infusion, cohort, saveat=np.array([0.0, 24.0]),
+                       solver=npl.Solver(max_steps=5))
+    assert np.all(sim.status == npl.PatientStatus.solver_failed)

@@ -1,0 +1,91 @@
+"""Spec validation: every bad input is one NeuroplastInputError naming the field and value."""
+
+import copy
+
+import pytest
+
+import neuroplast as npl
+from neuroplast.trials import parse_spec
+
+BASE = {
+    "trial": {"id": "t", "population": "trd", "scale": "MADRS", "n_per_arm": 10,
+              "endpoints": {"timepoints": ["1 d"]}},
+    "arm": [{"name": "k", "dose": [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
+                                     "at": ["0 d"]}]}],
+}
+
+
+def spec_with(path, value):
+    d = copy.deepcopy(BASE)
+    node = d
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return d
+
+
+DOSE = ("arm", 0, "dose", 0)
+
+
+@pytest.mark.parametrize("path, value, field, text", [
+    (DOSE + ("drug",), "ketamin", "arm[0].dose[0].drug", "unknown drug"),
+    (DOSE + ("route",), "rectal", "arm[0].dose[0].route", "unknown route"),
+    (DOSE + ("route",), "intranasal", "arm[0].dose[0].route", "not modelled yet"),
+    (("trial", "scale"), "BDI", "trial.scale", "unknown scale"),
+    (("trial", "population"), "martians", "trial.population", "unknown population"),
+    (DOSE + ("amount",), "-0.5 mg/kg", "arm[0].dose[0].amount", "negative"),
+    (DOSE + ("amount",), KeyError, "arm[0].dose[0].amount", "missing"),
+    (DOSE + ("amount",), 0.5, "arm[0].dose[0].amount", "no unit"),
+    (DOSE + ("amount",), "0.5", "arm[0].dose[0].amount", "no unit"),
+    (DOSE + ("amount",), "0.5 blorps/kg", "arm[0].dose[0].amount", "cannot parse"),
+    (DOSE + ("duration",), "40 mg", "arm[0].dose[0].duration", "wrong unit"),
+    (DOSE + ("at",), ["-1 d"], "arm[0].dose[0].at[0]", "before 0"),
+    (("trial", "endpoints", "timepoints"), ["-2 h"], "trial.endpoints.timepoints[0]", "before 0"),
+    (DOSE + ("amount",), "2 mg/kg", "arm[0].dose[0].amount", "safety ceiling"),
+    (DOSE + ("amount",), "200 mg", "arm[0].dose[0].amount", "safety ceiling"),
+    (("trial", "n_per_arm"), -3, "trial.n_per_arm", "greater than or equal"),
+    (("trial", "colour"), "blue", "trial.colour", "Extra inputs"),
+    (DOSE + ("every",), "1 d", "arm[0].dose[0].at", "not both"),
+])
+def test_bad_input_names_field_and_value(path, value, field, text):
+    with pytest.raises(npl.NeuroplastInputError) as exc:
+        parse_spec(spec_with(path, value), file="spec.toml")
+    line = str(exc.value)
+    assert "\n" not in line
+    assert line.startswith("spec.toml")
+    assert f"field '{field}'" in line
+    assert text in line
+
+
+def test_high_dose_override():
+    d = spec_with(DOSE + ("amount",), "2 mg/kg")
+    with pytest.raises(npl.DoseCeilingError):
+        parse_spec(d)
+    assert parse_spec(d, allow_high_dose=True).regimens(allow_high_dose=True)["k"].doses[0].amount == 2.0
+
+
+def test_repeats_expand_eagerly():
+    d = spec_with(DOSE + ("at",), KeyError)
+    d["arm"][0]["dose"][0].update({"start": "1 d", "every": "3.5 d", "count": 6})
+    doses = parse_spec(d).regimens()["k"].doses
+    assert [x.time_h for x in doses] == [24.0 + 84.0 * k for k in range(6)]
+    assert all(x.duration_h == pytest.approx(2 / 3) for x in doses)
+
+
+def test_malformed_toml(tmp_path):
+    from neuroplast.trials import load_spec
+
+    p = tmp_path / "bad.toml"
+    p.write_text("[trial\nid = 1")
+    with pytest.raises(npl.NeuroplastInputError, match="bad.toml: malformed TOML"):
+        load_spec(p)
+
+
+def test_therapy_is_refused_until_modelled():
+    d = copy.deepcopy(BASE)
+    d["arm"][0]["therapy"] = [{"kind": "cbt", "start": "1 d", "every": "7 d", "count": 4}]
+    with pytest.raises(npl.NeuroplastInputError, match="not modelled yet"):
+        parse_spec(d)
