@@ -1,0 +1,115 @@
+"""CLI end to end on small cohorts, and the bad-input contract (exit 2, one line, nothing written)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import xarray as xr
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "ketamine_vs_midazolam.toml"
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "neuroplast.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def test_trial_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    r = cli("trial", str(EXAMPLE), "--n-per-arm", "16", "--seed", "3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    s = json.loads((out / "summary.json").read_text())
+    # DESIGN §4.3 keys
+    assert set(s) >= {"trial", "scale", "seed", "neuroplast_version", "arms", "contrasts"}
+    assert s["seed"] == 3 and s["scale"] == "MADRS"
+    arm = s["arms"]["ketamine"]
+    assert arm["n"] + arm["n_failed"] == 16
+    assert set(arm["baseline"]) == {"mean", "sd"}
+    tp = arm["timepoints"][2]
+    assert tp["time"] == "1 d" and tp["time_h"] == 24.0
+    assert set(tp) == {"time", "time_h", "mean_score", "mean_change", "sd_change", "response_rate", "remission_rate"}
+    assert set(arm["relapse"]) >= {"responders_at_last_dose", "median_days_to_relapse"}
+    c = s["contrasts"][0]
+    assert c["arms"] == ["ketamine", "midazolam"] and len(c["ci95"]) == 2
+    assert set(c) >= {"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d"}
+    patients = pd.read_parquet(out / "patients.parquet")
+    assert len(patients) == 32 and set(patients["arm"]) == {"ketamine", "midazolam"}
+    ds = xr.open_dataset(out / "trajectories.nc", engine="h5netcdf")
+    assert {"ketamine_plasma", "occupancy_interneuron", "bdnf", "spine_density", "score", "cadss", "sbp"} <= set(ds.data_vars)
+    ds.close()
+    html = (out / "report.html").read_text()
+    assert "not a medical device" in html and "data:image/png;base64" in html and "http" not in html.replace("http-equiv", "")
+    assert not list(tmp_path.glob(".run.tmp-*"))
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--allow-high-dose"], None),
+])
+def test_high_dose_needs_override(tmp_path, args, field):
+    spec = tmp_path / "high.toml"
+    spec.write_text(EXAMPLE.read_text().replace('amount = "0.5 mg/kg"', 'amount = "2 mg/kg"'))
+    out = tmp_path / "out"
+    r = cli("trial", str(spec), "--n-per-arm", "8", "--out", str(out))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "arm[0].dose[0].amount" in r.stderr and "'2 mg/kg'" in r.stderr and "--allow-high-dose" in r.stderr
+    assert not out.exists()
+    r = cli("trial", str(spec), "--n-per-arm", "8", "--out", str(out), *args)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("old, new, expect", [
+    ('drug = "ketamine"', 'drug = "ketamin"', "arm[0].dose[0].drug"),
+    ('route = "iv"', 'route = "nasal"', "arm[0].dose[0].route"),
+    ('scale = "MADRS"', 'scale = "BDI"', "trial.scale"),
+    ('population = "trd"', 'population = "zzz"', "trial.population"),
+    ('amount = "0.5 mg/kg"', 'amount = "-0.5 mg/kg"', "arm[0].dose[0].amount"),
+    ('amount = "0.5 mg/kg"', 'amount = 0.5', "arm[0].dose[0].amount"),
+    ('amount = "0.5 mg/kg"', 'amount = "0.5 zorks"', "arm[0].dose[0].amount"),
+    ('"40 min", "4 h"', '"-40 min", "4 h"', "trial.endpoints.timepoints[0]"),
+    ('[trial.endpoints]', '[trial.endpoints', "malformed TOML"),
+])
+def test_bad_input_one_line_exit_2(tmp_path, old, new, expect):
+    text = EXAMPLE.read_text()
+    assert old in text
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text.replace(old, new, 1))
+    out = tmp_path / "out"
+    r = cli("trial", str(spec), "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert str(spec) in r.stderr and expect in r.stderr
+    assert not out.exists()
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    r = cli("trial", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "nope.toml" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_simulate_one_patient(tmp_path):
+    out = tmp_path / "sim"
+    r = cli("simulate", str(EXAMPLE), "--arm", "ketamine", "--weight", "90", "--days", "10", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    ds = xr.open_dataset(out / "trajectories.nc", engine="h5netcdf")
+    assert ds.sizes["patient"] == 1 and float(ds["time_h"].max()) == 240.0
+    assert float(ds["ketamine_plasma"].max()) > 100
+    ds.close()
+    assert (out / "report.html").exists()
+    r = cli("simulate", str(EXAMPLE), "--arm", "nope", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "--arm" in r.stderr
+
+
+def test_params_lists_sources():
+    r = cli("params", "--scale", "receptors")
+    assert r.returncode == 0
+    assert "ki_s_ket" in r.stdout and "B01" in r.stdout
+
+
+def test_help_is_useful():
+    for cmd in ("demo", "simulate", "trial", "validate", "params"):
+        r = cli(cmd, "--help")
+        assert r.returncode == 0 and "Usage" in r.stdout

@@ -1,0 +1,34 @@
+"""Every shipped example and preset is a test case: built, run briefly, finite and non-negative."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neuroplast as npl
+from neuroplast.cohort import PRESETS
+from neuroplast.trials import load_spec, run_trial
+from neuroplast.workflows import DEMO_SPEC
+
+EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.toml")) + [DEMO_SPEC]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_runs(path):
+    spec = load_spec(path)
+    r = run_trial(spec, n_per_arm=8)
+    for arm in r.arms.values():
+        assert np.all(arm.simulation.ok)
+        assert np.isfinite(arm.simulation.states).all()
+        for k in ("ketamine_plasma", "spine_density", "madrs_true"):
+            assert (arm.simulation.readouts[k] >= -1e-6).all()
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_steady_without_drug(name, model):
+    m = model.with_values(expectancy_base=0.0, expectancy_felt=0.0)
+    cohort = npl.sample_cohort(m.values, m.cvs, name, 16, seed=0)
+    reg = npl.build_regimen([{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}])
+    sim = npl.simulate(m, reg, cohort, saveat=np.linspace(0, 500, 11))
+    assert np.allclose(sim.readouts["madrs_true"], sim.readouts["madrs_true"][:, :1])
+    assert (cohort.table["baseline_madrs_true"] >= 0).all()
