@@ -77,15 +77,15 @@ class Model(eqx.Module):
         """Every scale's read-out from saved states ``ys`` (..., n_states), for one patient."""
         k, m = ys[..., _K], ys[..., _M]
         ket_p, nk_p = self.ketamine.plasma(k)
-        ket_e_ng = k[..., 5] * NG_PER_UMOL["ketamine"]
-        mdz_e_ng = m[..., 2] * NG_PER_UMOL["midazolam"]
+        ket_e_ng = jnp.maximum(k[..., 5], 0.0) * NG_PER_UMOL["ketamine"]
+        mdz_e_ng = jnp.maximum(m[..., 2], 0.0) * NG_PER_UMOL["midazolam"]
         occ_pyr, occ_in = self.nmda.occupancy(k[..., 5], k[..., 6])
         madrs = self.mood.madrs(ys[..., 18], ys[..., 19])
         return {
-            "ketamine_plasma": ket_p * NG_PER_UMOL["ketamine"],
-            "norketamine_plasma": nk_p * NG_PER_UMOL["norketamine"],
+            "ketamine_plasma": jnp.maximum(ket_p, 0.0) * NG_PER_UMOL["ketamine"],
+            "norketamine_plasma": jnp.maximum(nk_p, 0.0) * NG_PER_UMOL["norketamine"],
             "ketamine_effect_site": ket_e_ng,
-            "midazolam_plasma": self.midazolam.plasma(m) * NG_PER_UMOL["midazolam"],
+            "midazolam_plasma": jnp.maximum(self.midazolam.plasma(m), 0.0) * NG_PER_UMOL["midazolam"],
             "occupancy_pyramidal": occ_pyr,
             "occupancy_interneuron": occ_in,
             "glutamate": ys[..., 13],

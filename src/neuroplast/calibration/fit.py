@@ -24,12 +24,13 @@ from ..scales.pk import closed_form_linear
 from ..simulation import PopulationModel, default_model
 from .evaluate import evaluate, run_calibration_trials
 
-FREE = ("spine_gain", "potentiation_gain", "responsiveness_cv", "expectancy_base", "expectancy_cv",
-        "expectancy_felt", "tau_expectancy", "spine_lifetime")
+FREE = ("spine_gain", "potentiation_gain", "tau_potentiation", "responsiveness_cv", "expectancy_base",
+        "expectancy_cv", "expectancy_felt", "tau_expectancy", "spine_lifetime")
 BOUNDS = {"spine_gain": (0.1, 100.0), "potentiation_gain": (1e-3, 1.0), "responsiveness_cv": (0.05, 3.0),
           "expectancy_base": (0.0, 0.5), "expectancy_cv": (0.05, 3.0), "expectancy_felt": (0.0, 0.6),
-          "tau_expectancy": (6.0, 24.0 * 30), "spine_lifetime": (7.0, 14.0)}
-"""Search bounds; spine lifetime is kept to the published 1-2 weeks (E03)."""
+          "tau_expectancy": (6.0, 24.0 * 60), "spine_lifetime": (7.0, 14.0), "tau_potentiation": (2.0, 72.0)}
+"""Search bounds: spine lifetime within the published 1-2 weeks (E03); the non-specific
+improvement of control arms (expectancy, with the natural course it stands in for) within 60 days."""
 
 PEAK_NG_ML = 185.0  # A34
 

@@ -75,8 +75,8 @@ PLASTICITY = (
       note="spine formation is mTORC1-dependent (D01, E06, E08)"),
     P("potentiation_gain", 0.05, "1/h", "fast synaptic potentiation per unit glutamate surge", "fit",
       note="homeostatic potentiation precedes new spines (H03, E07)"),
-    P("tau_potentiation", 24.0, "h", "decay time of the fast synaptic potentiation", "assumption",
-      note="functional potentiation without new spines fades within about a day (E07: no new spines at 3-6 h)"),
+    P("tau_potentiation", 24.0, "h", "decay time of the fast synaptic potentiation", "fit",
+      note="fitted within 2-72 h: functional potentiation precedes new spines (E07: none at 3-6 h) and fades without them"),
     P("responsiveness_cv", 0.8, "1", "between-patient CV of plasticity responsiveness", "fit",
       note="spread of response to ketamine; fitted to response rates"),
     P("stress_load", 0.25, "1", "chronic stress load: baseline spine density is 1/(1+load) of healthy", "assumption", cv=0.30,
@@ -87,8 +87,8 @@ PLASTICITY = (
 )
 
 SYMPTOMS = (
-    P("tau_mood", 2.0, "h", "time constant of the mood state following synaptic connectivity", "assumption",
-      note="relief within ~2 h of a single dose (CL02)"),
+    P("tau_mood", 1.0, "h", "time constant of the mood state following synaptic connectivity", "assumption",
+      note="relief within ~2 h of a single dose (CL02); ketamine beats placebo from 40 min (kishimoto2016_meta)"),
     P("expectancy_base", 0.10, "1", "median placebo/expectancy relief from a session with no felt effect", "fit"),
     P("expectancy_cv", 0.8, "1", "between-patient CV of expectancy relief", "fit",
       note="placebo response varies widely between patients; fitted to arm response rates"),

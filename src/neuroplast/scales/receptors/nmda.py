@@ -11,6 +11,7 @@ effective affinity is multiplied by ``interneuron_selectivity``.
 from __future__ import annotations
 
 import equinox as eqx
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 
@@ -22,13 +23,11 @@ class NMDABlock(eqx.Module):
     fu: Float[Array, ""]
     interneuron_selectivity: Float[Array, ""]
 
-    def __check_init__(self):
-        pass
-
     def occupancy(self, ket_um, nk_um):
         """(pyramidal, interneuron) fractional block in [0, 1] from effect-site racemic uM."""
-        half_k = 0.5 * self.fu * ket_um
-        half_n = 0.5 * self.fu * nk_um
+        # Clip round-off below zero (effect sites decay towards 0 from above).
+        half_k = 0.5 * self.fu * jnp.maximum(ket_um, 0.0)
+        half_n = 0.5 * self.fu * jnp.maximum(nk_um, 0.0)
         x = (half_k / self.ki_s_ket + half_k / self.ki_r_ket
              + half_n / self.ki_s_nk + half_n / self.ki_r_nk)
         xi = self.interneuron_selectivity * x
