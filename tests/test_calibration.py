@@ -36,3 +36,13 @@ def test_calibration_endpoints(rows):
     assert np.median(z) < 2.0
     held = [r["ci_holds"] for r in fit if r["ci_holds"] is not None]
     assert sum(held) >= 0.5 * len(held)
+
+
+@pytest.mark.slow
+def test_held_out_endpoints(rows):
+    """The out-of-sample test: endpoints never fitted. At least half must fall in their published
+    95% CI; this is the bar the model is judged by (see neuroplast validate for each value)."""
+    held = [r for r in rows if r["use"] == "holdout"]
+    inside = [r["ci_holds"] for r in held if r["ci_holds"] is not None]
+    assert len(inside) >= 6
+    assert sum(inside) >= len(inside) / 2

@@ -42,6 +42,11 @@ class Regimen:
     def __post_init__(self):
         object.__setattr__(self, "doses", tuple(sorted(self.doses, key=lambda d: d.time_h)))
 
+    def from_first_dose(self) -> "Regimen":
+        """The same regimen with times measured from its first dose (DESIGN §4.3 timepoints)."""
+        t0 = min((d.time_h for d in self.doses), default=0.0)
+        return Regimen(tuple(dataclasses.replace(d, time_h=d.time_h - t0) for d in self.doses))
+
     @property
     def last_dose_h(self) -> float:
         return max((d.time_h for d in self.doses), default=0.0)

@@ -117,7 +117,8 @@ class TrialSpec(_Strict):
                 raise NeuroplastInputError("psychotherapy and lifestyle sessions are not modelled yet; remove [[arm.therapy]]",
                                            field=f"arm[{i}].therapy", value=arm.therapy[0].kind)
             doses = [d.model_dump(exclude_none=True) for d in arm.dose]
-            out[arm.name] = build_regimen(doses, field=f"arm[{i}].dose", allow_high_dose=allow_high_dose)
+            regimen = build_regimen(doses, field=f"arm[{i}].dose", allow_high_dose=allow_high_dose)
+            out[arm.name] = regimen.from_first_dose()  # timepoints count from each arm's first dose
         return out
 
     def check(self, *, allow_high_dose: bool = False) -> "TrialSpec":
