@@ -80,7 +80,9 @@ class Model(eqx.Module):
         ket_e_ng = jnp.maximum(k[..., 5], 0.0) * NG_PER_UMOL["ketamine"]
         mdz_e_ng = jnp.maximum(m[..., 2], 0.0) * NG_PER_UMOL["midazolam"]
         occ_pyr, occ_in = self.nmda.occupancy(k[..., 5], k[..., 6])
-        madrs = self.mood.madrs(ys[..., 18], ys[..., 19])
+        mood = jnp.maximum(ys[..., 18], 0.0)  # clip solver round-off at the bounds of the states
+        expectancy = jnp.clip(ys[..., 19], 0.0, 1.0)
+        madrs = self.mood.madrs(mood, expectancy)
         return {
             "ketamine_plasma": jnp.maximum(ket_p, 0.0) * NG_PER_UMOL["ketamine"],
             "norketamine_plasma": jnp.maximum(nk_p, 0.0) * NG_PER_UMOL["norketamine"],
@@ -93,8 +95,8 @@ class Model(eqx.Module):
             "mtorc1": ys[..., 15],
             "spine_density": ys[..., 16],
             "potentiation": ys[..., 17],
-            "mood": ys[..., 18],
-            "expectancy": ys[..., 19],
+            "mood": mood,
+            "expectancy": expectancy,
             "madrs_true": madrs,
             "cadss": self.safety.cadss(ket_e_ng),
             "sbp": self.safety.sbp(ket_e_ng),
