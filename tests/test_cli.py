@@ -113,3 +113,13 @@ def test_help_is_useful():
     for cmd in ("demo", "simulate", "trial", "validate", "params"):
         r = cli(cmd, "--help")
         assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_demo_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    r = cli("demo", "--n-per-arm", "24", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "simulated vs published" in r.stdout and "kishimoto2016_meta" in r.stdout
+    for f in ("report.html", "summary.json", "patients.parquet", "trajectories.nc", "published.json"):
+        assert (out / f).exists(), f
+    assert list((out / "figures").glob("*.png"))

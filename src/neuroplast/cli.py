@@ -17,7 +17,7 @@ from rich.table import Table
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="neuroplast: simulate neuroplasticity in depression and its treatment, from dose to rating "
                        "scale. Research and education software, not a medical device.")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)  # wide tables in logs and pipes
 err = Console(stderr=True)
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (written atomically).")]

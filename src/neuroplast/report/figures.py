@@ -268,5 +268,7 @@ def _published(published: list[dict]) -> bytes | None:
     return _png(fig)
 
 
-def _h(hours: float) -> str:
+def _h(hours: float | None) -> str:
+    if hours is None:
+        return "—"
     return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:g} h" if hours < 48 else f"{hours / 24:g} d"

@@ -134,6 +134,6 @@ def _published(published: list[dict]) -> str:
         lo, hi, sim = p.get("lo"), p.get("hi"), p.get("simulated")
         ci = f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None and hi is not None else ""
         inside = "n/a" if sim is None or lo is None or hi is None else "yes" if lo <= sim <= hi else "no"
-        rows.append([p["study"], p["arm"], f"{_h(p['time_h'])} ({p['label']})" if p.get("label") else _h(p["time_h"]),
+        rows.append([p["study"], p["arm"], p.get("label") or _h(p["time_h"]),
                      p["metric"].replace("_", " "), fmt(p["value"]) + ci, fmt(sim), inside])
     return _table(["study", "arm", "time", "metric", "published [CI]", "simulated", "simulated within CI"], rows)

@@ -38,5 +38,5 @@ def published_points(result: TrialResult, studies=None) -> list[dict]:
             sim = None
         out.append({"study": t.study, "arm": t.arm, "time_h": t.time_h, "time": t.time, "metric": t.metric,
                     "value": t.value, "lo": t.lo, "hi": t.hi, "simulated": sim, "use": t.use,
-                    "ci_holds": t.ci_holds(sim), "label": f"{t.study}: {t.metric} {t.arm} {t.time or ''}".strip()})
+                    "ci_holds": t.ci_holds(sim), "label": label or "over the run"})
     return out
