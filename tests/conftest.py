@@ -20,7 +20,6 @@ def one_patient(model, **kw):
 
 def pk_of(sim_model, i=0):
     """Patient i's ketamine PK module with scalar leaves (for the closed form)."""
-    import equinox as eqx
     import jax
 
     return jax.tree_util.tree_map(lambda x: np.asarray(x)[i], sim_model.ketamine)

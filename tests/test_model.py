@@ -3,7 +3,6 @@ vmap equals per-patient runs, reproducibility, bounds, the inverted U."""
 
 import jax
 import numpy as np
-import pytest
 from scipy.integrate import solve_ivp
 
 import neuroplast as npl

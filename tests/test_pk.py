@@ -91,3 +91,25 @@ def test_allometric_scaling(model):
     light = npl.simulate(model, reg, one_patient(model, weight_kg=55.0), saveat=ts).readouts["ketamine_plasma"].max()
     heavy = npl.simulate(model, reg, one_patient(model, weight_kg=110.0), saveat=ts).readouts["ketamine_plasma"].max()
     assert heavy == pytest.approx(light, rel=0.15)  # clearance scales as W^0.75, so not exactly equal
+
+
+def test_steady_state_under_constant_infusion(model):
+    """Oracle independent of the distribution terms: at steady state Css = R/CL for ketamine and
+    f_nk R / CL_nk for norketamine, and effect sites equal plasma."""
+    ind = individualize(model.values, one_patient(model))
+    pk = pk_of(ind)
+    a, b = pk.system()
+    rate = 50.0  # umol/h
+    amounts = a[:7, :7]  # the cumulative-eliminated states (7, 8) do not feed back
+    x = np.linalg.solve(amounts, -b[:7] * rate)
+    assert x[0] / float(pk.v1) == pytest.approx(rate / float(pk.cl), rel=1e-10)
+    assert x[3] / float(pk.v1_nk) == pytest.approx(float(pk.f_nk) * rate / float(pk.cl_nk), rel=1e-10)
+    assert x[5] == pytest.approx(x[0] / float(pk.v1), rel=1e-10)
+
+
+def test_distribution_half_life_is_published(model):
+    """Not fitted: the fastest disposition half-life of ketamine lies in the published 10-15 min (A43)."""
+    pk = pk_of(individualize(model.values, one_patient(model)))
+    a, _ = pk.system()
+    rates = -np.linalg.eigvals(a[:3, :3]).real  # ketamine's own three compartments
+    assert 10.0 <= np.log(2) / rates.max() * 60 <= 15.0

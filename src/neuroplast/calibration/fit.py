@@ -21,7 +21,7 @@ from .. import parameters
 from ..cohort import individualize, typical_patient
 from ..evidence.targets import TARGETS
 from ..scales.pk import closed_form_linear
-from ..simulation import PopulationModel, default_model
+from ..simulation import default_model
 from .evaluate import evaluate, run_calibration_trials
 
 FREE = ("spine_gain", "potentiation_gain", "tau_potentiation", "responsiveness_cv", "expectancy_base",
@@ -111,4 +111,3 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
 
 
 __all__ = ["BOUNDS", "FREE", "fit", "stage1"]
-_ = PopulationModel  # re-exported type used in signatures of callers

@@ -68,20 +68,8 @@ class KetaminePK(eqx.Module):
         return x[..., 0] / self.v1, x[..., 3] / self.v1_nk
 
     def system(self):
-        """(A, b) of the linear system as NumPy arrays (for the closed form and references)."""
-        p = {k: float(getattr(self, k)) for k in ("cl", "v1", "q2", "v2", "q3", "v3", "f_nk",
-                                                   "cl_nk", "v1_nk", "q_nk", "v2_nk", "ke0")}
-        return _linear_system(lambda x, r: np.asarray(_rhs_numpy(p, x, r)), self.n_states)
-
-
-def _rhs_numpy(p, x, rate):
-    c1, c2, c3 = x[0] / p["v1"], x[1] / p["v2"], x[2] / p["v3"]
-    n1, n2 = x[3] / p["v1_nk"], x[4] / p["v2_nk"]
-    cleared = p["cl"] * c1
-    return [rate - cleared - p["q2"] * (c1 - c2) - p["q3"] * (c1 - c3), p["q2"] * (c1 - c2),
-            p["q3"] * (c1 - c3), p["f_nk"] * cleared - p["cl_nk"] * n1 - p["q_nk"] * (n1 - n2),
-            p["q_nk"] * (n1 - n2), p["ke0"] * (c1 - x[5]), p["ke0"] * (n1 - x[6]),
-            (1 - p["f_nk"]) * cleared, p["cl_nk"] * n1]
+        """(A, b) of the linear system as NumPy arrays, for one patient (scalar leaves)."""
+        return _linear_system(self, self.n_states)
 
 
 class MidazolamPK(eqx.Module):
@@ -106,18 +94,16 @@ class MidazolamPK(eqx.Module):
         return x[..., 0] / self.v1
 
     def system(self):
-        p = {k: float(getattr(self, k)) for k in ("cl", "v1", "q", "v2", "ke0")}
-
-        def f(x, r):
-            c1, c2 = x[0] / p["v1"], x[1] / p["v2"]
-            return np.array([r - p["cl"] * c1 - p["q"] * (c1 - c2), p["q"] * (c1 - c2),
-                             p["ke0"] * (c1 - x[2]), p["cl"] * c1])
-
-        return _linear_system(f, self.n_states)
+        """(A, b) of the linear system as NumPy arrays, for one patient (scalar leaves)."""
+        return _linear_system(self, self.n_states)
 
 
-def _linear_system(f, n):
-    """Read A and b off a linear right-hand side f(x, rate) by evaluating it on unit vectors."""
+def _linear_system(pk, n):
+    """Read A and b off the model's own (linear) right-hand side by evaluating it on unit vectors."""
+
+    def f(x, rate):
+        return np.asarray(pk.rhs(jnp.asarray(x), rate), dtype=float)
+
     b = f(np.zeros(n), 1.0)
     a = np.stack([f(np.eye(n)[i], 0.0) for i in range(n)], axis=1)
     return a, b
