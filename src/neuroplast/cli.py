@@ -147,7 +147,7 @@ def simulate(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial
 
 
 @app.command()
-def validate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each calibration trial.")] = 400,
+def validate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each calibration trial.")] = 1000,
              json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows as JSON.")] = None):
     """Run every calibration trial; print simulated vs published for every calibration endpoint."""
     _setup()

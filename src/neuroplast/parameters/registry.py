@@ -3,7 +3,8 @@
 A :class:`Parameter` is data. ``source`` is an id from the evidence registry
 (``neuroplast.evidence``: the shared calibration and mechanistic tables plus
 ``extra_sources.yaml``), ``fit`` for a value set by the reproducible calibration
-(``neuroplast calibrate``; the fitted values live in ``fitted.json`` beside this file), or
+(``neuroplast calibrate``; the fitted values live in ``fitted.json`` beside this file, which also
+holds values the calibration derives in closed form from a cited source), or
 ``assumption`` — in which case ``note`` gives the one-line reason.
 """
 
@@ -42,7 +43,6 @@ def fitted_values() -> dict[str, float]:
 
 
 def resolved(p: Parameter) -> float:
-    """The value to use: the fitted value for ``source == "fit"`` when one is committed."""
-    if p.source == "fit":
-        return float(fitted_values().get(p.name, p.value))
-    return float(p.value)
+    """The value to use: the calibrated value when ``fitted.json`` has one (``fit`` parameters and
+    the stage-1 anchors derived from a cited source), else the table's value."""
+    return float(fitted_values().get(p.name, p.value))

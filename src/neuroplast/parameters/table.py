@@ -111,7 +111,7 @@ SYMPTOMS = (
 )
 
 SAFETY = (
-    P("cadss_per_100ng", 4.5, "points per 100 ng/mL", "CADSS per 100 ng/mL of effect-site ketamine", "wilkinson2018_cadss_ketamine", cv=1.0,
+    P("cadss_per_100ng", 3.33, "points per 100 ng/mL", "CADSS per 100 ng/mL of effect-site ketamine", "wilkinson2018_cadss_ketamine", cv=1.0,
       note="linear over 50-200 ng/mL (I07); slope set so 0.5 mg/kg/40 min gives the mean CADSS 7.7 (SD 9.2, hence CV 1.0) of wilkinson2018"),
     P("sbp_per_100ng", 3.0, "mmHg per 100 ng/mL", "systolic BP rise per 100 ng/mL of effect-site ketamine", "fit", cv=0.6,
       note="fitted to rivaposse2018_bp and cardiovascular741_bp; CV 60% assumption (rises vary with age, hypertension)"),
