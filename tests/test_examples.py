@@ -32,3 +32,24 @@ def test_preset_steady_without_drug(name, model):
     sim = npl.simulate(m, reg, cohort, saveat=np.linspace(0, 500, 11))
     assert np.allclose(sim.readouts["madrs_true"], sim.readouts["madrs_true"][:, :1])
     assert (cohort.table["baseline_madrs_true"] >= 0).all()
+
+
+def test_hamd17_primary_scale():
+    """HAM-D17 read-out: MADRS / 1.3 (leucht2018 linking), bounded 0-52, remission default <= 7."""
+    text = (Path(__file__).parents[1] / "examples" / "ketamine_vs_midazolam.toml").read_text()
+    import tomllib
+
+    from neuroplast.trials import parse_spec
+
+    data = tomllib.loads(text)
+    data["trial"]["scale"] = "HAMD17"
+    data["trial"]["inclusion"]["min_baseline"] = 17
+    del data["trial"]["endpoints"]["remission"]
+    spec = parse_spec(data)
+    assert spec.remission_threshold() == 7.0
+    r = run_trial(spec, n_per_arm=40)
+    arm = r.arms["ketamine"]
+    assert (arm.scores >= 0).all() and (arm.scores <= 52).all()
+    assert (arm.baseline >= 17).mean() > 0.8  # screened on HAM-D17; a fresh baseline rating adds noise
+    ratio = arm.baseline.mean() / (arm.simulation.readouts["madrs_true"][:, 0].mean())
+    assert ratio == pytest.approx(1 / 1.3, rel=0.05)
