@@ -114,8 +114,10 @@ def _draw(rng, values, cvs, preset: Preset, m: int) -> pd.DataFrame:
         "bdnf_met_carrier": met,
         "on_antidepressant": rng.random(m) < preset.p_on_antidepressant,
         "inpatient": rng.random(m) < preset.p_inpatient,
+        # assumption: about one failed trial beyond the inclusion minimum on average (recorded, no model effect yet)
         "failed_antidepressants": preset.failed_antidepressants_min + rng.poisson(1.0, m),
         "baseline_madrs_true": _truncnormal(rng, values["madrs_baseline"], values["madrs_baseline_sd"], 0.0, 60.0, m),
+        # clipped to a plausible resting range (assumption) so no tail draw is unphysiological
         "sbp_baseline": _truncnormal(rng, values["sbp_baseline"], values["sbp_baseline_sd"], 90.0, 200.0, m),
         "responsiveness": _lognormal(rng, values["responsiveness_cv"], m)
         * np.where(met, values["met_plasticity_factor"], 1.0),
