@@ -74,11 +74,12 @@ def demo(out: OutOpt = Path("neuroplast-demo"),
     """
     _setup()
     from . import DISCLAIMER, workflows
+    from .trials import load_spec
 
-    n = n_per_arm or 300
-    prog, tick = _progress(2 * n, "simulating")
+    spec = _guard(load_spec, workflows.DEMO_SPEC)
+    prog, tick = _progress((n_per_arm or spec.trial.n_per_arm) * len(spec.arm), "simulating")
     with prog:
-        result, published = _guard(workflows.demo, out, n_per_arm=n_per_arm, progress=tick)
+        result, published = _guard(workflows.demo, spec, out, n_per_arm=n_per_arm, progress=tick)
     console.print(_published_table(published, "Ketamine vs saline: simulated vs published"))
     console.print(f"report: {out / 'report.html'}")
     console.print(DISCLAIMER)
@@ -99,7 +100,7 @@ def trial(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, 
     n = n_per_arm or s.trial.n_per_arm
     prog, tick = _progress(n * len(s.arm), "simulating")
     with prog:
-        result = _guard(workflows.run_trial_file, spec, out, n_per_arm=n_per_arm, seed=seed,
+        result = _guard(workflows.run_trial_to_dir, s, out, n_per_arm=n_per_arm, seed=seed,
                         allow_high_dose=allow_high_dose, progress=tick)
     t = Table(title=f"{result.spec.trial.id} ({result.spec.trial.scale})")
     for col in ("arm", "time", "mean score", "mean change", "response", "remission"):
@@ -189,10 +190,6 @@ def calibrate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm whil
     from .calibration import fit
 
     fit(n_per_arm=n_per_arm, max_evals=max_evals, log=console.print)
-
-
-def main():  # pragma: no cover - entry point
-    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

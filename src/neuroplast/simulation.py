@@ -88,7 +88,7 @@ class Simulation:
         return ds
 
 
-_METHODS = {"tsit5": diffrax.Tsit5, "kvaerno5": diffrax.Kvaerno5, "kvaerno3": diffrax.Kvaerno3}
+_METHODS = {"tsit5": diffrax.Tsit5, "kvaerno5": diffrax.Kvaerno5}
 
 
 def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, method, max_steps):

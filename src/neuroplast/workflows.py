@@ -15,7 +15,7 @@ from . import DISCLAIMER
 from .cohort import typical_patient
 from .io import atomic_output_dir, write_json, write_netcdf, write_parquet
 from .simulation import PopulationModel, Solver, default_model, simulate
-from .trials import TrialResult, load_spec, run_trial
+from .trials import TrialResult, TrialSpec, load_spec, run_trial
 from .trials.compare import published_points
 
 DEMO_SPEC = Path(__file__).parent / "data" / "demo.toml"
@@ -66,17 +66,16 @@ def trial_dataset(result: TrialResult) -> xr.Dataset:
     return ds
 
 
-def run_trial_file(path, out, *, n_per_arm=None, seed=None, allow_high_dose=False, model: PopulationModel | None = None,
-                   progress: Callable[[int], None] | None = None) -> TrialResult:
-    spec = load_spec(path, allow_high_dose=allow_high_dose)
+def run_trial_to_dir(spec: TrialSpec, out, *, n_per_arm=None, seed=None, allow_high_dose=False,
+                     model: PopulationModel | None = None, progress: Callable[[int], None] | None = None) -> TrialResult:
+    """Run a validated spec (``trials.load_spec``) and write every output into ``out``."""
     result = run_trial(spec, model=model, n_per_arm=n_per_arm, seed=seed, allow_high_dose=allow_high_dose, progress=progress)
     trial_to_dir(result, Path(out))
     return result
 
 
-def demo(out, *, n_per_arm: int | None = None, progress=None) -> tuple[TrialResult, list[dict]]:
-    """The flagship run: ketamine vs saline in a trd cohort, with the published points."""
-    spec = load_spec(DEMO_SPEC)
+def demo(spec: TrialSpec, out, *, n_per_arm: int | None = None, progress=None) -> tuple[TrialResult, list[dict]]:
+    """The flagship run (``spec`` = ``load_spec(DEMO_SPEC)``): ketamine vs saline in a trd cohort."""
     result = run_trial(spec, n_per_arm=n_per_arm, progress=progress)
     published = published_points(result)
     trial_to_dir(result, Path(out), published=published)

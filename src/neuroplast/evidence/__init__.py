@@ -43,19 +43,4 @@ def source_ids() -> frozenset[str]:
     return frozenset(ids | study_ids())
 
 
-def citation(sid: str) -> str:
-    for s in clinical()["studies"]:
-        if s["id"] == sid:
-            c = s["citation"]
-            return f"{c['authors'].split(',')[0]} et al. {c['year']}, {c['journal']}"
-    for p in mechanistic()["parameters"]:
-        if p["id"] == sid:
-            c = p.get("source") or {}
-            return f"{str(c.get('authors', '')).split(',')[0]} {c.get('year', '')}, {c.get('journal', '')}"
-    for s in extra()["sources"]:
-        if s["id"] == sid:
-            return str(s.get("citation", sid))
-    return sid
-
-
-__all__ = ["citation", "clinical", "extra", "mechanistic", "source_ids", "study_ids"]
+__all__ = ["clinical", "extra", "mechanistic", "source_ids", "study_ids"]
