@@ -1,0 +1,376 @@
+"""The FastAPI app: JSON API under ``/api``, pages at ``/``, ``/trials``, ``/forecast``, ``/about``.
+
+Errors are JSON ``{"detail": one line, "field", "value", "file"}``: 400 for input the library
+rejects (the same message as the CLI), 422 for a body of the wrong shape, 413 for a body above
+the size limit, 429 when the trial queue is full, 404 for an unknown job, 501 when forecasting
+is not installed. The server keeps serving after every one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import ipaddress
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import DISCLAIMER, __version__
+from .._errors import NeuroplastInputError
+from ..trials.spec import ArmSpec
+from . import forecast as forecast_adapter
+from . import library
+from .jobs import Busy, JobManager
+
+STATIC = Path(__file__).parent / "static"
+PAGES = {"/": "explorer.html", "/trials": "trials.html", "/forecast": "forecast.html", "/about": "about.html"}
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Per-request limits of one server (``neuroplast serve`` flags)."""
+
+    max_patients: int = 4000  # patients per trial, all arms together
+    max_body_bytes: int = 256 * 1024  # request body, uploads included
+    trial_timeout_s: float = 600.0  # run time of one trial
+    simulate_timeout_s: float = 120.0  # run time of one /api/simulate (first call compiles: ~10 s)
+    max_days: float = 365.0  # simulated days of one /api/simulate
+    max_doses: int = 400  # doses of one /api/simulate protocol
+    max_queued: int = 4  # trials queued or running at once
+    keep_jobs: int = 16  # finished trials kept for download
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# --- request and response shapes (they make the OpenAPI schema) -------------------------------
+
+class Error(BaseModel):
+    detail: str = Field(description="one line naming the field and the value")
+    field: str | None = None
+    value: Any = None
+    file: str | None = None
+
+
+class Patient(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    population: str = Field("trd", description="cohort preset (GET /api/options); its typical patient is simulated")
+    weight_kg: float = Field(70.0, ge=20, le=250, description="body weight, kg")
+    age_y: float = Field(45.0, ge=18, le=100, description="age, years")
+    female: bool = False
+    baseline_madrs: float | None = Field(None, ge=0, le=60, description="baseline MADRS (default: the preset's mean)")
+
+
+class SimulateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    protocol: ArmSpec = Field(description="one arm in the shape of the trial TOML's [[arm]] (DESIGN §4.2)")
+    patient: Patient = Patient()
+    days: float | None = Field(None, gt=0, description="days to simulate (default: last dose + 14 d)")
+    allow_high_dose: bool = Field(False, description="simulate doses above the safety ceilings")
+
+
+class Readout(BaseModel):
+    unit: str
+    label: str
+    group: str
+    values: list[float | None]
+
+
+class Group(BaseModel):
+    key: str
+    title: str
+    readouts: list[str]
+
+
+class DoseOut(BaseModel):
+    time_h: float
+    duration_h: float
+    drug: str
+    route: str
+    amount: float
+    unit: str
+
+
+class SimulateResponse(BaseModel):
+    times_h: list[float | None] = Field(description="hours from the first dose")
+    readouts: dict[str, Readout]
+    groups: list[Group]
+    status: str = Field(description="the solve's result code (ok, solver_failed, non_finite)")
+    doses: list[DoseOut]
+    days: float
+    patient: dict[str, Any]
+    disclaimer: str
+
+
+class TrialRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    example: str | None = Field(None, description="a shipped example's name (GET /api/options)")
+    toml: str | None = Field(None, description="the text of a trial TOML file (DESIGN §4.2)")
+    filename: str | None = Field(None, max_length=200, description="the uploaded file's name, for messages")
+    spec: dict[str, Any] | None = Field(None, description="a trial spec as JSON, in the TOML's shape")
+    n_per_arm: int | None = Field(None, ge=1, description="override the spec's n_per_arm")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="override the spec's seed")
+    allow_high_dose: bool = False
+
+
+class TrialCreated(BaseModel):
+    id: str
+    status_url: str
+
+
+class TrialStatus(BaseModel):
+    id: str
+    state: Literal["queued", "running", "done", "failed"]
+    done: int
+    total: int
+    fraction: float
+    message: str
+    error: str | None
+    trial: dict[str, Any]
+    summary: dict[str, Any] | None = Field(description="summary.json (DESIGN §4.3) when done")
+    published: list[dict[str, Any]] | None = Field(description="published points with CIs, simulated beside them")
+    downloads: dict[str, str]
+
+
+class ForecastStatus(BaseModel):
+    available: bool
+    message: str
+
+
+ERRORS = {400: {"model": Error, "description": "input the library rejects"},
+          422: {"model": Error, "description": "a body of the wrong shape"},
+          413: {"model": Error, "description": "body above the size limit"}}
+
+
+def _error(status: int, exc: NeuroplastInputError | None = None, detail: str | None = None) -> JSONResponse:
+    body = {"detail": detail or exc.one_line(), "field": getattr(exc, "field", None), "value": None,
+            "file": getattr(exc, "file", None)}
+    value = getattr(exc, "value", None)
+    if value is not None:
+        body["value"] = value if isinstance(value, (str, int, float, bool)) else repr(value)
+    return JSONResponse(body, status_code=status)
+
+
+# --- the app --------------------------------------------------------------------------------
+
+def create_app(limits: Limits = Limits()) -> FastAPI:
+    jobs = JobManager(timeout_s=limits.trial_timeout_s, max_queued=limits.max_queued, keep=limits.keep_jobs)
+    sims = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuroplast-simulate")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        jobs.close()
+        sims.shutdown(wait=False, cancel_futures=True)
+
+    # max_body_size: FastAPI's own limit, counted as the body streams in (413 above it)
+    app = FastAPI(title="neuroplast", version=__version__, lifespan=lifespan, max_body_size=limits.max_body_bytes,
+                  description=f"JSON API of the neuroplast web app. {DISCLAIMER}")
+    app.state.limits, app.state.jobs = limits, jobs
+    api = APIRouter(prefix="/api", responses=ERRORS)
+
+    @app.exception_handler(NeuroplastInputError)
+    async def _bad_input(request, exc: NeuroplastInputError):
+        return _error(400, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_shape(request, exc: RequestValidationError):
+        err = exc.errors()[0]
+        if err.get("type") == "json_invalid":
+            return _error(422, detail=f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')} "
+                                      f"at character {err.get('loc', ('', '?'))[-1]})")
+        loc = [p for p in err.get("loc", ()) if p != "body"]
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or None
+        value = err.get("input")
+        ne = NeuroplastInputError(err.get("msg", "invalid request"), field=field,
+                                  value=value if isinstance(value, (str, int, float, bool)) else None)
+        return _error(422, ne)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request, exc: StarletteHTTPException):
+        if exc.status_code == 413:  # a streamed body that passed its size only as it arrived
+            return _error(413, detail=too_large(limits.max_body_bytes))
+        return JSONResponse({"detail": str(exc.detail), "field": None, "value": None, "file": None},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    # -- API --
+    @api.get("/options", summary="Drugs, routes, populations, therapies, examples and read-outs of this build")
+    def get_options() -> dict[str, Any]:
+        return library.options()
+
+    @api.get("/about", summary="What the model is, its sources, and the disclaimer")
+    def get_about() -> dict[str, Any]:
+        return library.about()
+
+    @api.post("/simulate", response_model=SimulateResponse,
+              responses={503: {"model": Error, "description": "run-time limit reached"}},
+              summary="One typical patient under one arm: every scale's trajectory")
+    async def post_simulate(req: SimulateRequest):
+        arm = req.protocol.model_dump(exclude_none=True)
+        fut = sims.submit(library.simulate_one, arm, req.patient.model_dump(), days=req.days,
+                          allow_high_dose=req.allow_high_dose, max_days=limits.max_days, max_doses=limits.max_doses)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(fut), limits.simulate_timeout_s)
+        except TimeoutError:
+            return _error(503, detail=f"the simulation did not finish within this server's limit of "
+                                      f"{limits.simulate_timeout_s:g} s; try fewer days or doses")
+
+    @api.post("/trials", status_code=202, response_model=TrialCreated,
+              responses={429: {"model": Error, "description": "the trial queue is full"}},
+              summary="Start an in-silico trial (a shipped example, an uploaded TOML or a JSON spec)")
+    def post_trial(req: TrialRequest):
+        from ..trials import parse_spec
+
+        given = [k for k in ("example", "toml", "spec") if getattr(req, k) is not None]
+        if len(given) != 1:
+            raise NeuroplastInputError("give exactly one of 'example', 'toml' or 'spec'", field="body",
+                                       value=", ".join(given) or None)
+        if req.example is not None:
+            files = library.example_files()
+            if req.example not in files:
+                raise NeuroplastInputError(f"unknown example; known: {', '.join(files)}", field="example",
+                                           value=req.example)
+            name, text = files[req.example].name, files[req.example].read_text()
+        else:
+            name, text = (req.filename or "uploaded.toml"), req.toml
+        if req.spec is not None:
+            name, data = "spec", req.spec
+        else:
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                raise NeuroplastInputError(f"malformed TOML: {exc}", file=name) from None
+        spec = parse_spec(data, file=name, allow_high_dose=req.allow_high_dose)
+        n = req.n_per_arm or spec.trial.n_per_arm
+        total = n * len(spec.arm)
+        if total > limits.max_patients:
+            raise NeuroplastInputError(
+                f"{len(spec.arm)} arms x {n} patients = {total}, above this server's limit of {limits.max_patients} "
+                "patients per trial; lower n_per_arm", field="n_per_arm", value=n, file=name)
+        seed = spec.trial.seed if req.seed is None else req.seed
+        if seed < 0:
+            raise NeuroplastInputError("the seed must not be negative", field="trial.seed", value=seed, file=name)
+        try:
+            job = jobs.submit(spec, n_per_arm=n, seed=seed, allow_high_dose=req.allow_high_dose)
+        except Busy as exc:
+            return _error(429, detail=str(exc))
+        return {"id": job.id, "status_url": f"/api/trials/{job.id}"}
+
+    def _job(jid: str):
+        job = jobs.get(jid)
+        if job is None:
+            raise HTTPException(404, f"no trial with id {jid!r} on this server (finished trials are kept "
+                                     f"{limits.keep_jobs} at a time)")
+        return job
+
+    def _finished(jid: str):
+        job = _job(jid)
+        if job.state != "done":
+            raise HTTPException(409, f"trial {jid!r} is {job.state}, not done")
+        return job
+
+    @api.get("/trials/{jid}", response_model=TrialStatus, responses={404: {"model": Error}},
+             summary="A trial's progress; when done, its summary.json and published points")
+    def get_trial(jid: str):
+        return _job(jid).status()
+
+    @api.get("/trials/{jid}/summary.json", responses={404: {"model": Error}, 409: {"model": Error}},
+             response_class=FileResponse, summary="Download summary.json (DESIGN §4.3)")
+    def get_summary(jid: str):
+        job = _finished(jid)
+        return FileResponse(job.dir / "summary.json", media_type="application/json", filename="summary.json")
+
+    @api.get("/trials/{jid}/report.html", responses={404: {"model": Error}, 409: {"model": Error}},
+             response_class=FileResponse, summary="The trial's self-contained HTML report")
+    def get_report(jid: str):
+        job = _finished(jid)
+        return FileResponse(job.dir / "report.html", media_type="text/html")
+
+    @api.get("/forecast", response_model=ForecastStatus, summary="Whether this build can forecast")
+    def get_forecast_status():
+        return forecast_adapter.status()
+
+    @api.post("/forecast", responses={501: {"model": Error, "description": "forecasting is not installed"}},
+              summary="Forecast one patient's scores from their history (when forecasting is installed)")
+    async def post_forecast(body: forecast_adapter.ForecastRequest):
+        st = forecast_adapter.status()
+        if not st["available"]:
+            return _error(501, detail=st["message"])
+        fut = sims.submit(forecast_adapter.run, body)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(fut), limits.trial_timeout_s)
+        except TimeoutError:
+            return _error(503, detail=f"the forecast did not finish within {limits.trial_timeout_s:g} s")
+
+    app.include_router(api)
+
+    # -- pages and assets (no CDN: plotly.js comes from the installed plotly package) --
+    def _page(file: str):
+        return lambda: FileResponse(STATIC / file, media_type="text/html")
+
+    for path, file in PAGES.items():
+        app.add_api_route(path, _page(file), methods=["GET"], include_in_schema=False)
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js():
+        return FileResponse(plotly_path(), media_type="text/javascript")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return BodyLimit(app, limits.max_body_bytes)
+
+
+def plotly_path() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def too_large(limit: int) -> str:
+    return f"the request body is larger than this server's limit of {limit} bytes"
+
+
+class BodyLimit:
+    """ASGI wrapper: a declared Content-Length above the limit gets a JSON 413 before any byte is read.
+
+    Bodies without a length (chunked) are counted as they stream in by FastAPI's own
+    ``max_body_size``; its 413 gets the same JSON message from the app's handler.
+    """
+
+    def __init__(self, app: FastAPI, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    def __getattr__(self, name):  # the wrapped app's attributes (state, openapi, routes ...)
+        return getattr(self.app, name)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.max_bytes:
+                body = {"detail": too_large(self.max_bytes), "field": "body", "value": int(length), "file": None}
+                return await JSONResponse(body, status_code=413)(scope, receive, send)
+        return await self.app(scope, receive, send)
