@@ -192,5 +192,34 @@ def calibrate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm whil
     fit(n_per_arm=n_per_arm, max_evals=max_evals, log=console.print)
 
 
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+          allow_remote: Annotated[bool, typer.Option("--allow-remote",
+                                                     help="Allow binding to a non-loopback address.")] = False,
+          max_patients: Annotated[int, typer.Option(min=1, help="Most patients of one trial (all arms).")] = 4000,
+          max_upload_kb: Annotated[int, typer.Option(min=1, help="Largest request body, KiB.")] = 256,
+          trial_timeout: Annotated[float, typer.Option(min=1, help="Longest run of one trial, s.")] = 600.0):
+    """Start the web app (Explorer, Trials, Forecast, About) with uvicorn; JSON API at /api, schema at /openapi.json."""
+    from ._errors import NeuroplastInputError
+    from .web import Limits, create_app, is_loopback
+
+    def check():
+        if not is_loopback(host) and not allow_remote:
+            raise NeuroplastInputError("a non-loopback address exposes the server to other machines; "
+                                       "pass --allow-remote to do so", field="--host", value=host)
+
+    _guard(check)
+    if not is_loopback(host):
+        err.print(f"warning: serving on {host}: anyone who can reach this address can run simulations on this "
+                  "machine; the app has no authentication", markup=False, highlight=False)
+    _setup()
+    import uvicorn
+
+    limits = Limits(max_patients=max_patients, max_body_bytes=max_upload_kb * 1024, trial_timeout_s=trial_timeout)
+    console.print(f"neuroplast web app on http://{host}:{port}/ (Ctrl+C stops it)")
+    uvicorn.run(create_app(limits), host=host, port=port, log_level="warning")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
