@@ -297,3 +297,21 @@ def test_schemathesis_fuzz_of_the_openapi_schema():
                 fuzz()
                 ran += 1
     assert ran >= 9 + 3  # every operation; both modes where it takes a body
+
+
+def test_serve_binds_loopback_and_refuses_other_addresses_without_the_flag(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from neuroplast.cli import app
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda a, **kw: calls.append(kw))
+    runner = CliRunner()
+    r = runner.invoke(app, ["serve"])
+    assert r.exit_code == 0 and calls[-1] == {"host": "127.0.0.1", "port": 8000, "log_level": "warning"}
+    r = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "8123"])
+    assert r.exit_code == 2 and len(calls) == 1
+    assert "--allow-remote" in r.output and "'0.0.0.0'" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--allow-remote"])
+    assert r.exit_code == 0 and calls[-1]["host"] == "0.0.0.0" and "warning: serving on 0.0.0.0" in r.output

@@ -75,14 +75,15 @@ NP.table = function (caption, header, rows) {
 
 NP.colors = ["#0b4fa8", "#c0392b", "#1e7d32", "#7b3fa0", "#b35c00", "#00707a", "#8a6d00", "#444444"];
 
-// Stacked plots sharing one x axis (zoom one, all follow). rows: [{title, traces:[plotly traces]}].
+// Stacked plots sharing one x axis (zoom one, all follow; a spike line marks the same time in every row).
+// rows: [{title, traces:[plotly traces]}]; each row gets its own legend beside it.
 NP.linkedPlot = function (div, rows, opts = {}) {
-  const n = rows.length, gap = 0.035, h = (1 - gap * (n - 1)) / n;
+  const n = rows.length, rowH = opts.rowHeight || 190, gap = Math.min(0.035, 40 / (rowH * n)), h = (1 - gap * (n - 1)) / n;
   const layout = {
-    height: Math.max(260, (opts.rowHeight || 190) * n + 90), margin: { l: 70, r: 20, t: 30, b: 50 },
-    showlegend: true, legend: { orientation: "h", y: -0.06 - 18 / ((opts.rowHeight || 190) * n) },
-    hovermode: "x unified", font: { color: "#1b1b1b" },
-    xaxis: { title: { text: opts.xTitle || "" }, anchor: "y" + (n > 1 ? n : ""), showspikes: true },
+    height: Math.max(260, rowH * n + 90), margin: { l: 70, r: 240, t: 30, b: 50 },
+    showlegend: true, hovermode: "closest", font: { color: "#1b1b1b" },
+    xaxis: { title: { text: opts.xTitle || "" }, anchor: "y" + (n > 1 ? n : ""), showspikes: true,
+             spikemode: "across", spikesnap: "cursor", spikethickness: 1, spikecolor: "#555" },
     annotations: [], shapes: opts.shapes || [],
   };
   const traces = [];
@@ -91,9 +92,11 @@ NP.linkedPlot = function (div, rows, opts = {}) {
     const top = 1 - i * (h + gap);
     layout["yaxis" + ax] = { domain: [top - h, top], title: { text: row.yTitle || "", font: { size: 11 } },
                              automargin: true, rangemode: row.rangemode || "normal" };
+    layout["legend" + ax] = { x: 1.01, xanchor: "left", y: top, yanchor: "top", font: { size: 10 },
+                              bgcolor: "rgba(255,255,255,0)", tracegroupgap: 2 };
     layout.annotations.push({ text: "<b>" + row.title + "</b>", xref: "paper", yref: "paper", x: 0, y: top,
                               xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 12 } });
-    row.traces.forEach((t) => traces.push(Object.assign({ xaxis: "x", yaxis: "y" + ax }, t)));
+    row.traces.forEach((t) => traces.push(Object.assign({ xaxis: "x", yaxis: "y" + ax, legend: "legend" + ax }, t)));
   });
   Plotly.react(div, traces, layout, { responsive: true, displaylogo: false });
 };

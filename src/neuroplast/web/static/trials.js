@@ -124,33 +124,36 @@
     });
     Plotly.react(div, traces, { title: { text: `Mean ${s.scale} score (bars: SD of change)` }, height: 380,
       xaxis: { title: { text: "days from the first dose" } }, yaxis: { title: { text: s.scale }, rangemode: "tozero" },
-      margin: { l: 60, r: 20, t: 50, b: 50 }, legend: { orientation: "h" } }, { responsive: true, displaylogo: false });
+      margin: { l: 60, r: 20, t: 80, b: 50 }, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" } },
+      { responsive: true, displaylogo: false });
   }
 
   function publishedPlot(div, pub) {
     const metrics = [...new Set(pub.map((p) => p.metric))];
     const rows = metrics.map((m) => {
       const ps = pub.filter((p) => p.metric === m);
-      const cat = ps.map((p) => `${p.study} · ${p.arm} · ${p.time || "run"}`);
+      const cat = ps.map((p) => `${p.arm} · ${p.time || "run"}`);
+      const hover = ps.map((p) => `${p.study}<br>${p.arm}, ${p.time || "over the run"}`);
       const hasCI = ps.map((p) => p.lo !== null && p.lo !== undefined);
       return { title: m.replace(/_/g, " "), traces: [
-        { x: cat, y: ps.map((p) => p.value), name: "published (95% CI)", legendgroup: "pub", showlegend: m === metrics[0],
+        { x: cat, y: ps.map((p) => p.value), text: hover, name: "published (95% CI)", legendgroup: "pub", showlegend: m === metrics[0],
           mode: "markers", marker: { color: "#1b1b1b", symbol: "diamond", size: 9 },
           error_y: { type: "data", symmetric: false, visible: true,
                      array: ps.map((p, i) => hasCI[i] ? p.hi - p.value : 0),
                      arrayminus: ps.map((p, i) => hasCI[i] ? p.value - p.lo : 0) } },
-        { x: cat, y: ps.map((p) => p.simulated), name: "simulated", legendgroup: "sim", showlegend: m === metrics[0],
+        { x: cat, y: ps.map((p) => p.simulated), text: hover, name: "simulated", legendgroup: "sim", showlegend: m === metrics[0],
           mode: "markers", marker: { color: "#c0392b", size: 10 } }] };
     });
     // one row per metric: each has its own categories, so rows get their own x axes here
     const n = rows.length, gap = 0.12, h = (1 - gap * (n - 1)) / n;
     const layout = { height: 160 * n + 120, title: { text: "Published (95% CI) vs simulated" },
-                     margin: { l: 60, r: 20, t: 50, b: 30 }, showlegend: true, legend: { orientation: "h" }, annotations: [] };
+                     margin: { l: 60, r: 30, t: 80, b: 30 }, showlegend: true,
+                     legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom" }, annotations: [] };
     const traces = [];
     rows.forEach((r, i) => {
       const ax = i === 0 ? "" : String(i + 1), top = 1 - i * (h + gap);
       layout["yaxis" + ax] = { domain: [top - h, top], anchor: "x" + ax };
-      layout["xaxis" + ax] = { anchor: "y" + ax, tickfont: { size: 10 } };
+      layout["xaxis" + ax] = { anchor: "y" + ax, tickfont: { size: 10 }, automargin: true };
       layout.annotations.push({ text: "<b>" + r.title + "</b>", xref: "paper", yref: "paper", x: 0, y: top,
                                 xanchor: "left", yanchor: "bottom", showarrow: false });
       r.traces.forEach((t) => traces.push(Object.assign({ xaxis: "x" + ax, yaxis: "y" + ax }, t)));
