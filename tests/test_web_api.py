@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -227,13 +228,41 @@ def test_trial_run_time_limit_and_queue_limit():
         assert r.status_code == 429 and "already queued" in r.json()["detail"]
 
 
-def test_forecast_answers_501_or_runs(client):
-    st = client.get("/api/forecast").json()
-    r = client.post("/api/forecast", json={"history": [{"time": "0 d", "score": 30}]})
-    if not st["available"]:
-        assert r.status_code == 501 and r.json()["detail"] == "forecasting is not installed in this build"
-    else:
-        assert r.status_code in (200, 400), r.text
+HISTORY = Path(__file__).resolve().parents[1] / "examples" / "patient_history.csv"
+
+
+def _forecast_available() -> bool:
+    from neuroplast.web import forecast
+
+    return forecast.status()["available"]
+
+
+def test_forecast_answers_501_when_not_installed(client):
+    if _forecast_available():
+        pytest.skip("forecasting is installed in this build")
+    assert client.get("/api/forecast").json() == {"available": False,
+                                                  "message": "forecasting is not installed in this build"}
+    r = client.post("/api/forecast", json={"history": "record,time,item,value,route,duration\n"})
+    assert r.status_code == 501 and r.json()["detail"] == "forecasting is not installed in this build"
+    assert client.get("/api/options").status_code == 200
+
+
+@pytest.mark.slow
+def test_forecast_runs_when_installed(client):
+    if not _forecast_available() or not HISTORY.exists():
+        pytest.skip("forecasting is not installed in this build")
+    from neuroplast.forecast import forecast, parse_target
+    from neuroplast.io.history import read_history
+
+    bad = client.post("/api/forecast", json={"history": "record,time\n", "filename": "mine.csv"})
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("mine.csv")
+    r = client.post("/api/forecast", json={"history": HISTORY.read_text(), "filename": HISTORY.name, "weeks": 2})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    # oracle: the library's forecast on the same file (deterministic: seed 0, Laplace)
+    ref = forecast(read_history(HISTORY), weeks=2, target=parse_target("PHQ9<10", 0.8))
+    _approx_equal(res["forecast"]["forecast"], ref.data["forecast"])
+    assert [p["name"] for p in res["plan_curves"]] == list(ref.plan_curves)
 
 
 def test_pages_assets_and_no_cdn(client):

@@ -1,51 +1,99 @@
-"""The Forecast page's bridge to ``neuroplast.forecast``, which ships separately.
+"""The Forecast page's bridge to ``neuroplast.forecast`` (issue: forecasting), which ships separately.
 
-When the package has no forecasting module, ``status()`` says so and ``POST /api/forecast``
-answers 501 with that message; the page shows it. Nothing is imported until asked.
+Forecasting is *available* when ``neuroplast.forecast`` exposes ``forecast`` and ``parse_target``
+and ``neuroplast.io.history`` exposes ``read_history`` (the functions ``neuroplast forecast``
+uses). Otherwise ``status()`` says "forecasting is not installed in this build", the page shows
+that line and ``POST /api/forecast`` answers 501 with it. Nothing is imported until asked.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-from typing import Any
+import re
+import tempfile
+from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._errors import NeuroplastInputError
+
 NOT_INSTALLED = "forecasting is not installed in this build"
-ENTRY = "forecast"  # the function of neuroplast.forecast the page calls
-
-
-class Observation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    time: str = Field(description="when the score was taken, from the first dose, e.g. \"3 d\"")
-    scale: str = Field("MADRS", description="the rating scale of the score")
-    score: float = Field(ge=0, le=100)
 
 
 class ForecastRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    history: list[Observation] = Field(min_length=1, max_length=500, description="the patient's observed scores")
-    doses: list[dict[str, Any]] = Field([], max_length=200, description="doses given so far, in the trial TOML's shape")
-    horizon: str = Field("28 d", description="how far ahead to forecast")
+    history: str = Field(min_length=1, description="the patient's history: CSV text (record,time,item,value,route,"
+                                                   "duration) or a FHIR R4 Bundle as JSON text")
+    filename: str = Field("history.csv", max_length=200,
+                          description="the uploaded file's name; its suffix (.csv or .json) picks the format")
+    weeks: float = Field(8.0, description="forecast horizon, weeks (the library accepts 0-26)")
+    target: str = Field("PHQ9<10", max_length=40, description="instrument < threshold, e.g. PHQ9<10")
+    probability: float = Field(0.8, description="probability with which the target must hold")
+    weekdays_only: bool = Field(True, description="boosters on weekdays only")
+    min_days: float = Field(7.0, description="minimum days between infusions")
+    method: Literal["laplace", "nuts"] = Field("laplace", description="posterior: Laplace (fast) or NUTS")
 
 
-def _module():
-    if importlib.util.find_spec("neuroplast.forecast") is None:
+def _modules():
+    try:
+        fc = importlib.import_module("neuroplast.forecast")
+        hist = importlib.import_module("neuroplast.io.history")
+    except ImportError:
         return None
-    return importlib.import_module("neuroplast.forecast")
+    if all(callable(getattr(fc, n, None)) for n in ("forecast", "parse_target")) and callable(
+            getattr(hist, "read_history", None)):
+        return fc, hist
+    return None
 
 
 def status() -> dict:
     try:
-        mod = _module()
+        mods = _modules()
     except Exception as exc:  # a half-installed module must not take the server down
         return {"available": False, "message": f"{NOT_INSTALLED} (import failed: {type(exc).__name__})"}
-    if mod is None or not callable(getattr(mod, ENTRY, None)):
+    if mods is None:
         return {"available": False, "message": NOT_INSTALLED}
     return {"available": True, "message": "forecasting is available"}
 
 
 def run(req: ForecastRequest) -> dict:
-    mod = _module()
-    return getattr(mod, ENTRY)(req.model_dump())
+    """Read the history as ``neuroplast forecast`` does, forecast, and return JSON for the page."""
+    fc, hist = _modules()
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(req.filename).name) or "history.csv"
+    with tempfile.TemporaryDirectory(prefix="neuroplast-forecast-") as tmp:
+        path = Path(tmp) / name
+        path.write_text(req.history, encoding="utf-8")
+        try:
+            history = hist.read_history(path)
+        except NeuroplastInputError as exc:  # name the uploaded file, not the temporary copy
+            exc.file = name
+            exc.args = (exc.one_line(),)
+            raise
+    kwargs = {}
+    constraints = getattr(importlib.import_module("neuroplast.forecast.plan"), "Constraints", None)
+    if constraints is not None:
+        kwargs["constraints"] = constraints(weekdays_only=req.weekdays_only, min_days=req.min_days)
+    result = fc.forecast(history, weeks=req.weeks, target=fc.parse_target(req.target, req.probability),
+                         method=req.method, **kwargs)
+    iso = _iso
+    return {
+        "forecast": result.data,
+        "observations": [{"time": iso(t), "instrument": ins, "score": s, "score_on_target": st}
+                         for t, ins, s, st in result.observations],
+        "given_doses": [iso(t) for t in result.given_doses],
+        "plan_curves": [{"name": k, "time": [iso(t) for t in ts], "median": _list(med), "p05": _list(lo),
+                         "p95": _list(hi), "doses": [iso(t) for t in times]}
+                        for k, (ts, med, lo, hi, times) in result.plan_curves.items()],
+        "now": iso(result.now),
+    }
+
+
+def _iso(t) -> str:
+    return t.isoformat(timespec="minutes")
+
+
+def _list(a) -> list:
+    import math
+
+    return [float(x) if math.isfinite(float(x)) else None for x in a]

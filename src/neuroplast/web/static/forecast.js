@@ -1,89 +1,96 @@
-// Forecast: upload a patient's score history, see forecast bands and booster plans (when forecasting is installed).
+// Forecast: upload a patient's history, see forecast bands and booster plans (when forecasting is installed).
 "use strict";
 
 (function () {
   const $ = (id) => document.getElementById(id);
 
-  function parseHistory(text, scale) {
-    const rows = [];
-    text.split(/\r?\n/).forEach((line, i) => {
-      const s = line.trim();
-      if (!s || s.startsWith("#") || /^time\b/i.test(s)) return;
-      const parts = s.split(/[,;\t]/).map((x) => x.trim());
-      if (parts.length < 2 || parts[1] === "" || Number.isNaN(Number(parts[1]))) {
-        throw new Error(`history line ${i + 1}: expected "time, score", e.g. "3 d, 18"; got "${s}"`);
-      }
-      rows.push({ time: parts[0], scale: parts[2] || scale, score: Number(parts[1]) });
-    });
-    return rows;
+  function field(id, label, input, hint) {
+    const attrs = Object.assign({ id, name: id }, input);
+    if (hint) attrs["aria-describedby"] = id + "-hint";
+    const el = attrs.tag === "textarea" ? NP.el("textarea", Object.assign(attrs, { tag: null })) : NP.el("input", attrs);
+    const box = NP.el("div", { class: "field" }, NP.el("label", { for: id, text: label }), el);
+    if (hint) box.append(NP.el("p", { id: id + "-hint", class: "hint", text: hint }));
+    return box;
   }
 
-  function form(options) {
+  function form() {
     const f = NP.el("form", { id: "form", class: "panel", novalidate: true });
-    const scale = NP.el("select", { id: "scale", name: "scale" }, ...options.scales.map((s) => NP.el("option", { value: s, text: s })));
     f.append(
-      NP.el("div", { class: "field" }, NP.el("label", { for: "file", text: "History file (CSV: time, score)" }),
-        NP.el("input", { id: "file", name: "file", type: "file", accept: ".csv,.txt,text/plain" })),
-      NP.el("div", { class: "field" }, NP.el("label", { for: "history", text: "Or type the history, one \"time, score\" a line" }),
-        NP.el("textarea", { id: "history", name: "history", rows: 6, text: "0 d, 32\n1 d, 16\n7 d, 20" })),
+      field("file", "History file (.csv or FHIR R4 .json)", { type: "file", accept: ".csv,.json,text/csv,application/json" }),
+      field("history", "History (CSV text; filled from the file)", { tag: "textarea", rows: 8,
+        placeholder: "record,time,item,value,route,duration\ncovariate,,weight,78 kg,,\nscore,2026-09-07T08:30,PHQ9,21,,\ndose,2026-09-07T09:00,ketamine,0.5 mg/kg,iv,40 min" },
+        "One row a record: score, dose or covariate (weight, sex, age). Times in ISO 8601."),
       NP.el("div", { class: "row2" },
-        NP.el("div", { class: "field" }, NP.el("label", { for: "scale", text: "Scale" }), scale),
-        NP.el("div", { class: "field" }, NP.el("label", { for: "horizon", text: "Forecast horizon" }),
-          NP.el("input", { id: "horizon", name: "horizon", value: "28 d" }))),
+        field("target", "Target", { value: "PHQ9<10" }, "instrument < threshold"),
+        field("probability", "With probability", { type: "number", min: 0.01, max: 0.99, step: 0.01, value: 0.8 })),
+      NP.el("div", { class: "row2" },
+        field("weeks", "Horizon (weeks)", { type: "number", min: 1, max: 26, step: 1, value: 8 }),
+        field("min-days", "Minimum days between infusions", { type: "number", min: 0, step: 1, value: 7 })),
+      NP.el("p", {}, NP.el("label", {}, NP.el("input", { id: "weekdays", type: "checkbox", checked: true }), " Boosters on weekdays only")),
       NP.el("p", {}, NP.el("button", { id: "run", type: "submit", text: "Forecast" })));
     return f;
   }
 
   function render(res) {
-    const out = $("result");
+    const out = $("result"), fc = res.forecast;
     out.replaceChildren();
-    const t = res.times_h || res.time_h;
-    const bands = res.bands || {};
-    if (t && Object.keys(bands).length) {
-      const div = NP.el("div", { id: "forecast-plot", class: "plot", role: "img", "aria-label": "Forecast bands" });
-      out.append(div);
-      const x = t.map((h) => h / 24), traces = [];
-      Object.entries(bands).forEach(([name, b], i) => {
-        const color = NP.colors[i % NP.colors.length];
-        if (b.lo && b.hi) {
-          traces.push({ x: x.concat([...x].reverse()), y: b.hi.concat([...b.lo].reverse()), fill: "toself",
-                        line: { width: 0 }, fillcolor: color, opacity: 0.2, name: name + " band", hoverinfo: "skip" });
-        }
-        if (b.median) traces.push({ x, y: b.median, name: name + " median", line: { color } });
-      });
-      Plotly.react(div, traces, { height: 420, xaxis: { title: { text: "days" } }, margin: { t: 30 } },
-                   { responsive: true, displaylogo: false });
-    }
-    (res.boosters || res.booster_plans || []).forEach((b, i) => {
-      out.append(NP.el("p", { text: `Booster plan ${i + 1}: ` + JSON.stringify(b) }));
+    const div = NP.el("div", { id: "forecast-plot", class: "plot", role: "img",
+      "aria-label": `Forecast bands of ${fc.instrument} for ${fc.horizon_weeks} weeks, observed scores and booster plans` });
+    out.append(NP.el("h2", { text: `Forecast of ${fc.instrument}` }), div);
+    const rows = fc.forecast, t = rows.map((r) => r.time);
+    const band = (lo, hi, name, opacity) => ({ x: t.concat([...t].reverse()), y: rows.map((r) => r[hi]).concat(rows.map((r) => r[lo]).reverse()),
+      fill: "toself", line: { width: 0 }, fillcolor: "#0b4fa8", opacity, name, hoverinfo: "skip" });
+    const traces = [band("p05", "p95", "90% band (no more doses)", 0.15), band("p25", "p75", "50% band", 0.25),
+      { x: t, y: rows.map((r) => r.median), name: "median (no more doses)", line: { color: "#0b4fa8", width: 2 } },
+      { x: res.observations.map((o) => o.time), y: res.observations.map((o) => o.score_on_target), mode: "markers",
+        name: `observed (on ${fc.instrument})`, marker: { color: "#1b1b1b", size: 7 },
+        text: res.observations.map((o) => `${o.instrument} ${o.score}`) }];
+    res.plan_curves.forEach((p, i) => {
+      if (p.name === "none") return;
+      traces.push({ x: p.time, y: p.median, name: "plan: " + p.name, line: { dash: "dot", color: NP.colors[(i + 1) % NP.colors.length] } });
     });
-    out.append(NP.el("details", {}, NP.el("summary", { text: "Full response (JSON)" }),
-      NP.el("pre", { text: JSON.stringify(res, null, 1) })));
+    const shapes = res.given_doses.map((d) => ({ type: "line", x0: d, x1: d, yref: "paper", y0: 0, y1: 1,
+      line: { color: "#b35c00", width: 1 } }));
+    shapes.push({ type: "line", xref: "paper", x0: 0, x1: 1, y0: fc.target.threshold, y1: fc.target.threshold,
+      line: { color: "#c0392b", dash: "dash", width: 1 } });
+    Plotly.react(div, traces, { height: 460, shapes, xaxis: { type: "date", title: { text: "date (lines: doses given)" } },
+      yaxis: { title: { text: fc.instrument }, rangemode: "tozero" }, margin: { t: 30 }, legend: { orientation: "h" } },
+      { responsive: true, displaylogo: false });
+    const rel = fc.relapse;
+    out.append(NP.el("p", { text: `Relapse within the horizon (no more doses): ${NP.pct(rel.probability)}` +
+      (rel.median_time ? `, median ${rel.median_time}` : "") + `. Target: ${fc.target.label}.` }));
+    out.append(NP.table("Booster plans", ["plan", "doses", "number", "P(target met)", "meets target"],
+      fc.plans.map((p) => [p.name + (p.recommended ? " (recommended)" : ""), p.doses.join(", ") || "—",
+        String(p.n_doses), NP.pct(p.probability_target_met), p.meets_target ? "yes" : "no"])));
+    out.append(NP.el("p", { class: "hint", text: fc.disclaimer }));
   }
 
   async function init() {
-    let st, options;
-    try {
-      [st, options] = await Promise.all([NP.api("/api/forecast"), NP.api("/api/options")]);
-    } catch (e) { NP.showError($("errors"), e.message); return; }
+    let st;
+    try { st = await NP.api("/api/forecast"); } catch (e) { NP.showError($("errors"), e.message); return; }
     if (!st.available) {
       $("status").replaceChildren(NP.el("p", { class: "notice", text: st.message[0].toUpperCase() + st.message.slice(1) +
         ". The Explorer and Trials pages work without it." }));
       return;
     }
-    $("status").textContent = "Upload or type a patient's scores, then press Forecast.";
-    const f = form(options);
+    $("status").textContent = "Upload a patient's history, then press Forecast.";
+    const f = form();
     $("app").append(f, NP.el("div", { id: "result" }));
-    $("file").addEventListener("change", async () => { const file = $("file").files[0]; if (file) $("history").value = await file.text(); });
+    let filename = "history.csv";
+    $("file").addEventListener("change", async () => {
+      const file = $("file").files[0];
+      if (file) { $("history").value = await file.text(); filename = file.name; }
+    });
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       NP.showError($("errors"), null);
-      let history;
-      try { history = parseHistory($("history").value, $("scale").value); } catch (e) { NP.showError($("errors"), e.message); return; }
+      const body = { history: $("history").value, filename, target: $("target").value.trim(),
+        probability: Number($("probability").value), weeks: Number($("weeks").value),
+        min_days: Number($("min-days").value), weekdays_only: $("weekdays").checked };
       $("run").disabled = true;
-      $("status").textContent = "Forecasting…";
+      $("status").textContent = "Fitting the patient and forecasting… (the first forecast compiles, up to a minute)";
       try {
-        render(await NP.api("/api/forecast", { json: { history, horizon: $("horizon").value } }));
+        render(await NP.api("/api/forecast", { json: body }));
         $("status").textContent = "Done.";
       } catch (e) { NP.showError($("errors"), e.message); $("status").textContent = ""; }
       $("run").disabled = false;
