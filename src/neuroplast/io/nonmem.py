@@ -404,10 +404,13 @@ def predict(data: NonmemData, *, model=None, solver=None) -> tuple[pd.DataFrame,
     model = default_model() if model is None else model
     solver = Solver() if solver is None else solver
     pred: dict[int, tuple[str, float, float]] = {}
+    # Every ID is solved to the same end time: the compiled solver is specialised on it, so one
+    # compilation serves the whole dataset (simulating a little longer costs far less).
+    horizon = max((o.time_h for ind in data.individuals for o in ind.observations), default=0.0)
     for ind in data.individuals:
         if not ind.observations:
             continue
-        ts = np.unique(np.array([0.0] + [o.time_h for o in ind.observations]))
+        ts = np.unique(np.array([0.0, horizon] + [o.time_h for o in ind.observations]))
         pats = [typical_patient(model.values, weight_kg=ind.weight_kg, female=ind.female, age_y=ind.age_y),
                 typical_patient(model.values)]
         cohort = Cohort(pats[0].population, pd.concat([p.table for p in pats], ignore_index=True).assign(patient=[0, 1]))
