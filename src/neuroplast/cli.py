@@ -221,5 +221,85 @@ def serve(host: Annotated[str, typer.Option(help="Address to bind (loopback by d
     uvicorn.run(create_app(limits), host=host, port=port, log_level="warning")
 
 
+@app.command("nonmem")
+def nonmem_import(data: Annotated[Path, typer.Argument(help="NONMEM-style dataset (CSV: ID, TIME, AMT, RATE, CMT, EVID, "
+                                                             "DV; see docs/interop.md).")],
+                  out: OutOpt = Path("neuroplast-nonmem"),
+                  allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+    """Simulate every ID of a NONMEM dataset; write predictions.csv (PRED, PRED_REF, RES beside DV) and summary.json."""
+    _setup()
+    from . import DISCLAIMER
+    from .io.nonmem import nonmem_to_dir
+
+    _, summary = _guard(nonmem_to_dir, data, out, allow_high_dose=allow_high_dose)
+    t = Table(title=f"{data.name}: {summary['n_individuals']} individuals, {summary['n_records']} records")
+    for col in ("analyte", "unit", "records", "observed", "mean DV - PRED", "median DV/PRED"):
+        t.add_column(col)
+    for name, a in summary["analytes"].items():
+        t.add_row(name, a["unit"], str(a["n_records"]), str(a["n_observed"]),
+                  "—" if a["mean_residual"] is None else f"{a['mean_residual']:.3g}",
+                  "—" if a["median_dv_over_pred"] is None else f"{a['median_dv_over_pred']:.3g}")
+    console.print(t)
+    if summary["ignored_columns"]:
+        console.print(f"columns carried through unused: {', '.join(summary['ignored_columns'])}")
+    console.print(f"outputs: {out}")
+    console.print(DISCLAIMER)
+
+
+@app.command("nonmem-export")
+def nonmem_export(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML).")],
+                  out: Annotated[Path, typer.Option("--out", "-o", help="Dataset to write (CSV, written atomically).")]
+                  = Path("neuroplast-nonmem.csv"),
+                  arm: Annotated[Optional[list[str]], typer.Option(help="Arm(s) to export (default: all).")] = None,
+                  patients: Annotated[int, typer.Option(help="Virtual patients per arm (0: the typical patient).")] = 0,
+                  seed: Annotated[Optional[int], typer.Option(help="Cohort seed (default: the spec's).")] = None,
+                  times: Annotated[Optional[str], typer.Option(help="Sampling times from the first dose, e.g. "
+                                                               "\"10 min, 40 min, 2 h, 1 d\".")] = None,
+                  analytes: Annotated[Optional[str], typer.Option(help="Read-outs to sample (names or DVID numbers, "
+                                                                  "comma-separated; default: plasma of each drug).")] = None,
+                  error_cv: Annotated[float, typer.Option(help="Proportional residual error CV added to DV.")] = 0.0,
+                  allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+    """Export a protocol's arms as a NONMEM dataset: dose records and simulated EVID=0 DV records."""
+    _setup()
+    from . import DISCLAIMER
+    from .io.nonmem import export_nonmem, parse_analytes, parse_times, write_nonmem
+    from .trials import load_spec
+
+    def run():
+        spec = load_spec(protocol, allow_high_dose=allow_high_dose)
+        df = export_nonmem(spec, arms=arm, n_patients=patients, seed=seed,
+                           times_h=parse_times(times) if times is not None else None,
+                           analytes=parse_analytes(analytes) if analytes is not None else None, error_cv=error_cv,
+                           allow_high_dose=allow_high_dose)
+        write_nonmem(df, out)
+        return df
+
+    df = _guard(run)
+    console.print(f"{df['ID'].nunique()} individuals, {int((df['EVID'] == 1).sum())} dose and "
+                  f"{int((df['EVID'] == 0).sum())} observation records: {out}")
+    console.print(DISCLAIMER)
+
+
+@app.command()
+def sbml(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is exported).")],
+         out: Annotated[Path, typer.Option("--out", "-o", help="SBML file to write (written atomically).")]
+         = Path("neuroplast-model.xml"),
+         arm: Annotated[Optional[str], typer.Option(help="Arm to export (default: the first).")] = None,
+         weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
+         age: Annotated[float, typer.Option(help="Age, years.")] = 45.0,
+         female: Annotated[bool, typer.Option(help="Female patient.")] = False,
+         allow_high_dose: Annotated[bool, typer.Option(help="Export doses above the safety ceilings.")] = False):
+    """Export the PK/PD part of the model for one typical patient and one arm as SBML (Level 3 Version 2)."""
+    _setup()
+    from . import DISCLAIMER
+    from .io.sbml import protocol_to_sbml
+
+    res = _guard(protocol_to_sbml, protocol, out, arm=arm, weight_kg=weight, female=female, age_y=age,
+                 allow_high_dose=allow_high_dose)
+    console.print(f"{len(res.species)} PK species, {len(res.depots)} depot(s), {len(res.readouts)} read-outs as "
+                  f"assignment rules ({', '.join(res.readouts)}): {out}")
+    console.print(DISCLAIMER)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
