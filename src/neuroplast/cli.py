@@ -221,6 +221,144 @@ def serve(host: Annotated[str, typer.Option(help="Address to bind (loopback by d
     uvicorn.run(create_app(limits), host=host, port=port, log_level="warning")
 
 
+# --- scale-out (issue #8): power, sensitivity, cohorts streamed to disk; library in neuroplast.scaleout ---
+SchedulerOpt = Annotated[str, typer.Option(help='Where the trials run: "local" (a local dask cluster), "none" (this '
+                                                'process) or a dask scheduler address, e.g. tcp://host:8786.')]
+WorkersOpt = Annotated[Optional[int], typer.Option(help="Worker processes of the local cluster (default: one per core, "
+                                                        "at most 8).")]
+
+
+@app.command()
+def power(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2), two arms or more.")],
+          out: OutOpt = Path("neuroplast-power"),
+          sizes: Annotated[str, typer.Option(help="Patients per arm to try, comma-separated.")] = "10,20,40,80",
+          replicates: Annotated[int, typer.Option(help="Simulated trials per size.")] = 40,
+          alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
+          arm: Annotated[Optional[str], typer.Option(help="First arm of the contrast (default: the first).")] = None,
+          versus: Annotated[Optional[str], typer.Option(help="Second arm (default: the next).")] = None,
+          at: Annotated[Optional[str], typer.Option("--time", help="Timepoint label (default: the last).")] = None,
+          seed: Annotated[Optional[int], typer.Option(help="Seed of the replicate seeds (default: the spec's).")] = None,
+          scheduler: SchedulerOpt = "local", workers: WorkersOpt = None):
+    """Power by simulation: replicate the trial at several sizes; P(Welch p < alpha) on the primary contrast."""
+    _setup()
+    from . import DISCLAIMER
+    from .scaleout import parse_sizes, power_curve, runner, write_power
+    from .trials import load_spec
+
+    s = _guard(load_spec, spec)
+    n_sizes = _guard(parse_sizes, sizes)
+
+    def run():
+        with runner(scheduler, workers=workers) as r:
+            prog, tick = _progress(len(n_sizes) * max(replicates, 0), f"trials ({r.where})")
+            with prog:
+                res = power_curve(s, n_sizes, replicates=replicates, alpha=alpha, seed=seed, arm=arm, versus=versus,
+                                  time=at, run=r, progress=tick)
+        write_power(res, out)
+        return res
+
+    res = _guard(run)
+    e = res.endpoint
+    t = Table(title=f"Power: {e.arm} vs {e.versus}, change from baseline at {e.time}, Welch p < {alpha:g}")
+    for col in ("n per arm", "power", "95% interval", "mean difference (sd)", "median p"):
+        t.add_column(col)
+    for row in res.curve:
+        t.add_row(str(row["n_per_arm"]), f"{row['power']:.0%}", f"{row['ci95'][0]:.0%}–{row['ci95'][1]:.0%}",
+                  f"{row['mean_difference_mean']:.2f} ({row['mean_difference_sd']:.2f})", f"{row['median_p']:.3g}")
+    console.print(t)
+    n80 = res.smallest_size(0.8)
+    console.print(f"smallest size tried with power >= 80%: {n80 if n80 else 'none of them'} per arm")
+    console.print(f"outputs: {out}")
+    console.print(DISCLAIMER)
+
+
+@app.command()
+def sensitivity(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2).")],
+                out: OutOpt = Path("neuroplast-sensitivity"),
+                endpoint: Annotated[str, typer.Option(help="A summary.json key: response_rate, mean_change, "
+                                                           "median_days_to_relapse, mean_difference, cohens_d, ...")]
+                = "response_rate",
+                arm: Annotated[Optional[str], typer.Option(help="Arm (default: the first).")] = None,
+                versus: Annotated[Optional[str], typer.Option(help="Second arm, for a contrast endpoint.")] = None,
+                at: Annotated[Optional[str], typer.Option("--time", help="Timepoint label (default: the last).")] = None,
+                params: Annotated[Optional[str], typer.Option(help="Parameters, comma-separated, optionally with "
+                                                                   "bounds name=lo:hi (default: the fitted ones).")]
+                = None,
+                samples: Annotated[int, typer.Option(help="Sobol base samples N (a power of 2); N x (k + 2) trials.")]
+                = 32,
+                n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each trial.")] = 64,
+                spread: Annotated[float, typer.Option(help="Factor around the value for parameters without CV.")] = 1.5,
+                seed: Annotated[Optional[int], typer.Option(help="Trial and sampling seed (default: the spec's).")] = None,
+                scheduler: SchedulerOpt = "local", workers: WorkersOpt = None):
+    """Sobol sensitivity (SALib) of one trial endpoint to model parameters: indices, samples and a figure."""
+    _setup()
+    from . import DISCLAIMER
+    from .scaleout import Endpoint, parse_parameters, runner, sobol, write_sensitivity
+    from .trials import load_spec
+
+    s = _guard(load_spec, spec)
+    names, explicit = _guard(parse_parameters, params)
+    ep = _guard(Endpoint(endpoint, arm, at, versus).resolve, s)
+
+    def run():
+        with runner(scheduler, workers=workers) as r:
+            prog, tick = _progress(max(samples, 0) * (len(names) + 2) + 1, f"trials ({r.where})")
+            with prog:
+                res = sobol(s, ep, names=names, explicit=explicit, base_samples=samples, n_per_arm=n_per_arm,
+                            seed=seed, spread=spread, run=r, progress=tick)
+        write_sensitivity(res, out)
+        return res
+
+    res = _guard(run)
+    t = Table(title=f"Sobol indices of {res.endpoint.label()} (nominal {res.nominal:.3g})")
+    for col in ("parameter", "range", "S1 (95% CI)", "ST (95% CI)"):
+        t.add_column(col)
+    for n, (lo, hi) in sorted(zip(res.names, res.bounds), key=lambda x: -res.indices[x[0]]["ST"]):
+        ix = res.indices[n]
+        t.add_row(n, f"{lo:.3g}–{hi:.3g}", f"{ix['S1']:.2f} ± {ix['S1_conf']:.2f}", f"{ix['ST']:.2f} ± {ix['ST_conf']:.2f}")
+    console.print(t)
+    console.print(f"outputs: {out}")
+    console.print(DISCLAIMER)
+
+
+@app.command()
+def cohort(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
+           patients: Annotated[int, typer.Option(help="Virtual patients in the cohort.")],
+           out: OutOpt = Path("neuroplast-cohort"),
+           chunk: Annotated[Optional[int], typer.Option(help="Patients per chunk streamed to disk (default: all at "
+                                                             "once if they fit in memory).")] = None,
+           arm: Annotated[Optional[str], typer.Option(help="Arm to simulate (default: the first).")] = None,
+           every: Annotated[str, typer.Option(help="Save interval, besides the spec's timepoints.")] = "1 d",
+           seed: Annotated[Optional[int], typer.Option(help="Cohort seed (default: the spec's).")] = None,
+           resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its completed chunks.")] = False,
+           states: Annotated[bool, typer.Option(help="Also store every state variable.")] = False,
+           allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+    """A large cohort streamed to a Zarr store in chunks (bounded memory; resumable): cohort.zarr, summary.json."""
+    _setup()
+    from . import DISCLAIMER
+    from ._units import parse_quantity
+    from .scaleout import plan_stream, run_stream
+    from .trials import load_spec
+
+    s = _guard(load_spec, protocol, allow_high_dose=allow_high_dose)
+    every_h = _guard(parse_quantity, every, "time", field="--every")
+    plan = _guard(plan_stream, s, out, patients=patients, chunk=chunk, arm=arm, every_h=every_h, seed=seed,
+                  resume=resume, states=states, allow_high_dose=allow_high_dose)
+    prog, tick = _progress(patients, "simulating")
+    try:
+        with prog:
+            res = _guard(run_stream, plan, progress=tick)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the completed chunks are kept in {out}.partial; run the same command with --resume "
+                  "to continue", markup=False, highlight=False)
+        raise typer.Exit(130) from None
+    sm = res.summary
+    console.print(f"{sm['patients']} patients ({sm['n_failed']} failed) in {sm['chunks']} chunk(s) of {sm['chunk']}, "
+                  f"{sm['saved_times']} saved times; {sm['chunks_resumed']} chunk(s) taken from the interrupted run")
+    console.print(f"outputs: {out} (open with neuroplast.scaleout.open_cohort)")
+    console.print(DISCLAIMER)
+
+
 @app.command("nonmem")
 def nonmem_import(data: Annotated[Path, typer.Argument(help="NONMEM-style dataset (CSV: ID, TIME, AMT, RATE, CMT, EVID, "
                                                              "DV; see docs/interop.md).")],
