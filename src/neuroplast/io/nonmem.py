@@ -170,7 +170,7 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
     lines = [(i + 1, cells) for i, cells in enumerate(csv.reader(text.splitlines())) if any(c.strip() for c in cells)]
     if not lines:
         raise NeuroplastInputError("the dataset is empty (expected a header line)", file=file)
-    header_line, header = lines[0]
+    _, header = lines[0]
     header = [h.strip().upper() for h in header]
     if header and header[0].startswith("#"):
         header[0] = header[0].lstrip("#").strip()
@@ -450,7 +450,7 @@ def _summary(data: NonmemData, table: pd.DataFrame, dv: pd.Series) -> dict:
         pos = have & (g["PRED"] > 0) & (d > 0)
         ratio = d[pos] / g["PRED"][pos]
         analytes[analyte] = {
-            "unit": READOUT_UNITS.get(analyte, ""), "n_records": int(len(g)), "n_observed": int(have.sum()),
+            "unit": READOUT_UNITS.get(analyte, ""), "n_records": len(g), "n_observed": int(have.sum()),
             "mean_residual": float(res.mean()) if len(res) else None,
             "rmse": float(np.sqrt(np.mean(res ** 2))) if len(res) else None,
             "median_dv_over_pred": float(ratio.median()) if len(ratio) else None,
@@ -629,5 +629,19 @@ def write_nonmem(df: pd.DataFrame, path: str | Path) -> None:
             os.unlink(tmp)
 
 
-__all__ = ["CMT_ROUTES", "DVID_CODES", "Individual", "NonmemData", "Observation", "REQUIRED", "default_analyte",
-           "export_nonmem", "nonmem_to_dir", "parse_analytes", "parse_times", "predict", "read_nonmem", "write_nonmem"]
+__all__ = [
+    "CMT_ROUTES",
+    "DVID_CODES",
+    "REQUIRED",
+    "Individual",
+    "NonmemData",
+    "Observation",
+    "default_analyte",
+    "export_nonmem",
+    "nonmem_to_dir",
+    "parse_analytes",
+    "parse_times",
+    "predict",
+    "read_nonmem",
+    "write_nonmem",
+]

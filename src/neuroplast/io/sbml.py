@@ -221,7 +221,7 @@ def _apply(eqn, ins):
 def _readout_formulas(m, species_of: dict[int, str]):
     """{readout: (formula, leaf symbols used)} for read-outs of PK states only; and {skipped: reason}."""
     params, static = eqx.partition(m, eqx.is_array)
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
+    leaves, _ = jax.tree_util.tree_flatten_with_path(params)
     sym_leaves, symbols = [], {}
     for path, leaf in leaves:
         base = _sid("_".join(str(getattr(k, "name", getattr(k, "key", getattr(k, "idx", k)))) for k in path))
@@ -291,10 +291,11 @@ def _leaf_sources(values: dict) -> dict[str, tuple[str, ...]]:
     return _leaf_sources_cached(tuple(sorted((k, float(v)) for k, v in values.items())))
 
 
-def _registry():
+def _registry(values: dict):
+    """name -> (value used by this model, unit, source id), for every registry parameter."""
     from ..parameters import all_parameters
 
-    return {p.name: p for p in all_parameters()}
+    return {p.name: (values.get(p.name, p.value), p.unit, p.source) for p in all_parameters()}
 
 
 # --- the document -------------------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
     species_of = {i: _sid(STATE_NAMES[i]) for i in pk}
     y0 = np.asarray(m.initial_state())
     leaf_src = _leaf_sources(model.values)
-    reg = _registry()
+    reg = _registry(model.values)
 
     doc = libsbml.SBMLDocument(3, 2)
     sm = doc.createModel()
@@ -574,7 +575,7 @@ def _provenance(module, leaves, leaf_src, reg, *, symbols: bool = False) -> str:
     if not syms:
         return ""
     names = sorted({n for s in syms for n in leaf_src.get(s, ())})
-    parts = [f"{n} = {reg[n].value:g} {reg[n].unit} [source {reg[n].source}]" if n in reg else n for n in names]
+    parts = [f"{n} = {reg[n][0]:g} {reg[n][1]} [source {reg[n][2]}]" if n in reg else n for n in names]
     text = f"; from {', '.join(syms)}"
     return text + (f"; registry: {'; '.join(parts)}" if parts else "")
 
