@@ -181,7 +181,9 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
         sims.shutdown(wait=False, cancel_futures=True)
 
     # max_body_size: FastAPI's own limit, counted as the body streams in (413 above it)
+    # no /docs or /redoc: FastAPI's interactive docs load their scripts from a CDN; /openapi.json stays
     app = FastAPI(title="neuroplast", version=__version__, lifespan=lifespan, max_body_size=limits.max_body_bytes,
+                  docs_url=None, redoc_url=None,
                   description=f"JSON API of the neuroplast web app. {DISCLAIMER}")
     app.state.limits, app.state.jobs = limits, jobs
     api = APIRouter(prefix="/api", responses=ERRORS)

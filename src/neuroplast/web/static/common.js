@@ -78,22 +78,27 @@ NP.colors = ["#0b4fa8", "#c0392b", "#1e7d32", "#7b3fa0", "#b35c00", "#00707a", "
 // Stacked plots sharing one x axis (zoom one, all follow; a spike line marks the same time in every row).
 // rows: [{title, traces:[plotly traces]}]; each row gets its own legend beside it.
 NP.linkedPlot = function (div, rows, opts = {}) {
-  const n = rows.length, rowH = opts.rowHeight || 190, gap = Math.min(0.035, 40 / (rowH * n)), h = (1 - gap * (n - 1)) / n;
+  const rowH = opts.rowHeight || 190;
+  // a row is as tall as its legend needs (about 15 px an entry), at least rowH
+  const px = rows.map((r) => Math.max(rowH, 15 * r.traces.filter((t) => t.showlegend !== false).length + 20));
+  const total = px.reduce((a, b) => a + b, 0), gapPx = 28, plotPx = total + gapPx * (rows.length - 1);
   const layout = {
-    height: Math.max(260, rowH * n + 90), margin: { l: 70, r: 240, t: 30, b: 50 },
+    height: Math.max(260, plotPx + 90), margin: { l: 70, r: 240, t: 30, b: 50 },
     showlegend: true, hovermode: "closest", font: { color: "#1b1b1b" },
-    xaxis: { title: { text: opts.xTitle || "" }, anchor: "y" + (n > 1 ? n : ""), showspikes: true,
+    xaxis: { title: { text: opts.xTitle || "" }, anchor: "y" + (rows.length > 1 ? rows.length : ""), showspikes: true,
              spikemode: "across", spikesnap: "cursor", spikethickness: 1, spikecolor: "#555" },
     annotations: [], shapes: opts.shapes || [],
   };
   const traces = [];
+  let used = 0;
   rows.forEach((row, i) => {
     const ax = i === 0 ? "" : String(i + 1);
-    const top = 1 - i * (h + gap);
-    layout["yaxis" + ax] = { domain: [top - h, top], title: { text: row.yTitle || "", font: { size: 11 } },
+    const top = 1 - used / plotPx, bottom = 1 - (used + px[i]) / plotPx;
+    used += px[i] + gapPx;
+    layout["yaxis" + ax] = { domain: [Math.max(bottom, 0), top], title: { text: row.yTitle || "", font: { size: 11 } },
                              automargin: true, rangemode: row.rangemode || "normal" };
     layout["legend" + ax] = { x: 1.01, xanchor: "left", y: top, yanchor: "top", font: { size: 10 },
-                              bgcolor: "rgba(255,255,255,0)", tracegroupgap: 2 };
+                              bgcolor: "rgba(255,255,255,0)", tracegroupgap: 0 };
     layout.annotations.push({ text: "<b>" + row.title + "</b>", xref: "paper", yref: "paper", x: 0, y: top,
                               xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 12 } });
     row.traces.forEach((t) => traces.push(Object.assign({ xaxis: "x", yaxis: "y" + ax, legend: "legend" + ax }, t)));

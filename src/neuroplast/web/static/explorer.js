@@ -116,6 +116,7 @@
         if (previous && previous.readouts[n]) {
           traces.push({ x: previous.times_h.map((h) => h / 24), y: previous.readouts[n].values, legendgroup: n,
                         name: "previous: " + ro.label, mode: "lines", line: { color, width: 1.5, dash: "dash" },
+                        showlegend: false,  // one legend entry toggles both runs (legendgroup)
                         opacity: 0.75, visible: flat ? "legendonly" : true, hovertemplate: "previous %{y:.4g} " + ro.unit });
         }
       });
@@ -123,7 +124,8 @@
     });
     const shapes = res.doses.map((d) => ({ type: "rect", xref: "x", yref: "paper", x0: d.time_h / 24,
       x1: (d.time_h + d.duration_h) / 24, y0: 0, y1: 1, fillcolor: "#ffb84d", opacity: 0.35, line: { width: 0 } }));
-    NP.linkedPlot($("plot"), rows, { xTitle: "days from the first dose (shaded: doses)", rowHeight: 150, shapes });
+    NP.linkedPlot($("plot"), rows, { xTitle: "days from the first dose (shaded: doses; dashed: the previous run)",
+                                     rowHeight: 150, shapes });
     $("plot").setAttribute("aria-label", `Trajectories of ${Object.keys(res.readouts).length} read-outs in ` +
       `${rows.length} linked plots over ${res.days} days: ${label}` + (previous ? "; dashed: " + previousLabel : ""));
   }
