@@ -66,6 +66,7 @@ DEFAULT_SAMPLING_H = (5 / 60, 10 / 60, 20 / 60, 40 / 60, 1.0, 1.5, 2.0, 3.0, 4.0
 """Default export sampling times (h from the first dose), merged with the trial's endpoint times."""
 
 _MISSING = ("", ".")
+HORIZON_STEP_H = 336.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -404,9 +405,11 @@ def predict(data: NonmemData, *, model=None, solver=None) -> tuple[pd.DataFrame,
     model = default_model() if model is None else model
     solver = Solver() if solver is None else solver
     pred: dict[int, tuple[str, float, float]] = {}
-    # Every ID is solved to the same end time: the compiled solver is specialised on it, so one
-    # compilation serves the whole dataset (simulating a little longer costs far less).
-    horizon = max((o.time_h for ind in data.individuals for o in ind.observations), default=0.0)
+    # Every ID is solved to the same end time, rounded up to whole fortnights: the compiled solver
+    # is specialised on it, so one compilation serves the whole dataset (and most datasets);
+    # simulating a little longer costs far less than compiling again.
+    last = max((o.time_h for ind in data.individuals for o in ind.observations), default=0.0)
+    horizon = HORIZON_STEP_H * max(1, math.ceil(last / HORIZON_STEP_H))
     for ind in data.individuals:
         if not ind.observations:
             continue
