@@ -77,9 +77,34 @@ def test_inverted_u_of_the_glutamate_surge(model):
     """C01: the surge is positive at subanaesthetic block and reverses at anaesthetic block."""
     ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, one_patient(model)))
     um = np.array([0.3, 0.78, 8.0])  # effect-site racemic uM: low, the antidepressant peak (A34), anaesthetic (A35)
-    occ_p, occ_i = ind.nmda.occupancy(um, 0.0 * um)
+    occ_p, occ_i = ind.nmda.occupancy(0.5 * um, 0.5 * um, 0.0 * um, 0.0 * um)
     e = np.asarray(ind.cascade.excitation(occ_p, occ_i))
     assert e[0] > 0 and e[1] > 0 and e[2] < 0
+
+
+def test_occupancies_stay_in_unit_interval_and_esketamine_is_more_potent(model):
+    """Property (hypothesis): any non-negative concentrations give NMDA and SERT occupancies in
+    [0, 1] (SERT below its Emax), interneurons blocked at least as much as pyramidal cells; and
+    (S)-ketamine blocks more than the same concentration of racemate (Ki B01 < B02)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, one_patient(model)))
+    conc = st.floats(min_value=0.0, max_value=1e4, allow_nan=False)
+
+    @settings(max_examples=200, deadline=None)
+    @given(conc, conc, conc, conc, conc, conc)
+    def check(s, r, sn, rn, esc, ser):
+        p, i = (float(x) for x in ind.nmda.occupancy(s, r, sn, rn))
+        assert 0.0 <= p <= i <= 1.0
+        o = float(ind.sert.occupancy(esc, ser))
+        assert 0.0 <= o <= float(ind.sert.emax)
+
+    check()
+    s_only = float(ind.nmda.occupancy(1.0, 0.0, 0.0, 0.0)[0])
+    racemic = float(ind.nmda.occupancy(0.5, 0.5, 0.0, 0.0)[0])
+    assert s_only > racemic
+    assert float(ind.nmda.racemic_equivalent(0.5, 0.5)) == np.float64(1.0)
 
 
 def test_failed_patient_is_flagged_not_averaged(model, single_infusion):

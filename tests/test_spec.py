@@ -33,7 +33,7 @@ DOSE = ("arm", 0, "dose", 0)
 @pytest.mark.parametrize("path, value, field, text", [
     (DOSE + ("drug",), "ketamin", "arm[0].dose[0].drug", "unknown drug"),
     (DOSE + ("route",), "rectal", "arm[0].dose[0].route", "unknown route"),
-    (DOSE + ("route",), "intranasal", "arm[0].dose[0].route", "not modelled yet"),
+    (DOSE + ("drug",), "midazolam", "arm[0].dose[0].amount", "safety ceiling"),
     (("trial", "scale"), "BDI", "trial.scale", "unknown scale"),
     (("trial", "population"), "martians", "trial.population", "unknown population"),
     (DOSE + ("amount",), "-0.5 mg/kg", "arm[0].dose[0].amount", "negative"),
@@ -58,6 +58,39 @@ def test_bad_input_names_field_and_value(path, value, field, text):
     assert line.startswith("spec.toml")
     assert f"field '{field}'" in line
     assert text in line
+
+
+def _dose_spec(**dose):
+    d = copy.deepcopy(BASE)
+    d["arm"][0]["dose"][0] = {"at": ["0 d"], **dose}
+    return d
+
+
+@pytest.mark.parametrize("dose, field, text", [
+    ({"drug": "midazolam", "route": "intranasal", "amount": "2 mg"}, "arm[0].dose[0].route", "unknown route for midazolam"),
+    ({"drug": "arketamine", "route": "oral", "amount": "50 mg"}, "arm[0].dose[0].route", "known: iv"),
+    ({"drug": "esketamine", "route": "intranasal", "amount": "30 mg"}, "arm[0].dose[0].amount", "28 mg devices"),
+    ({"drug": "esketamine", "route": "intranasal", "amount": "112 mg"}, "arm[0].dose[0].amount", "safety ceiling"),
+    ({"drug": "esketamine", "route": "intranasal", "amount": "0.5 mg/kg"}, "arm[0].dose[0].amount", "28 mg devices"),
+    ({"drug": "escitalopram", "route": "iv", "amount": "10 mg", "duration": "1 h"}, "arm[0].dose[0].route", "known: oral"),
+    ({"drug": "escitalopram", "route": "oral", "amount": "40 mg"}, "arm[0].dose[0].amount", "safety ceiling of 20 mg"),
+    ({"drug": "sertraline", "route": "oral", "amount": "300 mg"}, "arm[0].dose[0].amount", "safety ceiling of 200 mg"),
+    ({"drug": "ketamine", "route": "oral", "amount": "5 mg/kg"}, "arm[0].dose[0].amount", "safety ceiling of 3 mg/kg"),
+    ({"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg"}, "arm[0].dose[0].duration", "missing infusion duration"),
+])
+def test_drug_route_rules(dose, field, text):
+    """Unknown drug/route pairs, non-existent device doses and per-drug, per-route ceilings: one line."""
+    with pytest.raises(npl.NeuroplastInputError) as exc:
+        parse_spec(_dose_spec(**dose), file="spec.toml")
+    line = str(exc.value)
+    assert "\n" not in line and f"field '{field}'" in line and text in line, line
+
+
+def test_esketamine_devices_are_five_minutes_apart():
+    """84 mg intranasal esketamine = three 28 mg devices, one every 5 minutes (Spravato label)."""
+    reg = parse_spec(_dose_spec(drug="esketamine", route="intranasal", amount="84 mg")).regimens()["k"]
+    assert [round(d.time_h * 60, 6) for d in reg.doses] == [0.0, 5.0, 10.0]
+    assert {d.amount for d in reg.doses} == {28.0}
 
 
 def test_high_dose_override():

@@ -86,8 +86,9 @@ def parse_amount(text: object, *, field: str) -> tuple[float, str]:
     return value, unit
 
 
-NG_PER_UMOL = {"ketamine": 237.73, "norketamine": 223.70, "midazolam": 325.78}
-"""Molar masses (g/mol = ng/nmol) for converting uM to ng/mL (ng/mL = uM x g/mol / 1000 x 1000)."""
+NG_PER_UMOL = {"ketamine": 237.73, "esketamine": 237.73, "arketamine": 237.73, "norketamine": 223.70,
+               "hnk": 239.70, "midazolam": 325.78, "escitalopram": 324.39, "sertraline": 306.24}
+"""Molar masses of the free bases (g/mol = ng/nmol; HNK = C12H14ClNO2) for converting uM to ng/mL (ng/mL = uM x g/mol / 1000 x 1000)."""
 
 
 def um_to_ng_per_ml(conc_um, species: str):

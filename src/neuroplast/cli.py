@@ -140,11 +140,53 @@ def simulate(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial
                                            baseline_madrs=baseline_madrs, allow_high_dose=allow_high_dose, days=days)
 
     sim = _guard(run)
-    ro = sim.readouts
-    console.print(f"peak ketamine {ro['ketamine_plasma'].max():.0f} ng/mL, peak CADSS {ro['cadss'].max():.1f}, "
-                  f"lowest MADRS {ro['madrs_true'].min():.1f} (baseline {ro['madrs_true'][0, 0]:.1f})")
+    from .model import READOUT_UNITS
+
+    t = Table(title="one patient: every read-out (trajectories in trajectories.nc)")
+    for col in ("read-out", "unit", "start", "peak", "lowest", "end"):
+        t.add_column(col)
+    for name, arr in sim.readouts.items():
+        x = arr[0]
+        t.add_row(name, READOUT_UNITS.get(name, ""), f"{x[0]:.4g}", f"{x.max():.4g}", f"{x.min():.4g}", f"{x[-1]:.4g}")
+    console.print(t)
     console.print(f"outputs: {out}")
     console.print(DISCLAIMER)
+
+
+@app.command()
+def pk(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML); the first arm's regimen is used.")],
+       weight: Annotated[str, typer.Option(help="Body weight with its unit, e.g. \"70 kg\".")] = "70 kg",
+       female: Annotated[bool, typer.Option(help="Female patient.")] = False,
+       as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object keyed by species.")] = False,
+       allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+    """Non-compartmental PK of a typical patient: Cmax, Tmax, AUC and terminal half-life per species."""
+    _setup()
+    import json
+
+    from . import workflows
+    from ._errors import NeuroplastInputError
+    from ._units import parse_quantity
+    from .trials import load_spec
+
+    def run():
+        kg = parse_quantity(weight, "mass", field="--weight") / 1e6
+        if not 20 <= kg <= 250:
+            raise NeuroplastInputError("body weight must be between 20 and 250 kg", field="--weight", value=weight)
+        spec = load_spec(protocol, allow_high_dose=allow_high_dose)
+        return workflows.pk_summary(spec, weight_kg=kg, female=female, allow_high_dose=allow_high_dose)
+
+    res = _guard(run)
+    if as_json:
+        print(json.dumps(res, indent=1))
+        return
+    t = Table(title=f"PK of a typical {weight} patient, first arm of {protocol.name}")
+    for col in ("species", "Cmax (ng/mL)", "Tmax (h)", "AUC (ng·h/mL)", "terminal t1/2 (h)"):
+        t.add_column(col)
+    for sp, r in res.items():
+        th = r["terminal_half_life_h"]
+        t.add_row(sp, f"{r['cmax_ng_per_ml']:.4g}", f"{r['tmax_h']:.3g}", f"{r['auc_ng_h_per_ml']:.4g}",
+                  "—" if th is None else f"{th:.3g}")
+    console.print(t)
 
 
 @app.command()

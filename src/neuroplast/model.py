@@ -1,114 +1,168 @@
 """The coupled model: one vector field over every scale of the chain.
 
-dose → PK (ketamine + norketamine, midazolam) → NMDA block (pyramidal, interneuron)
+dose (by route) → PK ((S)/(R)-ketamine, their norketamines, (2R,6R)-HNK; midazolam; escitalopram,
+sertraline) → NMDA block (pyramidal, interneuron), SERT occupancy, HNK's AMPA action
 → glutamate / BDNF / mTORC1 → spines and fast potentiation → mood and expectancy
 → rating scales and safety read-outs (algebraic, after the solve).
 
 :class:`Model` is an immutable pytree whose leaves are one patient's numbers (scalars) or a
 cohort's (arrays with a leading patient axis: ``vmap`` turns one into the other).
-Regimen input is an event table ``(n_events, 4)``: ``[t_start_h, t_end_h, rate_umol_per_h,
-drug_code]``; padding rows never switch on. Infusion starts and stops are passed to the
-solver as jump times (doses are discontinuities; nothing is smoothed).
+Regimen input is an event table ``(n_events, 5)``: ``[t_start_h, t_end_h, rate_umol_per_h,
+drug_code, route_code]``; padding rows never switch on. Input starts and stops are passed to
+the solver as jump times (doses are discontinuities; nothing is smoothed). Extravascular doses
+are absorbed from depots in closed form (:mod:`neuroplast.scales.pk.absorption`).
 """
 
 from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
 from ._units import NG_PER_UMOL
-from .scales.pk import KetaminePK, MidazolamPK
+from .scales.pk import SSRIPK, Absorption, KetaminePK, MidazolamPK, input_flux
 from .scales.plasticity import Spines
-from .scales.receptors import NMDABlock
+from .scales.receptors import HNKAction, NMDABlock, SERTOccupancy
 from .scales.safety import Safety
 from .scales.signalling import Cascade
 from .scales.symptoms import Mood
 
-DRUG_CODES = {"ketamine": 0, "midazolam": 1, "saline": 2}
+DRUG_CODES = {"ketamine": 0, "midazolam": 1, "saline": 2, "esketamine": 3, "arketamine": 4,
+              "escitalopram": 5, "sertraline": 6}
 """Drug codes in the event table. Saline is a session with no drug (rate 0)."""
 
-STATE_NAMES = (KetaminePK.names + MidazolamPK.names + Cascade.names + Spines.names + Mood.names)
-STATE_UNITS = ("umol",) * 5 + ("uM", "uM", "umol", "umol") + ("umol", "umol", "uM", "umol") \
-    + ("1", "1", "1") + ("fraction of healthy", "1") + ("1", "1")
-_K = slice(0, 9)
-_M = slice(9, 13)
-_S = slice(13, 16)
-_P = slice(16, 18)
-_Y = slice(18, 20)
+KETAMINE_FAMILY = {"ketamine": (0.5, 0.5), "esketamine": (1.0, 0.0), "arketamine": (0.0, 1.0)}
+"""(S, R) shares of each ketamine-family drug."""
+
+CLINIC_DRUGS = ("ketamine", "esketamine", "arketamine", "midazolam", "saline")
+"""Drugs given in a monitored session (which builds expectancy); SSRIs are taken at home."""
+
+STATE_NAMES = (KetaminePK.names + MidazolamPK.names + SSRIPK.names + Cascade.names + Spines.names + Mood.names)
+STATE_UNITS = (KetaminePK.units + ("umol", "umol", "uM", "umol") + SSRIPK.units + ("1", "1", "1")
+               + ("fraction of healthy", "1") + ("1", "1"))
+_K = slice(0, 17)
+_M = slice(17, 21)
+_R = slice(21, 23)
+_S = slice(23, 26)
+_P = slice(26, 28)
+_Y = slice(28, 30)
+SPINES_INDEX, MOOD_INDEX = 26, 28
 
 
 class Model(eqx.Module):
     ketamine: KetaminePK
     midazolam: MidazolamPK
+    ssri: SSRIPK
+    absorption: Absorption
     nmda: NMDABlock
+    sert: SERTOccupancy
+    hnk: HNKAction
     cascade: Cascade
     spines: Spines
     mood: Mood
     safety: Safety
+    session_min_h: Float[Array, ""]  # a clinic session lasts at least this long (expectancy)
 
     def initial_state(self):
         """Drug-free steady state: no drug, signalling at baseline, spines at 1/(1+stress), mood 1."""
         y = jnp.zeros(len(STATE_NAMES))
-        y = y.at[16].set(self.spines.baseline())
-        return y.at[18].set(1.0)
+        y = y.at[SPINES_INDEX].set(self.spines.baseline())
+        return y.at[MOOD_INDEX].set(1.0)
+
+    def inputs(self, t, events):
+        """Input rates (umol/h) at time ``t``: ketamine family (S, R, S-nk, R-nk, lost), midazolam,
+        (escitalopram, sertraline), and whether a clinic session is on (0/1)."""
+        code, route = events[:, 3], events[:, 4].astype(jnp.int32)
+        flux = input_flux(t, events, self.absorption.ka)
+        esk = code == DRUG_CODES["esketamine"]
+        f_parent = jnp.where(esk, self.absorption.f_esketamine[route], self.absorption.f_racemic[route])
+        f_nk = self.absorption.f_nk[route]
+        s_share = jnp.select([code == DRUG_CODES[d] for d in KETAMINE_FAMILY], [v[0] for v in KETAMINE_FAMILY.values()], 0.0)
+        r_share = jnp.select([code == DRUG_CODES[d] for d in KETAMINE_FAMILY], [v[1] for v in KETAMINE_FAMILY.values()], 0.0)
+        fam = s_share + r_share
+        ket = (jnp.sum(flux * f_parent * s_share), jnp.sum(flux * f_parent * r_share),
+               jnp.sum(flux * f_nk * s_share), jnp.sum(flux * f_nk * r_share),
+               jnp.sum(flux * (1.0 - f_parent - f_nk) * fam))
+        mdz = jnp.sum(jnp.where(code == DRUG_CODES["midazolam"], flux, 0.0))
+        # SSRI clearances and volumes are apparent oral values (CL/F, V/F): the dose enters whole
+        ssri = (jnp.sum(jnp.where(code == DRUG_CODES["escitalopram"], flux, 0.0)),
+                jnp.sum(jnp.where(code == DRUG_CODES["sertraline"], flux, 0.0)))
+        clinic = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in CLINIC_DRUGS]), axis=0)
+        end = jnp.maximum(events[:, 1], events[:, 0] + self.session_min_h)
+        session = jnp.any(clinic & (t >= events[:, 0]) & (t < end))
+        return ket, mdz, ssri, session
 
     def vector_field(self, t, y, events):
-        active = (t >= events[:, 0]) & (t < events[:, 1])
-        code = events[:, 3]
-        rate_k = jnp.sum(jnp.where(active & (code == 0), events[:, 2], 0.0))
-        rate_m = jnp.sum(jnp.where(active & (code == 1), events[:, 2], 0.0))
-        session = jnp.any(active).astype(y.dtype)
-
+        ket_in, mdz_in, ssri_in, session = self.inputs(t, events)
         k, m = y[_K], y[_M]
-        occ_pyr, occ_in = self.nmda.occupancy(k[5], k[6])
+        s_e, r_e, snk_e, rnk_e, hnk_e = self.ketamine.effect(k)
+        occ_pyr, occ_in = self.nmda.occupancy(s_e, r_e, snk_e, rnk_e)
         sig = y[_S]
         pl = y[_P]
-        felt = self.safety.felt(k[5] * NG_PER_UMOL["ketamine"], m[2] * NG_PER_UMOL["midazolam"])
+        ket_eq_ng = self.nmda.racemic_equivalent(s_e, r_e) * NG_PER_UMOL["ketamine"]
+        felt = self.safety.felt(ket_eq_ng, m[2] * NG_PER_UMOL["midazolam"])
         connectivity = pl[0] + pl[1]
         return jnp.concatenate([
-            self.ketamine.rhs(k, rate_k),
-            self.midazolam.rhs(m, rate_m),
-            self.cascade.rhs(sig, occ_pyr, occ_in),
+            self.ketamine.rhs(k, ket_in),
+            self.midazolam.rhs(m, mdz_in),
+            self.ssri.rhs(y[_R], ssri_in),
+            self.cascade.rhs(sig, occ_pyr, occ_in, self.hnk.ampa_drive(hnk_e)),
             self.spines.rhs(pl, sig[0], sig[2]),
-            self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session, felt),
+            self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session.astype(y.dtype), felt),
         ])
 
     def readouts(self, ys):
         """Every scale's read-out from saved states ``ys`` (..., n_states), for one patient."""
-        k, m = ys[..., _K], ys[..., _M]
-        ket_p, nk_p = self.ketamine.plasma(k)
-        ket_e_ng = jnp.maximum(k[..., 5], 0.0) * NG_PER_UMOL["ketamine"]
-        mdz_e_ng = jnp.maximum(m[..., 2], 0.0) * NG_PER_UMOL["midazolam"]
-        occ_pyr, occ_in = self.nmda.occupancy(k[..., 5], k[..., 6])
-        mood = jnp.maximum(ys[..., 18], 0.0)  # clip solver round-off at the bounds of the states
-        expectancy = jnp.clip(ys[..., 19], 0.0, 1.0)
+        k, m, r = ys[..., _K], ys[..., _M], ys[..., _R]
+        pos = lambda x: jnp.maximum(x, 0.0)  # noqa: E731 - clip solver round-off at the bounds of the states
+        s_p, r_p, snk_p, rnk_p, hnk_p = self.ketamine.plasma(k)
+        s_e, r_e, snk_e, rnk_e, hnk_e = self.ketamine.effect(k)
+        ket_eq_ng = self.nmda.racemic_equivalent(s_e, r_e) * NG_PER_UMOL["ketamine"]
+        mdz_e_ng = pos(m[..., 2]) * NG_PER_UMOL["midazolam"]
+        occ_pyr, occ_in = self.nmda.occupancy(s_e, r_e, snk_e, rnk_e)
+        esc_p, ser_p = self.ssri.plasma(r)
+        mood = pos(ys[..., MOOD_INDEX])
+        expectancy = jnp.clip(ys[..., MOOD_INDEX + 1], 0.0, 1.0)
         madrs = self.mood.madrs(mood, expectancy)
+        ng = NG_PER_UMOL
         return {
-            "ketamine_plasma": jnp.maximum(ket_p, 0.0) * NG_PER_UMOL["ketamine"],
-            "norketamine_plasma": jnp.maximum(nk_p, 0.0) * NG_PER_UMOL["norketamine"],
-            "ketamine_effect_site": ket_e_ng,
-            "midazolam_plasma": jnp.maximum(self.midazolam.plasma(m), 0.0) * NG_PER_UMOL["midazolam"],
+            "ketamine_plasma": pos(s_p + r_p) * ng["ketamine"],
+            "s_ketamine_plasma": pos(s_p) * ng["ketamine"],
+            "r_ketamine_plasma": pos(r_p) * ng["ketamine"],
+            "norketamine_plasma": pos(snk_p + rnk_p) * ng["norketamine"],
+            "hnk_plasma": pos(hnk_p) * ng["hnk"],
+            "ketamine_effect_site": pos(s_e + r_e) * ng["ketamine"],
+            "midazolam_plasma": pos(self.midazolam.plasma(m)) * ng["midazolam"],
+            "escitalopram_plasma": pos(esc_p) * ng["escitalopram"],
+            "sertraline_plasma": pos(ser_p) * ng["sertraline"],
             "occupancy_pyramidal": occ_pyr,
             "occupancy_interneuron": occ_in,
-            "glutamate": ys[..., 13],
-            "bdnf": ys[..., 14],
-            "mtorc1": ys[..., 15],
-            "spine_density": ys[..., 16],
-            "potentiation": ys[..., 17],
+            "sert_occupancy": self.sert.occupancy(esc_p, ser_p),
+            "hnk_ampa_drive": self.hnk.ampa_drive(hnk_e),
+            "glutamate": ys[..., _S.start],
+            "bdnf": ys[..., _S.start + 1],
+            "mtorc1": ys[..., _S.start + 2],
+            "spine_density": ys[..., SPINES_INDEX],
+            "potentiation": ys[..., SPINES_INDEX + 1],
             "mood": mood,
             "expectancy": expectancy,
             "madrs_true": madrs,
-            "cadss": self.safety.cadss(ket_e_ng),
-            "sbp": self.safety.sbp(ket_e_ng),
+            "cadss": self.safety.cadss(ket_eq_ng),
+            "sbp": self.safety.sbp(ket_eq_ng),
+            "dbp": self.safety.dbp(ket_eq_ng),
+            "heart_rate": self.safety.heart_rate(ket_eq_ng),
             "sedation": self.safety.sedation(mdz_e_ng),
         }
 
 
 READOUT_UNITS = {
-    "ketamine_plasma": "ng/mL", "norketamine_plasma": "ng/mL", "ketamine_effect_site": "ng/mL",
-    "midazolam_plasma": "ng/mL", "occupancy_pyramidal": "fraction", "occupancy_interneuron": "fraction",
+    "ketamine_plasma": "ng/mL", "s_ketamine_plasma": "ng/mL", "r_ketamine_plasma": "ng/mL",
+    "norketamine_plasma": "ng/mL", "hnk_plasma": "ng/mL", "ketamine_effect_site": "ng/mL",
+    "midazolam_plasma": "ng/mL", "escitalopram_plasma": "ng/mL", "sertraline_plasma": "ng/mL",
+    "occupancy_pyramidal": "fraction", "occupancy_interneuron": "fraction", "sert_occupancy": "fraction",
+    "hnk_ampa_drive": "relative to the surge",
     "glutamate": "relative to baseline", "bdnf": "relative to baseline", "mtorc1": "relative to baseline",
     "spine_density": "fraction of healthy", "potentiation": "fraction of healthy connectivity",
     "mood": "fraction of baseline depression", "expectancy": "fraction", "madrs_true": "MADRS points",
-    "cadss": "CADSS points", "sbp": "mmHg", "sedation": "probability",
+    "cadss": "CADSS points", "sbp": "mmHg", "dbp": "mmHg", "heart_rate": "beats/min", "sedation": "probability",
 }

@@ -111,3 +111,42 @@ def simulate_protocol(path, out, *, arm: str | None = None, weight_kg: float = 7
         write_report(tmp / "report.html", title=f"{spec.trial.title or spec.trial.id} — arm '{name}', one typical patient",
                      summary=None, figures=figs, published=[], notes=NOTES[:1])
     return sim
+
+
+PK_SPECIES = {"ketamine": "ketamine_plasma", "esketamine": "s_ketamine_plasma", "arketamine": "r_ketamine_plasma",
+              "norketamine": "norketamine_plasma", "hnk": "hnk_plasma", "midazolam": "midazolam_plasma",
+              "escitalopram": "escitalopram_plasma", "sertraline": "sertraline_plasma"}
+"""Species reported by ``neuroplast pk`` and the plasma read-out of each (racemic ketamine is
+reported as the total and as its enantiomers, esketamine = (S), arketamine = (R))."""
+
+
+def pk_summary(spec: TrialSpec, *, weight_kg: float = 70.0, female: bool = False, allow_high_dose: bool = False) -> dict:
+    """NCA of every species present for a typical patient under the first arm's regimen.
+
+    Returns ``{species: {"cmax_ng_per_ml", "tmax_h", "auc_ng_h_per_ml", "terminal_half_life_h"}}``;
+    times from the first dose; the curve is sampled every minute for 6 h after each dose, then
+    every 15 min until 10 days after the last dose.
+    """
+    from .scales.pk.nca import nca
+
+    regimen = next(iter(spec.regimens(allow_high_dose=allow_high_dose).values()))
+    model = default_model()
+    cohort = typical_patient(model.values, weight_kg=weight_kg, female=female)
+    end = regimen.last_dose_h + 240.0
+    pts = [np.arange(0.0, end + 1e-9, 0.25)]
+    pts += [d.time_h + np.arange(0.0, 6.0, 1.0 / 60.0) for d in regimen.doses]
+    ts = np.unique(np.round(np.concatenate(pts), 9))
+    ts = ts[ts <= end]
+    sim = simulate(model, regimen, cohort, saveat=ts, solver=Solver(rtol=1e-8, atol=1e-11))
+    given = {d.drug for d in regimen.doses}
+    out = {}
+    for species, key in PK_SPECIES.items():
+        if species == "ketamine" and "ketamine" not in given:
+            continue  # total ketamine is reported for the racemate; a single enantiomer is reported by name
+        c = sim.readouts[key][0]
+        if c.max() <= 1e-6:
+            continue
+        r = nca(ts, c)
+        out[species] = {"cmax_ng_per_ml": r["cmax"], "tmax_h": r["tmax_h"], "auc_ng_h_per_ml": r["auc"],
+                        "terminal_half_life_h": r["terminal_half_life_h"]}
+    return out

@@ -29,11 +29,32 @@ CALIBRATION_TRIALS = {
                   "endpoints": {"timepoints": ["2 h", "1 d", "12 d"], "remission": 10, "follow_up": "83 d"}},
         "arm": [{"name": "ketamine", "dose": [{**_INFUSION, "at": ["0 d", "2 d", "4 d", "7 d", "9 d", "11 d"]}]}],
     },
+    # daly2018_synapse period 1: adjunctive intranasal esketamine or placebo on days 1 and 4 (0 and 3 d).
+    "esketamine": {
+        "trial": {"id": "calibration-esketamine-dose", "population": "trd", "scale": "MADRS", "n_per_arm": 400, "seed": 2028,
+                  "inclusion": {"min_baseline": 22, "on_stable_antidepressant": True},
+                  "endpoints": {"timepoints": ["2 h", "1 d", "7 d"], "remission": 10}},
+        "arm": [{"name": "placebo", "dose": [{"drug": "saline", "route": "intranasal", "amount": "0 mg", "at": ["0 d", "3 d"]}]},
+                *[{"name": f"esketamine {mg} mg", "dose": [{"drug": "esketamine", "route": "intranasal", "amount": f"{mg} mg",
+                                                          "at": ["0 d", "3 d"]}]} for mg in (28, 56, 84)]],
+    },
+    # fava2018 (held out): single 40-min IV infusions of 0.1-1.0 mg/kg vs midazolam, adjunctive, HAM-D6.
+    "dose": {
+        "trial": {"id": "validation-ketamine-dose", "population": "trd", "scale": "HAMD6", "n_per_arm": 400, "seed": 2029,
+                  "inclusion": {"on_stable_antidepressant": True},
+                  "endpoints": {"timepoints": ["1 d", "3 d"]}},
+        "arm": [*[{"name": f"ketamine {d} mg/kg", "dose": [{**_INFUSION, "amount": f"{d} mg/kg", "at": ["0 d"]}]}
+                  for d in (0.1, 0.2, 0.5, 1.0)],
+                {"name": "midazolam", "dose": [{"drug": "midazolam", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}]}],
+    },
 }
 
 
-def run_calibration_trials(model: PopulationModel, n_per_arm: int | None = None) -> dict[str, TrialResult]:
-    return {name: run_trial(parse_spec(spec), model=model, n_per_arm=n_per_arm) for name, spec in CALIBRATION_TRIALS.items()}
+def run_calibration_trials(model: PopulationModel, n_per_arm: int | None = None,
+                           names=None) -> dict[str, TrialResult]:
+    """Run the calibration trials ``names`` (default: all)."""
+    names = CALIBRATION_TRIALS if names is None else names
+    return {name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n_per_arm) for name in names}
 
 
 def _tp(summary_arm, label):
@@ -60,8 +81,11 @@ def simulated_value(t: Target, results: dict[str, TrialResult]) -> float | None:
         return _tp(arm, t.time)[t.metric]
     if t.metric == "median_days_to_relapse":
         return arm["relapse"]["median_days_to_relapse"]
-    if t.metric == "sbp_largest_mean_rise":
-        return arm["safety"]["sbp_largest_mean_rise"]
+    if t.metric in ("sbp_largest_mean_rise", "dbp_largest_mean_rise", "heart_rate_largest_mean_rise"):
+        return arm["safety"][t.metric]
+    if t.metric == "share_bp_rise_label":
+        p = res.patients[(res.patients["arm"] == t.arm) & (res.patients["status"] == "ok")]
+        return float(((p["sbp_rise_peak"] >= 40.0) | (p["dbp_rise_peak"] >= 25.0)).mean())
     if t.metric == "r_cadss_pct_change":
         p = res.patients[(res.patients["arm"] == t.arm) & (res.patients["status"] == "ok")]
         pct = p[f"change_{t.time}"] / p["baseline_score"]
@@ -88,7 +112,8 @@ def _enriched(res: TrialResult, t: Target) -> float | None:
 def evaluate(model: PopulationModel, *, n_per_arm: int | None = None, targets=TARGETS,
              results: dict[str, TrialResult] | None = None) -> list[dict]:
     """One row per target: study, arm, time, metric, published (value, lo, hi), simulated, z, CI holds."""
-    results = run_calibration_trials(model, n_per_arm) if results is None else results
+    if results is None:
+        results = run_calibration_trials(model, n_per_arm, names=sorted({t.trial for t in targets}))
     rows = []
     for t in targets:
         sim = simulated_value(t, results)

@@ -25,34 +25,41 @@ from ..simulation import default_model
 from .evaluate import evaluate, run_calibration_trials
 
 FREE = ("spine_gain", "potentiation_gain", "tau_potentiation", "responsiveness_cv", "expectancy_base",
-        "expectancy_cv", "expectancy_felt", "tau_expectancy", "spine_lifetime")
+        "expectancy_cv", "expectancy_felt", "tau_expectancy", "spine_lifetime",
+        "disinhibition_gain", "interneuron_selectivity", "w_eef2")
 BOUNDS = {"spine_gain": (0.1, 100.0), "potentiation_gain": (1e-3, 1.0), "responsiveness_cv": (0.05, 3.0),
           "expectancy_base": (0.0, 0.5), "expectancy_cv": (0.05, 3.0), "expectancy_felt": (0.0, 0.6),
-          "tau_expectancy": (6.0, 24.0 * 60), "spine_lifetime": (7.0, 14.0), "tau_potentiation": (2.0, 72.0)}
+          "tau_expectancy": (6.0, 24.0 * 60), "spine_lifetime": (7.0, 14.0), "tau_potentiation": (2.0, 72.0),
+          "disinhibition_gain": (1.0, 20.0), "interneuron_selectivity": (1.0, 10.0), "w_eef2": (0.0, 3.0)}
 """Search bounds: spine lifetime within the published 1-2 weeks (E03); the non-specific
 improvement of control arms (expectancy, with the natural course it stands in for) within 60 days."""
+
+SLOPES = {"sbp_per_100ng": "sbp_largest_mean_rise", "dbp_per_100ng": "dbp_largest_mean_rise",
+          "hr_per_100ng": "heart_rate_largest_mean_rise"}
+"""Safety slopes solved in closed form after the search (the mean rise is linear in each)."""
 
 PEAK_NG_ML = 185.0  # A34
 
 CADSS_MEAN = 7.7  # wilkinson2018_cadss_ketamine
 
 
-def _ketamine_peak(values, f1):
-    ind = individualize({**values, "v1_fraction_ket": f1}, typical_patient(values))
+def _ketamine_peak(values, v1):
+    """Peak plasma and effect-site racemic ketamine (ng/mL), typical 70 kg patient, 0.5 mg/kg over 40 min."""
+    ind = individualize({**values, "v1_ket": v1}, typical_patient(values))
     pk = type(ind.ketamine)(*[np.asarray(getattr(ind.ketamine, f))[0] for f in ind.ketamine.__dataclass_fields__])
     a, b = pk.system()
     umol = 0.5 * 70.0 * 1000.0 / 237.73
     ts = np.linspace(0.0, 2.0, 241)
-    x = closed_form_linear(a, b, [(0.0, 40 / 60, umol / (40 / 60))], ts)
-    return x[:, 0].max() / float(pk.v1) * 237.73, x[:, 5].max() * 237.73
+    x = closed_form_linear(a, b @ np.array([0.5, 0.5, 0.0, 0.0, 0.0]), [(0.0, 40 / 60, umol / (40 / 60))], ts)
+    return (x[:, 0] + x[:, 3]).max() / float(pk.v1) * 237.73, (x[:, 11] + x[:, 12]).max() * 237.73
 
 
 def stage1(values: dict) -> dict:
-    f1 = scipy.optimize.brentq(lambda f: _ketamine_peak(values, f)[0] - PEAK_NG_ML, 0.05, 0.95, xtol=1e-8)
-    _, ce_peak = _ketamine_peak(values, f1)
+    v1 = scipy.optimize.brentq(lambda v: _ketamine_peak(values, v)[0] - PEAK_NG_ML, 10.0, 500.0, xtol=1e-8)
+    _, ce_peak = _ketamine_peak(values, v1)
     cv = parameters.cvs()["cadss_per_100ng"]
     slope = CADSS_MEAN / (math.sqrt(1 + cv * cv) * ce_peak / 100.0)  # mean of a median-1 log-normal
-    return {"v1_fraction_ket": f1, "cadss_per_100ng": slope}
+    return {"v1_ket": v1, "cadss_per_100ng": slope}
 
 
 def _objective_rows(model, n):
@@ -64,17 +71,16 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
     t0 = time.time()
     base = default_model()
     anchors = stage1(base.values)
-    log(f"stage 1: v1_fraction_ket = {anchors['v1_fraction_ket']:.4f}, cadss_per_100ng = {anchors['cadss_per_100ng']:.3f}")
-    model0 = base.with_values(**anchors, sbp_per_100ng=1.0)
+    log(f"stage 1: v1_ket = {anchors['v1_ket']:.2f} L, cadss_per_100ng = {anchors['cadss_per_100ng']:.3f}")
+    model0 = base.with_values(**anchors, **{p: 1.0 for p in SLOPES})
     x0 = np.log([min(max(model0.values[k], BOUNDS[k][0] * 1.01 + 1e-3), BOUNDS[k][1] * 0.99) for k in FREE])
     lo, hi = np.log([max(BOUNDS[k][0], 1e-4) for k in FREE]), np.log([BOUNDS[k][1] for k in FREE])
-    bp = [t for t in TARGETS if t.use == "fit" and t.metric == "sbp_largest_mean_rise"]
     history = []
 
     def f(x):
         x = np.clip(x, lo, hi)
         m = model0.with_values(**dict(zip(FREE, np.exp(x).tolist())))
-        rows = [r for r in _objective_rows(m, n_per_arm) if r["metric"] != "sbp_largest_mean_rise"]
+        rows = [r for r in _objective_rows(m, n_per_arm) if r["metric"] not in SLOPES.values()]
         obj = float(sum(r["z"] ** 2 for r in rows))
         history.append(obj)
         if len(history) % 10 == 1:
@@ -85,13 +91,15 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
                                   options={"maxfev": max_evals, "xatol": 1e-3, "fatol": 1e-3, "adaptive": True})
     best = dict(zip(FREE, np.exp(np.clip(res.x, lo, hi)).tolist()))
     model = model0.with_values(**best)
-    # Systolic BP: the mean rise is proportional to the slope, so least squares is closed form.
-    results = run_calibration_trials(model, n_per_arm)
-    rise1 = results["single"].summary["arms"]["ketamine"]["safety"]["sbp_largest_mean_rise"]  # at slope 1
-    w = np.array([1 / t.se ** 2 for t in bp])
-    v = np.array([t.value for t in bp])
-    best["sbp_per_100ng"] = float((w * v).sum() / (w.sum() * rise1))
-    model = model.with_values(sbp_per_100ng=best["sbp_per_100ng"])
+    # Blood pressure and pulse: the mean rise is proportional to the slope, so least squares is closed form.
+    results = run_calibration_trials(model, n_per_arm, names=["single"])
+    for param, metric in SLOPES.items():
+        targets = [t for t in TARGETS if t.use == "fit" and t.metric == metric]
+        rise1 = results["single"].summary["arms"]["ketamine"]["safety"][metric]  # at slope 1
+        w = np.array([1 / t.se ** 2 for t in targets])
+        v = np.array([t.value for t in targets])
+        best[param] = float((w * v).sum() / (w.sum() * rise1))
+    model = model.with_values(**{p: best[p] for p in SLOPES})
     rows = evaluate(model, n_per_arm=n_per_arm)
     fitted = {**anchors, **best}
     fit_rows = [r for r in rows if r["use"] == "fit"]

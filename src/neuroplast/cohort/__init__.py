@@ -15,16 +15,17 @@ import numpy as np
 import pandas as pd
 
 from .._errors import NeuroplastInputError
+from .._units import NG_PER_UMOL
 from ..model import Model
-from ..scales.pk import KetaminePK, MidazolamPK
+from ..scales.pk import SSRIPK, ROUTE_CODES, Absorption, KetaminePK, MidazolamPK
 from ..scales.plasticity import Spines
-from ..scales.receptors import NMDABlock
+from ..scales.receptors import HNKAction, NMDABlock, SERTOccupancy
 from ..scales.safety import Safety
 from ..scales.signalling import Cascade
 from ..scales.symptoms import Mood
 from .presets import PRESETS, Preset
 
-RANDOM_EFFECTS = ("cl_ket", "vss_ket", "cl_nk", "cl_mdz", "cadss_per_100ng", "sbp_per_100ng", "stress_load",
+RANDOM_EFFECTS = ("cl_ket", "v1_ket", "cl_nk", "cl_esc", "cl_ser", "cl_mdz", "cadss_per_100ng", "sbp_per_100ng", "stress_load",
                   "expectancy_base")
 """Parameters with between-patient variability (log-normal; CV from the registry, except
 ``expectancy_base`` whose CV ``expectancy_cv`` is a calibrated value)."""
@@ -119,6 +120,8 @@ def _draw(rng, values, cvs, preset: Preset, m: int) -> pd.DataFrame:
         "baseline_madrs_true": _truncnormal(rng, values["madrs_baseline"], values["madrs_baseline_sd"], 0.0, 60.0, m),
         # clipped to a plausible resting range (assumption) so no tail draw is unphysiological
         "sbp_baseline": _truncnormal(rng, values["sbp_baseline"], values["sbp_baseline_sd"], 90.0, 200.0, m),
+        "dbp_baseline": _truncnormal(rng, values["dbp_baseline"], values["dbp_baseline_sd"], 50.0, 120.0, m),
+        "hr_baseline": _truncnormal(rng, values["hr_baseline"], values["hr_baseline_sd"], 45.0, 120.0, m),
         "responsiveness": _lognormal(rng, values["responsiveness_cv"], m)
         * np.where(met, values["met_plasticity_factor"], 1.0),
     })
@@ -128,6 +131,8 @@ def _draw(rng, values, cvs, preset: Preset, m: int) -> pd.DataFrame:
     t["screen_madrs"] = np.clip(t["baseline_madrs_true"] + rng.normal(0, values["madrs_noise_sd"], m), 0, 60)
     t["screen_hamd17"] = np.clip(t["baseline_madrs_true"] * values["hamd17_per_madrs"]
                                  + rng.normal(0, values["hamd17_noise_sd"], m), 0, 52)
+    t["screen_hamd6"] = np.clip(t["baseline_madrs_true"] * values["hamd17_per_madrs"] * values["hamd6_per_hamd17"]
+                                + rng.normal(0, values["hamd6_noise_sd"], m), 0, 22)
     return t
 
 
@@ -149,18 +154,42 @@ def individualize(values: dict, cohort: Cohort) -> Model:
         return t[f"eta_{name}"].to_numpy()
 
     sex_cl = np.where(t["female"].to_numpy(), v["female_cl_factor"], 1.0)
-    vss = v["vss_ket"] * eta("vss_ket") * v_scale
-    v1 = v["v1_fraction_ket"] * vss
-    v_periph = vss - v1
     ln2 = math.log(2.0)
+    cl_ket = v["cl_ket"] * eta("cl_ket") * cl_scale * sex_cl
+    ratio = v["s_to_r_clearance"]
+    cl_s = 2.0 * cl_ket * ratio / (1.0 + ratio)  # the enantiomers' clearances average to the racemate's
+    v_eta = eta("v1_ket") * v_scale  # one log-normal effect on every ketamine volume
     ketamine = KetaminePK(
-        cl=arr(v["cl_ket"] * eta("cl_ket") * cl_scale * sex_cl), v1=arr(v1),
-        q2=arr(v["q2_ket"] * cl_scale), v2=arr(v_periph * v["frac_v2_ket"]),
-        q3=arr(v["q3_ket"] * cl_scale), v3=arr(v_periph * (1 - v["frac_v2_ket"])),
+        cl_s=arr(cl_s), cl_r=arr(2.0 * cl_ket - cl_s), v1=arr(v["v1_ket"] * v_eta),
+        q2=arr(v["q2_ket"] * cl_scale), v2=arr(v["v2_ket"] * v_eta),
+        q3=arr(v["q3_ket"] * cl_scale), v3=arr(v["v3_ket"] * v_eta),
         f_nk=arr(v["f_norket"]), cl_nk=arr(v["cl_nk"] * eta("cl_nk") * cl_scale * sex_cl),
         v1_nk=arr(v["v1_nk"] * v_scale), q_nk=arr(v["q_nk"] * cl_scale), v2_nk=arr(v["v2_nk"] * v_scale),
+        f_hnk=arr(v["f_hnk"]), cl_hnk=arr(v["cl_hnk"] * cl_scale), v_hnk=arr(v["v_hnk"] * v_scale),
         ke0=arr(ln2 / (v["t_half_ke0"] / 60.0)),
     )
+    rc = ROUTE_CODES
+
+    def by_route(**kw):
+        out = np.zeros((len(t), len(rc)))
+        for name, val in kw.items():
+            out[:, rc[name]] = val
+        return jnp.asarray(out)
+
+    swallowed = v["fp_nk_swallowed"]
+    absorption = Absorption(
+        ka=by_route(iv=0.0, im=v["ka_im"], intranasal=v["ka_intranasal"], oral=v["ka_oral"], sublingual=v["ka_sublingual"]),
+        f_racemic=by_route(iv=1.0, im=v["f_im"], intranasal=v["f_intranasal_rac"], oral=v["f_oral_rac"],
+                           sublingual=v["f_sublingual"]),
+        f_esketamine=by_route(iv=1.0, im=v["f_im"], intranasal=v["f_intranasal_esk"], oral=v["f_oral_esk"],
+                              sublingual=v["f_sublingual"]),
+        # first-pass norketamine from the swallowed part: all of an oral dose, the non-absorbed
+        # part of a sublingual or nasal dose (assumption: what is not absorbed there is swallowed)
+        f_nk=by_route(iv=0.0, im=0.0, intranasal=swallowed * (1 - v["f_intranasal_esk"]),
+                      oral=swallowed * (1 - v["f_oral_rac"]), sublingual=swallowed * (1 - v["f_sublingual"])),
+    )
+    ssri = SSRIPK(cl_esc=arr(v["cl_esc"] * eta("cl_esc") * cl_scale), v_esc=arr(v["cl_esc"] * v["t_half_esc"] / ln2 * v_scale),
+                  cl_ser=arr(v["cl_ser"] * eta("cl_ser") * cl_scale), v_ser=arr(v["cl_ser"] * v["t_half_ser"] / ln2 * v_scale))
     midazolam = MidazolamPK(
         cl=arr(v["cl_mdz"] * eta("cl_mdz") * cl_scale), v1=arr(v["vss_mdz"] * v["frac_v1_mdz"] * v_scale),
         q=arr(v["q_mdz"] * cl_scale), v2=arr(v["vss_mdz"] * (1 - v["frac_v1_mdz"]) * v_scale),
@@ -169,6 +198,10 @@ def individualize(values: dict, cohort: Cohort) -> Model:
     nmda = NMDABlock(ki_s_ket=arr(v["ki_s_ket"]), ki_r_ket=arr(v["ki_r_ket"]), ki_s_nk=arr(v["ki_s_nk"]),
                      ki_r_nk=arr(v["ki_r_nk"]), fu=arr(v["fu_ket"]),
                      interneuron_selectivity=arr(v["interneuron_selectivity"]))
+    ng = NG_PER_UMOL
+    sert = SERTOccupancy(emax=arr(v["sert_emax"]), ec50_esc=arr(v["sert_ec50_esc"] / ng["escitalopram"]),
+                         ec50_ser=arr(v["sert_ec50_ser"] / ng["sertraline"]))
+    hnk = HNKAction(emax=arr(v["hnk_ampa_emax"]), ec50=arr(v["hnk_ampa_ec50"]))
     cascade = Cascade(disinhibition_gain=arr(v["disinhibition_gain"]), tau_glu=arr(v["tau_glu"]),
                       w_eef2=arr(v["w_eef2"]), tau_bdnf=arr(v["tau_bdnf"]), tau_mtor=arr(v["tau_mtor"]))
     spines = Spines(lifetime_h=arr(v["spine_lifetime"] * 24.0), gain=arr(v["spine_gain"]),
@@ -180,9 +213,15 @@ def individualize(values: dict, cohort: Cohort) -> Model:
                 k_expectancy=arr(v["k_expectancy"]), baseline_madrs=arr(t["baseline_madrs_true"].to_numpy()))
     safety = Safety(cadss_per_100ng=arr(v["cadss_per_100ng"] * eta("cadss_per_100ng")),
                     sbp_per_100ng=arr(v["sbp_per_100ng"] * eta("sbp_per_100ng")),
-                    sbp_baseline=arr(t["sbp_baseline"].to_numpy()), mdz_sedation_ec50=arr(v["mdz_sedation_ec50"]),
+                    sbp_baseline=arr(t["sbp_baseline"].to_numpy()),
+                    dbp_per_100ng=arr(v["dbp_per_100ng"] * eta("sbp_per_100ng")),  # one pressor sensitivity
+                    dbp_baseline=arr(t["dbp_baseline"].to_numpy()),
+                    hr_per_100ng=arr(v["hr_per_100ng"] * eta("sbp_per_100ng")),
+                    hr_baseline=arr(t["hr_baseline"].to_numpy()), mdz_sedation_ec50=arr(v["mdz_sedation_ec50"]),
                     felt_cadss_ref=arr(v["felt_cadss_ref"]))
-    return Model(ketamine, midazolam, nmda, cascade, spines, mood, safety)
+    return Model(ketamine=ketamine, midazolam=midazolam, ssri=ssri, absorption=absorption, nmda=nmda, sert=sert, hnk=hnk,
+                 cascade=cascade, spines=spines, mood=mood, safety=safety,
+                 session_min_h=arr(v["session_min"] / 60.0))
 
 
 def typical_patient(values: dict, *, weight_kg: float = 70.0, female: bool = False, age_y: float = 45.0,
@@ -191,10 +230,12 @@ def typical_patient(values: dict, *, weight_kg: float = 70.0, female: bool = Fal
     row = {"patient": 0, "weight_kg": weight_kg, "age_y": age_y, "female": female, "bdnf_met_carrier": False,
            "on_antidepressant": False, "inpatient": False, "failed_antidepressants": 2,
            "baseline_madrs_true": values["madrs_baseline"] if baseline_madrs is None else baseline_madrs,
-           "sbp_baseline": values["sbp_baseline"], "responsiveness": 1.0}
+           "sbp_baseline": values["sbp_baseline"], "dbp_baseline": values["dbp_baseline"],
+           "hr_baseline": values["hr_baseline"], "responsiveness": 1.0}
     row.update({f"eta_{n}": 1.0 for n in RANDOM_EFFECTS})
     row["screen_madrs"] = row["baseline_madrs_true"]
     row["screen_hamd17"] = row["baseline_madrs_true"] * values["hamd17_per_madrs"]
+    row["screen_hamd6"] = row["screen_hamd17"] * values["hamd6_per_hamd17"]
     return Cohort(population, pd.DataFrame([row]))
 
 

@@ -2,7 +2,8 @@
 
 ``clinical_calibration.yaml`` and ``mechanistic_parameters.yaml`` are copies of
 ``shared/evidence`` (each entry keeps its source and whether it was verified);
-``extra_sources.yaml`` holds sources this project added, in the same spirit.
+``extra_sources.yaml`` and ``pharmacology_sources.yaml`` hold sources this project added, in the
+same spirit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def extra() -> dict:
 
 
 @functools.cache
+def pharmacology() -> dict:
+    """Pharmacology sources added for routes, enantiomers, SSRIs and monitored safety (issue 3)."""
+    return yaml.safe_load((HERE / "pharmacology_sources.yaml").read_text())
+
+
+@functools.cache
 def study_ids() -> frozenset[str]:
     return frozenset(s["id"] for s in clinical()["studies"])
 
@@ -40,7 +47,8 @@ def source_ids() -> frozenset[str]:
     """Every id a parameter may cite."""
     ids = {p["id"] for p in mechanistic()["parameters"]}
     ids |= {s["id"] for s in extra()["sources"]}
+    ids |= {s["id"] for s in pharmacology()["sources"]}
     return frozenset(ids | study_ids())
 
 
-__all__ = ["clinical", "extra", "mechanistic", "source_ids", "study_ids"]
+__all__ = ["clinical", "extra", "mechanistic", "pharmacology", "source_ids", "study_ids"]

@@ -13,13 +13,29 @@ import numpy as np
 from .._errors import NeuroplastInputError
 from .._units import NG_PER_UMOL
 from ..model import DRUG_CODES
+from ..scales.pk import ROUTE_CODES
 
-DRUGS = ("ketamine", "midazolam", "saline")
-ROUTES = {"ketamine": ("iv",), "midazolam": ("iv",), "saline": ("iv",)}
-"""Drugs and the routes modelled so far (other routes: a later pharmacology release)."""
+DRUGS = ("ketamine", "esketamine", "arketamine", "midazolam", "saline", "escitalopram", "sertraline")
+ROUTES = {
+    "ketamine": ("iv", "im", "intranasal", "oral", "sublingual"),
+    "esketamine": ("iv", "intranasal", "oral"),  # the routes of the esketamine popPK (Perez-Ruixo 2021)
+    "arketamine": ("iv",),  # human arketamine data are intravenous only
+    "midazolam": ("iv",),
+    "saline": ("iv", "intranasal"),  # intravenous or nasal placebo
+    "escitalopram": ("oral",),
+    "sertraline": ("oral",),
+}
+"""Drugs and the routes modelled for each."""
 
-KNOWN_DRUGS_LATER = ("esketamine", "arketamine", "escitalopram", "sertraline")
+KNOWN_DRUGS_LATER = ()
 KNOWN_ROUTES = ("iv", "im", "intranasal", "oral", "sublingual")
+
+ESKETAMINE_DEVICE_MG = 28.0
+ESKETAMINE_DEVICE_GAP_H = 5.0 / 60.0
+"""Esketamine nasal spray: 28 mg devices, one device every 5 minutes (Spravato label)."""
+
+BOLUS_H = 1.0 / 60.0
+"""Default administration time of a non-IV dose (a spray, an injection, a tablet): 1 min."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,13 +72,13 @@ class Regimen:
         return np.array(sorted({t for d in self.doses for t in (d.time_h, d.time_h + d.duration_h)}))
 
     def event_array(self, weight_kg, n_events: int | None = None) -> np.ndarray:
-        """(n_patients, n_events, 4) rows ``[start_h, end_h, rate_umol_per_h, drug_code]``.
+        """(n_patients, n_events, 5) rows ``[start_h, end_h, rate_umol_per_h, drug_code, route_code]``.
 
         Padding rows (beyond the regimen's doses) start and end at +1e12 h: never active.
         """
         weight_kg = np.atleast_1d(np.asarray(weight_kg, dtype=float))
         n_ev = len(self.doses) if n_events is None else n_events
-        out = np.zeros((weight_kg.size, max(n_ev, 1), 4))
+        out = np.zeros((weight_kg.size, max(n_ev, 1), 5))
         out[:, :, 0] = out[:, :, 1] = 1e12
         for i, d in enumerate(self.doses):
             umol = 0.0 if d.drug == "saline" else d.amount_mg(weight_kg) * 1000.0 / NG_PER_UMOL[d.drug]
@@ -70,6 +86,7 @@ class Regimen:
             out[:, i, 1] = d.time_h + d.duration_h
             out[:, i, 2] = umol / d.duration_h
             out[:, i, 3] = DRUG_CODES[d.drug]
+            out[:, i, 4] = ROUTE_CODES[d.route]
         return out
 
 
@@ -93,17 +110,37 @@ def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose
         if "amount" not in d:
             raise NeuroplastInputError("missing dose amount, e.g. amount = \"0.5 mg/kg\"", field=f"{f}.amount")
         amount, unit = parse_amount(d["amount"], field=f"{f}.amount")
-        if "duration" not in d:
-            raise NeuroplastInputError("missing infusion duration, e.g. duration = \"40 min\"", field=f"{f}.duration")
-        duration = parse_quantity(d["duration"], "time", field=f"{f}.duration")
+        if route == "iv":
+            if "duration" not in d:
+                raise NeuroplastInputError("missing infusion duration, e.g. duration = \"40 min\" (a bolus: \"1 min\")",
+                                           field=f"{f}.duration")
+            duration = parse_quantity(d["duration"], "time", field=f"{f}.duration")
+        else:
+            duration = parse_quantity(d["duration"], "time", field=f"{f}.duration") if "duration" in d else BOLUS_H
         if duration <= 0:
-            raise NeuroplastInputError("the infusion duration must be positive", field=f"{f}.duration", value=d["duration"])
+            raise NeuroplastInputError("the administration duration must be positive", field=f"{f}.duration",
+                                       value=d.get("duration"))
         check_ceiling(drug, route, amount, unit, field=f"{f}.amount", allow_high_dose=allow_high_dose)
+        if drug == "esketamine" and route == "intranasal":
+            n_dev = _devices(amount, unit, f"{f}.amount", d["amount"])
+            for t in _times(d, f):
+                out.extend(Dose(t + k * ESKETAMINE_DEVICE_GAP_H, duration, ESKETAMINE_DEVICE_MG, "mg", drug, route)
+                           for k in range(n_dev))
+            continue
         for t in _times(d, f):
             out.append(Dose(t, duration, amount, unit, drug, route))
     if not out:
         raise NeuroplastInputError("an arm needs at least one dose", field=field)
     return Regimen(tuple(out))
+
+
+def _devices(amount: float, unit: str, field: str, shown) -> int:
+    """Number of 28 mg esketamine devices in a dose; only 28, 56 and 84 mg exist (Spravato label)."""
+    n = amount / ESKETAMINE_DEVICE_MG
+    if unit != "mg" or abs(n - round(n)) > 1e-9 or round(n) not in (1, 2, 3):
+        raise NeuroplastInputError("intranasal esketamine comes as 28 mg devices: give 28 mg, 56 mg or 84 mg",
+                                   field=field, value=shown)
+    return int(round(n))
 
 
 def _times(d: dict, f: str) -> list[float]:

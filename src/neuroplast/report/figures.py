@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from ..trials import TrialResult
 
 GROUPS = {  # figure key -> (title, readouts); "symptoms" and "safety" are drawn by their own functions
-    "concentrations": ("Drug concentrations in plasma", ("ketamine_plasma", "norketamine_plasma", "midazolam_plasma")),
-    "occupancy": ("NMDA-receptor block (occupancy)", ("occupancy_pyramidal", "occupancy_interneuron")),
+    "concentrations": ("Drug concentrations in plasma", ("ketamine_plasma", "s_ketamine_plasma", "r_ketamine_plasma",
+                                                         "norketamine_plasma", "hnk_plasma", "midazolam_plasma",
+                                                         "escitalopram_plasma", "sertraline_plasma")),
+    "occupancy": ("Receptor occupancy", ("occupancy_pyramidal", "occupancy_interneuron", "sert_occupancy")),
     "signalling": ("Signalling: glutamate surge, BDNF, mTORC1", ("glutamate", "bdnf", "mtorc1")),
     "plasticity": ("Synaptic plasticity", ("spine_density", "potentiation")),
 }
-SAFETY = ("cadss", "sbp", "sedation")
+SAFETY = ("cadss", "sbp", "dbp", "heart_rate", "sedation")
 SAFETY_WINDOW_H = 4.0
 SBP_ALERTS = (160.0, 180.0)  # mmHg: the alert lines of trials.run's safety summary
 LABELS = {
@@ -36,7 +38,9 @@ LABELS = {
     "occupancy_pyramidal": "block, pyramidal cells", "occupancy_interneuron": "block, interneurons",
     "glutamate": "glutamate surge", "bdnf": "BDNF", "mtorc1": "mTORC1", "spine_density": "spine density",
     "potentiation": "potentiation", "expectancy": "expectancy (placebo)", "cadss": "dissociation (CADSS)",
-    "sbp": "systolic BP", "sedation": "sedation", "madrs_true": "MADRS (true, no rater noise)",
+    "sbp": "systolic BP", "dbp": "diastolic BP", "heart_rate": "heart rate", "sedation": "sedation",
+    "s_ketamine_plasma": "(S)-ketamine", "r_ketamine_plasma": "(R)-ketamine", "hnk_plasma": "(2R,6R)-HNK",
+    "escitalopram_plasma": "escitalopram", "sertraline_plasma": "sertraline", "sert_occupancy": "SERT occupancy", "madrs_true": "MADRS (true, no rater noise)",
 }
 MAX_PATIENTS = 20
 _PUB = dict(marker="D", ms=6, mec="black", mew=0.8, ecolor="black", elinewidth=1.0, capsize=3, ls="none", zorder=5)

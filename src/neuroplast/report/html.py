@@ -26,8 +26,9 @@ CAPTIONS = {  # figure key -> (heading, caption for a reader who is not a modell
                  "arm's mean with its 95 % confidence band, dotted lines at the baseline mean and diamonds at "
                  "published results. Middle: the expectancy (placebo) process. Bottom, in a trial: the share of "
                  "patients whose score fell by at least the response threshold, beside published response rates."),
-    "safety": ("Safety in the first hours", "Dissociation (CADSS), systolic blood pressure and sedation during and "
-               "after the first dose, in minutes; dashed red lines mark the usual blood-pressure alert levels."),
+    "safety": ("Safety in the first hours", "Dissociation (CADSS), systolic and diastolic blood pressure, heart rate "
+               "and sedation during and after the first dose, in minutes; dashed red lines mark the usual "
+               "blood-pressure alert levels."),
     "published": ("Simulated vs published", "Each row is one published result (grey diamond, with its confidence "
                   "interval) beside the simulated value (red dot). A red dot inside the bar means the simulation "
                   "agrees with the published result within its uncertainty."),
@@ -36,6 +37,11 @@ SAFETY_LABELS = {
     "cadss_peak_mean": "peak CADSS, mean", "sbp_peak_mean": "peak systolic BP, mean (mmHg)",
     "sbp_largest_mean_rise": "largest mean SBP rise (mmHg)", "sedation_peak_mean": "peak sedation, mean",
     "share_sbp_above_160": "share with SBP > 160", "share_sbp_above_180": "share with SBP > 180",
+    "dbp_peak_mean": "peak diastolic BP, mean (mmHg)", "dbp_largest_mean_rise": "largest mean DBP rise (mmHg)",
+    "heart_rate_peak_mean": "peak heart rate, mean (/min)", "heart_rate_largest_mean_rise": "largest mean HR rise (/min)",
+    "share_sbp_rise_40": "share with SBP rise >= 40", "share_dbp_rise_25": "share with DBP rise >= 25",
+    "share_cadss_above_4": "share with CADSS > 4", "minutes_sbp_above_160_mean": "minutes SBP > 160, mean",
+    "discharge_h_median": "hours to discharge, median", "discharge_h_p90": "hours to discharge, 90th centile",
 }
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;

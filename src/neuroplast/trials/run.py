@@ -16,6 +16,11 @@ from . import stats
 from .spec import SCALE_MAX, TrialSpec
 
 SBP_ALERTS = (160.0, 180.0)  # mmHg: common stop/alert thresholds during ketamine infusions (I03 label uses 180)
+BP_RISES = (40.0, 25.0)  # mmHg: the esketamine label's systolic / diastolic rises (spravato_label_bp_increase)
+DISCHARGE = {"cadss_below": 4.0, "sbp_below": 160.0, "sbp_rise_below": 20.0, "sedation_below": 0.25}
+"""Discharge criteria (assumption: dissociation resolved, BP below the alert and near baseline, not sedated;
+no consensus thresholds were found), checked from the end of a minimum observation: 2 h after
+intranasal esketamine (spravato_label_monitoring_2h), 30 min after other doses (assumption)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,13 +56,18 @@ def save_grid(spec: TrialSpec, regimens) -> np.ndarray:
     return np.unique(np.round(pts[(pts >= 0) & (pts <= end)], 6))
 
 
+def true_score(madrs_true, scale: str, values: dict):
+    """The noise-free score on ``scale`` from the true MADRS, and the scale's rater-noise SD."""
+    if scale == "HAMD17":
+        return madrs_true * values["hamd17_per_madrs"], values["hamd17_noise_sd"]
+    if scale == "HAMD6":
+        return madrs_true * values["hamd17_per_madrs"] * values["hamd6_per_hamd17"], values["hamd6_noise_sd"]
+    return madrs_true, values["madrs_noise_sd"]
+
+
 def observe(sim: Simulation, scale: str, values: dict, rng) -> np.ndarray:
     """Observed scores on ``scale``: the true score plus rater noise, rounded, within the scale."""
-    true = sim.readouts["madrs_true"]
-    if scale == "HAMD17":
-        true, sd = true * values["hamd17_per_madrs"], values["hamd17_noise_sd"]
-    else:
-        sd = values["madrs_noise_sd"]
+    true, sd = true_score(sim.readouts["madrs_true"], scale, values)
     return np.clip(np.round(true + rng.normal(0.0, sd, true.shape)), 0.0, SCALE_MAX[scale])
 
 
@@ -156,19 +166,56 @@ def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
 
 
 def _safety(sim: Simulation, ok):
-    """Per patient: peak CADSS, peak SBP and its rise, minutes above the SBP alerts."""
+    """Per patient: peaks and rises of CADSS, SBP, DBP, heart rate and sedation, minutes above the
+    SBP alerts, the label's BP rises, and the hours from the first dose until discharge criteria hold."""
     ro, ts = sim.readouts, sim.times_h
     dt_min = np.diff(ts, append=ts[-1]) * 60.0
-    sbp = ro["sbp"]
+    sbp, dbp, hr = ro["sbp"], ro["dbp"], ro["heart_rate"]
     per = {"cadss_peak": ro["cadss"].max(axis=1), "sbp_peak": sbp.max(axis=1),
-           "sbp_rise_peak": sbp.max(axis=1) - sbp[:, 0], "sedation_peak": ro["sedation"].max(axis=1)}
+           "sbp_rise_peak": sbp.max(axis=1) - sbp[:, 0], "sedation_peak": ro["sedation"].max(axis=1),
+           "dbp_peak": dbp.max(axis=1), "dbp_rise_peak": dbp.max(axis=1) - dbp[:, 0],
+           "heart_rate_peak": hr.max(axis=1), "heart_rate_rise_peak": hr.max(axis=1) - hr[:, 0]}
     for thr in SBP_ALERTS:
         per[f"minutes_sbp_above_{int(thr)}"] = ((sbp > thr) * dt_min).sum(axis=1)
-    mean_rise = (sbp[ok] - sbp[ok, :1]).mean(axis=0) if ok.any() else np.zeros(ts.size)
+    per["discharge_h"] = _discharge_h(sim)
+
+    def rise(x):
+        return float((x[ok] - x[ok, :1]).mean(axis=0).max()) if ok.any() else 0.0
+
     out = {"cadss_peak_mean": float(per["cadss_peak"][ok].mean()),
            "sbp_peak_mean": float(per["sbp_peak"][ok].mean()),
-           "sbp_largest_mean_rise": float(mean_rise.max()),
+           "sbp_largest_mean_rise": rise(sbp),
            "sedation_peak_mean": float(per["sedation_peak"][ok].mean())}
     for thr in SBP_ALERTS:
         out[f"share_sbp_above_{int(thr)}"] = float((per[f"minutes_sbp_above_{int(thr)}"][ok] > 0).mean())
+    out.update({
+        "dbp_peak_mean": float(per["dbp_peak"][ok].mean()), "dbp_largest_mean_rise": rise(dbp),
+        "heart_rate_peak_mean": float(per["heart_rate_peak"][ok].mean()), "heart_rate_largest_mean_rise": rise(hr),
+        "share_sbp_rise_40": float((per["sbp_rise_peak"][ok] >= BP_RISES[0]).mean()),
+        "share_dbp_rise_25": float((per["dbp_rise_peak"][ok] >= BP_RISES[1]).mean()),
+        "share_cadss_above_4": float((per["cadss_peak"][ok] > DISCHARGE["cadss_below"]).mean()),
+        "minutes_sbp_above_160_mean": float(per["minutes_sbp_above_160"][ok].mean()),
+        "discharge_h_median": float(np.nanmedian(per["discharge_h"][ok])) if ok.any() else None,
+        "discharge_h_p90": float(np.nanpercentile(per["discharge_h"][ok], 90)) if ok.any() else None,
+    })
     return out, per
+
+
+def _discharge_h(sim: Simulation) -> np.ndarray:
+    """Hours from the first dose until the discharge criteria hold for good (NaN if never in the grid)."""
+    ro, ts = sim.readouts, sim.times_h
+    first = sim.regimen.doses[0]
+    observe_h = 2.0 if (first.drug, first.route) == ("esketamine", "intranasal") else 0.5
+    session = [d for d in sim.regimen.doses if d.time_h < first.time_h + 1.0]  # devices / a split dose
+    earliest = max(d.time_h + d.duration_h for d in session) + observe_h
+    sbp = ro["sbp"]
+    good = ((ro["cadss"] < DISCHARGE["cadss_below"]) & (sbp < DISCHARGE["sbp_below"])
+            & (sbp - sbp[:, :1] < DISCHARGE["sbp_rise_below"]) & (ro["sedation"] < DISCHARGE["sedation_below"]))
+    window = (ts >= first.time_h) & (ts <= first.time_h + 24.0)
+    out = np.full(good.shape[0], np.nan)
+    idx = np.flatnonzero(window)
+    for p in range(good.shape[0]):
+        bad = idx[~good[p, idx]]
+        t_ok = ts[bad[-1] + 1] if bad.size and bad[-1] + 1 < ts.size else (ts[idx[0]] if not bad.size else np.nan)
+        out[p] = max(t_ok, earliest) - first.time_h if np.isfinite(t_ok) else np.nan
+    return out

@@ -18,10 +18,12 @@ from .._units import parse_quantity
 from ..cohort import PRESETS, Inclusion
 from ..regimen import Regimen, build_regimen
 
-SCALES = ("MADRS", "HAMD17")
-SCALES_LATER = ("HAMD6", "QIDS_SR16", "PHQ9", "CAPS5", "PCL5", "YBOCS", "HAMA", "NRS", "YMRS")
-DEFAULT_REMISSION = {"MADRS": 10.0, "HAMD17": 7.0}
-SCALE_MAX = {"MADRS": 60.0, "HAMD17": 52.0}
+SCALES = ("MADRS", "HAMD17", "HAMD6")
+SCALES_LATER = ("QIDS_SR16", "PHQ9", "CAPS5", "PCL5", "YBOCS", "HAMA", "NRS", "YMRS")
+DEFAULT_REMISSION = {"MADRS": 10.0, "HAMD17": 7.0, "HAMD6": 4.0}
+"""Remission cut-offs: MADRS <= 10, HAM-D17 <= 7 (conventional); HAM-D6 <= 4 (assumption: the commonly
+cited cut-off, not verified in a source read, hamd6_scale_properties_and_linking)."""
+SCALE_MAX = {"MADRS": 60.0, "HAMD17": 52.0, "HAMD6": 22.0}
 
 
 class _Strict(pydantic.BaseModel):
@@ -139,9 +141,11 @@ class TrialSpec(_Strict):
         self.follow_up_h()
         self.regimens(allow_high_dose=allow_high_dose)
         from ..evidence import study_ids
+        from ..evidence.targets import TARGETS
 
+        known = study_ids() | {x.study for x in TARGETS}
         for i, sid in enumerate(t.compare_with):
-            if sid not in study_ids():
+            if sid not in known:
                 raise NeuroplastInputError("unknown published study id (see neuroplast validate)",
                                            field=f"trial.compare_with[{i}]", value=sid)
         return self

@@ -1,5 +1,9 @@
-"""Pharmacokinetics: linear compartment models (closed form where linear)."""
+"""Pharmacokinetics: linear compartment models; absorption by route in closed form."""
 
-from .compartments import KetaminePK, MidazolamPK, closed_form_linear
+from .absorption import ROUTE_CODES, Absorption, depot_flux, input_flux
+from .compartments import MidazolamPK, closed_form_linear, linear_system
+from .ketamine import KetaminePK
+from .ssri import SSRIPK
 
-__all__ = ["KetaminePK", "MidazolamPK", "closed_form_linear"]
+__all__ = ["Absorption", "KetaminePK", "MidazolamPK", "ROUTE_CODES", "SSRIPK", "closed_form_linear", "depot_flux",
+           "input_flux", "linear_system"]

@@ -1,20 +1,11 @@
-"""Linear compartment PK of racemic ketamine (+ norketamine) and midazolam.
+"""Linear compartment PK of midazolam, and the linear-system tools shared by every PK module.
 
 Amounts are in umol, volumes in L, clearances in L/h, time in h, so concentrations are uM
 (the unit of the receptor Ki values). Each model is linear, ``dx/dt = A x + b u(t)`` with
 ``u`` the infusion rate; :func:`closed_form_linear` gives the exact solution for piecewise
 constant infusions and is both a fast path and the oracle of the integrated model.
 
-Ketamine (Kamp 2020, A03: one central + two peripheral compartments), with a metabolite
-chain to a two-compartment norketamine model (Perez-Ruixo 2021, A20-A23) and effect-site
-compartments for both (t1/2 ke0, A47). States::
-
-    0 ket_central  1 ket_shallow  2 ket_deep  3 nk_central  4 nk_peripheral
-    5 ket_effect (uM)  6 nk_effect (uM)  7 ket_eliminated  8 nk_eliminated
-
-``ket_eliminated`` collects ketamine cleared by routes other than norketamine and
-``nk_eliminated`` norketamine cleared: the sum of the amount states equals the dose
-(mass balance). Effect-site compartments hold concentration, not mass.
+The ketamine family lives in :mod:`.ketamine`, the SSRIs in :mod:`.ssri`.
 """
 
 from __future__ import annotations
@@ -24,52 +15,6 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 from jaxtyping import Array, Float
-
-
-class KetaminePK(eqx.Module):
-    cl: Float[Array, ""]  # L/h, total ketamine clearance
-    v1: Float[Array, ""]  # L
-    q2: Float[Array, ""]
-    v2: Float[Array, ""]
-    q3: Float[Array, ""]
-    v3: Float[Array, ""]
-    f_nk: Float[Array, ""]  # fraction of clearance to norketamine
-    cl_nk: Float[Array, ""]
-    v1_nk: Float[Array, ""]
-    q_nk: Float[Array, ""]
-    v2_nk: Float[Array, ""]
-    ke0: Float[Array, ""]  # 1/h
-
-    n_states = 9
-    names = ("ket_central", "ket_shallow", "ket_deep", "nk_central", "nk_peripheral",
-             "ket_effect", "nk_effect", "ket_eliminated", "nk_eliminated")
-
-    def rhs(self, x, rate):
-        """dx/dt for amounts x (umol) and infusion rate into the central compartment (umol/h)."""
-        c1 = x[0] / self.v1
-        c2 = x[1] / self.v2
-        c3 = x[2] / self.v3
-        n1 = x[3] / self.v1_nk
-        n2 = x[4] / self.v2_nk
-        cleared = self.cl * c1
-        d0 = rate - cleared - self.q2 * (c1 - c2) - self.q3 * (c1 - c3)
-        d1 = self.q2 * (c1 - c2)
-        d2 = self.q3 * (c1 - c3)
-        d3 = self.f_nk * cleared - self.cl_nk * n1 - self.q_nk * (n1 - n2)
-        d4 = self.q_nk * (n1 - n2)
-        d5 = self.ke0 * (c1 - x[5])
-        d6 = self.ke0 * (n1 - x[6])
-        d7 = (1.0 - self.f_nk) * cleared
-        d8 = self.cl_nk * n1
-        return jnp.stack([d0, d1, d2, d3, d4, d5, d6, d7, d8])
-
-    def plasma(self, x):
-        """Plasma (central) concentrations (uM) of ketamine and norketamine."""
-        return x[..., 0] / self.v1, x[..., 3] / self.v1_nk
-
-    def system(self):
-        """(A, b) of the linear system as NumPy arrays, for one patient (scalar leaves)."""
-        return _linear_system(self, self.n_states)
 
 
 class MidazolamPK(eqx.Module):
@@ -95,18 +40,24 @@ class MidazolamPK(eqx.Module):
 
     def system(self):
         """(A, b) of the linear system as NumPy arrays, for one patient (scalar leaves)."""
-        return _linear_system(self, self.n_states)
+        return linear_system(self, self.n_states)
 
 
-def _linear_system(pk, n):
-    """Read A and b off the model's own (linear) right-hand side by evaluating it on unit vectors."""
+def linear_system(pk, n, n_inputs=1):
+    """Read A and B off a module's (linear) right-hand side by evaluating it on unit vectors.
 
-    def f(x, rate):
-        return np.asarray(pk.rhs(jnp.asarray(x), rate), dtype=float)
+    ``pk.rhs(x, u)`` takes a scalar input when ``n_inputs == 1``, else a tuple of inputs.
+    Returns ``A`` (n, n) and ``B`` (n, n_inputs); for one input ``B`` is the vector ``b``.
+    """
 
-    b = f(np.zeros(n), 1.0)
-    a = np.stack([f(np.eye(n)[i], 0.0) for i in range(n)], axis=1)
-    return a, b
+    def f(x, u):
+        u = u[0] if n_inputs == 1 else tuple(u)
+        return np.asarray(pk.rhs(jnp.asarray(x), u), dtype=float)
+
+    zero_u = np.zeros(n_inputs)
+    b = np.stack([f(np.zeros(n), np.eye(n_inputs)[j]) for j in range(n_inputs)], axis=1)
+    a = np.stack([f(np.eye(n)[i], zero_u) for i in range(n)], axis=1)
+    return a, (b[:, 0] if n_inputs == 1 else b)
 
 
 def closed_form_linear(a, b, infusions, ts):

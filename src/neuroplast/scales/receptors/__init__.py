@@ -1,5 +1,6 @@
-"""Receptors: NMDA block by ketamine enantiomers and norketamine."""
+"""Receptors: NMDA block by the ketamine family, SERT occupancy by SSRIs, HNK's AMPA action."""
 
 from .nmda import NMDABlock
+from .sert import HNKAction, SERTOccupancy
 
-__all__ = ["NMDABlock"]
+__all__ = ["HNKAction", "NMDABlock", "SERTOccupancy"]

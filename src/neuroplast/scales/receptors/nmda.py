@@ -2,8 +2,7 @@
 
 Competitive occupancy of one site by several ligands: with ``x_j = fu C_j / Ki_j``,
 ``occupancy = sum x / (1 + sum x)`` (law of mass action at equilibrium with the effect
-site). Racemic drug and metabolite are split 50:50 between enantiomers (stereoselective PK
-is left to a later model). Ki values: Ebert 1997 (B01-B04). Block is stronger on fast-spiking
+site), from the effect-site concentration of each enantiomer (stereoselective PK). Ki values: Ebert 1997 (B01-B04). Block is stronger on fast-spiking
 interneurons, whose channels are open more often (trapping open-channel block, B07): their
 effective affinity is multiplied by ``interneuron_selectivity``.
 """
@@ -23,12 +22,19 @@ class NMDABlock(eqx.Module):
     fu: Float[Array, ""]
     interneuron_selectivity: Float[Array, ""]
 
-    def occupancy(self, ket_um, nk_um):
-        """(pyramidal, interneuron) fractional block in [0, 1] from effect-site racemic uM."""
+    def occupancy(self, s_ket, r_ket, s_nk, r_nk):
+        """(pyramidal, interneuron) fractional block in [0, 1] from effect-site uM of each species."""
         # Clip round-off below zero (effect sites decay towards 0 from above).
-        half_k = 0.5 * self.fu * jnp.maximum(ket_um, 0.0)
-        half_n = 0.5 * self.fu * jnp.maximum(nk_um, 0.0)
-        x = (half_k / self.ki_s_ket + half_k / self.ki_r_ket
-             + half_n / self.ki_s_nk + half_n / self.ki_r_nk)
+        c = [self.fu * jnp.maximum(v, 0.0) for v in (s_ket, r_ket, s_nk, r_nk)]
+        x = c[0] / self.ki_s_ket + c[1] / self.ki_r_ket + c[2] / self.ki_s_nk + c[3] / self.ki_r_nk
         xi = self.interneuron_selectivity * x
         return x / (1.0 + x), xi / (1.0 + xi)
+
+    def racemic_equivalent(self, s_ket, r_ket):
+        """The racemic ketamine concentration giving the same NMDA block as ``s_ket`` + ``r_ket``.
+
+        Dissociation and the pressor response scale with NMDA-blocking potency: (S)-ketamine is
+        about 4-5x as potent as (R) (B01, B02). For a racemate this returns ``s_ket + r_ket``.
+        """
+        w_s, w_r = 1.0 / self.ki_s_ket, 1.0 / self.ki_r_ket
+        return (w_s * jnp.maximum(s_ket, 0.0) + w_r * jnp.maximum(r_ket, 0.0)) / (0.5 * (w_s + w_r))

@@ -1,4 +1,8 @@
-"""Dissociation (CADSS), systolic blood pressure and sedation: algebraic in effect-site levels.
+"""Dissociation (CADSS), blood pressure, heart rate and sedation: algebraic in effect-site levels.
+
+Ketamine's effects are driven by its racemic-equivalent effect-site concentration (the racemic
+level with the same NMDA block, :meth:`NMDABlock.racemic_equivalent`), so esketamine is more
+potent per ng/mL than the racemate, as observed.
 
 Dissociation rises linearly with ketamine concentration over 50-200 ng/mL (Bowdle 1998, I07)
 and peaks at the end of a 40-min infusion (I09); systolic BP rises with ketamine and returns
@@ -17,6 +21,10 @@ class Safety(eqx.Module):
     cadss_per_100ng: Float[Array, ""]
     sbp_per_100ng: Float[Array, ""]
     sbp_baseline: Float[Array, ""]
+    dbp_per_100ng: Float[Array, ""]
+    dbp_baseline: Float[Array, ""]
+    hr_per_100ng: Float[Array, ""]
+    hr_baseline: Float[Array, ""]
     mdz_sedation_ec50: Float[Array, ""]  # ng/mL
     felt_cadss_ref: Float[Array, ""]
 
@@ -25,6 +33,12 @@ class Safety(eqx.Module):
 
     def sbp(self, ket_ngml):
         return self.sbp_baseline + self.sbp_per_100ng * ket_ngml / 100.0
+
+    def dbp(self, ket_ngml):
+        return self.dbp_baseline + self.dbp_per_100ng * ket_ngml / 100.0
+
+    def heart_rate(self, ket_ngml):
+        return self.hr_baseline + self.hr_per_100ng * ket_ngml / 100.0
 
     def sedation(self, mdz_ngml):
         return mdz_ngml / (mdz_ngml + self.mdz_sedation_ec50)

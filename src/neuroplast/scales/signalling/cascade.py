@@ -5,7 +5,7 @@ drive; the net excitation drive is ``(1 - occ_pyr)(1 + gain occ_in) - 1``. It is
 subanaesthetic block and negative at anaesthetic block — the inverted-U dose relation of
 prefrontal glutamate (Moghaddam 1997, C01).
 BDNF is driven by the surge (AMPA throughput) and by resting NMDA block via eEF2
-de-suppression (Autry 2011, D02); mTORC1 follows BDNF through TrkB (Li 2010, D01).
+de-suppression (Autry 2011, D02) and by HNK's NMDA-independent AMPA action; mTORC1 follows BDNF through TrkB (Li 2010, D01).
 States: ``glutamate, bdnf, mtor``.
 """
 
@@ -29,10 +29,11 @@ class Cascade(eqx.Module):
     def excitation(self, occ_pyr, occ_in):
         return (1.0 - occ_pyr) * (1.0 + self.disinhibition_gain * occ_in) - 1.0
 
-    def rhs(self, x, occ_pyr, occ_in):
+    def rhs(self, x, occ_pyr, occ_in, ampa=0.0):
+        """``ampa``: NMDA-independent AMPA drive (HNK), in units of the surge."""
         glu, bdnf, mtor = x[0], x[1], x[2]
         d_glu = (self.excitation(occ_pyr, occ_in) - glu) / self.tau_glu
-        drive = jnp.maximum(glu, 0.0) + self.w_eef2 * occ_pyr
+        drive = jnp.maximum(glu, 0.0) + ampa + self.w_eef2 * occ_pyr
         d_bdnf = (drive - bdnf) / self.tau_bdnf
         d_mtor = (bdnf - mtor) / self.tau_mtor
         return jnp.stack([d_glu, d_bdnf, d_mtor])

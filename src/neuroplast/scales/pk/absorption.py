@@ -1,0 +1,58 @@
+"""Routes of administration: where a dose enters and how it is absorbed (closed form).
+
+Every dose is a zero-order input of ``rate`` (umol/h) over ``[start, end)`` into its route's
+entry point. IV enters the central compartment directly. Extravascular routes (IM, intranasal,
+oral, sublingual) enter a first-order depot with rate constant ``ka``; the depot is linear and
+fed by a known input, so its outflow has a closed form and needs no state:
+
+    flux(t) = rate (exp(-ka max(t - end, 0)) - exp(-ka max(t - start, 0)))
+
+(zero before ``start``; ``rate (1 - exp(-ka (t - start)))`` during the input), and the amount
+still in the depot is ``flux / ka``. Of what leaves the depot a fraction ``F`` reaches the
+systemic circulation as parent drug, ``f_nk`` arrives as norketamine (first-pass metabolism in
+gut wall and liver), and the rest is lost (unabsorbed or other metabolites). A bolus is a short
+input (an IV push over 60 s, as the Ketalar label asks; a nasal spray or a swallowed tablet
+over 1 min); over absorption times of 10-60 min the difference is negligible.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+ROUTE_CODES = {"iv": 0, "im": 1, "intranasal": 2, "oral": 3, "sublingual": 4}
+"""Route codes of the event table (column 4)."""
+
+
+def depot_flux(t, start, end, rate, ka):
+    """Outflow (umol/h) at time ``t`` of a first-order depot fed ``rate`` over ``[start, end)``."""
+    tau_start = jnp.maximum(t - start, 0.0)
+    tau_end = jnp.maximum(t - end, 0.0)
+    return rate * (jnp.exp(-ka * tau_end) - jnp.exp(-ka * tau_start))
+
+
+def input_flux(t, events, ka_by_route):
+    """Per-event flux (umol/h) leaving the route's entry point at time ``t``.
+
+    IV rows give their infusion rate while active; other rows give their depot's outflow.
+    ``ka_by_route`` is indexed by route code (the IV entry is ignored).
+    """
+    start, end, rate, route = events[:, 0], events[:, 1], events[:, 2], events[:, 4].astype(jnp.int32)
+    iv = jnp.where((t >= start) & (t < end), rate, 0.0)
+    ka = ka_by_route[route]
+    return jnp.where(route == ROUTE_CODES["iv"], iv, depot_flux(t, start, end, rate, ka))
+
+
+class Absorption(eqx.Module):
+    """Absorption rate constants (1/h) and fractions by route, for the ketamine family.
+
+    ``f_racemic`` (racemic ketamine and arketamine) and ``f_esketamine`` (esketamine) are the
+    systemic bioavailabilities indexed by route code; ``f_nk`` the fraction of the dose that
+    reaches the circulation as norketamine after first-pass metabolism, by route code.
+    """
+
+    ka: Float[Array, "5"]
+    f_racemic: Float[Array, "5"]
+    f_esketamine: Float[Array, "5"]
+    f_nk: Float[Array, "5"]

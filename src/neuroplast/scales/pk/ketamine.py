@@ -1,0 +1,97 @@
+"""Stereoselective PK of the ketamine family: (S)- and (R)-ketamine, their norketamines and
+(2R,6R)-hydroxynorketamine, with effect sites.
+
+Racemic ketamine is half (S), half (R); esketamine is (S) only, arketamine (R) only. Each
+enantiomer has its own clearance and shares the three-compartment distribution (central V1,
+shallow V2, deep V3; Kamp 2020 structure, A03; esketamine peripheral volumes and
+intercompartmental clearances of Perez-Ruixo 2021, A09-A12). A fraction ``f_nk`` of each
+enantiomer's clearance forms its norketamine (two compartments, A20-A23); a fraction
+``f_hnk`` of (R)-norketamine clearance forms (2R,6R)-HNK (one compartment). Effect-site
+compartments (ke0, A47) hold concentrations (uM) for the receptor models. ``eliminated``
+collects everything that leaves the family (other metabolites, excretion, first-pass loss), so
+the sum of the amount states plus what is still in the depots equals the dose (mass balance).
+
+Amounts in umol, volumes in L, clearances in L/h, time in h; concentrations in uM. States::
+
+    0 s_central  1 s_shallow  2 s_deep  3 r_central  4 r_shallow  5 r_deep
+    6 snk_central  7 snk_peripheral  8 rnk_central  9 rnk_peripheral  10 hnk_central
+    11 s_effect  12 r_effect  13 snk_effect  14 rnk_effect  15 hnk_effect (uM)  16 eliminated
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+AMOUNT_STATES = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16)
+"""States holding mass (umol); effect sites hold concentrations."""
+
+
+class KetaminePK(eqx.Module):
+    cl_s: Float[Array, ""]  # L/h, (S)-ketamine clearance
+    cl_r: Float[Array, ""]  # L/h, (R)-ketamine clearance
+    v1: Float[Array, ""]
+    q2: Float[Array, ""]
+    v2: Float[Array, ""]
+    q3: Float[Array, ""]
+    v3: Float[Array, ""]
+    f_nk: Float[Array, ""]  # fraction of ketamine clearance forming norketamine
+    cl_nk: Float[Array, ""]
+    v1_nk: Float[Array, ""]
+    q_nk: Float[Array, ""]
+    v2_nk: Float[Array, ""]
+    f_hnk: Float[Array, ""]  # fraction of (R)-norketamine clearance forming (2R,6R)-HNK
+    cl_hnk: Float[Array, ""]
+    v_hnk: Float[Array, ""]
+    ke0: Float[Array, ""]  # 1/h
+
+    n_states = 17
+    names = ("s_central", "s_shallow", "s_deep", "r_central", "r_shallow", "r_deep",
+             "snk_central", "snk_peripheral", "rnk_central", "rnk_peripheral", "hnk_central",
+             "s_effect", "r_effect", "snk_effect", "rnk_effect", "hnk_effect", "eliminated")
+    units = ("umol",) * 11 + ("uM",) * 5 + ("umol",)
+
+    def _parent(self, x, cl):
+        c1, c2, c3 = x[0] / self.v1, x[1] / self.v2, x[2] / self.v3
+        cleared = cl * c1
+        return (jnp.stack([-cleared - self.q2 * (c1 - c2) - self.q3 * (c1 - c3),
+                           self.q2 * (c1 - c2), self.q3 * (c1 - c3)]), cleared, c1)
+
+    def _metabolite(self, x, formed):
+        n1, n2 = x[0] / self.v1_nk, x[1] / self.v2_nk
+        cleared = self.cl_nk * n1
+        return jnp.stack([formed - cleared - self.q_nk * (n1 - n2), self.q_nk * (n1 - n2)]), cleared, n1
+
+    def rhs(self, x, inputs):
+        """dx/dt for amounts x; ``inputs`` = (S, R, S-norketamine, R-norketamine, lost) in umol/h."""
+        in_s, in_r, in_snk, in_rnk, lost = inputs
+        ds, cleared_s, cs = self._parent(x[0:3], self.cl_s)
+        dr, cleared_r, cr = self._parent(x[3:6], self.cl_r)
+        dsn, cleared_sn, csn = self._metabolite(x[6:8], self.f_nk * cleared_s)
+        drn, cleared_rn, crn = self._metabolite(x[8:10], self.f_nk * cleared_r)
+        ch = x[10] / self.v_hnk
+        cleared_h = self.cl_hnk * ch
+        d_h = self.f_hnk * cleared_rn - cleared_h
+        conc = jnp.stack([cs, cr, csn, crn, ch])
+        d_eff = self.ke0 * (conc - x[11:16])
+        d_elim = ((1.0 - self.f_nk) * (cleared_s + cleared_r) + cleared_sn + (1.0 - self.f_hnk) * cleared_rn
+                  + cleared_h + lost)
+        return jnp.concatenate([ds.at[0].add(in_s), dr.at[0].add(in_r), dsn.at[0].add(in_snk),
+                                drn.at[0].add(in_rnk), d_h[None], d_eff, d_elim[None]])
+
+    def plasma(self, x):
+        """Plasma concentrations (uM): (S)-ketamine, (R)-ketamine, (S)-norketamine, (R)-norketamine, HNK."""
+        return (x[..., 0] / self.v1, x[..., 3] / self.v1, x[..., 6] / self.v1_nk, x[..., 8] / self.v1_nk,
+                x[..., 10] / self.v_hnk)
+
+    def effect(self, x):
+        """Effect-site concentrations (uM) in the same order as :meth:`plasma`."""
+        return tuple(x[..., 11 + i] for i in range(5))
+
+    def system(self):
+        """(A, B) of the linear system as NumPy arrays for one patient (scalar leaves);
+        columns of B are the five inputs of :meth:`rhs`."""
+        from .compartments import linear_system
+
+        return linear_system(self, self.n_states, 5)
