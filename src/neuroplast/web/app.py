@@ -173,12 +173,14 @@ def _error(status: int, exc: NeuroplastInputError | None = None, detail: str | N
 def create_app(limits: Limits = Limits()) -> FastAPI:
     jobs = JobManager(timeout_s=limits.trial_timeout_s, max_queued=limits.max_queued, keep=limits.keep_jobs)
     sims = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuroplast-simulate")
+    forecasts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuroplast-forecast")  # minutes: own queue
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
         jobs.close()
         sims.shutdown(wait=False, cancel_futures=True)
+        forecasts.shutdown(wait=False, cancel_futures=True)
 
     # max_body_size: FastAPI's own limit, counted as the body streams in (413 above it)
     # no /docs or /redoc: FastAPI's interactive docs load their scripts from a CDN; /openapi.json stays
@@ -274,6 +276,18 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
             raise NeuroplastInputError(
                 f"{len(spec.arm)} arms x {n} patients = {total}, above this server's limit of {limits.max_patients} "
                 "patients per trial; lower n_per_arm", field="n_per_arm", value=n, file=name)
+        # run time and memory grow with the simulated span and the dose count: the same caps as /api/simulate
+        regimens = spec.regimens(allow_high_dose=req.allow_high_dose)
+        span_h = max([h for _, h in spec.timepoints_h()]
+                     + [r.last_dose_h + (spec.follow_up_h() or 0.0) for r in regimens.values()])
+        if span_h > limits.max_days * 24.0:
+            raise NeuroplastInputError(f"the trial spans {span_h / 24.0:g} days (last timepoint or last dose + follow_up), "
+                                       f"above this server's limit of {limits.max_days:g} days",
+                                       field="trial.endpoints", file=name)
+        for arm_name, r in regimens.items():
+            if len(r.doses) > limits.max_doses:
+                raise NeuroplastInputError(f"{len(r.doses)} doses are more than this server's limit of {limits.max_doses}",
+                                           field=f"arm '{arm_name}'.dose", file=name)
         seed = spec.trial.seed if req.seed is None else req.seed
         if seed < 0:
             raise NeuroplastInputError("the seed must not be negative", field="trial.seed", value=seed, file=name)
@@ -323,7 +337,7 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
         st = forecast_adapter.status()
         if not st["available"]:
             return _error(501, detail=st["message"])
-        fut = sims.submit(forecast_adapter.run, body)
+        fut = forecasts.submit(forecast_adapter.run, body)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(fut), limits.trial_timeout_s)
         except TimeoutError:

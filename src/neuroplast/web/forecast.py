@@ -27,11 +27,11 @@ class ForecastRequest(BaseModel):
                                                    "duration) or a FHIR R4 Bundle as JSON text")
     filename: str = Field("history.csv", max_length=200,
                           description="the uploaded file's name; its suffix (.csv or .json) picks the format")
-    weeks: float = Field(8.0, description="forecast horizon, weeks (the library accepts 0-26)")
+    weeks: float = Field(8.0, gt=0, le=26, allow_inf_nan=False, description="forecast horizon, weeks")
     target: str = Field("PHQ9<10", max_length=40, description="instrument < threshold, e.g. PHQ9<10")
-    probability: float = Field(0.8, description="probability with which the target must hold")
+    probability: float = Field(0.8, gt=0, lt=1, description="probability with which the target must hold")
     weekdays_only: bool = Field(True, description="boosters on weekdays only")
-    min_days: float = Field(7.0, description="minimum days between infusions")
+    min_days: float = Field(7.0, ge=0, le=365, description="minimum days between infusions")
     method: Literal["laplace", "nuts"] = Field("laplace", description="posterior: Laplace (fast) or NUTS")
 
 
@@ -60,18 +60,24 @@ def status() -> dict:
 def run(req: ForecastRequest) -> dict:
     """Read the history as ``neuroplast forecast`` does, forecast, and return JSON for the page."""
     fc, hist = _modules()
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(req.filename).name) or "history.csv"
+    shown = req.filename or "history.csv"
+    # the copy's name keeps only the suffix, which picks the format; messages name the uploaded file
+    suffix = re.sub(r"[^a-z0-9.]", "", Path(shown).suffix.lower())
+    try:
+        data = req.history.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NeuroplastInputError("the history is not valid UTF-8 text", file=shown) from None
     with tempfile.TemporaryDirectory(prefix="neuroplast-forecast-") as tmp:
-        path = Path(tmp) / name
-        path.write_text(req.history, encoding="utf-8")
+        path = Path(tmp) / f"history{suffix}"
+        path.write_bytes(data)
         try:
             history = hist.read_history(path)
-        except NeuroplastInputError as exc:  # name the uploaded file, not the temporary copy
-            exc.file = name
+        except NeuroplastInputError as exc:
+            exc.file = shown
             exc.args = (exc.one_line(),)
             raise
     kwargs = {}
-    constraints = getattr(importlib.import_module("neuroplast.forecast.plan"), "Constraints", None)
+    constraints = getattr(fc, "Constraints", None)
     if constraints is not None:
         kwargs["constraints"] = constraints(weekdays_only=req.weekdays_only, min_days=req.min_days)
     result = fc.forecast(history, weeks=req.weeks, target=fc.parse_target(req.target, req.probability),
