@@ -250,6 +250,7 @@ def test_cli_bad_dataset(tmp_path, text, needle):
     assert "Traceback" not in r.stderr and not out.exists() and not list(tmp_path.glob(".out.tmp-*"))
 
 
+@pytest.mark.slow  # mostly the cost of importing JAX in a fresh process
 def test_cli_bad_dataset_in_a_real_process(tmp_path):
     path = _write(tmp_path, f"{HEAD}\n1,0,-35,52.5,1,1,.\n")
     out = tmp_path / "out"
