@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,8 +31,14 @@ from . import forecast as forecast_adapter
 from . import library
 from .jobs import Busy, JobManager
 
-STATIC = Path(__file__).parent / "static"
-PAGES = {"/": "explorer.html", "/trials": "trials.html", "/forecast": "forecast.html", "/about": "about.html"}
+STATIC = Path(__file__).parent / "static"  # CSS and JS, served as files
+PAGE_DIR = Path(__file__).parent / "pages"  # layout.html and each page's body, put together at start-up
+PAGES = {  # path -> (body in pages/, title, scripts); each page is pages/layout.html around its body
+    "/": ("explorer", "Explorer", ("/vendor/plotly.min.js", "/static/common.js", "/static/explorer.js")),
+    "/trials": ("trials", "Trials", ("/vendor/plotly.min.js", "/static/common.js", "/static/trials.js")),
+    "/forecast": ("forecast", "Forecast", ("/vendor/plotly.min.js", "/static/common.js", "/static/forecast.js")),
+    "/about": ("about", "About", ("/static/common.js", "/static/about.js")),
+}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'")
 
@@ -346,11 +352,12 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
     app.include_router(api)
 
     # -- pages and assets (no CDN: plotly.js comes from the installed plotly package) --
-    def _page(file: str):
-        return lambda: FileResponse(STATIC / file, media_type="text/html")
-
-    for path, file in PAGES.items():
-        app.add_api_route(path, _page(file), methods=["GET"], include_in_schema=False)
+    layout = (PAGE_DIR / "layout.html").read_text(encoding="utf-8")
+    for path, (body, title, scripts) in PAGES.items():
+        html = (layout.replace("{title}", title)
+                .replace("{scripts}", "\n".join(f'<script src="{src}" defer></script>' for src in scripts))
+                .replace("{body}", (PAGE_DIR / f"{body}.html").read_text(encoding="utf-8")))
+        app.add_api_route(path, (lambda html=html: HTMLResponse(html)), methods=["GET"], include_in_schema=False)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js():
