@@ -142,8 +142,9 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
         part = cohort.take(pad_idx)
         ind = individualize(values, part)
         events = jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev))
-        ys, ro, st = _solve_batch(ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), t1,
-                                  solver.rtol, solver.atol, solver.method, solver.max_steps)
+        # t1 and the tolerances go in as arrays (traced), so a new end time or tolerance does not recompile
+        ys, ro, st = _solve_batch(ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), jnp.asarray(t1),
+                                  jnp.asarray(solver.rtol), jnp.asarray(solver.atol), solver.method, solver.max_steps)
         k = idx.size
         ys_all.append(np.asarray(ys)[:k, : ts.size])
         for name, arr in ro.items():
