@@ -54,7 +54,8 @@
     shapes.push({ type: "line", xref: "paper", x0: 0, x1: 1, y0: fc.target.threshold, y1: fc.target.threshold,
       line: { color: "#c0392b", dash: "dash", width: 1 } });
     Plotly.react(div, traces, { height: 460, shapes, xaxis: { type: "date", title: { text: "date (lines: doses given)" } },
-      yaxis: { title: { text: fc.instrument }, rangemode: "tozero" }, margin: { t: 30 }, legend: { orientation: "h" } },
+      yaxis: { title: { text: fc.instrument }, rangemode: "tozero" }, margin: { t: 90 },
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" } },
       { responsive: true, displaylogo: false });
     const rel = fc.relapse;
     out.append(NP.el("p", { text: `Relapse within the horizon (no more doses): ${NP.pct(rel.probability)}` +
