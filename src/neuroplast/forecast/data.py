@@ -59,8 +59,8 @@ def timeline(history: PatientHistory) -> Timeline:
 
 def regimen(tl: Timeline, doses, *, allow_high_dose: bool = True) -> Regimen | None:
     """The library regimen of given and planned doses (times in h from the origin); None if no dose."""
-    rows = [{"drug": d.drug, "route": d.route, "amount": d.amount, "duration": d.duration,
-             "at": [f"{tl.hours(d.time):.6f} h"]} for d in doses]
+    rows = [{"drug": d.drug, "route": d.route, "amount": d.amount, "at": [f"{tl.hours(d.time):.6f} h"],
+             **({"duration": d.duration} if d.duration else {})} for d in doses]
     if not rows:
         return None
     return build_regimen(rows, field="history.dose", allow_high_dose=allow_high_dose)

@@ -12,7 +12,8 @@ changed by any plan, so every plan is judged on the same window.
 Search (greedy, "just in time"): simulate the plan so far; find the day by which the target's
 allowance of failures (1 − probability) is used up; put a booster on the latest allowed slot at
 least 12 h before that day (the earliest allowed slot if none); repeat until the target is met,
-no slot is left, or a booster neither raises the probability nor pushes the failures later. Because each booster goes as late as the target
+no slot is left, or a booster raises neither the probability, nor the time of failure, nor the share
+of days kept below the threshold (by half a point). Because each booster goes as late as the target
 allows, the plan uses few doses; it is compared with fixed plans (weekly, every 2 weeks, none).
 """
 
@@ -65,11 +66,12 @@ def greedy(evaluate, candidates: list[dt.datetime], given: list[dt.datetime], co
            probability: float, hours_of, max_doses: int | None = None) -> tuple[list[dt.datetime], float, list[dict]]:
     """Greedy booster search.
 
-    ``evaluate(plan) -> (p_met, first_violation_h)``: the share of draws meeting the target and each
-    draw's first violating time (h, inf if none); ``hours_of(datetime) -> h`` on the same clock.
+    ``evaluate(plan) -> (p_met, first_violation_h, share_of_days_met)``: the share of draws meeting the
+    target, each draw's first violating time (h, inf if none) and the share of draw-days below the
+    threshold; ``hours_of(datetime) -> h`` on the same clock.
     """
     plan: list[dt.datetime] = []
-    p, viol = evaluate(plan)
+    p, viol, days_met = evaluate(plan)
     trace = [{"doses": 0, "probability_target_met": p}]
     max_doses = len(candidates) if max_doses is None else max_doses
     while p < probability and len(plan) < max_doses:
@@ -83,11 +85,11 @@ def greedy(evaluate, candidates: list[dt.datetime], given: list[dt.datetime], co
         before = [t for t in ok if hours_of(t) <= deadline - 12.0]
         pick = before[-1] if before else ok[0]
         trial = sorted(plan + [pick])
-        p_new, viol_new = evaluate(trial)
+        p_new, viol_new, days_new = evaluate(trial)
         later = _deadline(viol_new, probability) > deadline + 1e-6
-        if p_new <= p + 1e-9 and not later:
-            break  # the booster neither raised the probability nor pushed the failures later
-        plan, p, viol = trial, p_new, viol_new
+        if p_new <= p + 1e-9 and not later and days_new <= days_met + 0.005:
+            break  # the booster raised neither the probability, nor the time of failure, nor the days kept
+        plan, p, viol, days_met = trial, p_new, viol_new, days_new
         trace.append({"doses": len(plan), "probability_target_met": p})
         if p >= probability:
             break

@@ -137,7 +137,8 @@ def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Ta
     def evaluate(times):
         x = run_plan(times)
         p, first = target_met(x, target, window)
-        return p, np.where(np.isfinite(first), daily_h[np.minimum(first, days).astype(int)] if first.size else first, np.inf)
+        share = float(np.mean(x[:, window] < target.threshold)) if x[:, window].size else 1.0
+        return p, np.where(np.isfinite(first), daily_h[np.minimum(first, days).astype(int)], np.inf), share
 
     rec, p_rec, trace = greedy(evaluate, cands, given, constraints, target.probability, tl.hours)
     plans = [("fewest doses meeting the target (greedy)", rec)]

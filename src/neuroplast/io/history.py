@@ -64,7 +64,7 @@ class DoseRecord:
     drug: str
     route: str
     amount: str  # with its unit, e.g. "0.5 mg/kg"
-    duration: str  # e.g. "40 min"
+    duration: str  # e.g. "40 min"; "" for a non-infusion without a stated duration
     where: str
 
 
@@ -150,9 +150,11 @@ def _dose_checks(drug, route, amount: str, duration: str, where: str) -> None:
     if not str(drug or "").strip():
         raise NeuroplastInputError("missing drug", field=f"{where} drug")
     parse_amount(amount, field=f"{where} amount")  # a dose without a unit fails here
+    row = {"drug": drug, "route": route, "amount": amount, "at": ["0 h"]}
+    if duration:
+        row["duration"] = duration
     try:
-        build_regimen([{"drug": drug, "route": route, "amount": amount, "duration": duration, "at": ["0 h"]}],
-                      field="dose", allow_high_dose=True)
+        build_regimen([row], field="dose", allow_high_dose=True)
     except NeuroplastInputError as exc:
         column = (exc.field or "").rsplit(".", 1)[-1] or "dose"
         raise NeuroplastInputError(exc.message, field=f"{where} {column}", value=exc.value) from None
@@ -391,11 +393,10 @@ def _from_fhir(text: str, now: dt.datetime) -> PatientHistory:
                 raise NeuroplastInputError("dose without a unit (dosage.dose.unit, e.g. mg/kg or mg)",
                                            field=f"{where} dosage.dose", value=dose.get("value"))
             amount = f"{dose['value']} {unit}"
-            if end is None:
+            if end is None and route == "iv":
                 raise NeuroplastInputError("an infusion needs effectivePeriod with start and end (its duration)",
                                            field=f"{where} effectivePeriod")
-            minutes = (end - start).total_seconds() / 60.0
-            duration = f"{minutes:g} min"
+            duration = f"{(end - start).total_seconds() / 60.0:g} min" if end is not None else ""
             _dose_checks(drug, route, amount, duration, where)
             doses.append(DoseRecord(start, drug, route, amount, duration, where))
         else:
