@@ -16,8 +16,12 @@
     if (def.route && drug.routes.includes(def.route)) $("route").value = def.route;
     $("amount").value = def.amount !== undefined ? String(def.amount) : "";
     $("duration").value = def.duration || "";
-    const ceil = drug.ceilings_mg_per_kg || {};
-    const c = ceil[$("route").value];
+    onRoute();
+  }
+
+  function onRoute() {
+    const drug = options.drugs.find((d) => d.name === $("drug").value);
+    const c = (drug.ceilings_mg_per_kg || {})[$("route").value];
     $("amount-hint").textContent = "Amounts in mg/kg or mg; times with units, e.g. 40 min, 3.5 d." +
       (c !== undefined ? " Safety ceiling for this route: " + c + " mg/kg." : "");
   }
@@ -32,6 +36,7 @@
     }
     fillSelect($("drug"), options.drugs, (d) => d.name, (d) => d.name);
     $("drug").addEventListener("change", onDrug);
+    $("route").addEventListener("change", onRoute);
     onDrug();
     fillSelect($("population"), options.populations, (p) => p.name, (p) => p.name);
     $("population").title = options.populations[0] ? options.populations[0].description : "";
