@@ -24,7 +24,8 @@ SPEC = {
     "trial": {"id": "scaleout-test", "population": "trd", "scale": "MADRS", "seed": 3,
               "inclusion": {"min_baseline": 22},
               "endpoints": {"timepoints": ["1 d", "3 d"], "follow_up": "7 d"}},
-    "arm": [{"name": "ketamine", "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}]},
+    "arm": [{"name": "ketamine",
+             "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}]},
             {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]}],
 }
 N = 6  # patients per arm: every trial here is one padded batch of 8 (one compilation for the whole module)
@@ -236,3 +237,66 @@ def test_sobol_indices(spec):
     assert res.nominal > 0
     with pytest.raises(NeuroplastInputError, match="power of 2"):
         sobol(spec, Endpoint("cadss_peak_mean"), names=["cadss_per_100ng"], base_samples=6, run=r)
+
+
+# --- command line --------------------------------------------------------------------------
+
+TOML = """
+[trial]
+id = "scaleout-test"
+population = "trd"
+seed = 3
+[trial.inclusion]
+min_baseline = 22
+[trial.endpoints]
+timepoints = ["1 d", "3 d"]
+follow_up = "7 d"
+[[arm]]
+name = "ketamine"
+  [[arm.dose]]
+  drug = "ketamine"
+  amount = "0.5 mg/kg"
+  duration = "40 min"
+  at = ["0 d"]
+[[arm]]
+name = "saline"
+  [[arm.dose]]
+  drug = "saline"
+  amount = "0 mg"
+  duration = "40 min"
+  at = ["0 d"]
+"""
+
+
+@pytest.mark.slow
+def test_cli_power_and_sensitivity(tmp_path, serial):
+    import json
+
+    from typer.testing import CliRunner
+
+    from neuroplast.cli import app
+
+    spec_file = tmp_path / "t.toml"
+    spec_file.write_text(TOML)
+    cli = CliRunner()
+    r = cli.invoke(app, ["power", str(spec_file), "--sizes", str(N), "--replicates", "2", "--seed", "11",
+                         "--scheduler", "none", "--out", str(tmp_path / "pw")])
+    assert r.exit_code == 0, r.output
+    got = json.loads((tmp_path / "pw" / "power.json").read_text())
+    expected = np.mean([s["contrasts"][-1]["p_welch"] < 0.05 for s in serial])  # the same two trials
+    assert got["curve"][0]["power"] == expected and (tmp_path / "pw" / "power.png").stat().st_size > 0
+    r = cli.invoke(app, ["sensitivity", str(spec_file), "--endpoint", "cadss_peak_mean", "--params", "cadss_per_100ng",
+                         "--samples", "2", "--n-per-arm", str(N), "--scheduler", "none", "--out", str(tmp_path / "se")])
+    assert r.exit_code == 0, r.output
+    sens = json.loads((tmp_path / "se" / "sensitivity.json").read_text())
+    assert [p["name"] for p in sens["parameters"]] == ["cadss_per_100ng"] and sens["settings"]["trials"] == 7
+    bad_port = f"tcp://127.0.0.1:{_free_port()}"
+    for args, needle in ((["power", str(spec_file), "--sizes", "ten"], "--sizes"),
+                         (["power", str(spec_file), "--scheduler", bad_port], bad_port),
+                         (["sensitivity", str(spec_file), "--params", "spine_gian"], "spine_gain"),
+                         (["sensitivity", str(spec_file), "--time", "9 d"], "--time"),
+                         (["sensitivity", str(spec_file), "--samples", "3", "--scheduler", "none"], "power of 2")):
+        r = cli.invoke(app, [*args, "--out", str(tmp_path / "bad")])
+        assert r.exit_code == 2, r.output
+        assert needle in r.output and "Traceback" not in r.output
+        assert not (tmp_path / "bad").exists()

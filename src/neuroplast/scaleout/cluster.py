@@ -86,7 +86,8 @@ def runner(scheduler: str | None = "local", *, workers: int | None = None, timeo
             cluster.close()
         return
     if "://" not in sched:
-        raise NeuroplastInputError(f"not a scheduler address; use {SCHEDULER_HELP}", field="--scheduler", value=scheduler)
+        raise NeuroplastInputError(f"not a scheduler address; use {SCHEDULER_HELP}", field="--scheduler",
+                                   value=scheduler)
     try:
         client = Client(sched, timeout=f"{timeout_s}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

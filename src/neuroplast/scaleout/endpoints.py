@@ -85,7 +85,8 @@ def known_endpoints(summary: dict) -> set[str]:
 
 
 def _contrast_keys(summary):
-    return {k for c in summary["contrasts"] for k, v in c.items() if isinstance(v, (int, float)) or v is None} - {"time"}
+    keys = {k for c in summary["contrasts"] for k, v in c.items() if isinstance(v, (int, float)) or v is None}
+    return keys - {"time"}
 
 
 def _other_arm(summary, arm):

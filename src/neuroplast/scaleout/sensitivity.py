@@ -139,7 +139,8 @@ def sobol(spec, endpoint: Endpoint, *, names: list[str] | None = None, explicit:
     seed = spec.trial.seed if seed is None else seed
     cache = current_jax_cache()
 
-    nominal_summary = run.map(run_trial_task, [TrialTask(spec, n_per_arm, seed, (), False, cache)], progress=progress)[0]
+    nominal_task = TrialTask(spec, n_per_arm, seed, (), False, cache)
+    nominal_summary = run.map(run_trial_task, [nominal_task], progress=progress)[0]
     nominal = endpoint.value(nominal_summary)  # raises for an unknown endpoint before the long part
 
     problem = {"num_vars": len(names), "names": names,
