@@ -47,6 +47,7 @@ DOSE = ("arm", 0, "dose", 0)
     (DOSE + ("amount",), "2 mg/kg", "arm[0].dose[0].amount", "safety ceiling"),
     (DOSE + ("amount",), "200 mg", "arm[0].dose[0].amount", "safety ceiling"),
     (("trial", "n_per_arm"), -3, "trial.n_per_arm", "greater than or equal"),
+    (("trial", "seed"), -1, "trial.seed", "greater than or equal"),
     (("trial", "colour"), "blue", "trial.colour", "Extra inputs"),
     (DOSE + ("every",), "1 d", "arm[0].dose[0].at", "not both"),
 ])

@@ -76,7 +76,7 @@ class TrialInfo(_Strict):
     design: Literal["parallel", "crossover"] = "parallel"
     washout: str | None = None
     n_per_arm: int = pydantic.Field(100, ge=1, le=1_000_000)
-    seed: int = 1
+    seed: int = pydantic.Field(1, ge=0)
     inclusion: InclusionSpec = InclusionSpec()
     endpoints: EndpointsSpec
     compare_with: list[str] = []  # extension: published study ids drawn over the simulation
