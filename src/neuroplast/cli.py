@@ -481,5 +481,58 @@ def sbml(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOM
     console.print(DISCLAIMER)
 
 
+@app.command()
+def forecast(history: Annotated[Path, typer.Argument(help="The patient's history: CSV or a FHIR R4 Bundle (.json); "
+                                                          "see docs/forecast.md.")],
+             out: OutOpt = Path("neuroplast-forecast"),
+             weeks: Annotated[float, typer.Option(help="Forecast horizon, weeks.")] = 8.0,
+             target: Annotated[str, typer.Option(help="Keep this score below a threshold, e.g. \"PHQ9<10\".")] = "PHQ9<10",
+             probability: Annotated[float, typer.Option(help="...with at least this probability.")] = 0.8,
+             min_days: Annotated[float, typer.Option(help="Minimum days between infusions.")] = 7.0,
+             weekdays_only: Annotated[bool, typer.Option(help="Boosters on weekdays only.")] = True,
+             method: Annotated[str, typer.Option(help="Posterior: laplace (MAP + Laplace, fast) or nuts (NumPyro).")] = "laplace",
+             now: Annotated[Optional[str], typer.Option(help="Forecast from this ISO 8601 time (default: now).")] = None,
+             seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
+             label: Annotated[Optional[str], typer.Option(help="A label to print on the outputs (none by default: "
+                                                               "outputs carry no name or identifier).")] = None):
+    """Fit the model to one patient's scores; forecast, relapse risk and booster plans (forecast.json, report.html)."""
+    _setup()
+    import datetime as dt
+
+    from ._errors import NeuroplastInputError
+    from .forecast import Constraints, forecast as run_forecast, parse_target
+    from .forecast.report import DISCLAIMER as FORECAST_DISCLAIMER, write_outputs
+    from .io.history import read_history
+
+    def run():
+        when = None
+        if now is not None:
+            try:
+                when = dt.datetime.fromisoformat(now)
+            except ValueError:
+                raise NeuroplastInputError("not an ISO 8601 date-time", field="--now", value=now) from None
+            when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+        tgt = parse_target(target, probability)
+        h = read_history(history, now=when)
+        result = run_forecast(h, weeks=weeks, target=tgt, method=method, now=when, seed=seed, label=label,
+                              constraints=Constraints(weekdays_only=weekdays_only, min_days=min_days))
+        write_outputs(result, out)
+        return result
+
+    result = _guard(run)
+    d = result.data
+    rel, rec = d["relapse"], d["plans"][0]
+    if rel["probability"] is not None:
+        console.print(f"relapse ({d['target']['label']}) within {weeks:g} weeks without further doses: "
+                      f"{rel['probability']:.0%}; median date: {(rel['median_time'] or 'not reached')[:10]}")
+    console.print(f"recommended: {rec['name']}: {rec['n_doses']} dose(s) "
+                  f"{' '.join(x[:10] for x in rec['doses'])}; target met with probability "
+                  f"{rec['probability_target_met']:.0%}" + ("" if rec["meets_target"] else " (below the target)"))
+    for w in d["posterior"].get("warnings", []):
+        err.print(f"warning: {w}", markup=False, highlight=False)
+    console.print(f"outputs: {out}")
+    console.print(FORECAST_DISCLAIMER)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
