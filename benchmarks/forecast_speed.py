@@ -1,0 +1,92 @@
+"""Forecast speed per patient (after compilation) and forecast error vs number of scores.
+
+    uv run python benchmarks/forecast_speed.py [--json results.json] [--quick]
+
+Measures, on the shipped example history (13 scores, 7 infusions), each step warm (median of 3 after
+one compiling run): MAP + Laplace fit; the forecast under the current plan (200 draws, bands and
+relapse); the whole ``forecast()`` with booster-plan search; the NUTS posterior (2 chains x
+(150 warmup + 150 draws)). Then, on virtual patients (``neuroplast.forecast.validation``), the 50/90%
+band coverage and the median's absolute error as the history grows from 4 to 10 scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+import neuroplast as npl
+from neuroplast.forecast import data as fdata
+from neuroplast.forecast.patient import PatientModel, patient_cohort
+from neuroplast.forecast.posterior import fit_laplace, fit_nuts
+from neuroplast.forecast.predict import bands, simulate_draws
+from neuroplast.forecast.run import forecast, parse_target
+from neuroplast.forecast.validation import coverage_study
+from neuroplast.io.history import read_history
+
+EX = Path(__file__).parents[1] / "examples" / "patient_history.csv"
+NOW = dt.datetime(2026, 10, 24, 12, tzinfo=dt.timezone.utc)
+
+
+def timed(fn, reps=3):
+    fn()  # compile
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--quick", action="store_true", help="skip NUTS and use fewer virtual patients")
+    a = ap.parse_args()
+    model = npl.default_model()
+    h = read_history(EX, now=NOW)
+    coh = patient_cohort(model.values, weight_kg=h.weight_kg, female=h.female, age_y=h.age_y)
+    res = {"cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0]}
+
+    def setup():
+        pm = PatientModel.build(model.values, model.cvs, coh)
+        tl = fdata.timeline(h)
+        oh = fdata.observation_hours(tl, h)
+        sv, idx = fdata.prepare(model, coh, tl, h.doses, h.weight_kg, float(oh[-1]) + 1e-3, oh,
+                                max_h=pm.stable_step_h())
+        return pm, tl, oh, sv, fdata.observed(h, idx)
+
+    pm, tl, oh, sv, obs = setup()
+    res["setup_s"] = timed(setup)
+    res["laplace_fit_s"] = timed(lambda: fit_laplace(pm, obs, sv))
+    post = fit_laplace(pm, obs, sv)
+    end = tl.hours(NOW) + 8 * 7 * 24.0
+    daily = tl.hours(NOW) + 24.0 * np.arange(57)
+
+    def fc():
+        sv2, idx = fdata.prepare(model, coh, tl, h.doses, h.weight_kg, end, daily, max_h=pm.stable_step_h())
+        return bands(simulate_draws(pm, post.draws, sv2, idx), "MADRS")
+
+    res["forecast_bands_s"] = timed(fc)
+    res["laplace_forecast_total_s"] = res["setup_s"] + res["laplace_fit_s"] + res["forecast_bands_s"]
+    res["forecast_with_plan_search_s"] = timed(lambda: forecast(h, weeks=8, target=parse_target("PHQ9<10"), now=NOW),
+                                               reps=1)
+    if not a.quick:
+        res["nuts_s"] = timed(lambda: fit_nuts(pm, obs, sv, laplace=post), reps=1)
+        res["nuts_diagnostics"] = fit_nuts(pm, obs, sv, laplace=post).diagnostics
+    n = 12 if a.quick else 40
+    res["by_n_scores"] = [coverage_study(model, n_patients=n, n_scores=k, n_future=4, n_draws=100, seed=7)
+                          for k in (4, 7, 10)]
+    print(json.dumps(res, indent=1, default=float))
+    if a.json:
+        a.json.write_text(json.dumps(res, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()
