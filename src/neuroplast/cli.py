@@ -505,7 +505,7 @@ def forecast(history: Annotated[Path, typer.Argument(help="The patient's history
     from .io.history import read_history
 
     def run():
-        when = None
+        when = dt.datetime.now(dt.timezone.utc)
         if now is not None:
             try:
                 when = dt.datetime.fromisoformat(now)
