@@ -93,7 +93,8 @@ def measure_compile(args) -> tuple[float, float]:
         cmd.append("--float32")
     out = []
     for _ in range(2):  # cold (empty cache), then cached
-        p = subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        p = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
         r = json.loads(p.stdout.strip().splitlines()[-1])
         out.append(max(0.0, r["first_s"] - r["second_s"]))
     return out[0], out[1]
