@@ -69,12 +69,17 @@ def virtual_history(pm: PatientModel, model, cohort, z_true, *, n_scores: int, s
 
 
 def coverage_study(model, *, n_patients: int = 40, n_scores: int = 10, n_future: int = 4, n_draws: int = 100,
-                   seed: int = 0, iters: int = 12) -> dict:
-    """Coverage of the 50% / 90% forecast bands and the median's error on ``n_patients`` virtual patients."""
+                   seed: int = 0, iters: int = 12, future_start: int | None = None) -> dict:
+    """Coverage of the 50% / 90% forecast bands and the median's error on ``n_patients`` virtual patients.
+
+    The forecast is scored on the ``n_future`` visits from index ``future_start`` (default: the visit
+    after the history); fix ``future_start`` to compare histories of different length on the same visits.
+    """
     coh, pm, tl = _setup(model)
     rng = np.random.default_rng(seed)
     hours = np.array([tl.hours(t) for t in _visits()])
-    future = np.arange(n_scores, min(n_scores + n_future, hours.size))
+    first = n_scores if future_start is None else max(future_start, n_scores)
+    future = np.arange(first, min(first + n_future, hours.size))
     doses = [d for d in _doses() if tl.hours(d.time) <= hours[n_scores - 1]]
     max_h = pm.stable_step_h()
     sv_all, idx_all = fdata.prepare(model, coh, tl, _doses(), 80.0, float(hours[-1]), hours, max_h=max_h)
