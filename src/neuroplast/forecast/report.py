@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import csv
-import io
 from html import escape
 from pathlib import Path
 
 from ..io.outputs import atomic_output_dir, write_json
+from ..report.figures import figure_png as _png
 from .run import ForecastResult
 
 DISCLAIMER = ("Research software, not a medical device. This forecast comes from a simulation model fitted to a few "
@@ -83,12 +83,6 @@ def figures(result: ForecastResult) -> dict[str, bytes]:
     out["plans"] = _png(fig)
     plt.close(fig)
     return out
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
 
 
 def _pct(x) -> str:

@@ -27,7 +27,6 @@ ROUTES = {
 }
 """Drugs and the routes modelled for each."""
 
-KNOWN_DRUGS_LATER = ()
 KNOWN_ROUTES = ("iv", "im", "intranasal", "oral", "sublingual")
 
 ESKETAMINE_DEVICE_MG = 28.0
@@ -100,8 +99,7 @@ def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose
         f = f"{field}[{i}]"
         drug = d.get("drug")
         if drug not in DRUGS:
-            hint = " (not modelled yet)" if drug in KNOWN_DRUGS_LATER else ""
-            raise NeuroplastInputError(f"unknown drug{hint}; known: {', '.join(DRUGS)}", field=f"{f}.drug", value=drug)
+            raise NeuroplastInputError(f"unknown drug; known: {', '.join(DRUGS)}", field=f"{f}.drug", value=drug)
         route = d.get("route", "iv")
         if route not in ROUTES[drug]:
             hint = " (not modelled yet)" if route in KNOWN_ROUTES else ""

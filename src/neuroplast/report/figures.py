@@ -87,11 +87,17 @@ def simulation_figures(sim: Simulation, scores=None) -> dict[str, bytes]:
     return {k: v for k, v in figs.items() if v is not None}
 
 
-def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
+def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
+    """A figure as PNG bytes (no timestamp metadata). Figures made without pyplot get an Agg
+    canvas; pyplot figures keep theirs (the caller closes them)."""
+    if getattr(fig.canvas, "manager", None) is None:
+        FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
+
+
+_png = figure_png
 
 
 def _figure(n_rows: int, title: str, subtitle: str, width: float = 10.0, row_h: float = 2.1) -> Figure:

@@ -108,12 +108,12 @@ def power_curve(spec, sizes: list[int], *, replicates: int = 40, alpha: float = 
 
 def power_figure(result: PowerResult, target: float = 0.8) -> bytes:
     """Power against patients per arm, with Wilson 95% intervals (PNG bytes)."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from ..report.figures import figure_png
 
     n = [r["n_per_arm"] for r in result.curve]
     p = np.array([r["power"] for r in result.curve])
@@ -133,10 +133,9 @@ def power_figure(result: PowerResult, target: float = 0.8) -> bytes:
     ax.set_title(f"{e.arm} vs {e.versus}, change at {e.time} (Welch)", fontsize=10)
     ax.legend(frameon=False, loc="lower right")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
+    png = figure_png(fig, dpi=120)
     plt.close(fig)
-    return buf.getvalue()
+    return png
 
 
 def write_power(result: PowerResult, out) -> None:

@@ -175,12 +175,12 @@ def _fill_undefined(endpoint: Endpoint, spec, y: np.ndarray) -> np.ndarray:
 
 def sensitivity_figure(result: SensitivityResult) -> bytes:
     """Bar chart of S1 and ST with their 95% intervals (PNG bytes)."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from ..report.figures import figure_png
 
     names = result.names
     order = np.argsort([-result.indices[n]["ST"] for n in names])
@@ -198,10 +198,9 @@ def sensitivity_figure(result: SensitivityResult) -> bytes:
     ax.set_title(f"Sensitivity of {result.endpoint.label()}", fontsize=10)
     ax.legend(frameon=False)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
+    png = figure_png(fig, dpi=120)
     plt.close(fig)
-    return buf.getvalue()
+    return png
 
 
 def write_sensitivity(result: SensitivityResult, out) -> None:

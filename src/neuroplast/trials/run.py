@@ -206,7 +206,9 @@ def _discharge_h(sim: Simulation) -> np.ndarray:
     ro, ts = sim.readouts, sim.times_h
     first = sim.regimen.doses[0]
     observe_h = 2.0 if (first.drug, first.route) == ("esketamine", "intranasal") else 0.5
-    session = [d for d in sim.regimen.doses if d.time_h < first.time_h + 1.0]  # devices / a split dose
+    # the first session: every dose starting within 1 h of the first (nasal devices 5 min apart, a split
+    # infusion); a later dose is a new visit (the shortest dosing interval in the examples is 1 d)
+    session = [d for d in sim.regimen.doses if d.time_h < first.time_h + 1.0]
     earliest = max(d.time_h + d.duration_h for d in session) + observe_h
     sbp = ro["sbp"]
     good = ((ro["cadss"] < DISCHARGE["cadss_below"]) & (sbp < DISCHARGE["sbp_below"])
