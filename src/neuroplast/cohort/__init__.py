@@ -85,7 +85,10 @@ def sample_cohort(values: dict, cvs: dict, population: str, n: int, *, seed: int
         t = _draw(rng, values, cvs, preset, m)
         keep = np.ones(m, bool)
         if inclusion.min_baseline is not None:
-            keep &= t[f"screen_{scale.lower()}"].to_numpy() >= inclusion.min_baseline
+            from ..trials.scales import SCALES
+
+            screen_rng = np.random.default_rng([seed, 7, len(chunks)])  # its own stream: other draws stay as they were
+            keep &= SCALES[scale].screen(t, values, screen_rng) >= inclusion.min_baseline
         if inclusion.medication_free:
             keep &= ~t["on_antidepressant"].to_numpy()
         if inclusion.on_stable_antidepressant:
@@ -102,6 +105,10 @@ def sample_cohort(values: dict, cvs: dict, population: str, n: int, *, seed: int
             f"({have} of {n} after {max_draws} screening rounds)", field="trial.inclusion", value=dataclasses.asdict(inclusion))
     table = pd.concat(chunks, ignore_index=True).iloc[:n].reset_index(drop=True)
     table.insert(0, "patient", np.arange(n))
+    # Illness history (years ill, the untreated part): its own random stream, so the draws above stay as they were.
+    hist = np.random.default_rng([seed, 11])
+    table["illness_y"] = _truncnormal(hist, *preset.illness_y, n)
+    table["untreated_y"] = table["illness_y"] * np.clip(hist.normal(*preset.untreated_share, n), 0.0, 1.0)
     return Cohort(population, table)
 
 
@@ -117,7 +124,8 @@ def _draw(rng, values, cvs, preset: Preset, m: int) -> pd.DataFrame:
         "inpatient": rng.random(m) < preset.p_inpatient,
         # assumption: about one failed trial beyond the inclusion minimum on average (recorded, no model effect yet)
         "failed_antidepressants": preset.failed_antidepressants_min + rng.poisson(1.0, m),
-        "baseline_madrs_true": _truncnormal(rng, values["madrs_baseline"], values["madrs_baseline_sd"], 0.0, 60.0, m),
+        "baseline_madrs_true": _truncnormal(rng, *(preset.madrs_baseline or (values["madrs_baseline"], values["madrs_baseline_sd"])),
+                                            0.0, 60.0, m),
         # clipped to a plausible resting range (assumption) so no tail draw is unphysiological
         "sbp_baseline": _truncnormal(rng, values["sbp_baseline"], values["sbp_baseline_sd"], 90.0, 200.0, m),
         "dbp_baseline": _truncnormal(rng, values["dbp_baseline"], values["dbp_baseline_sd"], 50.0, 120.0, m),
@@ -232,6 +240,11 @@ def typical_patient(values: dict, *, weight_kg: float = 70.0, female: bool = Fal
            "baseline_madrs_true": values["madrs_baseline"] if baseline_madrs is None else baseline_madrs,
            "sbp_baseline": values["sbp_baseline"], "dbp_baseline": values["dbp_baseline"],
            "hr_baseline": values["hr_baseline"], "responsiveness": 1.0}
+    preset = PRESETS[population]
+    if baseline_madrs is None and preset.madrs_baseline is not None:
+        row["baseline_madrs_true"] = preset.madrs_baseline[0]
+    row["illness_y"] = preset.illness_y[0]
+    row["untreated_y"] = preset.illness_y[0] * preset.untreated_share[0]
     row.update({f"eta_{n}": 1.0 for n in RANDOM_EFFECTS})
     row["screen_madrs"] = row["baseline_madrs_true"]
     row["screen_hamd17"] = row["baseline_madrs_true"] * values["hamd17_per_madrs"]

@@ -13,7 +13,8 @@ from .._errors import PatientStatus
 from ..cohort import sample_cohort
 from ..simulation import PopulationModel, Simulation, Solver, default_model, simulate
 from . import stats
-from .spec import SCALE_MAX, TrialSpec
+from .scales import SCALES
+from .spec import TrialSpec
 
 SBP_ALERTS = (160.0, 180.0)  # mmHg: common stop/alert thresholds during ketamine infusions (I03 label uses 180)
 BP_RISES = (40.0, 25.0)  # mmHg: the esketamine label's systolic / diastolic rises (spravato_label_bp_increase)
@@ -56,19 +57,9 @@ def save_grid(spec: TrialSpec, regimens) -> np.ndarray:
     return np.unique(np.round(pts[(pts >= 0) & (pts <= end)], 6))
 
 
-def true_score(madrs_true, scale: str, values: dict):
-    """The noise-free score on ``scale`` from the true MADRS, and the scale's rater-noise SD."""
-    if scale == "HAMD17":
-        return madrs_true * values["hamd17_per_madrs"], values["hamd17_noise_sd"]
-    if scale == "HAMD6":
-        return madrs_true * values["hamd17_per_madrs"] * values["hamd6_per_hamd17"], values["hamd6_noise_sd"]
-    return madrs_true, values["madrs_noise_sd"]
-
-
 def observe(sim: Simulation, scale: str, values: dict, rng) -> np.ndarray:
     """Observed scores on ``scale``: the true score plus rater noise, rounded, within the scale."""
-    true, sd = true_score(sim.readouts["madrs_true"], scale, values)
-    return np.clip(np.round(true + rng.normal(0.0, sd, true.shape)), 0.0, SCALE_MAX[scale])
+    return SCALES[scale].observe(sim.readouts, sim.cohort.table, values, rng)
 
 
 def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_arm: int | None = None,

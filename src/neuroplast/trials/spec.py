@@ -17,13 +17,7 @@ from .._errors import NeuroplastInputError
 from .._units import parse_quantity
 from ..cohort import PRESETS, Inclusion
 from ..regimen import Regimen, build_regimen
-
-SCALES = ("MADRS", "HAMD17", "HAMD6")
-SCALES_LATER = ("QIDS_SR16", "PHQ9", "CAPS5", "PCL5", "YBOCS", "HAMA", "NRS", "YMRS")
-DEFAULT_REMISSION = {"MADRS": 10.0, "HAMD17": 7.0, "HAMD6": 4.0}
-"""Remission cut-offs: MADRS <= 10, HAM-D17 <= 7 (conventional); HAM-D6 <= 4 (assumption: the commonly
-cited cut-off, not verified in a source read, hamd6_scale_properties_and_linking)."""
-SCALE_MAX = {"MADRS": 60.0, "HAMD17": 52.0, "HAMD6": 22.0}
+from .scales import SCALES
 
 
 class _Strict(pydantic.BaseModel):
@@ -107,7 +101,7 @@ class TrialSpec(_Strict):
 
     def remission_threshold(self) -> float:
         r = self.trial.endpoints.remission
-        return DEFAULT_REMISSION[self.trial.scale] if r is None else float(r)
+        return SCALES[self.trial.scale].remission if r is None else float(r)
 
     def inclusion(self) -> Inclusion:
         return Inclusion(**self.trial.inclusion.model_dump())
@@ -130,8 +124,10 @@ class TrialSpec(_Strict):
             raise NeuroplastInputError(f"unknown population; known: {', '.join(sorted(PRESETS))}",
                                        field="trial.population", value=t.population)
         if t.scale not in SCALES:
-            hint = " (not modelled yet)" if t.scale in SCALES_LATER else ""
-            raise NeuroplastInputError(f"unknown scale{hint}; known: {', '.join(SCALES)}", field="trial.scale", value=t.scale)
+            raise NeuroplastInputError(f"unknown scale; known: {', '.join(SCALES)}", field="trial.scale", value=t.scale)
+        if t.population not in SCALES[t.scale].populations:
+            raise NeuroplastInputError(f"scale {t.scale} does not fit population '{t.population}' (it is for: "
+                                       f"{', '.join(SCALES[t.scale].populations)})", field="trial.scale", value=t.scale)
         if t.design != "parallel":
             raise NeuroplastInputError("only parallel designs are simulated so far", field="trial.design", value=t.design)
         names = [a.name for a in self.arm]
