@@ -198,14 +198,28 @@ def validate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm of ea
     from .io import write_json
     from .simulation import default_model
 
-    rows = evaluate(default_model(), n_per_arm=n_per_arm)
-    for use, title in (("fit", "Calibration endpoints (fitted)"), ("holdout", "Held-out endpoints (never fitted)")):
+    from .conditions.validate import evaluate_conditions
+
+    model = default_model()
+    rows = evaluate(model, n_per_arm=n_per_arm) + evaluate_conditions(model, n_per_arm=n_per_arm)
+    for use, title in (("fit", "Calibration endpoints (fitted)"), ("holdout", "Held-out endpoints (never fitted)"),
+                       ("direction", "Direction checks (no number read; 'in CI' = right direction)")):
         sel = [r for r in rows if r["use"] == use]
         console.print(_published_table(sel, title))
         held = [r["ci_holds"] for r in sel if r["ci_holds"] is not None]
         console.print(f"{sum(held)} of {len(held)} simulated values inside the published 95% CI")
     if json_out:
         write_json(json_out, rows)
+
+
+@app.command("calibrate-conditions")
+def calibrate_conditions(n_per_arm: Annotated[int, typer.Option(min=10, help="Virtual patients per calibration arm.")] = 300):
+    """Fit the condition parameters (PTSD, OCD) to the calibration set; write conditions/fitted.json."""
+    _setup()
+    from .conditions import calibrate as cond
+
+    result = _guard(cond.main, n_per_arm)
+    console.print(f"wrote {cond.FITTED_PATH}: {result['values']}")
 
 
 @app.command()

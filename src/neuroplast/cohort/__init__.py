@@ -83,6 +83,7 @@ def sample_cohort(values: dict, cvs: dict, population: str, n: int, *, seed: int
     for _ in range(max_draws):
         m = max(2 * (n - have), 64)
         t = _draw(rng, values, cvs, preset, m)
+        t = _draw_condition(t, preset, np.random.default_rng([seed, 13, len(chunks)]))  # own stream (conditions)
         keep = np.ones(m, bool)
         if inclusion.min_baseline is not None:
             from ..trials.scales import SCALES
@@ -110,6 +111,18 @@ def sample_cohort(values: dict, cvs: dict, population: str, n: int, *, seed: int
     table["illness_y"] = _truncnormal(hist, *preset.illness_y, n)
     table["untreated_y"] = table["illness_y"] * np.clip(hist.normal(*preset.untreated_share, n), 0.0, 1.0)
     return Cohort(population, table)
+
+
+def _draw_condition(t: pd.DataFrame, preset: Preset, rng) -> pd.DataFrame:
+    """Condition columns (``neuroplast.conditions``): true baseline severities and mood-stabiliser use,
+    from their own stream, so presets without them (trd, mdd) draw exactly as before."""
+    if not preset.baselines and not preset.p_mood_stabiliser:
+        return t
+    m = len(t)
+    for column, mean, sd, lo, hi in preset.baselines:
+        t[column] = _truncnormal(rng, mean, sd, lo, hi, m)
+    t["on_mood_stabiliser"] = rng.random(m) < preset.p_mood_stabiliser
+    return t
 
 
 def _draw(rng, values, cvs, preset: Preset, m: int) -> pd.DataFrame:
@@ -245,6 +258,9 @@ def typical_patient(values: dict, *, weight_kg: float = 70.0, female: bool = Fal
         row["baseline_madrs_true"] = preset.madrs_baseline[0]
     row["illness_y"] = preset.illness_y[0]
     row["untreated_y"] = preset.illness_y[0] * preset.untreated_share[0]
+    row.update({c[0]: c[1] for c in preset.baselines})  # condition severities at their means
+    if preset.baselines or preset.p_mood_stabiliser:
+        row["on_mood_stabiliser"] = preset.p_mood_stabiliser >= 0.5
     row.update({f"eta_{n}": 1.0 for n in RANDOM_EFFECTS})
     row["screen_madrs"] = row["baseline_madrs_true"]
     row["screen_hamd17"] = row["baseline_madrs_true"] * values["hamd17_per_madrs"]

@@ -24,6 +24,10 @@ class Preset:
     illness_y: tuple[float, float, float, float] = (12.0, 8.0, 1.0, 40.0)  # years since onset: mean, sd, min, max
     untreated_share: tuple[float, float] = (0.3, 0.15)  # share of the ill years without treatment: mean, sd (clipped 0-1)
     natural_course: bool = False  # spontaneous improvement over weeks (mdd); TRD is chronic by definition
+    # conditions beyond depression (neuroplast.conditions): true baseline severities drawn as cohort columns,
+    # (column, mean, sd, min, max) each, from their own random stream; share on lithium/valproate
+    baselines: tuple[tuple[str, float, float, float, float], ...] = ()
+    p_mood_stabiliser: float = 0.0
 
 
 PRESETS = {
@@ -61,3 +65,13 @@ PRESETS = {
         natural_course=True,
     ),
 }
+
+
+def _condition_presets() -> dict[str, Preset]:
+    """The presets of the conditions beyond depression (data in ``neuroplast.conditions``, one module each)."""
+    from ..conditions import CONDITION_PRESETS
+
+    return {name: Preset(**kw) for name, kw in CONDITION_PRESETS.items()}
+
+
+PRESETS.update(_condition_presets())

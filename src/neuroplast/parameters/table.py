@@ -8,6 +8,7 @@ clinical table: study ids; ``extra_sources.yaml``), ``fit`` (calibrated) or ``as
 
 from __future__ import annotations
 
+from ..conditions._params import CONDITION_PARAMETERS
 from .registry import Parameter as P
 
 PK = (
@@ -199,4 +200,5 @@ SAFETY = (
 )
 
 SCALES = {"pk": PK, "receptors": RECEPTORS, "signalling": SIGNALLING, "plasticity": PLASTICITY,
-          "symptoms": SYMPTOMS, "safety": SAFETY}
+          "symptoms": SYMPTOMS, "safety": SAFETY,
+          "conditions": tuple(P(**kw) for kw in CONDITION_PARAMETERS)}

@@ -11,6 +11,7 @@ import pandas as pd
 from .. import __version__
 from .._errors import PatientStatus
 from ..cohort import sample_cohort
+from ..conditions.safety import extra_safety
 from ..simulation import PopulationModel, Simulation, Solver, default_model, simulate
 from . import stats
 from .scales import SCALES
@@ -95,6 +96,7 @@ def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_ar
         rel, per_patient_rel = _relapse(ts, scores, baseline, ok, regimen.last_dose_h, follow, resp)
         arm_sum["relapse"] = rel
         safety, per_patient_safety = _safety(sim, ok)
+        extra_safety(sim, ok, model.values, safety, per_patient_safety)  # conditions (issue #5): new keys only
         arm_sum["safety"] = safety
         summary_arms[name] = arm_sum
         df = cohort.table.copy()

@@ -87,4 +87,14 @@ def register(scale: Scale) -> Scale:
     return scale
 
 
+def _register_conditions() -> None:
+    """The scales of the conditions beyond depression (data in ``neuroplast.conditions``)."""
+    from ..conditions import CONDITION_SCALES
+
+    for kw in CONDITION_SCALES:
+        register(Scale(**kw))
+
+
+_register_conditions()
+
 __all__ = ["DEPRESSION_POPULATIONS", "SCALES", "Scale", "register"]

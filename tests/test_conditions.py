@@ -1,0 +1,137 @@
+"""Conditions beyond depression (issue #5 items 3-4): presets, scales, sub-circuits, calibration.
+
+Oracles: the symptom map's defining identities (baseline -> 1, health -> 0), the committed fit
+(deterministic given its seeds), published directions, and the bad-input contract.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuroplast import conditions
+from neuroplast.cohort import PRESETS
+from neuroplast.conditions import _symptoms, calibrate
+from neuroplast.conditions._params import FITTED_PATH, FREE
+from neuroplast.trials import load_spec, parse_spec, run_trial
+from neuroplast.trials.scales import SCALES
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+CONDITION_EXAMPLES = sorted(p for m in conditions.MODULES for p in EXAMPLES.glob(f"{m.NAME}_*.toml"))
+
+
+def test_every_condition_has_preset_scale_and_example():
+    for m in conditions.MODULES:
+        assert m.NAME in PRESETS, m.NAME
+        p = PRESETS[m.NAME]
+        assert len(p.description) > 20 and m.EVIDENCE
+        for s in m.SCALES:
+            assert SCALES[s["name"]].populations == (m.NAME,)
+            assert s["remission_source"]
+        assert any(EXAMPLES.glob(f"{m.NAME}_*.toml")), m.NAME
+    assert {"CAPS5", "PCL5", "YBOCS", "HAMA", "NRS", "YMRS", "PDD", "HDD", "PUD"} <= set(SCALES)
+
+
+def test_condition_parameters_are_listed_and_declared():
+    from neuroplast.parameters import all_parameters, values
+
+    rows = [p for p in all_parameters() if p.scale == "conditions"]
+    assert {p.name for p in rows} == {kw["name"] for kw in conditions.CONDITION_PARAMETERS}
+    for p in rows:
+        assert p.source in ("fit", "assumption") and len(p.note) > 10, p.name
+    fitted = json.loads(FITTED_PATH.read_text())["values"]
+    assert set(fitted) == set(FREE)
+    for k, v in fitted.items():
+        assert values()[k] == v  # the registry serves the committed fit
+
+
+def test_subcircuit_identities():
+    """Oracle: the normalisation's definition. Baseline (first saved time) -> 1; healthy connectivity
+    (spines + potentiation = 1) -> 0; a screening read-out without plasticity -> baseline."""
+    s = np.array([[0.8, 0.9, 1.0, 0.8]])
+    ro = {"spine_density": s, "potentiation": np.zeros_like(s), "expectancy": np.zeros_like(s)}
+    a = _symptoms.subcircuit_activity(ro, "fear")
+    np.testing.assert_allclose(a, [[1.0, 0.5, 0.0, 1.0]], atol=1e-12)
+    table = pd.DataFrame({"baseline_ybocs_true": [30.0]})
+    sc = _symptoms.score(ro, table, "baseline_ybocs_true", "compulsion", 1.0, 1.0)
+    np.testing.assert_allclose(sc, [[30.0, 15.0, 0.0, 30.0]], atol=1e-12)
+    np.testing.assert_allclose(_symptoms.score({"madrs_true": np.ones((1, 1))}, table, "baseline_ybocs_true",
+                                               "compulsion", 2.0, 1.0), [[30.0]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", CONDITION_EXAMPLES, ids=lambda p: p.name)
+def test_condition_example_runs(path):
+    spec = load_spec(path)
+    r = run_trial(spec, n_per_arm=6)
+    scale = SCALES[spec.trial.scale]
+    for arm in r.arms.values():
+        assert np.all(arm.simulation.ok)
+        assert np.isfinite(arm.scores).all() and (arm.scores >= 0).all() and (arm.scores <= scale.max).all()
+    for arm in r.summary["arms"].values():
+        if spec.trial.population == "bipolar_depression":
+            assert {"ymrs_peak_mean", "share_mania_switch", "share_ymrs_above_12"} <= set(arm["safety"])
+        else:
+            assert "ymrs_peak_mean" not in arm["safety"]
+
+
+def test_scale_population_mismatch_is_one_line_exit_2(tmp_path):
+    text = (EXAMPLES / "alcohol_use_disorder_ketamine_vs_midazolam.toml").read_text()
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text.replace('scale = "PDD"', 'scale = "YBOCS"', 1))
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "neuroplast.cli", "trial", str(spec), "--out", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "trial.scale" in r.stderr and "YBOCS" in r.stderr and str(spec) in r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("population, scale", [("trd", "CAPS5"), ("ptsd", "MADRS"), ("ocd", "HAMA"),
+                                               ("chronic_pain", "YMRS")])
+def test_scale_population_mismatch_in_the_library(population, scale):
+    from neuroplast import NeuroplastInputError
+
+    data = {"trial": {"id": "x", "population": population, "scale": scale, "endpoints": {"timepoints": ["1 d"]}},
+            "arm": [{"name": "k", "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min"}]}]}
+    with pytest.raises(NeuroplastInputError, match="does not fit population"):
+        parse_spec(data)
+
+
+@pytest.fixture(scope="module")
+def calibration_sims():
+    from neuroplast import default_model
+
+    return calibrate.simulate_calibration(default_model(), calibrate.N)
+
+
+@pytest.mark.slow
+def test_fitted_values_reproduce(calibration_sims):
+    """Oracle: the committed fitted.json. The fit is deterministic given its seeds and n (common random
+    numbers); the tolerance (1e-6 absolute) only covers floating-point reordering across machines.
+    A failure means the model changed under the conditions: rerun ``neuroplast calibrate-conditions``."""
+    committed = json.loads(FITTED_PATH.read_text())
+    assert committed["n_per_arm"] == calibrate.N
+    again = calibrate.fit(sims=calibration_sims)
+    for k in FREE:
+        assert again["values"][k] == pytest.approx(committed["values"][k], abs=1e-6), k
+
+
+@pytest.mark.slow
+def test_directions_ketamine_beats_control(calibration_sims, model):
+    """Published directions, with the fitted values: feder2014 (IES-R lower after ketamine than midazolam),
+    rodriguez2013_ocd (more responders than saline); dakwar2020_alcohol (fewer drinking days than midazolam)."""
+    v = model.values
+    assert calibrate.feder_difference(calibration_sims, v) > 0
+    assert (calibrate.response_probability(calibration_sims["rodriguez2013_ocd ketamine"], v)
+            > calibrate.response_probability(calibration_sims["rodriguez2013_ocd saline"], v))
+    from neuroplast.conditions.validate import TRIALS
+
+    r = run_trial(parse_spec(TRIALS["aud"]), model=model, n_per_arm=30)
+    d = next(c for c in r.summary["contrasts"] if c["time"] == "21 d")["mean_difference"]
+    assert d < 0
