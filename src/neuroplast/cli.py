@@ -548,5 +548,39 @@ def forecast(history: Annotated[Path, typer.Argument(help="The patient's history
     console.print(FORECAST_DISCLAIMER)
 
 
+@app.command()
+def circuit(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
+            at: Annotated[list[str], typer.Option("--at", help="Snapshot time, e.g. \"0 d\", \"1 d\", \"7 d\" "
+                                                                 "(repeat the option; changes are against the first).")],
+            out: OutOpt = Path("neuroplast-circuit"),
+            arm: Annotated[Optional[str], typer.Option(help="Arm to simulate (default: the first).")] = None,
+            weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
+            female: Annotated[bool, typer.Option(help="Female patient.")] = False,
+            days: Annotated[Optional[float], typer.Option(help="Days to simulate.")] = None,
+            allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+    """Mood-circuit activity and functional connectivity of one typical patient (circuit.json, figures/circuit.png)."""
+    _setup()
+    from . import DISCLAIMER, workflows
+    from ._errors import NeuroplastInputError
+
+    def run():
+        if not 20 <= weight <= 250:
+            raise NeuroplastInputError("body weight must be between 20 and 250 kg", field="--weight", value=weight)
+        if days is not None and days <= 0:
+            raise NeuroplastInputError("days must be positive", field="--days", value=days)
+        return workflows.circuit_protocol(protocol, out, at=at, arm=arm, weight_kg=weight, female=female,
+                                          allow_high_dose=allow_high_dose, days=days)
+
+    doc = _guard(run)
+    t = Table(title="mood circuit: regional activity (fraction of maximal rate; healthy = 0.5)")
+    t.add_column("region")
+    for s in doc["snapshots"]:
+        t.add_column(s["time"])
+    for r in doc["regions"]:
+        t.add_row(doc["labels"][r], *[f"{s['activity'][r]:.3f}" for s in doc["snapshots"]])
+    console.print(t)
+    console.print(f"outputs: {out}")
+    console.print(DISCLAIMER)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -150,3 +150,71 @@ def pk_summary(spec: TrialSpec, *, weight_kg: float = 70.0, female: bool = False
         out[species] = {"cmax_ng_per_ml": r["cmax"], "tmax_h": r["tmax_h"], "auc_ng_h_per_ml": r["auc"],
                         "terminal_half_life_h": r["terminal_half_life_h"]}
     return out
+
+
+def circuit_protocol(path, out, *, at: list[str], arm: str | None = None, weight_kg: float = 70.0,
+                     female: bool = False, allow_high_dose: bool = False, days: float | None = None) -> dict:
+    """The mood circuit of one typical patient under one arm, at the snapshot times ``at`` ("0 d", "1 d", ...).
+
+    Simulates like :func:`simulate_protocol` (same time span), evaluates the circuit rate model
+    (:mod:`neuroplast.scales.circuits`) at each time and writes ``circuit.json`` and
+    ``figures/circuit.png``. A time outside the simulation raises :class:`NeuroplastInputError` naming ``--at``.
+    """
+    from ._errors import NeuroplastInputError
+    from ._units import parse_quantity
+    from .report.circuits import circuit_figure
+    from .scales.circuits import LABELS, healthy_circuit, mood_circuit
+
+    if not at:
+        raise NeuroplastInputError("give at least one snapshot time, e.g. --at \"0 d\" --at \"1 d\"", field="--at")
+    hours = [parse_quantity(a, "time", field="--at") for a in at]
+    spec = load_spec(path, allow_high_dose=allow_high_dose)
+    regimens = spec.regimens(allow_high_dose=allow_high_dose)
+    name = arm or next(iter(regimens))
+    if name not in regimens:
+        raise NeuroplastInputError(f"no such arm; arms: {', '.join(regimens)}", field="--arm", value=name, file=str(path))
+    regimen = regimens[name]
+    end = days * 24.0 if days else max(max(h for _, h in spec.timepoints_h()), regimen.last_dose_h + 24.0 * 14)
+    for a, h in zip(at, hours):
+        if not 0.0 <= h <= end:
+            raise NeuroplastInputError(f"snapshot time outside the simulation (0 to {end / 24.0:g} d)", field="--at",
+                                       value=a)
+    model = default_model()
+    cohort = typical_patient(model.values, weight_kg=weight_kg, female=female)
+    ts = np.unique(np.concatenate([np.arange(0.0, end + 1e-9, 1.0), np.asarray(hours)]))
+    sim = simulate(model, regimen, cohort, saveat=ts, solver=Solver())
+    state = mood_circuit(sim, hours, field="--at")
+    healthy = healthy_circuit()
+    regions = list(state.regions)
+
+    def act(vec):
+        return {r: float(x) for r, x in zip(regions, vec)}
+
+    snaps = []
+    for k, (label, h) in enumerate(zip(at, hours)):
+        snaps.append({
+            "time": label, "time_h": h,
+            "prefrontal_factor": float(state.factors["prefrontal"][0, k]),
+            "hippocampal_factor": float(state.factors["hippocampal"][0, k]),
+            "activity": act(state.activity[0, k]),
+            "activity_change": act(state.activity[0, k] - state.activity[0, 0]),
+            "fc": state.fc[0, k].tolist(),
+            "fc_change": (state.fc[0, k] - state.fc[0, 0]).tolist(),
+        })
+    doc = {
+        "protocol": str(path), "arm": name, "patient": "typical (every random effect at its median)",
+        "neuroplast_version": __import__("neuroplast").__version__, "disclaimer": DISCLAIMER,
+        "regions": regions, "labels": LABELS,
+        "method": "region rate model tau dr/dt = -r + f(W r + I) + noise; couplings W scaled by the plasticity "
+                  "read-outs; activity = fixed point; fc = correlation of the stationary covariance of the linearised "
+                  "model (continuous Lyapunov equation, scipy.linalg.solve_continuous_lyapunov). Changes are against "
+                  "the first snapshot. See docs/circuits.md.",
+        "healthy": {"activity": act(healthy.activity[0, 0]), "fc": healthy.fc[0, 0].tolist()},
+        "snapshots": snaps,
+    }
+    png = circuit_figure(state, labels=list(at), healthy=healthy)
+    with atomic_output_dir(Path(out)) as tmp:
+        write_json(tmp / "circuit.json", doc)
+        (tmp / "figures").mkdir()
+        (tmp / "figures" / "circuit.png").write_bytes(png)
+    return doc

@@ -48,6 +48,7 @@ def source_ids() -> frozenset[str]:
     ids = {p["id"] for p in mechanistic()["parameters"]}
     ids |= {s["id"] for s in extra()["sources"]}
     ids |= {s["id"] for s in pharmacology()["sources"]}
+    ids |= {s["id"] for s in yaml.safe_load((HERE / "circuit_sources.yaml").read_text())["sources"]}  # issue 5
     return frozenset(ids | study_ids())
 
 

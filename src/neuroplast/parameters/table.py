@@ -9,6 +9,7 @@ clinical table: study ids; ``extra_sources.yaml``), ``fit`` (calibrated) or ``as
 from __future__ import annotations
 
 from ..conditions._params import CONDITION_PARAMETERS
+from ..scales.circuits.params import CIRCUIT_PARAMETERS
 from .registry import Parameter as P
 
 PK = (
@@ -200,5 +201,5 @@ SAFETY = (
 )
 
 SCALES = {"pk": PK, "receptors": RECEPTORS, "signalling": SIGNALLING, "plasticity": PLASTICITY,
-          "symptoms": SYMPTOMS, "safety": SAFETY,
+          "symptoms": SYMPTOMS, "safety": SAFETY, "circuits": CIRCUIT_PARAMETERS,
           "conditions": tuple(P(**kw) for kw in CONDITION_PARAMETERS)}

@@ -84,6 +84,9 @@ def simulation_figures(sim: Simulation, scores=None) -> dict[str, bytes]:
     figs["symptoms"] = _readouts("Symptoms", ("score", "expectancy"), traces, sim.times_h, "line",
                                  labels={"score": score_label})
     figs["safety"] = _safety(traces, sim.times_h, t0, "line")
+    from .circuits import simulation_circuit_figure  # here: .circuits imports this module
+
+    figs["circuit"] = simulation_circuit_figure(sim)
     return {k: v for k, v in figs.items() if v is not None}
 
 

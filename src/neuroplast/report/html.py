@@ -29,6 +29,10 @@ CAPTIONS = {  # figure key -> (heading, caption for a reader who is not a modell
     "safety": ("Safety in the first hours", "Dissociation (CADSS), systolic and diastolic blood pressure, heart rate "
                "and sedation during and after the first dose, in minutes; dashed red lines mark the usual "
                "blood-pressure alert levels."),
+    "circuit": ("Mood circuit", "How strongly brain regions of the mood circuit move together (top: correlation, "
+                "red = together, blue = opposite), how that changed since the first snapshot (middle), and how "
+                "active each region is beside a healthy brain (bottom, black ticks); from the rate model of "
+                "docs/circuits.md."),
     "published": ("Simulated vs published", "Each row is one published result (grey diamond, with its confidence "
                   "interval) beside the simulated value (red dot). A red dot inside the bar means the simulation "
                   "agrees with the published result within its uncertainty."),
