@@ -173,6 +173,8 @@ def test_subcircuit_hooks_are_zero_in_health_and_one_at_baseline(states, treated
         assert x.shape == (1, 3)
         assert x[0, 0] == pytest.approx(1.0, abs=1e-12), name  # the untreated baseline (first saved time)
     assert 0.0 < hooks["fear"][0, 1] < 1.0  # ketamine at 1 day: partway back to health
+    as_dict = subcircuit_activity(treated.readouts)  # a bare read-out dict works the same
+    assert all(np.allclose(as_dict[k], hooks[k], atol=1e-12) for k in hooks)
     healthy = SimpleNamespace(times_h=np.array([0.0]), readouts={"spine_density": np.ones((1, 1))})
     base = {k: v[:, 0] for k, v in treated.readouts.items()}
     for name, x in subcircuit_activity(healthy, baseline=base).items():

@@ -255,6 +255,10 @@ def healthy_circuit(values: dict | None = None) -> CircuitState:
 
 
 def _readouts_at(sim, times_h, field: str) -> tuple[np.ndarray, dict]:
+    if isinstance(sim, dict):  # a bare read-out dict {name: (n, T)}: its own time axis, no interpolation
+        if times_h is not None:
+            raise NeuroplastInputError("times need a Simulation (with times_h), not a bare read-out dict", field=field)
+        return np.arange(np.shape(sim["spine_density"])[-1], dtype=float), sim
     ts = np.asarray(sim.times_h, dtype=float)
     if times_h is None:
         return ts, sim.readouts
@@ -271,7 +275,8 @@ def _readouts_at(sim, times_h, field: str) -> tuple[np.ndarray, dict]:
 
 
 def mood_circuit(sim, times_h=None, *, values: dict | None = None, field: str = "times_h") -> CircuitState:
-    """The circuit of every patient of ``sim`` (a :class:`neuroplast.Simulation`).
+    """The circuit of every patient of ``sim`` (a :class:`neuroplast.Simulation`, or a read-out dict
+    ``{name: (n, T)}`` such as ``Simulation.readouts``, evaluated at its own saved times).
 
     ``times_h``: hours (default: every saved time); a time between two saved times is linearly
     interpolated; a time outside the simulation raises :class:`NeuroplastInputError` naming ``field``.
@@ -284,13 +289,15 @@ def mood_circuit(sim, times_h=None, *, values: dict | None = None, field: str = 
 def subcircuit_activity(sim, times_h=None, *, baseline=None, values: dict | None = None) -> dict:
     """Sub-circuit activity per patient and time, (n, T) each: healthy = 0, untreated baseline = 1.
 
+    ``sim``: a Simulation or a read-out dict ``{name: (n, T)}`` (as :func:`mood_circuit`).
     ``baseline`` is the untreated state of the same patients: a Simulation (its first saved time is
     used), a read-out dict of (n,) or (n, 1) arrays, or ``None`` — then the first saved time of
     ``sim``, which must be before the first dose (drug-free). Keys: ``fear``, ``reward``, ``compulsion``.
     """
     state = mood_circuit(sim, times_h, values=values)
     if baseline is None:
-        base_ro = {k: np.asarray(v)[:, :1] for k, v in sim.readouts.items()}
+        ro = sim if isinstance(sim, dict) else sim.readouts
+        base_ro = {k: np.asarray(v)[:, :1] for k, v in ro.items()}
     elif hasattr(baseline, "readouts"):
         base_ro = {k: np.asarray(v)[:, :1] for k, v in baseline.readouts.items()}
     else:
