@@ -135,3 +135,29 @@ def test_directions_ketamine_beats_control(calibration_sims, model):
     r = run_trial(parse_spec(TRIALS["aud"]), model=model, n_per_arm=30)
     d = next(c for c in r.summary["contrasts"] if c["time"] == "21 d")["mean_difference"]
     assert d < 0
+
+
+def test_response_probability_single_visit_matches_closed_form(model):
+    """Oracle: with one follow-up visit the quadrature over the baseline rating's noise equals the closed
+    form P = Phi(-(S_t - 0.65 S_0) / (sd sqrt(1 + 0.65^2))) (difference of two independent normals).
+    Tolerance 1e-9: 40-node Gauss-Hermite is exact to round-off for this smooth integrand."""
+    from scipy import stats
+
+    v = {**model.values, "ocd_gain": 1.0, "ocd_expectancy_share": 0.0}
+    s = np.array([[0.8, 0.9], [0.8, 0.95], [0.8, 0.8]])
+    ro = {"spine_density": s, "potentiation": np.zeros_like(s), "expectancy": np.zeros_like(s)}
+    table = pd.DataFrame({"baseline_ybocs_true": [25.0, 30.0, 20.0]})
+    sim = (ro, table, np.array([0.0, 24.0]), np.ones(3, bool))
+    st = table["baseline_ybocs_true"].to_numpy() * (1.0 - s[:, 1]) / 0.2  # gain 1, no expectancy: S_0 x a(t)
+    closed = stats.norm.cdf(-(st - 0.65 * table["baseline_ybocs_true"].to_numpy())
+                            / (v["ybocs_noise_sd"] * np.sqrt(1 + 0.65 ** 2))).mean()
+    assert calibrate.response_probability(sim, v) == pytest.approx(closed, abs=1e-9)
+
+
+def test_calibration_refuses_tiny_cohorts_before_writing(tmp_path):
+    from neuroplast import NeuroplastInputError
+
+    target = tmp_path / "fitted.json"
+    with pytest.raises(NeuroplastInputError, match="--n-per-arm"):
+        calibrate.main(5, path=target)
+    assert not target.exists()

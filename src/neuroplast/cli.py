@@ -213,7 +213,7 @@ def validate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm of ea
 
 
 @app.command("calibrate-conditions")
-def calibrate_conditions(n_per_arm: Annotated[int, typer.Option(min=10, help="Virtual patients per calibration arm.")] = 300):
+def calibrate_conditions(n_per_arm: Annotated[int, typer.Option(help="Virtual patients per calibration arm (>= 10).")] = 300):
     """Fit the condition parameters (PTSD, OCD) to the calibration set; write conditions/fitted.json."""
     _setup()
     from .conditions import calibrate as cond

@@ -14,8 +14,9 @@ numbers), and the objective is evaluated on those read-outs; the fit is then det
   (>= 35% Y-BOCS reduction): rodriguez2013_ocd ketamine 4/8 and saline 0/7 at 1 week,
   bloch2012_ocd 0/10 on days 1-3. A patient's response probability is smooth in the parameters:
   ``P = Phi(-(S_t - 0.65 S_0) / (sd sqrt(1 + 0.65^2)))`` with true scores ``S`` and independent rater
-  noise ``sd`` at both visits (rounding ignored); bloch's "any of days 1-3" uses the patient's largest
-  daily probability. The two studies disagree; each is also fitted alone and reported.
+  noise ``sd`` at both visits (rounding ignored); bloch's "responder on any of days 1-3" integrates
+  over the shared baseline rating (:func:`response_probability`). The two studies disagree; each is
+  also fitted alone and reported.
 """
 
 from __future__ import annotations
@@ -72,13 +73,22 @@ def feder_difference(sims, values) -> float:
 
 
 def response_probability(sim, values) -> float:
-    """Expected share of Y-BOCS responders (>= 35% reduction) with rater noise at both visits."""
+    """Expected share of Y-BOCS responders (>= 35% reduction) at any saved visit after baseline.
+
+    Rater noise ``sd`` is independent at each visit; the baseline rating's noise ``e0`` is shared by
+    all visits, so ``P(any) = E_e0[1 - prod_t (1 - Phi(((1 - r)(S_0 + e0) - S_t) / sd))]``, the
+    expectation by Gauss-Hermite quadrature (40 nodes). Rounding and clipping of ratings are ignored.
+    """
     ro, table, ts, ok = sim
     s = np.asarray(ocd.SCALES[0]["true"](ro, table, values))
     keep = 1.0 - ocd.RESPONSE
-    sd = values["ybocs_noise_sd"] * math.sqrt(1.0 + keep ** 2)
-    p = stats.norm.cdf(-(s[:, 1:] - keep * s[:, :1]) / sd).max(axis=1)  # bloch: any of days 1-3 (largest day)
-    return float(np.clip(p[ok].mean(), 1e-9, 1 - 1e-9))
+    sd = values["ybocs_noise_sd"]
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)
+    weights = weights / weights.sum()
+    e0 = sd * nodes[:, None, None]  # (nodes, 1, 1)
+    p_t = stats.norm.cdf((keep * (s[None, :, :1] + e0) - s[None, :, 1:]) / sd)  # (nodes, n, visits)
+    p_any = weights @ (1.0 - np.prod(1.0 - p_t, axis=2))  # (n,)
+    return float(np.clip(p_any[ok].mean(), 1e-9, 1 - 1e-9))
 
 
 def ocd_loglik(sims, values, names=tuple(OCD_COUNTS)) -> float:
@@ -144,6 +154,11 @@ def fit(model=None, n: int = N, sims=None) -> dict:
 
 
 def main(n: int = N, path=FITTED_PATH) -> dict:
+    """Fit and write ``fitted.json`` atomically; ``n`` below 10 is refused (NeuroplastInputError)."""
+    from .._errors import NeuroplastInputError
+
+    if not isinstance(n, int) or n < 10:
+        raise NeuroplastInputError("needs at least 10 virtual patients per calibration arm", field="--n-per-arm", value=n)
     result = fit(n=n)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=1) + "\n")
@@ -158,8 +173,6 @@ if __name__ == "__main__":
 
     try:
         n_arg = int(sys.argv[1]) if len(sys.argv) > 1 else N
-        if n_arg < 10:
-            raise ValueError
     except ValueError:
         print(f"error: n per arm must be an integer >= 10 (got {sys.argv[1]!r})", file=sys.stderr)
         raise SystemExit(2) from None
