@@ -161,3 +161,23 @@ def test_calibration_refuses_tiny_cohorts_before_writing(tmp_path):
     with pytest.raises(NeuroplastInputError, match="--n-per-arm"):
         calibrate.main(5, path=target)
     assert not target.exists()
+
+
+def test_addiction_and_mania_read_outs_follow_their_definitions(model):
+    """Oracle: the read-outs' definitions on synthetic read-outs. HDD = PDD x heavy-day share (so HDD <= PDD);
+    the YMRS switch term is damped by the mood stabiliser by ``mood_stabiliser_protection``."""
+    from neuroplast.conditions import alcohol_use_disorder as aud
+    from neuroplast.conditions import bipolar_depression as bp
+
+    v = model.values
+    s = np.array([[0.8, 0.9], [0.8, 0.9]])
+    ro = {"spine_density": s, "potentiation": np.zeros_like(s), "expectancy": np.zeros_like(s), "cadss": np.zeros_like(s)}
+    t = pd.DataFrame({"baseline_pdd_true": [80.0, 60.0], "heavy_day_share": [0.5, 1.0],
+                      "baseline_ymrs_true": [4.0, 4.0], "on_mood_stabiliser": [True, False]})
+    pdd = SCALES["PDD"].true(ro, t, v)
+    hdd = SCALES["HDD"].true(ro, t, v)
+    np.testing.assert_allclose(hdd, pdd * t["heavy_day_share"].to_numpy()[:, None])
+    assert (pdd[:, 1] < pdd[:, 0]).all() and aud.NAME in SCALES["HDD"].populations
+    y = bp.ymrs(ro, t, v)
+    rise = y[:, 1] - y[:, 0]
+    np.testing.assert_allclose(rise[0], rise[1] * (1 - v["mood_stabiliser_protection"]), rtol=1e-12)
