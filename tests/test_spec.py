@@ -119,8 +119,54 @@ def test_malformed_toml(tmp_path):
         load_spec(p)
 
 
-def test_therapy_is_refused_until_modelled():
+def _with_therapy(*sessions, doses=None):
     d = copy.deepcopy(BASE)
-    d["arm"][0]["therapy"] = [{"kind": "cbt", "start": "1 d", "every": "7 d", "count": 4}]
-    with pytest.raises(npl.NeuroplastInputError, match="not modelled yet"):
+    d["arm"][0]["therapy"] = list(sessions)
+    if doses is not None:
+        d["arm"][0]["dose"] = doses
+    return d
+
+
+def test_therapy_sessions_become_events():
+    spec = parse_spec(_with_therapy({"kind": "cbt", "start": "1 d", "every": "7 d", "count": 4},
+                                    {"kind": "exercise", "start": "0 d", "every": "2 d", "count": 3}))
+    reg = spec.regimens()["k"]
+    kinds = [d.drug for d in reg.doses if d.route == "session"]
+    assert kinds.count("cbt") == 4 and kinds.count("exercise") == 3
+    assert reg.last_dose_h == 0.0  # relapse counts from the last drug dose, not the last session
+
+
+@pytest.mark.parametrize("bad, field, value", [
+    (_with_therapy({"kind": "hypnosis", "at": ["1 d"]}), "arm[0].therapy[0].kind", "hypnosis"),
+    (_with_therapy({"kind": "cbt", "start": "0 d", "every": "30 min", "count": 3}), "arm[0].therapy[0].every", "30 min"),
+    (_with_therapy({"kind": "cbt", "at": ["1 d"]}, {"kind": "cbt", "at": ["1 d"]}), "arm[0].therapy[1].start", None),
+    (_with_therapy({"kind": "cbt", "at": ["1 d"], "duration": "12 h"}), "arm[0].therapy[0].duration", "12 h"),
+    (_with_therapy(doses=[{"drug": "escitalopram", "route": "oral", "amount": "10 mg", "at": ["0 d", "3 d"]}]),
+     "arm[0].dose[0].every", None),
+    (_with_therapy(doses=[{"drug": "sertraline", "route": "oral", "amount": "50 mg", "start": "0 d", "every": "2 d",
+                           "count": 5}]), "arm[0].dose[0].every", "2 d"),
+])
+def test_bad_therapy_and_daily_dosing(bad, field, value):
+    """Unknown therapy kinds, overlapping sessions of one kind, oral SSRIs without a daily schedule: one line each."""
+    with pytest.raises(npl.NeuroplastInputError) as exc:
+        parse_spec(bad)
+    assert exc.value.field == field
+    if value is not None:
+        assert exc.value.value == value
+
+
+def test_trials_longer_than_five_years_need_an_override():
+    d = copy.deepcopy(BASE)
+    d["trial"]["endpoints"]["timepoints"] = ["2200 d"]
+    with pytest.raises(npl.NeuroplastInputError, match="5-year limit") as exc:
         parse_spec(d)
+    assert exc.value.field == "trial.endpoints"
+    d["trial"]["allow_long"] = True
+    parse_spec(d)
+
+
+def test_wait_list_arm_has_no_events():
+    d = copy.deepcopy(BASE)
+    d["arm"].append({"name": "wait list"})
+    spec = parse_spec(d)
+    assert spec.regimens()["wait list"].doses == ()

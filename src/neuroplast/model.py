@@ -2,13 +2,16 @@
 
 dose (by route) → PK ((S)/(R)-ketamine, their norketamines, (2R,6R)-HNK; midazolam; escitalopram,
 sertraline) → NMDA block (pyramidal, interneuron), SERT occupancy, HNK's AMPA action
-→ glutamate / BDNF / mTORC1 → spines and fast potentiation → mood and expectancy
+→ glutamate / BDNF / mTORC1 (hours), slow SSRI trophic signalling and exercise fitness (weeks)
+→ spines and fast potentiation; dentate neurogenesis and hippocampal volume (weeks to years)
+→ learning from therapy sessions, faster inside the plasticity window → mood and expectancy
 → rating scales and safety read-outs (algebraic, after the solve).
 
 :class:`Model` is an immutable pytree whose leaves are one patient's numbers (scalars) or a
 cohort's (arrays with a leading patient axis: ``vmap`` turns one into the other).
 Regimen input is an event table ``(n_events, 5)``: ``[t_start_h, t_end_h, rate_umol_per_h,
-drug_code, route_code]``; padding rows never switch on. Input starts and stops are passed to
+drug_code, route_code]``; padding rows never switch on. Therapy and lifestyle sessions are events
+too (their code is the kind; the rate is 1 while the session is on). Input starts and stops are passed to
 the solver as jump times (doses are discontinuities; nothing is smoothed). Extravascular doses
 are absorbed from depots in closed form (:mod:`neuroplast.scales.pk.absorption`).
 """
@@ -21,15 +24,20 @@ from jaxtyping import Array, Float
 
 from ._units import NG_PER_UMOL
 from .scales.pk import SSRIPK, Absorption, KetaminePK, MidazolamPK, input_flux
+from .scales.neurogenesis import Neurogenesis
 from .scales.plasticity import Spines
 from .scales.receptors import HNKAction, NMDABlock, SERTOccupancy
 from .scales.safety import Safety
-from .scales.signalling import Cascade
-from .scales.symptoms import Mood
+from .scales.signalling import Cascade, Trophic
+from .scales.symptoms import KINDS, Learning, Mood
 
 DRUG_CODES = {"ketamine": 0, "midazolam": 1, "saline": 2, "esketamine": 3, "arketamine": 4,
-              "escitalopram": 5, "sertraline": 6}
-"""Drug codes in the event table. Saline is a session with no drug (rate 0)."""
+              "escitalopram": 5, "sertraline": 6, "placebo": 7,
+              "cbt": 8, "mindfulness": 9, "exercise": 10, "meditation": 11, "creative": 12}
+"""Event codes. Saline and placebo pills carry no drug (rate 0); codes 8-12 are session kinds."""
+
+PILLS = ("escitalopram", "sertraline", "placebo")
+"""Taken daily at home: each pill builds expectancy (scaled by ``pill_factor``)."""
 
 KETAMINE_FAMILY = {"ketamine": (0.5, 0.5), "esketamine": (1.0, 0.0), "arketamine": (0.0, 1.0)}
 """(S, R) shares of each ketamine-family drug."""
@@ -37,15 +45,19 @@ KETAMINE_FAMILY = {"ketamine": (0.5, 0.5), "esketamine": (1.0, 0.0), "arketamine
 CLINIC_DRUGS = ("ketamine", "esketamine", "arketamine", "midazolam", "saline")
 """Drugs given in a monitored session (which builds expectancy); SSRIs are taken at home."""
 
-STATE_NAMES = (KetaminePK.names + MidazolamPK.names + SSRIPK.names + Cascade.names + Spines.names + Mood.names)
+STATE_NAMES = (KetaminePK.names + MidazolamPK.names + SSRIPK.names + Cascade.names + Spines.names + Mood.names
+               + Trophic.names + Neurogenesis.names + Learning.names)
 STATE_UNITS = (KetaminePK.units + ("umol", "umol", "uM", "umol") + SSRIPK.units + ("1", "1", "1")
-               + ("fraction of healthy", "1") + ("1", "1"))
+               + ("fraction of healthy", "1") + ("1", "1") + Trophic.units + Neurogenesis.units + Learning.units)
 _K = slice(0, 17)
 _M = slice(17, 21)
 _R = slice(21, 23)
 _S = slice(23, 26)
 _P = slice(26, 28)
 _Y = slice(28, 30)
+_T = slice(30, 32)
+_N = slice(32, 34)
+_L = slice(34, 35)
 SPINES_INDEX, MOOD_INDEX = 26, 28
 
 
@@ -60,18 +72,25 @@ class Model(eqx.Module):
     cascade: Cascade
     spines: Spines
     mood: Mood
+    trophic: Trophic
+    neurogenesis: Neurogenesis
+    learning: Learning
     safety: Safety
     session_min_h: Float[Array, ""]  # a clinic session lasts at least this long (expectancy)
+    neurons_per_day: Float[Array, ""]  # healthy adult birth rate (F01), for the read-out
 
     def initial_state(self):
-        """Drug-free steady state: no drug, signalling at baseline, spines at 1/(1+stress), mood 1."""
+        """Drug-free steady state: no drug, signalling at baseline, spines at 1/(1+stress), mood 1,
+        neurogenesis at its depressed rate, hippocampal volume as the illness history left it, nothing learned."""
         y = jnp.zeros(len(STATE_NAMES))
         y = y.at[SPINES_INDEX].set(self.spines.baseline())
+        y = y.at[_N].set(self.neurogenesis.baseline())
         return y.at[MOOD_INDEX].set(1.0)
 
     def inputs(self, t, events):
         """Input rates (umol/h) at time ``t``: ketamine family (S, R, S-nk, R-nk, lost), midazolam,
-        (escitalopram, sertraline), and whether a clinic session is on (0/1)."""
+        (escitalopram, sertraline), whether a clinic session is on (0/1), whether a pill was just taken
+        (0/1) and the therapy sessions on, by kind (5,)."""
         code, route = events[:, 3], events[:, 4].astype(jnp.int32)
         flux = input_flux(t, events, self.absorption.ka)
         esk = code == DRUG_CODES["esketamine"]
@@ -90,10 +109,19 @@ class Model(eqx.Module):
         clinic = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in CLINIC_DRUGS]), axis=0)
         end = jnp.maximum(events[:, 1], events[:, 0] + self.session_min_h)
         session = jnp.any(clinic & (t >= events[:, 0]) & (t < end))
-        return ket, mdz, ssri, session
+        pill = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in PILLS]), axis=0)
+        pill_on = jnp.any(pill & (t >= events[:, 0]) & (t < events[:, 0] + self.session_min_h))
+        on = (t >= events[:, 0]) & (t < events[:, 1])
+        therapy = jnp.stack([jnp.any(on & (code == DRUG_CODES[k])) for k in KINDS]).astype(flux.dtype)
+        return ket, mdz, ssri, session, pill_on, therapy
+
+    def window(self, y):
+        """The plasticity window (multiplier of learning rates, 1 = the depressed baseline)."""
+        connectivity = y[..., SPINES_INDEX] + y[..., SPINES_INDEX + 1]
+        return self.learning.window(connectivity, self.spines.baseline(), y[..., _N.start], self.neurogenesis.birth(0.0, 0.0))
 
     def vector_field(self, t, y, events):
-        ket_in, mdz_in, ssri_in, session = self.inputs(t, events)
+        ket_in, mdz_in, ssri_in, session, pill, therapy = self.inputs(t, events)
         k, m = y[_K], y[_M]
         s_e, r_e, snk_e, rnk_e, hnk_e = self.ketamine.effect(k)
         occ_pyr, occ_in = self.nmda.occupancy(s_e, r_e, snk_e, rnk_e)
@@ -102,13 +130,21 @@ class Model(eqx.Module):
         ket_eq_ng = self.nmda.racemic_equivalent(s_e, r_e) * NG_PER_UMOL["ketamine"]
         felt = self.safety.felt(ket_eq_ng, m[2] * NG_PER_UMOL["midazolam"])
         connectivity = pl[0] + pl[1]
+        trophic, fitness = y[_T.start], y[_T.start + 1]
+        learning = y[_L.start]
+        sert = self.sert.occupancy(*self.ssri.plasma(y[_R]))
+        exercise = therapy[KINDS.index("exercise")]
         return jnp.concatenate([
             self.ketamine.rhs(k, ket_in),
             self.midazolam.rhs(m, mdz_in),
             self.ssri.rhs(y[_R], ssri_in),
             self.cascade.rhs(sig, occ_pyr, occ_in, self.hnk.ampa_drive(hnk_e)),
-            self.spines.rhs(pl, sig[0], sig[2]),
-            self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session.astype(y.dtype), felt),
+            self.spines.rhs(pl, sig[0], sig[2], trophic, fitness),
+            self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session.astype(y.dtype), felt, learning,
+                          pill.astype(y.dtype)),
+            self.trophic.rhs(y[_T], sert, exercise),
+            self.neurogenesis.rhs(y[_N], trophic, fitness, y[MOOD_INDEX]),
+            self.learning.rhs(y[_L], therapy, self.window(y)),
         ])
 
     def readouts(self, ys):
@@ -152,6 +188,13 @@ class Model(eqx.Module):
             "dbp": self.safety.dbp(ket_eq_ng),
             "heart_rate": self.safety.heart_rate(ket_eq_ng),
             "sedation": self.safety.sedation(mdz_e_ng),
+            "trophic": ys[..., _T.start],
+            "fitness": ys[..., _T.start + 1],
+            "neurogenesis": self.neurogenesis.birth(ys[..., _T.start], ys[..., _T.start + 1]) * self.neurons_per_day,
+            "immature_neurons": ys[..., _N.start],
+            "hippocampal_volume": ys[..., _N.start + 1],
+            "learning": ys[..., _L.start],
+            "plasticity_window": self.window(ys),
         }
 
 
@@ -165,4 +208,8 @@ READOUT_UNITS = {
     "spine_density": "fraction of healthy", "potentiation": "fraction of healthy connectivity",
     "mood": "fraction of baseline depression", "expectancy": "fraction", "madrs_true": "MADRS points",
     "cadss": "CADSS points", "sbp": "mmHg", "dbp": "mmHg", "heart_rate": "beats/min", "sedation": "probability",
+    "trophic": "fraction (follows SERT occupancy over weeks)", "fitness": "guideline exercise doses",
+    "neurogenesis": "new neurons per day (one hippocampus)", "immature_neurons": "fraction of healthy",
+    "hippocampal_volume": "fraction of healthy", "learning": "fraction of the negative state unlearned",
+    "plasticity_window": "learning-rate multiplier (1 = depressed baseline)",
 }

@@ -52,7 +52,7 @@ class Solver:
 
     rtol: float = 1e-6
     atol: float = 1e-9
-    method: str = "tsit5"  # "tsit5" (explicit) | "kvaerno5" (implicit, for long stiff stretches)
+    method: str = "tsit5"  # "tsit5" (explicit) | "kvaerno5" (implicit) | "fast" (fixed grid: neuroplast.engine)
     max_steps: int = 200_000
     batch: int = 256  # patients per compiled batch; cohorts are padded to a multiple of it
 
@@ -125,9 +125,13 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
     ts = np.asarray(saveat, dtype=float)
     if ts.ndim != 1 or ts.size == 0 or np.any(ts < 0) or np.any(np.diff(ts) < 0):
         raise NeuroplastInputError("save times must be a non-empty, sorted list of times >= 0", field="saveat")
+    if solver.method == "fast":  # closed-form PK + Rosenbrock-W on a fixed grid (rtol/atol/max_steps unused)
+        from .engine import simulate_fast
+
+        return simulate_fast(model, regimen, cohort, ts, solver, progress)
     n = len(cohort)
     # Fixed shapes -> one compilation: pad events to a multiple of 8, times to a multiple of 64.
-    n_ev = _bucket(len(regimen.doses), 8)
+    n_ev = max(8, 1 << (len(regimen.doses) - 1).bit_length())  # powers of two: few shapes for long daily regimens
     t_pad = _bucket(ts.size, 64)
     ts_p = np.concatenate([ts, np.full(t_pad - ts.size, ts[-1])])
     jumps = regimen.jump_times

@@ -11,6 +11,8 @@ from ..simulation import PopulationModel
 from ..trials import TrialResult, parse_spec, run_trial
 
 _INFUSION = {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min"}
+_SSRI = {"drug": "escitalopram", "route": "oral", "amount": "20 mg", "start": "0 d", "every": "1 d", "count": 84}
+_CBT = {"kind": "cbt", "start": "0 d", "every": "7 d", "count": 12}
 
 CALIBRATION_TRIALS = {
     # The trd preset with the usual inclusion of the IV ketamine RCTs (murrough2013_ajp).
@@ -47,6 +49,53 @@ CALIBRATION_TRIALS = {
                   for d in (0.1, 0.2, 0.5, 1.0)],
                 {"name": "midazolam", "dose": [{"drug": "midazolam", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}]}],
     },
+    # ---- slow scales (issue #4): weeks to months, the mdd preset unless said otherwise -------------------
+    # Placebo-controlled SSRI trial: escitalopram 20 mg/day stands in for citalopram 40 mg/day (the S-enantiomer
+    # carries the activity; STAR*D mean exit dose 41.8 mg, trivedi2006_stard_level1), HAM-D17 >= 14 at entry.
+    "ssri": {
+        "trial": {"id": "calibration-ssri-vs-placebo", "population": "mdd", "scale": "HAMD17", "n_per_arm": 400, "seed": 2030,
+                  "inclusion": {"min_baseline": 14},
+                  "endpoints": {"timepoints": ["7 d", "14 d", "28 d", "42 d", "56 d", "84 d"], "remission": 7}},
+        "arm": [{"name": "escitalopram", "dose": [_SSRI]},
+                {"name": "placebo", "dose": [{**_SSRI, "drug": "placebo", "amount": "0 mg"}]}],
+    },
+    # STAR*D level 1 on its self-report (QIDS-SR16 >= 11, about HAM-D17 >= 14 by the Rush 2003 table).
+    "stard": {
+        "trial": {"id": "calibration-stard-level1", "population": "mdd", "scale": "QIDS_SR16", "n_per_arm": 400, "seed": 2031,
+                  "inclusion": {"min_baseline": 11},
+                  "endpoints": {"timepoints": ["56 d", "84 d"], "remission": 5}},
+        "arm": [{"name": "escitalopram", "dose": [_SSRI]}],
+    },
+    # Psychotherapy trials: 12 weekly CBT sessions vs a wait list; SSRI and combined arms for the held-out
+    # comparisons of cuijpers2023_cbt; follow-up to 9 months (treatment stops at 12 weeks).
+    "psychotherapy": {
+        "trial": {"id": "calibration-psychotherapy", "population": "mdd", "scale": "HAMD17", "n_per_arm": 400, "seed": 2032,
+                  "inclusion": {"min_baseline": 14},
+                  "endpoints": {"timepoints": ["70 d", "84 d", "270 d"], "remission": 7}},
+        "arm": [{"name": "cbt", "therapy": [_CBT]},
+                {"name": "wait list"},
+                {"name": "escitalopram", "dose": [_SSRI]},
+                {"name": "cbt + escitalopram", "dose": [_SSRI], "therapy": [_CBT]}],
+    },
+    # Supervised moderate exercise three times a week for 12 weeks vs usual care (noetel2024_exercise).
+    "exercise": {
+        "trial": {"id": "calibration-exercise", "population": "mdd", "scale": "HAMD17", "n_per_arm": 400, "seed": 2033,
+                  "inclusion": {"min_baseline": 14},
+                  "endpoints": {"timepoints": ["84 d"], "remission": 7}},
+        "arm": [{"name": "exercise", "therapy": [{"kind": "exercise", "start": "0 d", "every": "56 h", "count": 36}]},
+                {"name": "usual care"}],
+    },
+    # wilkinson2017_cbt: four infusions in two weeks with 12 CBT sessions over 10 weeks (twice weekly for the
+    # first two weeks, then weekly), TRD; relapse counted over 8 weeks from the last infusion.
+    "ketamine_cbt": {
+        "trial": {"id": "calibration-ketamine-cbt", "population": "trd", "scale": "MADRS", "n_per_arm": 400, "seed": 2034,
+                  "inclusion": {"min_baseline": 22, "medication_free": True},
+                  "endpoints": {"timepoints": ["12 d", "70 d"], "remission": 10, "follow_up": "56 d"}},
+        "arm": [{"name": "ketamine + cbt", "dose": [{**_INFUSION, "at": ["0 d", "3 d", "7 d", "10 d"]}],
+                 "therapy": [{"kind": "cbt", "at": ["1 d", "4 d", "8 d", "11 d"]},
+                             {"kind": "cbt", "start": "14 d", "every": "7 d", "count": 8}]},
+                {"name": "ketamine", "dose": [{**_INFUSION, "at": ["0 d", "3 d", "7 d", "10 d"]}]}],
+    },
 }
 
 
@@ -62,7 +111,17 @@ def _tp(summary_arm, label):
 
 
 def _contrast(summary, arms, label):
-    return next(c for c in summary["contrasts"] if c["arms"] == arms and c["time"] == label)
+    """The contrast of ``arms`` (first minus second) at ``label``; a pair listed the other way round is flipped."""
+    for c in summary["contrasts"]:
+        if c["time"] != label:
+            continue
+        if c["arms"] == arms:
+            return c
+        if c["arms"] == arms[::-1]:
+            lo, hi = c["ci95"]
+            return {**c, "arms": arms, "mean_difference": -c["mean_difference"], "ci95": [-hi, -lo],
+                    "odds_ratio_response": 1.0 / c["odds_ratio_response"], "cohens_d": -c["cohens_d"]}
+    raise KeyError(f"no contrast {arms} at {label}")
 
 
 def simulated_value(t: Target, results: dict[str, TrialResult]) -> float | None:
@@ -77,6 +136,10 @@ def simulated_value(t: Target, results: dict[str, TrialResult]) -> float | None:
     if t.arm == "ketamine (enriched)":
         return _enriched(res, t)
     arm = s["arms"][t.arm]
+    if t.metric == "within_effect_size":  # standardised mean improvement: -change / SD at baseline
+        return -_tp(arm, t.time)["mean_change"] / arm["baseline"]["sd"]
+    if t.metric == "relapsed_fraction_of_responders":
+        return arm["relapse"]["relapsed_fraction_of_responders"]
     if t.metric in ("response_rate", "remission_rate", "mean_change"):
         return _tp(arm, t.time)[t.metric]
     if t.metric == "median_days_to_relapse":

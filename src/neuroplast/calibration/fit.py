@@ -63,7 +63,7 @@ def stage1(values: dict) -> dict:
 
 
 def _objective_rows(model, n):
-    return evaluate(model, n_per_arm=n, targets=[t for t in TARGETS if t.use == "fit"])
+    return evaluate(model, n_per_arm=n, targets=[t for t in TARGETS if t.use == "fit" and t.stage == "ketamine"])
 
 
 def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=print) -> dict:
@@ -94,13 +94,13 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
     # Blood pressure and pulse: the mean rise is proportional to the slope, so least squares is closed form.
     results = run_calibration_trials(model, n_per_arm, names=["single"])
     for param, metric in SLOPES.items():
-        targets = [t for t in TARGETS if t.use == "fit" and t.metric == metric]
+        targets = [t for t in TARGETS if t.use == "fit" and t.stage == "ketamine" and t.metric == metric]
         rise1 = results["single"].summary["arms"]["ketamine"]["safety"][metric]  # at slope 1
         w = np.array([1 / t.se ** 2 for t in targets])
         v = np.array([t.value for t in targets])
         best[param] = float((w * v).sum() / (w.sum() * rise1))
     model = model.with_values(**{p: best[p] for p in SLOPES})
-    rows = evaluate(model, n_per_arm=n_per_arm)
+    rows = evaluate(model, n_per_arm=n_per_arm, targets=[t for t in TARGETS if t.stage == "ketamine"])
     fitted = {**anchors, **best}
     fit_rows = [r for r in rows if r["use"] == "fit"]
     out = {
@@ -112,6 +112,11 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
         "residuals": [{k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows],
     }
     if write:
+        if parameters.FITTED_PATH.exists():  # keep stage 3 (the slow scales), fitted separately
+            old = json.loads(parameters.FITTED_PATH.read_text())
+            if "slow" in old:
+                out["values"].update(old["slow"]["values"])
+                out["slow"] = old["slow"]
         parameters.FITTED_PATH.write_text(json.dumps(out, indent=1) + "\n")
         parameters.fitted_values.cache_clear()
     log(f"objective {out['objective']:.2f} after {len(history)} evaluations ({out['seconds']} s)")

@@ -20,9 +20,11 @@ from ..model import Model
 from ..scales.pk import SSRIPK, ROUTE_CODES, Absorption, KetaminePK, MidazolamPK
 from ..scales.plasticity import Spines
 from ..scales.receptors import HNKAction, NMDABlock, SERTOccupancy
+from ..scales.neurogenesis import Neurogenesis
 from ..scales.safety import Safety
-from ..scales.signalling import Cascade
-from ..scales.symptoms import Mood
+from ..scales.signalling import Cascade, Trophic
+from ..scales.symptoms import KINDS, Learning, Mood
+from ..regimen.events import THERAPIES
 from .presets import PRESETS, Preset
 
 RANDOM_EFFECTS = ("cl_ket", "v1_ket", "cl_nk", "cl_esc", "cl_ser", "cl_mdz", "cadss_per_100ng", "sbp_per_100ng", "stress_load",
@@ -228,10 +230,33 @@ def individualize(values: dict, cohort: Cohort) -> Model:
     spines = Spines(lifetime_h=arr(v["spine_lifetime"] * 24.0), gain=arr(v["spine_gain"]),
                     potentiation_gain=arr(v["potentiation_gain"]), tau_potentiation=arr(v["tau_potentiation"]),
                     stress=arr(v["stress_load"] * eta("stress_load")),
-                    responsiveness=arr(t["responsiveness"].to_numpy()))
+                    responsiveness=arr(t["responsiveness"].to_numpy()),
+                    ssri_gain=arr(v["ssri_spine_gain"]), fitness_gain=arr(v["fitness_spine_gain"]))
     mood = Mood(tau_mood=arr(v["tau_mood"]), expectancy_base=arr(v["expectancy_base"] * eta("expectancy_base")),
                 expectancy_felt=arr(v["expectancy_felt"]), tau_expectancy=arr(v["tau_expectancy"]),
-                k_expectancy=arr(v["k_expectancy"]), baseline_madrs=arr(t["baseline_madrs_true"].to_numpy()))
+                k_expectancy=arr(v["k_expectancy"]), baseline_madrs=arr(t["baseline_madrs_true"].to_numpy()),
+                pill_factor=arr(v["pill_factor"]))
+    trophic = Trophic(tau_trophic_h=arr(v["tau_trophic"]), tau_fitness_h=arr(v["tau_fitness"]),
+                      exercise_ref_h_per_week=arr(v["exercise_ref_h_per_week"]))
+    age = t["age_y"].to_numpy()
+    hours_per_year = 365.25 * 24.0
+    untreated = t["untreated_y"].to_numpy() if "untreated_y" in t else np.zeros(len(t))
+    neurogenesis = Neurogenesis(
+        tau_immature_h=arr(v["tau_immature"]), ssri_gain=arr(v["ssri_neurogenesis_gain"]),
+        exercise_gain=arr(v["exercise_neurogenesis_gain"]),
+        age_factor=arr(np.clip(1.0 - v["neurogenesis_age_decline"] * (age - 45.0) / 10.0, 0.2, 1.5)),
+        stress=arr(v["stress_load"] * eta("stress_load")),
+        volume_loss_per_h=arr(v["volume_loss_untreated"] / hours_per_year),
+        volume_gain_per_h=arr(v["volume_gain_exercise"] / hours_per_year),
+        volume0=arr(np.clip(1.0 - v["volume_loss_untreated"] * untreated, 0.7, 1.0)))
+    natural = PRESETS[cohort.population].natural_course if cohort.population in PRESETS else False
+    session_h = [THERAPIES[k] for k in KINDS]
+    learning = Learning(k_natural=arr(v["k_natural"] / 168.0 if natural else 0.0), k_session=arr(v["k_session"]),
+                        efficacy=jnp.asarray(np.tile([1.0, v["efficacy_mindfulness"], 0.0, v["efficacy_meditation"],
+                                                      v["efficacy_creative"]], (len(t), 1))),
+                        session_h=jnp.asarray(np.tile(session_h, (len(t), 1))),
+                        tau_forget_h=arr(v["tau_forget"]), window_gain=arr(v["window_gain"]),
+                        immature_weight=arr(v["window_immature_weight"]))
     safety = Safety(cadss_per_100ng=arr(v["cadss_per_100ng"] * eta("cadss_per_100ng")),
                     sbp_per_100ng=arr(v["sbp_per_100ng"] * eta("sbp_per_100ng")),
                     sbp_baseline=arr(t["sbp_baseline"].to_numpy()),
@@ -241,8 +266,8 @@ def individualize(values: dict, cohort: Cohort) -> Model:
                     hr_baseline=arr(t["hr_baseline"].to_numpy()), mdz_sedation_ec50=arr(v["mdz_sedation_ec50"]),
                     felt_cadss_ref=arr(v["felt_cadss_ref"]))
     return Model(ketamine=ketamine, midazolam=midazolam, ssri=ssri, absorption=absorption, nmda=nmda, sert=sert, hnk=hnk,
-                 cascade=cascade, spines=spines, mood=mood, safety=safety,
-                 session_min_h=arr(v["session_min"] / 60.0))
+                 cascade=cascade, spines=spines, mood=mood, trophic=trophic, neurogenesis=neurogenesis, learning=learning,
+                 safety=safety, session_min_h=arr(v["session_min"] / 60.0), neurons_per_day=arr(v["neurons_per_day"]))
 
 
 def typical_patient(values: dict, *, weight_kg: float = 70.0, female: bool = False, age_y: float = 45.0,

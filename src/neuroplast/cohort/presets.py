@@ -22,7 +22,7 @@ class Preset:
     sources: tuple[str, ...]
     madrs_baseline: tuple[float, float] | None = None  # mean, SD of the true baseline MADRS (None: the registry's trd values)
     illness_y: tuple[float, float, float, float] = (12.0, 8.0, 1.0, 40.0)  # years since onset: mean, sd, min, max
-    untreated_share: tuple[float, float] = (0.3, 0.15)  # share of the ill years without treatment: mean, sd (clipped 0-1)
+    untreated_share: tuple[float, float] = (0.1, 0.05)  # share of the ill years without treatment: mean, sd (clipped 0-1)
     natural_course: bool = False  # spontaneous improvement over weeks (mdd); TRD is chronic by definition
     # conditions beyond depression (neuroplast.conditions): true baseline severities drawn as cohort columns,
     # (column, mean, sd, min, max) each, from their own random stream; share on lithium/valproate
@@ -42,9 +42,10 @@ PRESETS = {
         p_inpatient=0.3,  # assumption: share of inpatients across the NIMH/Mount Sinai trials
         failed_antidepressants_min=2,  # zarate2006 / murrough2013_ajp inclusion
         sources=("zarate2006", "murrough2013_ajp", "typical_trd_baseline_madrs"),
-        # assumption: TRD cohorts report long illness (often > 10 years); about a third of it untreated
+        # assumption: TRD cohorts report long illness (often > 10 years), mostly treated (>= 2 failed trials):
+        # a tenth of it untreated, i.e. about 1.5 years, -6.6% hippocampal volume by the Sheline slope (G04)
         illness_y=(15.0, 9.0, 2.0, 45.0),
-        untreated_share=(0.3, 0.15),
+        untreated_share=(0.1, 0.05),
     ),
     "mdd": Preset(
         name="mdd",
@@ -61,7 +62,9 @@ PRESETS = {
         # i.e. MADRS 28 (SD 6) through the 1.3 linking slope
         madrs_baseline=(28.0, 6.0),
         illness_y=(10.0, 8.0, 0.2, 45.0),  # assumption: about 80% chronic or recurrent (trivedi2006_stard_level1)
-        untreated_share=(0.05, 0.05),  # fitted in closed form to ENIGMA's -1.24% (G01) with the Sheline slope (G04): see docs/model.md
+        # solved (Monte Carlo over this preset's illness years, SD half the mean) so that the mean starting volume is
+        # ENIGMA's -1.24% (G01) with the Sheline slope (G04): see docs/model.md and tests/test_slow_scales.py
+        untreated_share=(0.027, 0.0135),
         natural_course=True,
     ),
 }

@@ -29,6 +29,7 @@ class Target:
     use: str = "fit"
     log: bool = False  # compare on the log scale (odds/risk ratios)
     note: str = ""
+    stage: str = "ketamine"  # "ketamine" (hours-weeks, calibration stage 2) | "slow" (weeks-months, stage 3)
 
     @property
     def time_h(self) -> float | None:
@@ -155,3 +156,50 @@ TARGETS: tuple[Target, ...] = (
            (0.19 - 0.08) / 3.92, 0.08, 0.19, use="holdout",
            note="label range over 4 weeks of 56/84 mg dosing; compared with the 84 mg arm's two sessions"),
 )
+
+_FLOOR = 0.03
+"""se floor for very large pooled samples (STAR*D n = 2,876; the placebo meta-analysis): the simulated trial is
+not the same design (blinded, fixed dose, a 12-week visit), so a design-level uncertainty of 3 points of rate
+is kept (assumption)."""
+
+SLOW_TARGETS: tuple[Target, ...] = (
+    # rutherford2012_waitlist: spontaneous improvement on wait lists of psychotherapy RCTs (10 trials, 340 patients);
+    # the trials' lengths are not in the abstract read: 10 weeks assumed.
+    Target("rutherford2012_waitlist", "psychotherapy", "wait list", "70 d", "within_effect_size", 0.505, _ci(0.271, 0.739),
+           0.271, 0.739, stage="slow", note="standardised mean change (-change / baseline SD); trial length assumed 10 weeks"),
+    # furukawa2016_placebo: placebo response 35-40% in antidepressant RCTs since 1991 (acute, ~8 weeks).
+    Target("furukawa2016_placebo", "ssri", "placebo", "56 d", "response_rate", 0.375, _FLOOR, 0.35, 0.40, stage="slow",
+           note="mid-point of 35-40%; se floored (design-level)"),
+    # taylor2006_ssri_onset: RR of >= 50% HDRS reduction at week 1, SSRI vs placebo.
+    Target("taylor2006_ssri_onset", "ssri", "escitalopram vs placebo", "7 d", "risk_ratio_response", 1.64,
+           _ci(1.2, 2.25, True), 1.2, 2.25, log=True, stage="slow"),
+    # trivedi2006_stard_level1: citalopram up to 14 weeks (simulated: escitalopram 20 mg/day for 12 weeks).
+    Target("trivedi2006_stard_level1", "ssri", "escitalopram", "84 d", "remission_rate", 0.28, _FLOOR, *_rate_ci(0.28, 2876),
+           stage="slow", note="HAM-D17 <= 7 at exit; se floored (design-level)"),
+    Target("trivedi2006_stard_level1", "stard", "escitalopram", "84 d", "remission_rate", 0.33, _FLOOR, *_rate_ci(0.33, 2876),
+           stage="slow", note="QIDS-SR16 <= 5 at exit"),
+    Target("trivedi2006_stard_level1", "stard", "escitalopram", "84 d", "response_rate", 0.47, _FLOOR, *_rate_ci(0.47, 2876),
+           stage="slow", note="QIDS-SR16 >= 50% reduction at exit"),
+    # cuijpers2023_cbt: CBT vs control conditions (care as usual, wait list) at the end of treatment.
+    Target("cuijpers2023_cbt", "psychotherapy", "cbt vs wait list", "84 d", "cohens_d", 0.79, _ci(0.70, 0.89), 0.70, 0.89,
+           stage="slow", note="Hedges g compared with Cohen's d of change; 12 weekly sessions"),
+    # noetel2024_exercise: walking or jogging vs active controls (usual care, pill placebo), the largest arm.
+    Target("noetel2024_exercise", "exercise", "exercise vs usual care", "84 d", "cohens_d", 0.62, _ci(0.45, 0.80), 0.45, 0.80,
+           stage="slow", note="Hedges g -0.62 (exercise lower); three 45-min sessions a week for 12 weeks"),
+    # wilkinson2017_cbt: 16 TRD patients, four infusions in two weeks with CBT over 10 weeks (open label).
+    Target("wilkinson2017_cbt", "ketamine_cbt", "ketamine + cbt", "12 d", "response_rate", 0.5, _rate(0.5, 16), *_rate_ci(0.5, 16),
+           stage="slow", note="8 of 16 in the first 2 weeks"),
+    Target("wilkinson2017_cbt", "ketamine_cbt", "ketamine + cbt", "12 d", "remission_rate", 7 / 16, _rate(7 / 16, 16),
+           *_rate_ci(7 / 16, 16), stage="slow", note="7 of 16"),
+    Target("wilkinson2017_cbt", "ketamine_cbt", "ketamine + cbt", None, "relapsed_fraction_of_responders", 0.25, _rate(0.25, 8),
+           *_rate_ci(0.25, 8), stage="slow", note="2 of 8 responders relapsed within 8 weeks of the last infusion"),
+    # ---- held out ------------------------------------------------------------------------------------
+    Target("cuijpers2023_cbt", "psychotherapy", "cbt + escitalopram vs escitalopram", "84 d", "cohens_d", 0.51,
+           _ci(0.19, 0.84), 0.19, 0.84, use="holdout", stage="slow", note="combined vs pharmacotherapy alone, short term"),
+    Target("cuijpers2023_cbt", "psychotherapy", "cbt vs escitalopram", "270 d", "cohens_d", 0.34, _ci(0.09, 0.58), 0.09, 0.58,
+           use="holdout", stage="slow", note="6-12 months: CBT lasts after treatment ends (simulated at 9 months)"),
+    Target("schuch2016_exercise", "exercise", "exercise vs usual care", "84 d", "cohens_d", 1.11, _ci(0.79, 1.43), 0.79, 1.43,
+           use="holdout", stage="slow", note="SMD adjusted for publication bias, 25 RCTs"),
+)
+
+TARGETS = TARGETS + SLOW_TARGETS

@@ -8,8 +8,8 @@ clinical table: study ids; ``extra_sources.yaml``), ``fit`` (calibrated) or ``as
 
 from __future__ import annotations
 
-from ..conditions._params import CONDITION_PARAMETERS
 from ..scales.circuits.params import CIRCUIT_PARAMETERS
+from ..conditions._params import CONDITION_PARAMETERS
 from .registry import Parameter as P
 
 PK = (
@@ -200,6 +200,58 @@ SAFETY = (
       note="ICU patients also on opioids; EEG EC50s 31-120 ng/mL (greenblatt2004, vansteveninck1993)"),
 )
 
-SCALES = {"pk": PK, "receptors": RECEPTORS, "signalling": SIGNALLING, "plasticity": PLASTICITY,
-          "symptoms": SYMPTOMS, "safety": SAFETY, "circuits": CIRCUIT_PARAMETERS,
+SLOW_SIGNALLING = (
+    P("tau_trophic", 14.0 * 24, "h", "time constant of the SSRI-driven trophic (CREB/BDNF) state following SERT occupancy",
+      "fit", note="antidepressants act on neurogenesis and behaviour after chronic, not acute, exposure (F06, F07); "
+                  "fitted to the week-1 share of the SSRI effect (taylor2006_ssri_onset)"),
+    P("ssri_spine_gain", 0.3, "1", "spine-formation gain per unit trophic state (SSRI)", "fit",
+      note="chronic SSRIs reopen cortical plasticity through BDNF (H04); fitted to STAR*D level 1 (trivedi2006_stard_level1)"),
+    P("fitness_spine_gain", 0.3, "1", "spine-formation gain per guideline dose of exercise (BDNF)", "fit",
+      note="fitted to walking/jogging vs active control (noetel2024_exercise)"),
+    P("tau_fitness", 14.0 * 24, "h", "time over which exercise fitness fades without training", "assumption",
+      note="detraining of aerobic capacity over a few weeks; only sets how fast the exercise effect builds and fades"),
+    P("exercise_ref_h_per_week", 2.5, "h/week", "exercise that holds fitness at 1 (one guideline dose)", "assumption",
+      note="150 min of moderate activity per week, the common guideline (and about the supervised dose of the trials in noetel2024_exercise)"),
+)
+
+NEUROGENESIS = (
+    P("neurons_per_day", 700.0, "neurons/day", "new neurons added per hippocampus per day, healthy adult", "F01"),
+    P("tau_immature", 42.0 * 24, "h", "window of heightened plasticity of adult-born granule cells", "F04",
+      note="1-1.5 months of cell age in mice (F04); human maturation is thought longer (F05 note), not quantified"),
+    P("ssri_neurogenesis_gain", 0.5, "1", "birth-rate gain per unit trophic state (chronic SSRI)", "assumption",
+      note="chronic, not acute, antidepressants raise new-cell numbers (F06); the size varies by strain (F09): +50% at full effect"),
+    P("exercise_neurogenesis_gain", 1.0, "1", "birth-rate gain per guideline dose of exercise", "F08",
+      note="running doubled surviving new cells (F08; +200% survival in F09): the doubling taken at one guideline dose (assumption)"),
+    P("neurogenesis_age_decline", 0.1, "per decade", "relative decline of the birth rate per decade of age above 45", "assumption",
+      note="modest decline with ageing (F01 note); the rate is not quantified in the evidence"),
+    P("volume_loss_untreated", 0.1 / (824.0 / 365.25), "per year", "hippocampal volume lost per year of untreated depression",
+      "G04", note="Sheline 2003: -10% with 824 mean untreated days; days on antidepressants not associated (hence the trophic protection)"),
+    P("volume_gain_exercise", 0.02, "per year", "hippocampal volume gained per year at one guideline dose of exercise", "F12",
+      note="Erickson 2011: +2% over one year of moderate aerobic exercise 3 days a week"),
+)
+
+LEARNING = (
+    P("k_natural", 0.02, "per week", "spontaneous improvement rate of non-resistant depression (natural course)", "fit",
+      note="wait-list improvement (rutherford2012_waitlist); zero in the trd preset (chronic, treatment-resistant by definition)"),
+    P("k_session", 0.03, "1", "share of the negative state unlearned per CBT session at window 1", "fit",
+      note="fitted to CBT vs control at the end of treatment (cuijpers2023_cbt)"),
+    P("efficacy_mindfulness", 1.0, "1", "learning per mindfulness-based session relative to CBT", "cuijpers2023_cbt",
+      note="CBT vs other psychotherapies g = 0.06 (0-0.12): other therapies about as effective"),
+    P("efficacy_meditation", 0.4, "1", "learning per self-practice meditation session relative to CBT", "assumption",
+      note="thin evidence: no meditation trial in the calibration set; a short unguided practice taken as 40% of a therapy hour"),
+    P("efficacy_creative", 0.3, "1", "learning per creative-activity session relative to CBT", "assumption",
+      note="thin evidence: no creative-arts trial in the calibration set; a small effect taken"),
+    P("tau_forget", 365.0 * 24, "h", "time over which learned change fades without practice", "assumption",
+      note="CBT effects persist 6-12 months after treatment (cuijpers2023_cbt)"),
+    P("window_gain", 2.0, "1", "multiplier of learning per unit plasticity above the depressed baseline", "fit",
+      note="fitted to ketamine plus CBT only (wilkinson2017_cbt)"),
+    P("window_immature_weight", 0.5, "1", "weight of immature adult-born neurons above their depressed level in the window",
+      "assumption", note="adult-born neurons have a window of enhanced plasticity (F04); their share of learning is not quantified"),
+    P("pill_factor", 1.0, "1", "expectancy from a daily pill relative to a monitored session's base expectancy", "fit",
+      note="placebo response in antidepressant trials (furukawa2016_placebo)"),
+)
+
+
+SCALES = {"pk": PK, "receptors": RECEPTORS, "signalling": SIGNALLING + SLOW_SIGNALLING, "plasticity": PLASTICITY,
+          "neurogenesis": NEUROGENESIS, "symptoms": SYMPTOMS + LEARNING, "safety": SAFETY, "circuits": CIRCUIT_PARAMETERS,
           "conditions": tuple(P(**kw) for kw in CONDITION_PARAMETERS)}

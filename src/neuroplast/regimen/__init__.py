@@ -1,6 +1,6 @@
 """Dose tables: "0.5 mg/kg over 40 min, 6 times in 12 days" as a validated, sorted event table."""
 
-from .events import DRUGS, ROUTES, Dose, Regimen, build_regimen
+from .events import DAILY_DRUGS, DRUGS, MAX_TRIAL_H, ROUTES, THERAPIES, Dose, Regimen, build_regimen
 from .guardrails import CEILINGS_MG_PER_KG, check_ceiling
 
-__all__ = ["CEILINGS_MG_PER_KG", "DRUGS", "Dose", "ROUTES", "Regimen", "build_regimen", "check_ceiling"]
+__all__ = ["CEILINGS_MG_PER_KG", "DAILY_DRUGS", "DRUGS", "MAX_TRIAL_H", "THERAPIES", "Dose", "ROUTES", "Regimen", "build_regimen", "check_ceiling"]

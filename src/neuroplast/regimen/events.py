@@ -15,7 +15,7 @@ from .._units import NG_PER_UMOL
 from ..model import DRUG_CODES
 from ..scales.pk import ROUTE_CODES
 
-DRUGS = ("ketamine", "esketamine", "arketamine", "midazolam", "saline", "escitalopram", "sertraline")
+DRUGS = ("ketamine", "esketamine", "arketamine", "midazolam", "saline", "escitalopram", "sertraline", "placebo")
 ROUTES = {
     "ketamine": ("iv", "im", "intranasal", "oral", "sublingual"),
     "esketamine": ("iv", "intranasal", "oral"),  # the routes of the esketamine popPK (Perez-Ruixo 2021)
@@ -24,8 +24,21 @@ ROUTES = {
     "saline": ("iv", "intranasal"),  # intravenous or nasal placebo
     "escitalopram": ("oral",),
     "sertraline": ("oral",),
+    "placebo": ("oral",),  # a placebo pill, taken like the SSRI it stands in for
 }
 """Drugs and the routes modelled for each."""
+
+DAILY_DRUGS = ("escitalopram", "sertraline", "placebo")
+"""Taken every day at home: a dose entry must repeat (``every``) at most daily."""
+
+THERAPIES = {"cbt": 50.0 / 60.0, "mindfulness": 2.0, "exercise": 45.0 / 60.0, "meditation": 20.0 / 60.0,
+             "creative": 1.0}
+"""Session kinds and their default length (h). Assumptions: a 50-minute therapy hour (CBT); a 2-hour
+MBCT group class; 45 minutes of moderate exercise (the 150 min/week guideline as three sessions); a
+20-minute meditation practice; a one-hour creative-arts session."""
+
+MAX_TRIAL_H = 5 * 365.25 * 24.0
+"""Longest trial simulated without ``allow_long = true`` (5 years)."""
 
 KNOWN_ROUTES = ("iv", "im", "intranasal", "oral", "sublingual")
 
@@ -64,7 +77,9 @@ class Regimen:
 
     @property
     def last_dose_h(self) -> float:
-        return max((d.time_h for d in self.doses), default=0.0)
+        """The last drug dose (relapse is counted from it); the last session when the arm has no drug."""
+        drugs = [d.time_h for d in self.doses if d.route != "session"]
+        return max(drugs or [d.time_h for d in self.doses], default=0.0)
 
     @property
     def jump_times(self) -> np.ndarray:
@@ -80,21 +95,34 @@ class Regimen:
         out = np.zeros((weight_kg.size, max(n_ev, 1), 5))
         out[:, :, 0] = out[:, :, 1] = 1e12
         for i, d in enumerate(self.doses):
-            umol = 0.0 if d.drug == "saline" else d.amount_mg(weight_kg) * 1000.0 / NG_PER_UMOL[d.drug]
+            if d.route == "session":  # therapy: intensity 1 while the session lasts
+                umol, route = d.duration_h, 0
+            else:
+                umol = 0.0 if d.drug in ("saline", "placebo") else d.amount_mg(weight_kg) * 1000.0 / NG_PER_UMOL[d.drug]
+                route = ROUTE_CODES[d.route]
             out[:, i, 0] = d.time_h
             out[:, i, 1] = d.time_h + d.duration_h
             out[:, i, 2] = umol / d.duration_h
             out[:, i, 3] = DRUG_CODES[d.drug]
-            out[:, i, 4] = ROUTE_CODES[d.route]
+            out[:, i, 4] = route
         return out
 
+    @property
+    def drugs(self) -> tuple["Dose", ...]:
+        """The drug doses (not therapy sessions)."""
+        return tuple(d for d in self.doses if d.route != "session")
 
-def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose: bool = False) -> Regimen:
-    """Build a regimen from dose dicts in the trial-TOML shape (quantities as strings)."""
+
+def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose: bool = False,
+                  therapy: list[dict] = (), therapy_field: str = "arm.therapy", allow_empty: bool = False) -> Regimen:
+    """Build a regimen from dose dicts (and therapy-session dicts) in the trial-TOML shape (quantities as strings).
+
+    ``allow_empty``: a no-treatment arm (wait list) has neither doses nor sessions."""
     from .._units import parse_amount, parse_quantity
     from .guardrails import check_ceiling
 
-    out = []
+    out = _sessions(therapy, therapy_field)
+    n_sessions = len(out)
     for i, d in enumerate(doses):
         f = f"{field}[{i}]"
         drug = d.get("drug")
@@ -125,11 +153,45 @@ def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose
                 out.extend(Dose(t + k * ESKETAMINE_DEVICE_GAP_H, duration, ESKETAMINE_DEVICE_MG, "mg", drug, route)
                            for k in range(n_dev))
             continue
-        for t in _times(d, f):
+        times = _times(d, f)
+        if drug in DAILY_DRUGS:
+            every = parse_quantity(d["every"], "time", field=f"{f}.every") if "every" in d else None
+            if every is None or every > 24.0 + 1e-9:
+                raise NeuroplastInputError(f"{drug} is taken daily: give the daily amount with start, every = \"1 d\" "
+                                           "and count", field=f"{f}.every", value=d.get("every"))
+        for t in times:
             out.append(Dose(t, duration, amount, unit, drug, route))
-    if not out:
+    if len(out) == n_sessions and not n_sessions and not allow_empty:
         raise NeuroplastInputError("an arm needs at least one dose", field=field)
     return Regimen(tuple(out))
+
+
+def _sessions(therapy, field: str) -> list[Dose]:
+    """Therapy and lifestyle sessions as events (drug = the kind, route = "session")."""
+    from .._units import parse_quantity
+
+    out = []
+    for j, s in enumerate(therapy):
+        f = f"{field}[{j}]"
+        kind = s.get("kind")
+        if kind not in THERAPIES:
+            raise NeuroplastInputError(f"unknown therapy kind; known: {', '.join(THERAPIES)}", field=f"{f}.kind", value=kind)
+        length = parse_quantity(s["duration"], "time", field=f"{f}.duration") if s.get("duration") else THERAPIES[kind]
+        if not 0 < length <= 8.0:
+            raise NeuroplastInputError("a session lasts more than 0 and at most 8 h", field=f"{f}.duration",
+                                       value=s.get("duration"))
+        spec = {k: v for k, v in s.items() if k in ("start", "every", "count", "at")}
+        mine = [Dose(t, length, 1.0, "session", kind, "session") for t in _times(spec, f)]
+        if len(mine) > 1:
+            starts = sorted(d.time_h for d in mine)
+            if min(np.diff(starts)) < length - 1e-9:
+                raise NeuroplastInputError(f"{kind} sessions overlap: they are {min(np.diff(starts)):g} h apart but "
+                                           f"each lasts {length:g} h", field=f"{f}.every", value=s.get("every"))
+        for other in out:
+            if other.drug == kind and any(abs(other.time_h - d.time_h) < length - 1e-9 for d in mine):
+                raise NeuroplastInputError(f"two {kind} sessions at the same time", field=f"{f}.start", value=s.get("start"))
+        out.extend(mine)
+    return out
 
 
 def _devices(amount: float, unit: str, field: str, shown) -> int:

@@ -41,6 +41,16 @@ LABELS = {
     "sbp": "systolic BP", "dbp": "diastolic BP", "heart_rate": "heart rate", "sedation": "sedation",
     "s_ketamine_plasma": "(S)-ketamine", "r_ketamine_plasma": "(R)-ketamine", "hnk_plasma": "(2R,6R)-HNK",
     "escitalopram_plasma": "escitalopram", "sertraline_plasma": "sertraline", "sert_occupancy": "SERT occupancy", "madrs_true": "MADRS (true, no rater noise)",
+    "hippocampal_volume": "hippocampal volume", "neurogenesis": "new neurons", "plasticity_window": "plasticity window",
+    "learning": "learning (therapy)", "trophic": "trophic (SSRI)", "fitness": "exercise fitness",
+}
+SLOW = ("hippocampal_volume", "neurogenesis", "plasticity_window", "learning", "trophic", "fitness")
+SLOW_REFERENCES = {
+    # read-out -> (label, value or slope per year, kind): published numbers drawn over the simulated curves
+    "hippocampal_volume": (("ENIGMA-MDD mean, -1.24% (G01)", 1.0 - 0.0124, "level"),
+                           ("untreated depression, -4.4%/year (G04)", -0.1 / (824.0 / 365.25), "slope"),
+                           ("exercise, +2%/year (F12)", 0.02, "slope")),
+    "neurogenesis": (("healthy adult, 700/day (F01)", 700.0, "level"), ("running, about 2x (F08)", 1400.0, "level")),
 }
 MAX_PATIENTS = 20
 _PUB = dict(marker="D", ms=6, mec="black", mew=0.8, ecolor="black", elinewidth=1.0, capsize=3, ls="none", zorder=5)
@@ -64,6 +74,7 @@ def trial_figures(result: TrialResult, published: list[dict]) -> dict[str, bytes
     figs = {key: _readouts(title, names, traces, ts, "band") for key, (title, names) in GROUPS.items()}
     figs["symptoms"] = _trial_symptoms(result, traces, published)
     figs["safety"] = _safety(traces, ts, t0, "band")
+    figs["slow"] = _slow(traces, ts, "band")
     figs["published"] = _published(published)
     return {k: v for k, v in figs.items() if v is not None}
 
@@ -84,6 +95,7 @@ def simulation_figures(sim: Simulation, scores=None) -> dict[str, bytes]:
     figs["symptoms"] = _readouts("Symptoms", ("score", "expectancy"), traces, sim.times_h, "line",
                                  labels={"score": score_label})
     figs["safety"] = _safety(traces, sim.times_h, t0, "line")
+    figs["slow"] = _slow(traces, sim.times_h, "line")
     from .circuits import simulation_circuit_figure  # here: .circuits imports this module
 
     figs["circuit"] = simulation_circuit_figure(sim)
@@ -212,6 +224,31 @@ def _trial_symptoms(result, traces, published) -> bytes | None:
     axes[2][0].set_ylim(-0.02, 1.02)
     axes[2][0].yaxis.set_major_formatter(PercentFormatter(1.0))
     _legend(fig, traces, published=has_pub)
+    return _png(fig)
+
+
+def _slow(traces, ts, mode) -> bytes | None:
+    """Weeks to years: hippocampal volume, neurogenesis, the plasticity window, learning, trophic and fitness
+    states, with the published levels and slopes of the evidence drawn over them (dashed, grey)."""
+    names = [n for n in SLOW if any(n in ro for _, _, ro in traces)]
+    if not names or ts[-1] < 24.0 * 7:
+        return None
+    fig = _figure(len(names), "Slow scales: neurogenesis, hippocampal volume, learning",
+                  _SUB[mode] + "; grey dashed: published levels and slopes (evidence ids)", row_h=1.9)
+    axes = fig.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
+    days = ts / 24.0
+    for ax, name in zip(axes, names):
+        for label, colour, ro in traces:
+            _trace(ax, days, ro[name], colour, label, mode)
+        start = float(np.mean([np.median(ro[name][:, 0]) for _, _, ro in traces]))
+        for k, (text, value, kind) in enumerate(SLOW_REFERENCES.get(name, ())):
+            y = np.full_like(days, value) if kind == "level" else start + value * days / 365.25
+            ax.plot(days, y, color="0.45", ls=(0, (4, 2 + k)), lw=1.0)
+            ax.text(days[-1], y[-1], f" {text}", fontsize=7, color="0.3", va="center", ha="left", clip_on=False)
+        _ylabel(ax, name)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("days")
+    _legend(fig, traces)
     return _png(fig)
 
 

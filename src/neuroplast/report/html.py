@@ -29,6 +29,13 @@ CAPTIONS = {  # figure key -> (heading, caption for a reader who is not a modell
     "safety": ("Safety in the first hours", "Dissociation (CADSS), systolic and diastolic blood pressure, heart rate "
                "and sedation during and after the first dose, in minutes; dashed red lines mark the usual "
                "blood-pressure alert levels."),
+    "slow": ("Slow scales: weeks to years", "Hippocampal volume (a fraction of a healthy brain: it shrinks while "
+             "depression goes untreated and grows with exercise), the birth of new neurons in the hippocampus, the "
+             "plasticity window (how much faster new learning, such as therapy, takes hold: 1 = the depressed "
+             "baseline), what therapy and the natural course have unlearned of the depressed state, and the slow "
+             "antidepressant (trophic) and exercise (fitness) drives. Grey dashed lines are published levels and "
+             "rates, with their evidence ids; where the evidence is thin (meditation, creative activity) the "
+             "parameters are assumptions listed by neuroplast params."),
     "circuit": ("Mood circuit", "How strongly brain regions of the mood circuit move together (top: correlation, "
                 "red = together, blue = opposite), how that changed since the first snapshot (middle), and how "
                 "active each region is beside a healthy brain (bottom, black ticks); from the rate model of "

@@ -12,6 +12,7 @@ from .. import __version__
 from .._errors import PatientStatus
 from ..cohort import sample_cohort
 from ..conditions.safety import extra_safety
+from ..model import CLINIC_DRUGS
 from ..simulation import PopulationModel, Simulation, Solver, default_model, simulate
 from . import stats
 from .scales import SCALES
@@ -43,14 +44,18 @@ class TrialResult:
 
 
 def save_grid(spec: TrialSpec, regimens) -> np.ndarray:
-    """Save times (h): every timepoint, a fine grid around each dose, daily visits to follow-up."""
+    """Save times (h): every timepoint, a fine grid around each clinic dose (safety peaks), every 6 h for
+    four weeks and daily after (long trials stay light), daily visits to follow-up."""
     tps = [t for _, t in spec.timepoints_h()]
     last = max(r.last_dose_h for r in regimens.values())
     follow = spec.follow_up_h() or 0.0
-    end = max(max(tps), last + follow, 24.0)
-    pts = [0.0, *tps, *np.arange(0.0, end + 1e-9, 6.0)]
+    sessions_end = max((d.time_h + d.duration_h for r in regimens.values() for d in r.doses), default=0.0)
+    end = max(max(tps), last + follow, sessions_end, 24.0)
+    pts = [0.0, *tps, *np.arange(0.0, min(end, 28 * 24.0) + 1e-9, 6.0), *np.arange(0.0, end + 1e-9, 24.0)]
     for r in regimens.values():
         for d in r.doses:
+            if d.drug not in CLINIC_DRUGS:
+                continue
             pts += list(d.time_h + np.arange(0.0, 4.0 + 1e-9, 5.0 / 60.0))  # 5 min for 4 h: safety peaks
             pts += list(d.time_h + np.arange(4.0, 48.0 + 1e-9, 1.0))
         pts += list(r.last_dose_h + 24.0 * np.arange(1, int(follow // 24) + 1))
@@ -65,7 +70,8 @@ def observe(sim: Simulation, scale: str, values: dict, rng) -> np.ndarray:
 
 def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_arm: int | None = None,
               seed: int | None = None, allow_high_dose: bool = False, solver: Solver = Solver(rtol=1e-5, atol=1e-8),
-              progress: Callable[[int], None] | None = None) -> TrialResult:
+              progress: Callable[[int], None] | None = None, only_arms=None) -> TrialResult:
+    """``only_arms``: simulate just these arms (each keeps the random streams it has in the full trial)."""
     model = default_model() if model is None else model
     t = spec.trial
     n = t.n_per_arm if n_per_arm is None else n_per_arm
@@ -79,6 +85,8 @@ def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_ar
 
     arms, rows, summary_arms = {}, [], {}
     for i, (name, regimen) in enumerate(regimens.items()):
+        if only_arms is not None and name not in only_arms:
+            continue
         cohort = sample_cohort(model.values, model.cvs, t.population, n, seed=int(streams[2 * i].generate_state(1)[0]),
                                inclusion=spec.inclusion(), scale=t.scale)
         sim = simulate(model, regimen, cohort, saveat=ts, solver=solver, progress=progress)
@@ -92,12 +100,14 @@ def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_ar
                    "timepoints": []}
         for (label, h), j in zip(tps, tp_idx):
             arm_sum["timepoints"].append({"time": label, "time_h": float(h),
-                                          **stats.arm_timepoint(baseline[ok], scores[ok, j], response=resp, remission=remis)})
+                                          **stats.arm_timepoint(baseline[ok], scores[ok, j], response=resp, remission=remis),
+                                          **_brain_at(sim, ok, j)})
         rel, per_patient_rel = _relapse(ts, scores, baseline, ok, regimen.last_dose_h, follow, resp)
         arm_sum["relapse"] = rel
         safety, per_patient_safety = _safety(sim, ok)
         extra_safety(sim, ok, model.values, safety, per_patient_safety)  # conditions (issue #5): new keys only
         arm_sum["safety"] = safety
+        arm_sum["brain"] = _brain(sim, ok)
         summary_arms[name] = arm_sum
         df = cohort.table.copy()
         df.insert(0, "arm", name)
@@ -112,7 +122,7 @@ def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_ar
         rows.append(df)
 
     contrasts = []
-    names = list(regimens)
+    names = list(arms)
     for a_i in range(len(names)):
         for b_i in range(a_i + 1, len(names)):
             a, b = arms[names[a_i]], arms[names[b_i]]
@@ -129,6 +139,30 @@ def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_ar
                "arms": summary_arms, "contrasts": contrasts}
     patients = pd.concat(rows, ignore_index=True)
     return TrialResult(spec, summary, patients, arms, ts)
+
+
+def _brain_at(sim: Simulation, ok, j) -> dict:
+    """Slow read-outs at a timepoint (arm means): hippocampal volume (% of healthy), plasticity window, learning."""
+    ro = sim.readouts
+    if not ok.any():
+        return {}
+    return {"hippocampal_volume_pct": float(100.0 * ro["hippocampal_volume"][ok, j].mean()),
+            "plasticity_window": float(ro["plasticity_window"][ok, j].mean()),
+            "learning": float(ro["learning"][ok, j].mean())}
+
+
+def _brain(sim: Simulation, ok) -> dict:
+    """Slow scales over the run (arm means): hippocampal volume and neurogenesis at start and end, the peak
+    plasticity window, learning at the end."""
+    ro = sim.readouts
+    if not ok.any():
+        return {}
+    vol, ng = ro["hippocampal_volume"][ok], ro["neurogenesis"][ok]
+    return {"hippocampal_volume_pct_start": float(100.0 * vol[:, 0].mean()),
+            "hippocampal_volume_change_pct": float(100.0 * (vol[:, -1] - vol[:, 0]).mean()),
+            "neurogenesis_per_day_start": float(ng[:, 0].mean()), "neurogenesis_per_day_end": float(ng[:, -1].mean()),
+            "plasticity_window_peak": float(ro["plasticity_window"][ok].max(axis=1).mean()),
+            "learning_end": float(ro["learning"][ok, -1].mean())}
 
 
 def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
@@ -188,8 +222,8 @@ def _safety(sim: Simulation, ok):
         "share_dbp_rise_25": float((per["dbp_rise_peak"][ok] >= BP_RISES[1]).mean()),
         "share_cadss_above_4": float((per["cadss_peak"][ok] > DISCHARGE["cadss_below"]).mean()),
         "minutes_sbp_above_160_mean": float(per["minutes_sbp_above_160"][ok].mean()),
-        "discharge_h_median": float(np.nanmedian(per["discharge_h"][ok])) if ok.any() else None,
-        "discharge_h_p90": float(np.nanpercentile(per["discharge_h"][ok], 90)) if ok.any() else None,
+        "discharge_h_median": float(np.nanmedian(per["discharge_h"][ok])) if np.isfinite(per["discharge_h"][ok]).any() else None,
+        "discharge_h_p90": float(np.nanpercentile(per["discharge_h"][ok], 90)) if np.isfinite(per["discharge_h"][ok]).any() else None,
     })
     return out, per
 
@@ -197,11 +231,14 @@ def _safety(sim: Simulation, ok):
 def _discharge_h(sim: Simulation) -> np.ndarray:
     """Hours from the first dose until the discharge criteria hold for good (NaN if never in the grid)."""
     ro, ts = sim.readouts, sim.times_h
-    first = sim.regimen.doses[0]
+    clinic = [d for d in sim.regimen.doses if d.drug in CLINIC_DRUGS]
+    if not clinic:  # no monitored session (pills, therapy, wait list): nothing to discharge from
+        return np.full(ro["sbp"].shape[0], np.nan)
+    first = clinic[0]
     observe_h = 2.0 if (first.drug, first.route) == ("esketamine", "intranasal") else 0.5
     # the first session: every dose starting within 1 h of the first (nasal devices 5 min apart, a split
     # infusion); a later dose is a new visit (the shortest dosing interval in the examples is 1 d)
-    session = [d for d in sim.regimen.doses if d.time_h < first.time_h + 1.0]
+    session = [d for d in clinic if d.time_h < first.time_h + 1.0]
     earliest = max(d.time_h + d.duration_h for d in session) + observe_h
     sbp = ro["sbp"]
     good = ((ro["cadss"] < DISCHARGE["cadss_below"]) & (sbp < DISCHARGE["sbp_below"])

@@ -50,15 +50,17 @@ class DoseSpec(_Strict):
 
 
 class TherapySpec(_Strict):
-    kind: Literal["cbt", "mindfulness", "exercise", "meditation", "creative"]
+    kind: str  # cbt | mindfulness | exercise | meditation | creative (checked with the regimen: one clear line)
     start: str | None = None
     every: str | None = None
     count: int | None = None
+    at: list[str] | None = None
+    duration: str | None = None  # default: the kind's usual session length (regimen.THERAPIES)
 
 
 class ArmSpec(_Strict):
     name: str = pydantic.Field(min_length=1)
-    dose: list[DoseSpec] = pydantic.Field(min_length=1)
+    dose: list[DoseSpec] = []  # an arm with neither doses nor sessions is a no-treatment (wait-list) arm
     therapy: list[TherapySpec] = []
 
 
@@ -74,6 +76,7 @@ class TrialInfo(_Strict):
     inclusion: InclusionSpec = InclusionSpec()
     endpoints: EndpointsSpec
     compare_with: list[str] = []  # extension: published study ids drawn over the simulation
+    allow_long: bool = False  # extension: simulate trials longer than 5 years
 
 
 class TrialSpec(_Strict):
@@ -109,13 +112,18 @@ class TrialSpec(_Strict):
     def regimens(self, *, allow_high_dose: bool = False) -> dict[str, Regimen]:
         out = {}
         for i, arm in enumerate(self.arm):
-            if arm.therapy:
-                raise NeuroplastInputError("psychotherapy and lifestyle sessions are not modelled yet; remove [[arm.therapy]]",
-                                           field=f"arm[{i}].therapy", value=arm.therapy[0].kind)
             doses = [d.model_dump(exclude_none=True) for d in arm.dose]
-            regimen = build_regimen(doses, field=f"arm[{i}].dose", allow_high_dose=allow_high_dose)
-            out[arm.name] = regimen.from_first_dose()  # timepoints count from each arm's first dose
+            therapy = [s.model_dump(exclude_none=True) for s in arm.therapy]
+            regimen = build_regimen(doses, field=f"arm[{i}].dose", allow_high_dose=allow_high_dose,
+                                    therapy=therapy, therapy_field=f"arm[{i}].therapy", allow_empty=True)
+            out[arm.name] = regimen.from_first_dose()  # timepoints count from each arm's first dose or session
         return out
+
+    def end_h(self, regimens=None) -> float:
+        """The simulated span: the last timepoint, or the last dose plus follow-up, whichever is later."""
+        regimens = self.regimens() if regimens is None else regimens
+        last = max((d.time_h + d.duration_h for r in regimens.values() for d in r.doses), default=0.0)
+        return max(max(t for _, t in self.timepoints_h()), last + (self.follow_up_h() or 0.0))
 
     def check(self, *, allow_high_dose: bool = False) -> "TrialSpec":
         """Validate everything that needs more than types: names, units, times, ceilings."""
@@ -135,7 +143,14 @@ class TrialSpec(_Strict):
             raise NeuroplastInputError("arm names must be unique", field="arm.name", value=names)
         self.timepoints_h()
         self.follow_up_h()
-        self.regimens(allow_high_dose=allow_high_dose)
+        regimens = self.regimens(allow_high_dose=allow_high_dose)
+        from ..regimen import MAX_TRIAL_H
+
+        end = self.end_h(regimens)
+        if end > MAX_TRIAL_H and not t.allow_long:
+            raise NeuroplastInputError(f"the trial spans {end / 24 / 365.25:.1f} years, more than the 5-year limit; "
+                                       "set allow_long = true in [trial] to simulate it anyway", field="trial.endpoints",
+                                       value=f"{end / 24:.0f} d")
         from ..evidence import study_ids
         from ..evidence.targets import TARGETS
 

@@ -8,6 +8,8 @@ the gain then decays with the spine lifetime, over days to weeks (E09).
 Fast potentiation ``p`` (AMPA insertion, homeostatic potentiation, H03) rises with the
 glutamate surge and fades within about a day: it carries the relief of the first hours,
 before new spines appear (E07). ``r`` is the patient's plasticity responsiveness.
+Slow trophic drives raise formation too: the SSRI-driven trophic state (weeks; F06, H04) and
+exercise fitness (BDNF), each with its own gain ``trophic_drive = ssri_gain T + fitness_gain X``.
 States: ``spines, potentiation``.
 """
 
@@ -25,6 +27,8 @@ class Spines(eqx.Module):
     tau_potentiation: Float[Array, ""]
     stress: Float[Array, ""]
     responsiveness: Float[Array, ""]
+    ssri_gain: Float[Array, ""]
+    fitness_gain: Float[Array, ""]
 
     n_states = 2
     names = ("spines", "potentiation")
@@ -32,10 +36,11 @@ class Spines(eqx.Module):
     def baseline(self):
         return 1.0 / (1.0 + self.stress)
 
-    def rhs(self, x, glu, mtor):
+    def rhs(self, x, glu, mtor, trophic=0.0, fitness=0.0):
         s, p = x[0], x[1]
         k = 1.0 / self.lifetime_h
         r = self.responsiveness
-        d_s = k * (1.0 + self.gain * r * jnp.maximum(mtor, 0.0) - (1.0 + self.stress) * s)
+        slow = self.ssri_gain * trophic + self.fitness_gain * fitness
+        d_s = k * (1.0 + r * (self.gain * jnp.maximum(mtor, 0.0) + slow) - (1.0 + self.stress) * s)
         d_p = self.potentiation_gain * r * jnp.maximum(glu, 0.0) - p / self.tau_potentiation
         return jnp.stack([d_s, d_p])

@@ -1,5 +1,6 @@
-"""Signalling: glutamate surge, BDNF, mTORC1 (hours)."""
+"""Signalling: glutamate surge, BDNF, mTORC1 (hours); slow trophic signalling and fitness (weeks)."""
 
 from .cascade import Cascade
+from .trophic import Trophic
 
-__all__ = ["Cascade"]
+__all__ = ["Cascade", "Trophic"]

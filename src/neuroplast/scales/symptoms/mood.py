@@ -4,12 +4,17 @@
 0 = no symptoms). It relaxes, within hours, towards the deficit of effective prefrontal
 connectivity (spines + fast potentiation) relative to the baseline deficit::
 
-    target = max(0, (1 - connectivity) / (1 - baseline_spines))
+    target = max(0, (1 - connectivity) / (1 - baseline_spines)) x (1 - learning)
+
+``learning`` is what psychotherapy, practice and the natural course have unlearned of the negative
+state (:mod:`.learning`).
 
 Expectancy is its own process (not drug effect): each infusion session builds it towards
 ``base + felt x (felt drug effect)``, after which it fades over days. A felt effect —
 midazolam sedation, ketamine dissociation — strengthens it (functional unblinding), which
-is why midazolam arms respond more than saline arms (Wilkinson 2019). The true score is
+is why midazolam arms respond more than saline arms (Wilkinson 2019). Taking a pill each day (an SSRI
+or its placebo) builds expectancy the same way, scaled by ``pill_factor`` (fitted to placebo response
+in antidepressant trials, furukawa2016_placebo). The true score is
 ``baseline_score x mood x (1 - expectancy)``; observed scores add rater noise.
 States: ``mood, expectancy``.
 """
@@ -28,16 +33,19 @@ class Mood(eqx.Module):
     tau_expectancy: Float[Array, ""]
     k_expectancy: Float[Array, ""]
     baseline_madrs: Float[Array, ""]  # the patient's true baseline severity (MADRS points)
+    pill_factor: Float[Array, ""]
 
     n_states = 2
     names = ("mood", "expectancy")
 
-    def rhs(self, x, connectivity, baseline_spines, session, felt):
+    def rhs(self, x, connectivity, baseline_spines, session, felt, learning=0.0, pill=0.0):
         mood, expectancy = x[0], x[1]
-        target = jnp.maximum((1.0 - connectivity) / (1.0 - baseline_spines), 0.0)
+        target = jnp.maximum((1.0 - connectivity) / (1.0 - baseline_spines), 0.0) * (1.0 - learning)
         d_mood = (target - mood) / self.tau_mood
         amplitude = jnp.clip(self.expectancy_base + self.expectancy_felt * felt, 0.0, 0.9)
-        d_exp = session * self.k_expectancy * (amplitude - expectancy) - expectancy / self.tau_expectancy
+        pill_amplitude = jnp.clip(self.expectancy_base * self.pill_factor, 0.0, 0.9)
+        d_exp = (session * self.k_expectancy * (amplitude - expectancy)
+                 + pill * self.k_expectancy * jnp.maximum(pill_amplitude - expectancy, 0.0) - expectancy / self.tau_expectancy)
         return jnp.stack([d_mood, d_exp])
 
     def madrs(self, mood, expectancy):
