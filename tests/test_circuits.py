@@ -39,6 +39,12 @@ def states(treated):
     return mood_circuit(treated), healthy_circuit()
 
 
+@pytest.fixture(scope="module")
+def factor_state():
+    """No solve needed: a stressed prefrontal/hippocampal state (0.8, 0.88, as the trd baseline) and health."""
+    return circuit_from_factors(np.array([[0.8, 1.0]]), np.array([[0.88, 1.0]]))
+
+
 def test_every_projection_names_verified_evidence_and_is_a_registry_parameter():
     ids = source_ids()
     circuit = {s["id"]: s for s in yaml.safe_load((HERE / "circuit_sources.yaml").read_text())["sources"]}
@@ -62,6 +68,7 @@ def test_healthy_network_rests_at_the_healthy_rate():
     assert np.allclose(h.activity, rate, atol=1e-12)
 
 
+@pytest.mark.slow  # the fixture compiles and solves the full model (~30 s on 2 loaded cores)
 def test_depression_shows_the_published_directions(states, treated):
     st, h = states
     base = 0  # the drug-free trd baseline (spines at 1/(1 + stress))
@@ -99,6 +106,7 @@ def _measures(st, h, k):
     ])
 
 
+@pytest.mark.slow
 def test_ketamine_moves_the_circuit_back_at_1_day_and_partly_at_1_week(states):
     st, h = states
     base, day1, week1 = (_measures(st, h, k) for k in range(3))
@@ -109,18 +117,17 @@ def test_ketamine_moves_the_circuit_back_at_1_day_and_partly_at_1_week(states):
     assert np.all(week1 < base) and np.all(week1 > day1) and np.all(week1 > 0), (base, day1, week1)
 
 
-def test_fc_is_a_correlation_matrix(states):
-    st, _ = states
-    fc = st.fc
+def test_fc_is_a_correlation_matrix(factor_state):
+    fc = factor_state.fc
     assert np.allclose(fc, np.swapaxes(fc, -1, -2), atol=1e-12)
     assert np.allclose(np.diagonal(fc, axis1=-2, axis2=-1), 1.0, atol=1e-12)
     assert np.all(np.abs(fc) <= 1.0 + 1e-12)
     assert np.all(np.linalg.eigvalsh(fc) > -1e-10)  # positive semi-definite
 
 
-def test_lyapunov_solution_matches_an_independent_linear_solve(states):
+def test_lyapunov_solution_matches_an_independent_linear_solve(factor_state):
     # oracle: (I kron A + A kron I) vec(S) = -vec(Q), solved directly (no Bartels-Stewart); float64 round-off only
-    st, _ = states
+    st = factor_state
     const = CircuitConstants.from_values()
     a = jacobian(st.coupling[0, 0], st.activity[0, 0], const.drive, const)
     n = a.shape[0]
@@ -156,8 +163,8 @@ def test_fc_matches_monte_carlo_of_the_nonlinear_stochastic_model():
     assert np.max(np.abs(fc_mc - st.fc[0, 0])) < 0.05
 
 
-def test_fixed_point_matches_scipy_fsolve_and_is_stable(states):
-    st, _ = states
+def test_fixed_point_matches_scipy_fsolve_and_is_stable(factor_state):
+    st = factor_state
     const = CircuitConstants.from_values()
     w = st.coupling[0, 0]
     ref = optimize.fsolve(lambda r: r - _sigmoid(w @ r + const.drive, const.slope), np.full(len(REGIONS), 0.5),
@@ -166,7 +173,8 @@ def test_fixed_point_matches_scipy_fsolve_and_is_stable(states):
     assert np.max(np.linalg.eigvals(jacobian(w, ref, const.drive, const)).real) < 0
 
 
-def test_subcircuit_hooks_are_zero_in_health_and_one_at_baseline(states, treated):
+@pytest.mark.slow
+def test_subcircuit_hooks_are_zero_in_health_and_one_at_baseline(treated):
     hooks = subcircuit_activity(treated)
     assert set(hooks) == {"fear", "reward", "compulsion"}
     for name, x in hooks.items():
@@ -195,6 +203,7 @@ def test_readouts_drive_the_factors_by_name_not_index():
     assert np.allclose(f["prefrontal"], 0.85 * (1 + v["circuit_window_gain"] * 0.5))
 
 
+@pytest.mark.slow
 def test_time_outside_the_simulation_is_refused(treated):
     with pytest.raises(NeuroplastInputError, match="outside the simulation") as e:
         mood_circuit(treated, [10 * DAY], field="--at")

@@ -111,8 +111,8 @@ class CircuitState:
     regions: tuple[str, ...]
     times_h: np.ndarray  # (T,)
     activity: np.ndarray  # (n, T, R) fixed-point rates, fraction of maximal
-    fc: np.ndarray  # (n, T, R, R) correlation matrix
-    covariance: np.ndarray  # (n, T, R, R) stationary covariance of the linearised model
+    fc: np.ndarray | None  # (n, T, R, R) correlation matrix (None when not asked for: with_fc=False)
+    covariance: np.ndarray | None  # (n, T, R, R) stationary covariance of the linearised model
     coupling: np.ndarray  # (n, T, R, R) effective W[target, source]
     factors: dict  # "prefrontal", "hippocampal" -> (n, T)
 
@@ -235,8 +235,10 @@ def correlation(cov: np.ndarray) -> np.ndarray:
     return fc
 
 
-def circuit_from_factors(c_pfc, c_hpc, times_h=None, values: dict | None = None) -> CircuitState:
-    """The circuit for plasticity factors shaped (n, T) (1 = healthy)."""
+def circuit_from_factors(c_pfc, c_hpc, times_h=None, values: dict | None = None, *,
+                         with_fc: bool = True) -> CircuitState:
+    """The circuit for plasticity factors shaped (n, T) (1 = healthy); ``with_fc=False`` skips the
+    Lyapunov solves (activity only: what the sub-circuit hooks need, for large cohorts)."""
     const = CircuitConstants.from_values(values)
     c_pfc, c_hpc = np.broadcast_arrays(np.atleast_2d(np.asarray(c_pfc, float)), np.atleast_2d(np.asarray(c_hpc, float)))
     if np.any(~np.isfinite(c_pfc)) or np.any(~np.isfinite(c_hpc)) or np.any(c_pfc < 0) or np.any(c_hpc < 0):
@@ -244,9 +246,10 @@ def circuit_from_factors(c_pfc, c_hpc, times_h=None, values: dict | None = None)
     w = couplings(c_pfc, c_hpc, const)
     drive = const.drive
     r = fixed_point(w, drive, const.slope)
-    cov = stationary_covariance(jacobian(w, r, drive, const), const.noise, const.tau_s)
+    cov = stationary_covariance(jacobian(w, r, drive, const), const.noise, const.tau_s) if with_fc else None
     t = np.arange(c_pfc.shape[1], dtype=float) if times_h is None else np.asarray(times_h, dtype=float)
-    return CircuitState(REGIONS, t, r, correlation(cov), cov, w, {"prefrontal": c_pfc, "hippocampal": c_hpc})
+    fc = correlation(cov) if with_fc else None
+    return CircuitState(REGIONS, t, r, fc, cov, w, {"prefrontal": c_pfc, "hippocampal": c_hpc})
 
 
 def healthy_circuit(values: dict | None = None) -> CircuitState:
@@ -274,7 +277,8 @@ def _readouts_at(sim, times_h, field: str) -> tuple[np.ndarray, dict]:
     return at, out
 
 
-def mood_circuit(sim, times_h=None, *, values: dict | None = None, field: str = "times_h") -> CircuitState:
+def mood_circuit(sim, times_h=None, *, values: dict | None = None, field: str = "times_h",
+                 with_fc: bool = True) -> CircuitState:
     """The circuit of every patient of ``sim`` (a :class:`neuroplast.Simulation`, or a read-out dict
     ``{name: (n, T)}`` such as ``Simulation.readouts``, evaluated at its own saved times).
 
@@ -283,7 +287,7 @@ def mood_circuit(sim, times_h=None, *, values: dict | None = None, field: str = 
     """
     at, ro = _readouts_at(sim, times_h, field)
     f = plasticity_factors(ro, values)
-    return circuit_from_factors(f["prefrontal"], f["hippocampal"], at, values)
+    return circuit_from_factors(f["prefrontal"], f["hippocampal"], at, values, with_fc=with_fc)
 
 
 def subcircuit_activity(sim, times_h=None, *, baseline=None, values: dict | None = None) -> dict:
@@ -294,7 +298,7 @@ def subcircuit_activity(sim, times_h=None, *, baseline=None, values: dict | None
     used), a read-out dict of (n,) or (n, 1) arrays, or ``None`` — then the first saved time of
     ``sim``, which must be before the first dose (drug-free). Keys: ``fear``, ``reward``, ``compulsion``.
     """
-    state = mood_circuit(sim, times_h, values=values)
+    state = mood_circuit(sim, times_h, values=values, with_fc=False)
     if baseline is None:
         ro = sim if isinstance(sim, dict) else sim.readouts
         base_ro = {k: np.asarray(v)[:, :1] for k, v in ro.items()}
@@ -303,7 +307,7 @@ def subcircuit_activity(sim, times_h=None, *, baseline=None, values: dict | None
     else:
         base_ro = {k: np.asarray(v, dtype=float).reshape(-1, 1) for k, v in baseline.items()}
     fb = plasticity_factors(base_ro, values)
-    base = circuit_from_factors(fb["prefrontal"], fb["hippocampal"], values=values)
+    base = circuit_from_factors(fb["prefrontal"], fb["hippocampal"], values=values, with_fc=False)
     healthy = healthy_circuit(values)
     out = {}
     for name, regions in SUBCIRCUITS.items():
