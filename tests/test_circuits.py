@@ -173,6 +173,16 @@ def test_fixed_point_matches_scipy_fsolve_and_is_stable(factor_state):
     assert np.max(np.linalg.eigvals(jacobian(w, ref, const.drive, const)).real) < 0
 
 
+def test_fixed_point_is_found_and_stable_over_a_wide_range_of_plasticity():
+    # far outside the cohort's range (prefrontal 0.3-1.8, hippocampal 0.3-1.5 of healthy): the relaxation +
+    # Newton solver converges everywhere (it failed at (1.25, 0.8) before the relaxation step was added)
+    cp, ch = np.meshgrid(np.linspace(0.3, 1.8, 16), np.linspace(0.3, 1.5, 13))
+    st = circuit_from_factors(cp.reshape(1, -1), ch.reshape(1, -1))  # raises if any point is unstable
+    const = CircuitConstants.from_values()
+    res = st.activity - _sigmoid(np.einsum("...ij,...j->...i", st.coupling, st.activity) + const.drive, const.slope)
+    assert np.max(np.abs(res)) < 1e-11 and np.all(np.isfinite(st.fc))
+
+
 @pytest.mark.slow
 def test_subcircuit_hooks_are_zero_in_health_and_one_at_baseline(treated):
     hooks = subcircuit_activity(treated)

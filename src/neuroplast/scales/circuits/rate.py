@@ -27,7 +27,8 @@ their healthy weight. A projection between prefrontal cortex and hippocampus get
 
 Outputs at any saved (or interpolated) time:
 
-* ``activity`` — the stable fixed point ``r*`` (Newton's method on ``r = f(W r + I)``, batched);
+* ``activity`` — the stable fixed point ``r*`` (the dynamics relaxed from health, then Newton's
+  method with backtracking on ``r = f(W r + I)``, batched);
 * ``fc`` — functional connectivity: the correlation matrix of the model linearised around ``r*``,
   ``dr = A (r - r*) dt + (noise / tau) dB``, ``A = (-1 + diag(f'(x*)) W) / tau``, whose stationary
   covariance solves the continuous Lyapunov equation ``A S + S A^T + Q = 0`` (solved with
@@ -183,23 +184,40 @@ def _sigmoid(x, slope):
 
 
 def fixed_point(w: np.ndarray, drive: np.ndarray, slope: float, *, tol: float = 1e-12,
-                max_iter: int = 100) -> np.ndarray:
-    """Solve ``r = f(W r + I)`` for a batch of ``W`` (..., R, R) by damped Newton; returns (..., R)."""
+                max_iter: int = 100, relax_steps: int = 400) -> np.ndarray:
+    """Solve ``r = f(W r + I)`` for a batch of ``W`` (..., R, R); returns (..., R).
+
+    First the deterministic dynamics ``dr/dt = -r + f(W r + I)`` are relaxed from the healthy state
+    (explicit Euler, step 0.25 tau) -- so, were the network multistable, the state reached from
+    health is the one reported -- then Newton's method with backtracking polishes to ``tol``.
+    """
     batch = w.shape[:-2]
     n = w.shape[-1]
     wb = w.reshape(-1, n, n)
-    r = np.full((wb.shape[0], n), 0.5)
     eye = np.eye(n)
+
+    def residual(r):
+        fx = _sigmoid(np.einsum("bij,bj->bi", wb, r) + drive, slope)
+        return r - fx, fx
+
+    r = np.full((wb.shape[0], n), 0.5)
+    for _ in range(relax_steps):
+        r = r - 0.25 * residual(r)[0]
     for _ in range(max_iter):
-        x = np.einsum("bij,bj->bi", wb, r) + drive
-        fx = _sigmoid(x, slope)
-        res = r - fx
-        if np.max(np.abs(res)) < tol:
+        res, fx = residual(r)
+        norm = np.max(np.abs(res), axis=1)
+        if np.max(norm) < tol:
             break
-        gain = fx * (1.0 - fx) / slope
-        jac = eye - gain[:, :, None] * wb
+        jac = eye - (fx * (1.0 - fx) / slope)[:, :, None] * wb
         step = np.linalg.solve(jac, res[..., None])[..., 0]
-        r = np.clip(r - step, 0.0, 1.0)
+        alpha = np.ones(len(r))
+        for _ in range(30):  # backtracking: halve the step where it does not reduce the residual
+            trial = np.clip(r - alpha[:, None] * step, 0.0, 1.0)
+            worse = (np.max(np.abs(residual(trial)[0]), axis=1) >= norm) & (norm >= tol)
+            if not worse.any():
+                break
+            alpha = np.where(worse, 0.5 * alpha, alpha)
+        r = trial
     else:
         raise RuntimeError("the circuit's fixed point did not converge (couplings far outside the healthy range)")
     return r.reshape(*batch, n)
