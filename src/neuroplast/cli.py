@@ -563,8 +563,9 @@ def forecast(history: Annotated[Path, typer.Argument(help="The patient's history
 
 @app.command()
 def circuit(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
-            at: Annotated[list[str], typer.Option("--at", help="Snapshot time, e.g. \"0 d\", \"1 d\", \"7 d\" "
-                                                                 "(repeat the option; changes are against the first).")],
+            at: Annotated[Optional[list[str]], typer.Option(
+                "--at", help="Snapshot time (repeat the option; default 0 d, 1 d, 7 d; changes are against the "
+                             "first).")] = None,
             out: OutOpt = Path("neuroplast-circuit"),
             arm: Annotated[Optional[str], typer.Option(help="Arm to simulate (default: the first).")] = None,
             weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
@@ -581,7 +582,7 @@ def circuit(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial 
             raise NeuroplastInputError("body weight must be between 20 and 250 kg", field="--weight", value=weight)
         if days is not None and days <= 0:
             raise NeuroplastInputError("days must be positive", field="--days", value=days)
-        return workflows.circuit_protocol(protocol, out, at=at, arm=arm, weight_kg=weight, female=female,
+        return workflows.circuit_protocol(protocol, out, at=at or ["0 d", "1 d", "7 d"], arm=arm, weight_kg=weight, female=female,
                                           allow_high_dose=allow_high_dose, days=days)
 
     doc = _guard(run)
