@@ -51,13 +51,17 @@ def test_condition_parameters_are_listed_and_declared():
 
 def test_subcircuit_identities():
     """Oracle: the normalisation's definition. Baseline (first saved time) -> 1; healthy connectivity
-    (spines + potentiation = 1) -> 0; a screening read-out without plasticity -> baseline."""
+    (spines + potentiation = 1) -> 0, for the prefrontal deficit and for every sub-circuit hook of the
+    rate model; partial recovery lies in between; a screening read-out without plasticity -> baseline."""
     s = np.array([[0.8, 0.9, 1.0, 0.8]])
     ro = {"spine_density": s, "potentiation": np.zeros_like(s), "expectancy": np.zeros_like(s)}
-    a = _symptoms.subcircuit_activity(ro, "fear")
-    np.testing.assert_allclose(a, [[1.0, 0.5, 0.0, 1.0]], atol=1e-12)
+    np.testing.assert_allclose(_symptoms.subcircuit_activity(ro, "prefrontal"), [[1.0, 0.5, 0.0, 1.0]], atol=1e-12)
+    for kind in ("fear", "reward", "compulsion"):
+        a = _symptoms.subcircuit_activity(ro, kind)[0]
+        np.testing.assert_allclose(a[[0, 2, 3]], [1.0, 0.0, 1.0], atol=1e-9)  # fixed-point tolerance of the rate model
+        assert 0.0 < a[1] < 1.0, kind
     table = pd.DataFrame({"baseline_ybocs_true": [30.0]})
-    sc = _symptoms.score(ro, table, "baseline_ybocs_true", "compulsion", 1.0, 1.0)
+    sc = _symptoms.score(ro, table, "baseline_ybocs_true", "prefrontal", 1.0, 1.0)
     np.testing.assert_allclose(sc, [[30.0, 15.0, 0.0, 30.0]], atol=1e-12)
     np.testing.assert_allclose(_symptoms.score({"madrs_true": np.ones((1, 1))}, table, "baseline_ybocs_true",
                                                "compulsion", 2.0, 1.0), [[30.0]])
@@ -113,13 +117,18 @@ def calibration_sims():
 @pytest.mark.slow
 def test_fitted_values_reproduce(calibration_sims):
     """Oracle: the committed fitted.json. The fit is deterministic given its seeds and n (common random
-    numbers); the tolerance (1e-6 absolute) only covers floating-point reordering across machines.
+    numbers), up to round-off of the solver's threaded reductions. The OCD likelihood is flat along a
+    gain/expectancy ridge, so round-off moves the optimiser's stopping point by ~1e-5 in value and ~1e-5
+    in log-likelihood: hence 1e-4 on the log-likelihood (a meaningless difference) and 1e-3 on the values,
+    far below their uncertainty (SE of ptsd_gain ~4; the OCD ridge ~0.5 wide).
     A failure means the model changed under the conditions: rerun ``neuroplast calibrate-conditions``."""
     committed = json.loads(FITTED_PATH.read_text())
     assert committed["n_per_arm"] == calibrate.N
     again = calibrate.fit(sims=calibration_sims)
+    assert again["ocd"]["joint"]["loglik"] == pytest.approx(committed["ocd"]["joint"]["loglik"], abs=1e-4)
+    assert again["feder2014"]["simulated_difference"] == pytest.approx(12.7, abs=1e-6)
     for k in FREE:
-        assert again["values"][k] == pytest.approx(committed["values"][k], abs=1e-6), k
+        assert again["values"][k] == pytest.approx(committed["values"][k], abs=1e-3), k
 
 
 @pytest.mark.slow
@@ -148,7 +157,9 @@ def test_response_probability_single_visit_matches_closed_form(model):
     ro = {"spine_density": s, "potentiation": np.zeros_like(s), "expectancy": np.zeros_like(s)}
     table = pd.DataFrame({"baseline_ybocs_true": [25.0, 30.0, 20.0]})
     sim = (ro, table, np.array([0.0, 24.0]), np.ones(3, bool))
-    st = table["baseline_ybocs_true"].to_numpy() * (1.0 - s[:, 1]) / 0.2  # gain 1, no expectancy: S_0 x a(t)
+    from neuroplast.conditions import ocd
+
+    st = ocd.SCALES[0]["true"](ro, table, v)[:, 1]
     closed = stats.norm.cdf(-(st - 0.65 * table["baseline_ybocs_true"].to_numpy())
                             / (v["ybocs_noise_sd"] * np.sqrt(1 + 0.65 ** 2))).mean()
     assert calibrate.response_probability(sim, v) == pytest.approx(closed, abs=1e-9)

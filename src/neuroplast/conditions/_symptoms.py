@@ -10,39 +10,69 @@ from __future__ import annotations
 import numpy as np
 
 KINDS = ("fear", "reward", "compulsion", "prefrontal")
+"""Sub-circuits: the three hooks of the region rate model, and the prefrontal deficit itself."""
 
 
-def subcircuit_activity(readouts: dict, kind: str) -> np.ndarray:
+def prefrontal_deficit(readouts: dict) -> np.ndarray:
+    """Prefrontal connectivity deficit, (patients, times): healthy 0, the patient's baseline 1.
+
+    ``(1 - c) / (1 - c_0)`` with ``c = spine_density + potentiation`` (fractions of healthy) and
+    ``c_0`` at the first saved time: the quantity the depression mood state relaxes to (mood.py).
+    """
+    c = np.asarray(readouts["spine_density"], dtype=float) + np.asarray(readouts.get("potentiation", 0.0), dtype=float)
+    return np.maximum(1.0 - c, 0.0) / np.maximum(1.0 - c[:, :1], 1e-9)
+
+
+def subcircuit_activity(readouts: dict, kind: str, values: dict | None = None) -> np.ndarray:
     """Activity of a sub-circuit, (patients, times): healthy 0, the patient's untreated baseline 1.
 
-    The circuit level is a function of the prefrontal plasticity state (DESIGN §2.6): effective
-    prefrontal connectivity ``c = spine_density + potentiation`` (fractions of healthy). Top-down
-    control of the amygdala (fear: vmPFC, milad_quirk2012), of NAc/VTA (reward/habit) and of the
-    OFC-striatum-thalamus loop (compulsion) is lost in proportion to the prefrontal deficit, so every
-    sub-circuit's excess activity is taken as ``(1 - c) / (1 - c_0)``, ``c_0`` at the first saved time.
-
-    Why not the region rate model of :mod:`neuroplast.scales.circuits`: it was not committed when
-    these conditions were calibrated (see docs/conditions.md); its sub-circuits are normalised the same
-    way (healthy 0, baseline 1), so it can replace this function without changing the parameters'
-    meaning (the fit would have to be rerun).
+    ``fear`` (amygdala under vmPFC and hippocampal control), ``reward`` (NAc/VTA under prefrontal
+    control) and ``compulsion`` (OFC-caudate-thalamus) come from the region rate model of
+    :mod:`neuroplast.scales.circuits` (its ``subcircuit_activity`` hook, evaluated on the plasticity
+    read-outs, baseline = the first saved time); ``prefrontal`` is :func:`prefrontal_deficit` (used by
+    pain and the mania switch term, which have no sub-circuit of their own in the rate model).
+    A read-out dict without ``spine_density`` (a screening visit) is the untreated baseline: 1.
+    A dict may carry the activity precomputed under ``subcircuit_<kind>`` (see :func:`with_subcircuits`).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown sub-circuit {kind!r}; known: {KINDS}")
     if "spine_density" not in readouts:
         ref = next(iter(readouts.values()))
         return np.ones(np.shape(ref))
-    c = np.asarray(readouts["spine_density"], dtype=float) + np.asarray(readouts.get("potentiation", 0.0), dtype=float)
-    deficit0 = np.maximum(1.0 - c[:, :1], 1e-9)
-    return np.maximum(1.0 - c, 0.0) / deficit0
+    if f"subcircuit_{kind}" in readouts:  # precomputed (the calibration evaluates the hook once per arm)
+        return np.asarray(readouts[f"subcircuit_{kind}"], dtype=float)
+    if kind == "prefrontal":
+        return prefrontal_deficit(readouts)
+    from ..scales.circuits import subcircuit_activity as hook
+
+    try:
+        return np.asarray(hook(readouts, values=values)[kind], dtype=float)
+    except RuntimeError:
+        pass
+    # Should the rate model's fixed point fail (it did for ~1 patient in 300 far above healthy connectivity
+    # before 8e22abf), that patient alone gets the prefrontal deficit, so one patient never sinks a trial.
+    out = prefrontal_deficit(readouts)
+    for i in range(out.shape[0]):
+        row = {k: np.asarray(v)[i:i + 1] for k, v in readouts.items() if np.ndim(v) == 2}
+        try:
+            out[i] = np.asarray(hook(row, values=values)[kind], dtype=float)[0]
+        except RuntimeError:
+            continue
+    return out
+
+
+def with_subcircuits(readouts: dict, values: dict | None = None) -> dict:
+    """The read-outs plus every sub-circuit's activity under ``subcircuit_<kind>`` (computed once)."""
+    return {**readouts, **{f"subcircuit_{k}": subcircuit_activity(readouts, k, values) for k in KINDS}}
 
 
 def expectancy(readouts: dict) -> np.ndarray | float:
     return np.asarray(readouts["expectancy"], dtype=float) if "expectancy" in readouts else 0.0
 
 
-def relief_factor(readouts: dict, kind: str, gain: float, expectancy_share: float) -> np.ndarray:
+def relief_factor(readouts: dict, kind: str, gain: float, expectancy_share: float, values: dict | None = None) -> np.ndarray:
     """``(1 - share x expectancy) x max(0, 1 - gain (1 - a))``: 1 at baseline, 0 = no symptoms."""
-    a = subcircuit_activity(readouts, kind)
+    a = subcircuit_activity(readouts, kind, values)
     return (1.0 - expectancy_share * expectancy(readouts)) * np.maximum(1.0 - gain * (1.0 - a), 0.0)
 
 
@@ -51,9 +81,10 @@ def baseline(table, column: str) -> np.ndarray:
     return table[column].to_numpy(dtype=float)[:, None]
 
 
-def score(readouts, table, column: str, kind: str, gain: float, expectancy_share: float, per_unit: float = 1.0):
-    """True score: baseline (cohort column) x ``per_unit`` x the relief factor."""
-    return per_unit * baseline(table, column) * relief_factor(readouts, kind, gain, expectancy_share)
+def score(readouts, table, column: str, kind: str, gain: float, expectancy_share: float, values: dict | None = None):
+    """True score: baseline (cohort column) x the relief factor."""
+    return baseline(table, column) * relief_factor(readouts, kind, gain, expectancy_share, values)
 
 
-__all__ = ["KINDS", "baseline", "expectancy", "relief_factor", "score", "subcircuit_activity"]
+__all__ = ["KINDS", "baseline", "expectancy", "prefrontal_deficit", "relief_factor", "score", "subcircuit_activity",
+           "with_subcircuits"]

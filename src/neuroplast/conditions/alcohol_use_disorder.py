@@ -44,7 +44,7 @@ EVIDENCE = ("dakwar2020_alcohol (calibration set): directions only (abstinence, 
 
 
 def _pdd(ro, table, v):
-    pdd = _symptoms.score(ro, table, "baseline_pdd_true", "reward", v["aud_gain"], v["aud_expectancy_share"])
+    pdd = _symptoms.score(ro, table, "baseline_pdd_true", "reward", v["aud_gain"], v["aud_expectancy_share"], v)
     return np.minimum(pdd, 100.0)
 
 

@@ -35,7 +35,7 @@ EVIDENCE = "No anxiety trial in the calibration set. glue2017_anxiety and taylor
 
 
 def _hama(ro, table, v):
-    return _symptoms.score(ro, table, "baseline_hama_true", "fear", v["anxiety_gain"], v["anxiety_expectancy_share"])
+    return _symptoms.score(ro, table, "baseline_hama_true", "fear", v["anxiety_gain"], v["anxiety_expectancy_share"], v)
 
 
 SCALES = [

@@ -49,7 +49,7 @@ def ymrs(ro, table, v):
     """True YMRS (patients, times)."""
     base = _symptoms.baseline(table, "baseline_ymrs_true")
     cadss = np.asarray(ro["cadss"], dtype=float) if "cadss" in ro else 0.0
-    relief = np.maximum(1.0 - _symptoms.subcircuit_activity(ro, "prefrontal"), 0.0)
+    relief = np.maximum(1.0 - _symptoms.subcircuit_activity(ro, "prefrontal", v), 0.0)
     on = table["on_mood_stabiliser"].to_numpy(dtype=float)[:, None] if "on_mood_stabiliser" in table else 0.0
     switch = v["ymrs_switch_gain"] * relief * (1.0 - v["mood_stabiliser_protection"] * on)
     return base + v["ymrs_per_cadss"] * cadss + switch

@@ -28,7 +28,7 @@ import time
 import numpy as np
 from scipy import optimize, stats
 
-from . import ocd, ptsd
+from . import _symptoms, ocd, ptsd
 from ._params import FITTED_PATH, FREE
 
 N = 300  # virtual patients per simulated arm (the fit's Monte-Carlo SE is reported)
@@ -41,7 +41,8 @@ _SAL = {"drug": "saline", "route": "iv", "amount": "0 mg", "duration": "40 min",
 
 
 def simulate_calibration(model, n: int = N) -> dict:
-    """Simulate every calibration arm once: name -> (readouts, cohort table, save times in h)."""
+    """Simulate every calibration arm once: name -> (readouts with the sub-circuit activities, cohort table,
+    save times in h, ok). The activities do not depend on the condition parameters, so they are computed once."""
     from ..cohort import sample_cohort
     from ..regimen import build_regimen
     from ..simulation import simulate
@@ -52,13 +53,13 @@ def simulate_calibration(model, n: int = N) -> dict:
     ts = np.array([0.0, 24.0])
     for arm, dose in (("ketamine", _KET), ("midazolam", _MDZ)):
         sim = simulate(model, build_regimen([dose]), ptsd_cohort, saveat=ts)
-        out[f"feder2014 {arm}"] = (sim.readouts, sim.cohort.table, ts, sim.ok)
+        out[f"feder2014 {arm}"] = (_symptoms.with_subcircuits(sim.readouts, v), sim.cohort.table, ts, sim.ok)
     for name, dose, ts in (("rodriguez2013_ocd ketamine", _KET, np.array([0.0, 168.0])),
                            ("rodriguez2013_ocd saline", _SAL, np.array([0.0, 168.0])),
                            ("bloch2012_ocd", _KET, np.array([0.0, 24.0, 48.0, 72.0]))):
         cohort = sample_cohort(v, cvs, "ocd", n, seed=SEEDS[name])
         sim = simulate(model, build_regimen([dose]), cohort, saveat=ts)
-        out[name] = (sim.readouts, sim.cohort.table, ts, sim.ok)
+        out[name] = (_symptoms.with_subcircuits(sim.readouts, v), sim.cohort.table, ts, sim.ok)
     return out
 
 
@@ -108,10 +109,11 @@ def _fit_ocd(sims, values, names, fix_share=None):
     if fix_share is None:
         grid = [(g, e) for g in np.linspace(0.0, 4.0, 9) for e in np.linspace(0.0, 1.0, 5)]
         x0 = min(grid, key=nll)
-        res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[(0.0, 6.0), (0.0, 1.0)])
+        res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[(0.0, 6.0), (0.0, 1.0)],
+                               options={"ftol": 1e-14, "gtol": 1e-9})
         g, e = res.x
     else:
-        res = optimize.minimize_scalar(lambda g: nll([g]), bounds=(0.0, 6.0), method="bounded")
+        res = optimize.minimize_scalar(lambda g: nll([g]), bounds=(0.0, 6.0), method="bounded", options={"xatol": 1e-9})
         g, e = res.x, fix_share
     vals = {**values, "ocd_gain": float(g), "ocd_expectancy_share": float(e)}
     return {"ocd_gain": float(g), "ocd_expectancy_share": float(e), "loglik": -float(res.fun),

@@ -43,7 +43,7 @@ EVIDENCE = "No pain trial in the calibration set. orhurhu2019 (abstract read): N
 def _nrs(ro, table, v):
     block = np.asarray(ro["occupancy_pyramidal"], dtype=float) if "occupancy_pyramidal" in ro else 0.0
     acute = 1.0 - v["pain_acute_max"] * np.clip(block, 0.0, 1.0)
-    sustained = _symptoms.score(ro, table, "baseline_nrs_true", "prefrontal", v["pain_gain"], v["pain_expectancy_share"])
+    sustained = _symptoms.score(ro, table, "baseline_nrs_true", "prefrontal", v["pain_gain"], v["pain_expectancy_share"], v)
     return sustained * acute
 
 

@@ -33,7 +33,7 @@ EVIDENCE = "No cocaine trial in the calibration set: no calibration; all paramet
 
 
 def _pud(ro, table, v):
-    pud = _symptoms.score(ro, table, "baseline_pud_true", "reward", v["cud_gain"], v["cud_expectancy_share"])
+    pud = _symptoms.score(ro, table, "baseline_pud_true", "reward", v["cud_gain"], v["cud_expectancy_share"], v)
     return np.minimum(pud, 100.0)
 
 

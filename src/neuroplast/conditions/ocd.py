@@ -38,7 +38,7 @@ EVIDENCE = ("rodriguez2013_ocd (verified): Y-BOCS response at 1 week 4/8 ketamin
 
 
 def _ybocs(ro, table, v):
-    return _symptoms.score(ro, table, "baseline_ybocs_true", "compulsion", v["ocd_gain"], v["ocd_expectancy_share"])
+    return _symptoms.score(ro, table, "baseline_ybocs_true", "compulsion", v["ocd_gain"], v["ocd_expectancy_share"], v)
 
 
 SCALES = [

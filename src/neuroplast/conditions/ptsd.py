@@ -1,8 +1,9 @@
 """PTSD: fear memory and extinction (amygdala under vmPFC and hippocampal control); CAPS-5, PCL-5, IES-R.
 
-Model: the fear sub-circuit's activity follows the prefrontal plasticity state (extinction memory is
-a vmPFC -> amygdala inhibition that needs prefrontal synapses; ketamine restores them for days), and
-the PTSD scales follow the sub-circuit with gain ``ptsd_gain`` (fitted) plus the model's expectancy.
+Model: the fear sub-circuit (amygdala activity of the region rate model, under vmPFC and hippocampal
+control: extinction memory is a vmPFC -> amygdala inhibition that needs prefrontal synapses, which
+ketamine restores for days) drives the PTSD scales with gain ``ptsd_gain`` (fitted) plus the model's
+expectancy.
 CAPS-5 (clinician) and PCL-5 / IES-R (self-report) read the same true severity through
 ``pcl5_per_caps5`` and ``iesr_per_caps5`` (assumptions: equal item-mean severity).
 
@@ -40,7 +41,7 @@ EVIDENCE = ("feder2014 (calibration set, verified): IES-R difference 12.7 at 24 
 
 
 def _caps5(ro, table, v):
-    return _symptoms.score(ro, table, "baseline_caps5_true", "fear", v["ptsd_gain"], v["ptsd_expectancy_share"])
+    return _symptoms.score(ro, table, "baseline_caps5_true", "fear", v["ptsd_gain"], v["ptsd_expectancy_share"], v)
 
 
 def _pcl5(ro, table, v):
