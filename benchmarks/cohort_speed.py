@@ -62,7 +62,9 @@ def setup(args):
     model = npl.default_model()
     regimen = npl.build_regimen(DOSES)
     saveat = np.arange(0.0, DAYS * 24.0 + 1e-9, args.every_h)
-    solver = npl.Solver()
+    solver = npl.Solver(method=getattr(args, "method", "tsit5"))
+    if getattr(args, "batch", None):
+        solver = dataclasses.replace(solver, batch=args.batch)
     if args.float32:
         solver = dataclasses.replace(solver, rtol=1e-4, atol=1e-7)
     return npl, model, regimen, saveat, solver
@@ -88,7 +90,9 @@ def compile_probe(args) -> None:
 
 def measure_compile(args) -> tuple[float, float]:
     cache = tempfile.mkdtemp(prefix="neuroplast-bench-cache-")
-    cmd = [sys.executable, __file__, "--compile-probe", cache, "--every-h", str(args.every_h)]
+    cmd = [sys.executable, __file__, "--compile-probe", cache, "--every-h", str(args.every_h), "--method", args.method]
+    if args.batch:
+        cmd += ["--batch", str(args.batch)]
     if args.float32:
         cmd.append("--float32")
     out = []
@@ -207,6 +211,35 @@ def scipy_main(a) -> None:
              stacked_nfev=stacked_nfev, loop_ys=np.array(loop_ys), ref_ys=np.array(ref_ys))
 
 
+def run_engine(a) -> dict:
+    """(a): compile times (child processes) and the warm engine run of one solver method."""
+    compile_cold, compile_cached = (None, None) if a.no_compile else measure_compile(a)
+    npl, model, regimen, saveat, solver = setup(a)
+    import jax
+
+    dev = jax.devices()[0]
+    device = f"{dev.platform}: {getattr(dev, 'device_kind', str(dev))}"
+    print(f"[{solver.method}] device {device}; float{'32' if a.float32 else '64'}; {a.patients} patients, "
+          f"{DAYS:g} days, {saveat.size} saved times", flush=True)
+    rss_start = rss_mb()
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", a.patients, seed=a.seed)
+    warm = cohort.take(np.arange(min(a.patients, getattr(solver, "batch", 256))))
+    npl.simulate(model, regimen, warm, saveat=saveat, solver=solver)  # compile outside the clock
+    times = []
+    for _ in range(a.repeats):
+        t0 = time.perf_counter()
+        sim = npl.simulate(model, regimen, cohort, saveat=saveat, solver=solver)
+        times.append(time.perf_counter() - t0)
+    engine_s = float(np.median(times))
+    failed = int((~sim.ok).sum())
+    per_pm = 1e3 * engine_s / (a.patients * DAYS / MONTH_D)
+    print(f"[{solver.method}] engine: {engine_s:.2f} s (median of {a.repeats}), {per_pm:.4f} ms per patient-month, "
+          f"{failed} patients failed", flush=True)
+    return dict(device=device, cohort=cohort, rss_start=rss_start, sim=sim, engine_s=engine_s, per_pm=per_pm,
+                failed=failed, compile_cold=compile_cold, compile_cached=compile_cached, rss_engine=rss_mb(),
+                solver=solver)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--patients", type=int, default=10_000)
@@ -215,6 +248,11 @@ def main():
     ap.add_argument("--reference-patients", type=int, default=2, help="patients solved at rtol 1e-10 for the error")
     ap.add_argument("--every-h", type=float, default=6.0, help="save interval, hours (default 6 h: 337 saved times)")
     ap.add_argument("--float32", action="store_true")
+    ap.add_argument("--methods", default="fast,tsit5",
+                    help="engine methods, comma-separated; the first gives the top-level keys (default fast,tsit5)")
+    ap.add_argument("--method", default="tsit5", help=argparse.SUPPRESS)
+    ap.add_argument("--batch", type=int, default=None, help="patients per compiled batch (default: the Solver's)")
+    ap.add_argument("--repeats", type=int, default=3, help="warm engine runs; the median is reported")
     ap.add_argument("--no-compile", action="store_true", help="skip the compile-time child processes")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", default=None)
@@ -227,28 +265,19 @@ def main():
     if a.scipy_child:
         return scipy_main(a)
 
-    compile_cold, compile_cached = (None, None) if a.no_compile else measure_compile(a)
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    runs = {}
+    for method in methods:
+        a.method = method
+        runs[method] = run_engine(a)
+    a.method = methods[0]
+    r0 = runs[methods[0]]
     npl, model, regimen, saveat, solver = setup(a)
     import jax
 
-    dev = jax.devices()[0]
-    device = f"{dev.platform}: {getattr(dev, 'device_kind', str(dev))}"
-    print(f"device {device}; float{'32' if a.float32 else '64'}; {a.patients} patients, {DAYS:g} days, "
-          f"{saveat.size} saved times", flush=True)
-    rss_start = rss_mb()
-    cohort = npl.sample_cohort(model.values, model.cvs, "trd", a.patients, seed=a.seed)
-    warm = cohort.take(np.arange(min(a.patients, getattr(solver, "batch", 256))))
-    npl.simulate(model, regimen, warm, saveat=saveat, solver=solver)  # compile outside the clock
-    t0 = time.perf_counter()
-    sim = npl.simulate(model, regimen, cohort, saveat=saveat, solver=solver)
-    engine_s = time.perf_counter() - t0
-    rss_engine = rss_mb()
-    failed = int((~sim.ok).sum())
-    months = DAYS / MONTH_D
-    per_pm = 1e3 * engine_s / (a.patients * months)
-    print(f"engine: {engine_s:.1f} s, {per_pm:.4f} ms per patient-month, {failed} patients failed", flush=True)
-
+    device, cohort, rss_start = r0["device"], r0["cohort"], r0["rss_start"]
     idx, loop_s, stacked_s, loop_nfev, stacked_nfev, loop_ys, ref_ys = scipy_child(a, solver.rtol, solver.atol)
+    months = DAYS / MONTH_D
     loop_pm, stacked_pm = 1e3 * loop_s / months, 1e3 * stacked_s / months
     print(f"scipy loop: {1e3 * loop_s:.0f} ms per patient ({loop_pm:.2f} ms per patient-month); "
           f"stacked ({a.stacked_patients} patients): {1e3 * stacked_s:.0f} ms per patient", flush=True)
@@ -258,21 +287,40 @@ def main():
     m = a.reference_patients
     ro = jax.jit(lambda mm, ys: mm.readouts(ys))
     ones = scipy_inputs(model, regimen, cohort, idx[:m])[2]
-    err_state, err_loop, by_readout = 0.0, 0.0, {}
-    for j in range(m):
-        eng = np.asarray(sim.states[idx[j]], float)
-        err_state = max(err_state, float(np.max(np.abs(eng - ref_ys[j]))))
-        if j < len(loop_ys):
-            err_loop = max(err_loop, float(np.max(np.abs(loop_ys[j] - ref_ys[j]))))
-        ref_ro = {k_: np.asarray(v, float) for k_, v in ro(ones[j], jax.numpy.asarray(ref_ys[j])).items()}
-        for name, arr in sim.readouts.items():
-            e = float(np.max(np.abs(np.asarray(arr[idx[j]], float) - ref_ro[name])))
-            by_readout[name] = max(by_readout.get(name, 0.0), e)
+    err_loop = 0.0
+    for j in range(min(m, len(loop_ys))):
+        err_loop = max(err_loop, float(np.max(np.abs(loop_ys[j] - ref_ys[j]))))
+    ref_ro = [{k_: np.asarray(v, float) for k_, v in ro(ones[j], jax.numpy.asarray(ref_ys[j])).items()}
+              for j in range(m)]
+    per_method = {}
+    for method, r in runs.items():
+        sim = r["sim"]
+        err_state, by_readout = 0.0, {}
+        for j in range(m):
+            eng = np.asarray(sim.states[idx[j]], float)
+            err_state = max(err_state, float(np.max(np.abs(eng - ref_ys[j]))))
+            for name, arr in sim.readouts.items():
+                e = float(np.max(np.abs(np.asarray(arr[idx[j]], float) - ref_ro[j][name])))
+                by_readout[name] = max(by_readout.get(name, 0.0), e)
+        per_method[method] = {
+            "engine_s": r["engine_s"], "engine_ms_per_patient_month": r["per_pm"], "patients_failed": r["failed"],
+            "ratio_vs_scipy_loop": loop_pm / r["per_pm"], "ratio_vs_scipy_stacked": stacked_pm / r["per_pm"],
+            "compile_s_cold": r["compile_cold"], "compile_s_cached": r["compile_cached"],
+            "peak_rss_after_engine_mb": r["rss_engine"], "max_abs_error_vs_reference": err_state,
+            "max_abs_error_by_readout": by_readout, "solver": dataclasses.asdict(r["solver"]),
+        }
+        del r["sim"]
+    top = per_method[methods[0]]
+    engine_s, per_pm, failed = top["engine_s"], top["engine_ms_per_patient_month"], top["patients_failed"]
+    compile_cold, compile_cached = top["compile_s_cold"], top["compile_s_cached"]
+    rss_engine = top["peak_rss_after_engine_mb"]
+    err_state, by_readout = top["max_abs_error_vs_reference"], top["max_abs_error_by_readout"]
 
     out = {
         "patients": a.patients, "months": months, "days": DAYS, "saved_times": int(saveat.size),
         "regimen": "6 x 0.5 mg/kg IV ketamine over 40 min at days 0, 2, 4, 7, 9, 11", "population": "trd",
         "device": device, "float": 32 if a.float32 else 64,
+        "engine": "neuroplast.simulate", "method": methods[0], "methods": per_method,
         "solver": {k_: v for k_, v in dataclasses.asdict(solver).items()},
         "engine_s": engine_s, "engine_ms_per_patient_month": per_pm, "patients_failed": failed,
         "scipy_loop_ms_per_patient_month": loop_pm, "scipy_loop_patients": len(loop_ys),
@@ -297,6 +345,15 @@ def main():
         v = out[key]
         print(f"{key:38s} {('n/a' if v is None else f'{v:.4g}'):>12s}  {target}")
     print(f"{'max abs error, madrs_true (points)':38s} {by_readout.get('madrs_true', float('nan')):>12.3g}")
+    print()
+    cols = list(per_method)
+    print(f"{'method (side by side)':38s} " + " ".join(f"{c:>12s}" for c in cols))
+    for key in ("engine_ms_per_patient_month", "ratio_vs_scipy_loop", "ratio_vs_scipy_stacked", "patients_failed",
+                "compile_s_cold", "compile_s_cached", "max_abs_error_vs_reference"):
+        vals = [per_method[c][key] for c in cols]
+        print(f"{key:38s} " + " ".join(f"{('n/a' if v is None else f'{v:.4g}'):>12s}" for v in vals))
+    vals = [per_method[c]["max_abs_error_by_readout"].get("madrs_true", float("nan")) for c in cols]
+    print(f"{'max abs error, madrs_true (points)':38s} " + " ".join(f"{v:>12.3g}" for v in vals))
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(out, fh, indent=1)

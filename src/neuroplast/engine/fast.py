@@ -58,9 +58,11 @@ def pk_indices(n_states: int) -> np.ndarray:
     """Indices of the model's linear PK states (the slices :mod:`neuroplast.model` declares)."""
     from .. import model as model_module
 
-    names = [n for n in dir(model_module) if n.startswith("_") and isinstance(getattr(model_module, n), slice)]
-    pk_names = [n for n in ("_K", "_M", "_R") if n in names]
-    idx = sorted({i for n in pk_names for i in range(n_states)[getattr(model_module, n)]})
+    # _K: ketamine family, _M: midazolam, _R: SSRIs (model.py's state slices); checked by verify_pk_block
+    slices = [getattr(model_module, n) for n in ("_K", "_M", "_R") if isinstance(getattr(model_module, n, None), slice)]
+    if not slices:
+        raise RuntimeError("neuroplast.model no longer declares its PK slices (_K, _M, _R): update neuroplast.engine")
+    idx = sorted({i for sl in slices for i in range(n_states)[sl]})
     return np.asarray(idx, dtype=np.int64)
 
 

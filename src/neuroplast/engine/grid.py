@@ -101,5 +101,5 @@ def build_grid(saveat, starts, ends, session_ends, *, fine_h: float, coarse_h: f
     row = np.searchsorted(ends_at, save) + 1
     row[save == 0] = 0
     assert np.all(np.where(save == 0, True, ends_at[np.minimum(row - 1, n - 1)] == save)), "save time off the grid"
-    return Grid(t0=t0 / TICKS_PER_H, h=h / TICKS_PER_H, cls=cls, save_row=row.astype(np.int32), base_h=base / TICKS_PER_H,
-                n_classes=n_cls, n_steps=n)
+    return Grid(t0=t0 / TICKS_PER_H, h=h / TICKS_PER_H, cls=cls, save_row=row.astype(np.int32),
+                base_h=base / TICKS_PER_H, n_classes=n_cls, n_steps=n)
