@@ -195,7 +195,8 @@ class PatientModel(eqx.Module):
 
         A state depends on the latents if its initial value or its derivative does, or if its
         derivative depends on a state that does (closure). Jacobians are taken at random states,
-        during and outside an infusion, so no structural dependence is missed by an accidental zero.
+        during and outside an infusion, near the initial state and far from it, so no structural dependence is
+        missed by an accidental zero (a saturated coupling far from the initial state is flat there).
         """
         from ..regimen import build_regimen
 
@@ -210,9 +211,12 @@ class PatientModel(eqx.Module):
         dy = np.zeros((n_states, n_states), bool)
         jac_z = jax.jit(jax.jacfwd(lambda q, t, y: self.model(q).vector_field(t, y, ev)))
         jac_y = jax.jit(jax.jacfwd(lambda q, t, z: self.model(z).vector_field(t, q, ev)))
+        # states near the model's own initial state (the physiological region, where clipped or saturating
+        # couplings are live) and random ones: a dependence that is flat in one region is seen in the other
+        near = [y_init * jnp.asarray(rng.uniform(0.8, 1.25, n_states)) + jnp.asarray(rng.uniform(0.0, 0.05, n_states))
+                for _ in range(2)]
         for t in (0.3, 30.0):
-            for _ in range(2):
-                y = jnp.asarray(rng.uniform(0.1, 2.0, n_states))
+            for y in near + [jnp.asarray(rng.uniform(0.1, 2.0, n_states)) for _ in range(2)]:
                 z = jnp.asarray(rng.normal(0.0, 0.5, self.n_latent))
                 dz |= np.asarray(jnp.abs(jac_z(z, t, y)).sum(1)) > 0
                 dy |= np.asarray(jnp.abs(jac_y(y, t, z))) > 0
