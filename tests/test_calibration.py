@@ -10,12 +10,22 @@ import pytest
 
 from neuroplast.calibration import evaluate
 from neuroplast.calibration.fit import stage1
+from neuroplast.evidence.targets import SLOW_TARGETS, TARGETS
 from neuroplast.parameters import FITTED_PATH
+
+KETAMINE = [t for t in TARGETS if t.stage == "ketamine"]
 
 
 @pytest.fixture(scope="module")
 def rows(model):
-    return evaluate(model, n_per_arm=1000)
+    return evaluate(model, n_per_arm=1000, targets=KETAMINE)
+
+
+@pytest.fixture(scope="module")
+def slow_rows(model):
+    """The slow calibration trials (weeks to months) at the fit's cohort size (150/arm)."""
+    committed = json.loads(FITTED_PATH.read_text())["slow"]
+    return evaluate(model, n_per_arm=committed["n_per_arm"], targets=SLOW_TARGETS)
 
 
 def test_fitted_values_are_committed_and_reproduce_stage1(model):
@@ -52,10 +62,38 @@ def test_held_out_endpoints(rows):
 def test_committed_residuals_reproduce(model):
     """Reproducibility: the calibration trials at the fit's cohort size give exactly the committed residuals."""
     committed = json.loads(FITTED_PATH.read_text())
-    rows = evaluate(model, n_per_arm=committed["n_per_arm"])
+    rows = evaluate(model, n_per_arm=committed["n_per_arm"], targets=KETAMINE)
+    assert len(rows) == len(committed["residuals"])
     for c, r in zip(committed["residuals"], rows):
         assert (c["study"], c["metric"]) == (r["study"], r["metric"])
         if c["simulated"] is None:
             assert r["simulated"] is None
         else:
             assert r["simulated"] == pytest.approx(c["simulated"], rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_committed_slow_residuals_reproduce(slow_rows):
+    """Stage 3 reproduces: the slow calibration trials give exactly the committed residuals."""
+    committed = json.loads(FITTED_PATH.read_text())["slow"]
+    assert len(slow_rows) == len(committed["residuals"])
+    for c, r in zip(committed["residuals"], slow_rows):
+        assert (c["study"], c["arm"], c["metric"]) == (r["study"], r["arm"], r["metric"])
+        if c["simulated"] is None:
+            assert r["simulated"] is None
+        else:
+            assert r["simulated"] == pytest.approx(c["simulated"], rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_slow_endpoints(slow_rows):
+    """Placebo, wait-list, CBT and exercise endpoints are fitted within their CIs; wilkinson2017's response at
+    12 days is set by the ketamine stage (four infusions), not by stage 3, and is reported, not asserted."""
+    fit = {(r["study"], r["arm"], r["metric"]): r for r in slow_rows if r["use"] == "fit"}
+    for key in [("rutherford2012_waitlist", "wait list", "within_effect_size"),
+                ("furukawa2016_placebo", "placebo", "response_rate"),
+                ("cuijpers2023_cbt", "cbt vs wait list", "cohens_d"),
+                ("noetel2024_exercise", "exercise vs usual care", "cohens_d")]:
+        assert fit[key]["ci_holds"], fit[key]
+    z = np.array([abs(r["z"]) for r in slow_rows if r["use"] == "fit"])
+    assert np.median(z) < 2.0

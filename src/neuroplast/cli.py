@@ -242,19 +242,26 @@ def params(scale: Annotated[Optional[str], typer.Option(help="Only this scale (p
 def calibrate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm while fitting.")] = 200,
               max_evals: Annotated[int, typer.Option(help="Objective evaluations (Nelder-Mead).")] = 250,
               stage: Annotated[str, typer.Option(help="'ketamine' (stages 1-2: hours to weeks), 'slow' (stage 3: SSRIs, "
-                                                      "therapy, exercise, natural course), or 'all'.")] = "all"):
+                                                      "therapy, exercise, natural course), 'all', or 'recheck' (recompute "
+                                                      "stage 2's residuals with the committed values).")] = "all"):
     """Refit the free parameters to the calibration set and write parameters/fitted.json."""
     _setup()
     from .calibration import fit
     from .calibration.slow import fit_slow
 
-    if stage not in ("ketamine", "slow", "all"):
+    if stage not in ("ketamine", "slow", "all", "recheck"):
         from ._errors import NeuroplastInputError
 
         def refuse():
-            raise NeuroplastInputError("unknown calibration stage; known: ketamine, slow, all", field="--stage", value=stage)
+            raise NeuroplastInputError("unknown calibration stage; known: ketamine, slow, all, recheck", field="--stage",
+                                       value=stage)
 
         _guard(refuse)
+    if stage == "recheck":
+        from .calibration.fit import reevaluate
+
+        reevaluate(log=console.print)
+        return
     if stage in ("ketamine", "all"):
         fit(n_per_arm=n_per_arm, max_evals=max_evals, log=console.print)
     if stage in ("slow", "all"):

@@ -141,7 +141,7 @@ class Model(eqx.Module):
             self.cascade.rhs(sig, occ_pyr, occ_in, self.hnk.ampa_drive(hnk_e)),
             self.spines.rhs(pl, sig[0], sig[2], trophic, fitness),
             self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session.astype(y.dtype), felt, learning,
-                          pill.astype(y.dtype)),
+                          pill.astype(y.dtype), trophic),
             self.trophic.rhs(y[_T], sert, exercise),
             self.neurogenesis.rhs(y[_N], trophic, fitness, y[MOOD_INDEX]),
             self.learning.rhs(y[_L], therapy, self.window(y)),

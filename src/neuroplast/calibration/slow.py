@@ -7,7 +7,7 @@ are recorded):
 
 1. ``k_natural``: the wait-list improvement (rutherford2012_waitlist);
 2. ``pill_factor``: placebo response in SSRI trials (furukawa2016_placebo);
-3. ``ssri_spine_gain``, ``tau_trophic``: STAR*D level-1 remission and response (trivedi2006_stard_level1) and
+3. ``ssri_spine_gain``, ``tau_trophic``, ``ssri_mood_gain``: STAR*D level-1 remission and response (trivedi2006_stard_level1) and
    the week-1 risk ratio of response (taylor2006_ssri_onset);
 4. ``k_session``: CBT vs wait list (cuijpers2023_cbt);
 5. ``fitness_spine_gain``: exercise vs usual care (noetel2024_exercise);
@@ -35,7 +35,7 @@ from .evaluate import CALIBRATION_TRIALS, evaluate, simulated_value
 BLOCKS = (
     (("k_natural",), {"psychotherapy": ("wait list",)}, ("rutherford2012_waitlist",)),
     (("pill_factor",), {"ssri": ("placebo",)}, ("furukawa2016_placebo",)),
-    (("ssri_spine_gain", "tau_trophic"), {"ssri": ("escitalopram", "placebo"), "stard": ("escitalopram",)},
+    (("ssri_spine_gain", "tau_trophic", "ssri_mood_gain"), {"ssri": ("escitalopram", "placebo"), "stard": ("escitalopram",)},
      ("taylor2006_ssri_onset", "trivedi2006_stard_level1")),
     (("k_session",), {"psychotherapy": ("cbt", "wait list")}, ("cuijpers2023_cbt",)),
     (("fitness_spine_gain",), {"exercise": ("exercise", "usual care")}, ("noetel2024_exercise",)),
@@ -43,7 +43,7 @@ BLOCKS = (
 )
 """(parameters, {trial: arms simulated}, studies fitted) per block, in fitting order."""
 
-BOUNDS = {"k_natural": (1e-3, 0.3), "pill_factor": (0.05, 3.0), "ssri_spine_gain": (0.01, 3.0),
+BOUNDS = {"k_natural": (1e-3, 0.3), "pill_factor": (0.05, 3.0), "ssri_spine_gain": (0.01, 3.0), "ssri_mood_gain": (0.005, 1.0),
           "tau_trophic": (72.0, 1008.0), "k_session": (1e-3, 0.3), "fitness_spine_gain": (0.01, 3.0),
           "window_gain": (0.01, 30.0)}
 """Search bounds; ``tau_trophic`` within 3-42 days (chronic, not acute, exposure acts: F06, F07)."""
@@ -68,7 +68,10 @@ def _objective(model, trials, targets, n):
 def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool = True, log=print) -> dict:
     """Fit the slow parameters block by block; write them and the slow residuals into ``fitted.json``."""
     t0 = time.time()
-    model = default_model()
+    from ..parameters.table import SCALES
+
+    start = {p.name: p.value for params in SCALES.values() for p in params if p.name in FREE}  # the table, not a past fit
+    model = default_model().with_values(**start)
     evals = 0
     for names, trials, studies in BLOCKS:
         targets = _block_targets(studies, set(trials))
@@ -88,7 +91,7 @@ def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool
             best = np.atleast_1d(res.x)
         else:
             res = scipy.optimize.minimize(f, x0, method="Nelder-Mead",
-                                          options={"maxfev": 2 * max_evals_per_block, "xatol": 0.02, "fatol": 0.01})
+                                          options={"maxfev": len(names) * max_evals_per_block, "xatol": 0.02, "fatol": 0.01})
             best = res.x
         model = model.with_values(**dict(zip(names, np.exp(np.clip(best, lo, hi)).tolist())))
         log(f"  {', '.join(f'{k} = {model.values[k]:.4g}' for k in names)}  objective {float(res.fun):.3f}"

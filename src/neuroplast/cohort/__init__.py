@@ -112,6 +112,8 @@ def sample_cohort(values: dict, cvs: dict, population: str, n: int, *, seed: int
     hist = np.random.default_rng([seed, 11])
     table["illness_y"] = _truncnormal(hist, *preset.illness_y, n)
     table["untreated_y"] = table["illness_y"] * np.clip(hist.normal(*preset.untreated_share, n), 0.0, 1.0)
+    # how fast this patient learns from therapy and experience (median 1): its own stream too
+    table["learning_aptitude"] = _lognormal(np.random.default_rng([seed, 12]), values["learning_cv"], n)
     return Cohort(population, table)
 
 
@@ -235,7 +237,8 @@ def individualize(values: dict, cohort: Cohort) -> Model:
     mood = Mood(tau_mood=arr(v["tau_mood"]), expectancy_base=arr(v["expectancy_base"] * eta("expectancy_base")),
                 expectancy_felt=arr(v["expectancy_felt"]), tau_expectancy=arr(v["tau_expectancy"]),
                 k_expectancy=arr(v["k_expectancy"]), baseline_madrs=arr(t["baseline_madrs_true"].to_numpy()),
-                pill_factor=arr(v["pill_factor"]))
+                pill_factor=arr(v["pill_factor"]), k_expectancy_pill=arr(v["k_expectancy_pill"]),
+                ssri_mood_gain=arr(v["ssri_mood_gain"]))
     trophic = Trophic(tau_trophic_h=arr(v["tau_trophic"]), tau_fitness_h=arr(v["tau_fitness"]),
                       exercise_ref_h_per_week=arr(v["exercise_ref_h_per_week"]))
     age = t["age_y"].to_numpy()
@@ -251,7 +254,9 @@ def individualize(values: dict, cohort: Cohort) -> Model:
         volume0=arr(np.clip(1.0 - v["volume_loss_untreated"] * untreated, 0.7, 1.0)))
     natural = PRESETS[cohort.population].natural_course if cohort.population in PRESETS else False
     session_h = [THERAPIES[k] for k in KINDS]
-    learning = Learning(k_natural=arr(v["k_natural"] / 168.0 if natural else 0.0), k_session=arr(v["k_session"]),
+    aptitude = t["learning_aptitude"].to_numpy() if "learning_aptitude" in t else np.ones(len(t))
+    learning = Learning(k_natural=arr((v["k_natural"] / 168.0 if natural else 0.0) * aptitude),
+                        k_session=arr(v["k_session"] * aptitude),
                         efficacy=jnp.asarray(np.tile([1.0, v["efficacy_mindfulness"], 0.0, v["efficacy_meditation"],
                                                       v["efficacy_creative"]], (len(t), 1))),
                         session_h=jnp.asarray(np.tile(session_h, (len(t), 1))),
@@ -283,6 +288,7 @@ def typical_patient(values: dict, *, weight_kg: float = 70.0, female: bool = Fal
         row["baseline_madrs_true"] = preset.madrs_baseline[0]
     row["illness_y"] = preset.illness_y[0]
     row["untreated_y"] = preset.illness_y[0] * preset.untreated_share[0]
+    row["learning_aptitude"] = 1.0
     row.update({c[0]: c[1] for c in preset.baselines})  # condition severities at their means
     if preset.baselines or preset.p_mood_stabiliser:
         row["on_mood_stabiliser"] = preset.p_mood_stabiliser >= 0.5

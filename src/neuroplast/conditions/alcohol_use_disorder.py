@@ -9,8 +9,8 @@ days, each the patient's current rate (the noise of counting 28 diary days is th
 Calibration: dakwar2020_alcohol (ketamine + motivational enhancement therapy vs midazolam + MET)
 reports only directions in what was read (abstinence, time to relapse and heavy drinking days all
 better with ketamine; numeric estimates NOT READ). No parameter can be fitted to it: they are
-assumptions, and its validate entry is a direction check. The MET course is not simulated (therapy
-sessions are not modelled yet): the check compares the infusions alone.
+assumptions, and its validate entry is a direction check. The MET course is not simulated
+(motivational enhancement is not one of the modelled session kinds): the check compares the infusions alone.
 """
 
 from __future__ import annotations

@@ -49,6 +49,8 @@ def source_ids() -> frozenset[str]:
     ids |= {s["id"] for s in extra()["sources"]}
     ids |= {s["id"] for s in pharmacology()["sources"]}
     ids |= {s["id"] for s in yaml.safe_load((HERE / "circuit_sources.yaml").read_text())["sources"]}  # issue 5
+    conditions = HERE.parent / "conditions" / "sources.yaml"  # issue 5: sources of the condition models
+    ids |= {s["id"] for s in yaml.safe_load(conditions.read_text())["sources"]}
     return frozenset(ids | study_ids())
 
 

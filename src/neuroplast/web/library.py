@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import math
 import tomllib
-import typing
 from pathlib import Path
 
 import numpy as np
@@ -117,9 +116,9 @@ def example_dose_defaults() -> dict[str, dict]:
 # --- options --------------------------------------------------------------------------------
 
 def _therapy_kinds() -> list[str]:
-    from ..trials.spec import TherapySpec
+    from ..regimen import THERAPIES
 
-    return list(typing.get_args(TherapySpec.model_fields["kind"].annotation))
+    return list(THERAPIES)
 
 
 @functools.cache

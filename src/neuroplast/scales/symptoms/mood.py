@@ -7,14 +7,17 @@ connectivity (spines + fast potentiation) relative to the baseline deficit::
     target = max(0, (1 - connectivity) / (1 - baseline_spines)) x (1 - learning)
 
 ``learning`` is what psychotherapy, practice and the natural course have unlearned of the negative
-state (:mod:`.learning`).
+state (:mod:`.learning`). Under an SSRI the target is also scaled by ``1 - ssri_mood_gain x T``: a
+fast serotonergic route through the trophic state ``T`` (days), beside the slow route through new
+spines (weeks) — together they give the early, then growing, SSRI effect (taylor2006_ssri_onset).
 
 Expectancy is its own process (not drug effect): each infusion session builds it towards
 ``base + felt x (felt drug effect)``, after which it fades over days. A felt effect —
 midazolam sedation, ketamine dissociation — strengthens it (functional unblinding), which
 is why midazolam arms respond more than saline arms (Wilkinson 2019). Taking a pill each day (an SSRI
-or its placebo) builds expectancy the same way, scaled by ``pill_factor`` (fitted to placebo response
-in antidepressant trials, furukawa2016_placebo). The true score is
+or its placebo) builds expectancy too, towards ``pill_factor`` x the base (fitted to placebo response
+in antidepressant trials, furukawa2016_placebo) but slowly, a little with each pill, so placebo
+response grows over the first weeks (furukawa2016: longer trials, more placebo response). The true score is
 ``baseline_score x mood x (1 - expectancy)``; observed scores add rater noise.
 States: ``mood, expectancy``.
 """
@@ -34,18 +37,22 @@ class Mood(eqx.Module):
     k_expectancy: Float[Array, ""]
     baseline_madrs: Float[Array, ""]  # the patient's true baseline severity (MADRS points)
     pill_factor: Float[Array, ""]
+    k_expectancy_pill: Float[Array, ""]  # 1/h while a pill's session window is on: pill expectancy builds over weeks
+    ssri_mood_gain: Float[Array, ""]  # fast serotonergic relief per unit trophic state (days: the early SSRI onset)
 
     n_states = 2
     names = ("mood", "expectancy")
 
-    def rhs(self, x, connectivity, baseline_spines, session, felt, learning=0.0, pill=0.0):
+    def rhs(self, x, connectivity, baseline_spines, session, felt, learning=0.0, pill=0.0, trophic=0.0):
         mood, expectancy = x[0], x[1]
-        target = jnp.maximum((1.0 - connectivity) / (1.0 - baseline_spines), 0.0) * (1.0 - learning)
+        target = (jnp.maximum((1.0 - connectivity) / (1.0 - baseline_spines), 0.0) * (1.0 - learning)
+                  * jnp.maximum(1.0 - self.ssri_mood_gain * trophic, 0.0))
         d_mood = (target - mood) / self.tau_mood
         amplitude = jnp.clip(self.expectancy_base + self.expectancy_felt * felt, 0.0, 0.9)
         pill_amplitude = jnp.clip(self.expectancy_base * self.pill_factor, 0.0, 0.9)
         d_exp = (session * self.k_expectancy * (amplitude - expectancy)
-                 + pill * self.k_expectancy * jnp.maximum(pill_amplitude - expectancy, 0.0) - expectancy / self.tau_expectancy)
+                 + pill * self.k_expectancy_pill * jnp.maximum(pill_amplitude - expectancy, 0.0)
+                 - expectancy / self.tau_expectancy)
         return jnp.stack([d_mood, d_exp])
 
     def madrs(self, mood, expectancy):
