@@ -77,25 +77,39 @@ class Solve(eqx.Module):
 def prepare(population_model, cohort, tl: Timeline, doses, weight_kg: float, t_end: float, extra_h,
             settings=None, max_h: float = np.inf) -> tuple[Solve, np.ndarray]:
     """The :class:`Solve` of a dose list up to ``t_end`` (h) and the grid index of each time in ``extra_h``."""
+    return prepare_shared(population_model, cohort, tl, doses, weight_kg, [(t_end, extra_h)], settings, max_h)[0]
+
+
+def prepare_shared(population_model, cohort, tl: Timeline, doses, weight_kg: float, spans, settings=None,
+                   max_h: float = np.inf) -> list[tuple[Solve, np.ndarray]]:
+    """One :class:`Solve` per ``(t_end, extra_h)`` in ``spans`` for the same dose list, from ONE reference
+    solve on the union of their grids (each grid is a subset of the union, so the values are identical to
+    separate solves up to the adaptive solver's tolerance; saves a front-door solve per extra span)."""
     from .patient import SolverSettings, grid, reference
 
     settings = settings or SolverSettings()
     reg = regimen(tl, doses)
     jumps = reg.jump_times if reg is not None else np.zeros(0)
-    extra = np.round(np.asarray(extra_h, float), 9)
-    ts = grid(t_end, jumps[jumps <= t_end], extra, settings, max_h)
-    ref = reference(population_model, cohort, reg, ts)
-    n = ts.size
-    g_pad = _bucket(n, 512)
-    ts_p = np.concatenate([ts, np.full(g_pad - n, ts[-1])])
-    ref_p = np.concatenate([ref, np.repeat(ref[-1:], g_pad - n, axis=0)])
+    grids = []
+    for t_end, extra_h in spans:
+        extra = np.round(np.asarray(extra_h, float), 9)
+        grids.append((grid(t_end, jumps[jumps <= t_end], extra, settings, max_h), extra))
+    union = np.unique(np.concatenate([g for g, _ in grids]))
+    ref_all = reference(population_model, cohort, reg, union)
     if reg is None:
         ev = np.zeros((16, 4))
         ev[:, 0] = ev[:, 1] = 1e12
     else:
         ev = reg.event_array(np.array([weight_kg]), _bucket(len(reg.doses), 16))[0]
-    idx = np.searchsorted(ts, extra)
-    return Solve(jnp.asarray(ts_p), jnp.asarray(ref_p), jnp.asarray(ev)), idx
+    out = []
+    for ts, extra in grids:
+        ref = ref_all[np.searchsorted(union, ts)]
+        n = ts.size
+        g_pad = _bucket(n, 512)
+        ts_p = np.concatenate([ts, np.full(g_pad - n, ts[-1])])
+        ref_p = np.concatenate([ref, np.repeat(ref[-1:], g_pad - n, axis=0)])
+        out.append((Solve(jnp.asarray(ts_p), jnp.asarray(ref_p), jnp.asarray(ev)), np.searchsorted(ts, extra)))
+    return out
 
 
 class Observed(eqx.Module):
@@ -127,5 +141,5 @@ def booster_template(history: PatientHistory) -> DoseRecord | None:
     return history.doses[-1] if history.doses else None
 
 
-__all__ = ["Observed", "PlannedDose", "Solve", "Timeline", "observation_hours", "observed", "prepare", "regimen",
-           "timeline"]
+__all__ = ["Observed", "PlannedDose", "Solve", "Timeline", "observation_hours", "observed", "prepare",
+           "prepare_shared", "regimen", "timeline"]

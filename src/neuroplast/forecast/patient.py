@@ -95,12 +95,17 @@ def leaf_map(values: dict, cohort, latents: Sequence[Latent]) -> tuple[list, lis
         return _scalar(individualize(vals, Cohort(cohort.population, table)))
 
     base_model = build(values, cohort.table)
-    base, _, _ = _leaves(base_model)
+    base, treedef, _ = _leaves(base_model)
     base_np = [np.asarray(x) for x in base]
-    maps, bases = [], []
-    for lat in latents:
-        b = float(values[lat.values_key]) if lat.values_key else float(cohort.table[lat.column].iloc[0])
-        bases.append(b)
+    bases = [float(values[lat.values_key]) if lat.values_key else float(cohort.table[lat.column].iloc[0])
+             for lat in latents]
+    # which leaves a latent moves, and by which power, is a property of the model's equations and population
+    # values, not of the patient's covariates: read off once per (structure, values, latents), then reused
+    key = (str(treedef), repr(sorted(values.items())), tuple(latents))
+    if key in _LEAF_MAPS:
+        return base, _LEAF_MAPS[key], bases
+    maps = []
+    for lat, b in zip(latents, bases):
         powers = {}
         scaled = {}
         for f in (2.0, 3.0):
@@ -122,7 +127,11 @@ def leaf_map(values: dict, cohort, latents: Sequence[Latent]) -> tuple[list, lis
         if not powers:
             raise RuntimeError(f"latent {lat.name!r} changes nothing in the model")
         maps.append(powers)
+    _LEAF_MAPS[key] = maps
     return base, maps, bases
+
+
+_LEAF_MAPS: dict = {}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -88,19 +88,18 @@ def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Ta
     max_h = pm.stable_step_h()
     tl = fdata.timeline(history)
     obs_h = fdata.observation_hours(tl, history)
-    sv_fit, obs_idx = fdata.prepare(model, cohort, tl, history.doses, history.weight_kg, float(obs_h[-1]) + 1e-3, obs_h,
-                                    max_h=max_h)
-    obs = fdata.observed(history, obs_idx)
-    post = _posterior(method, pm, obs, sv_fit, n_draws, seed)
-
     now_h = tl.hours(now)
     end_h = now_h + weeks * 7 * 24.0
     days = int(round(weeks * 7))
     daily_h = now_h + 24.0 * np.arange(days + 1)
     plot_h = np.unique(np.round(np.concatenate([np.arange(0.0, end_h, 6.0), daily_h, obs_h]), 6))
     plot_h = plot_h[(plot_h >= 0) & (plot_h <= end_h)]
-    sv_now, idx = fdata.prepare(model, cohort, tl, history.doses, history.weight_kg, end_h,
-                                np.concatenate([plot_h, daily_h]), max_h=max_h)
+    # the fit and the current-plan forecast share the doses given: one reference solve serves both
+    (sv_fit, obs_idx), (sv_now, idx) = fdata.prepare_shared(
+        model, cohort, tl, history.doses, history.weight_kg,
+        [(float(obs_h[-1]) + 1e-3, obs_h), (end_h, np.concatenate([plot_h, daily_h]))], max_h=max_h)
+    obs = fdata.observed(history, obs_idx)
+    post = _posterior(method, pm, obs, sv_fit, n_draws, seed)
     madrs = simulate_draws(pm, post.draws, sv_now, idx)
     failed = int(np.sum(~np.all(np.isfinite(madrs), axis=1)))
     true_target = crosswalk.from_madrs(madrs, target.instrument)

@@ -93,7 +93,7 @@ def coverage_study(model, *, n_patients: int = 40, n_scores: int = 10, n_future:
     batch = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *obs)
     z0 = jnp.stack([initial_z(pm, o) for o in obs])
     fit = jax.jit(jax.vmap(lambda z, o: _lm(pm, z, o, sv_fit, iters)))
-    modes, covs, _, _ = (np.asarray(x) for x in fit(z0, batch))
+    modes, covs, *_ = (np.asarray(x) for x in fit(z0, batch))
     draws = np.stack([rng.multivariate_normal(m, 0.5 * (c + c.T), size=n_draws, method="cholesky")
                       for m, c in zip(modes, covs)])
     true_draws = _true_phq(pm, sv_all, idx_all[future], draws.reshape(-1, pm.n_latent)).reshape(n_patients, n_draws, -1)
