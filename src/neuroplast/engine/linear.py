@@ -66,7 +66,7 @@ def propagators(a, cols, base_h, n_classes: int, n_sub: int):
         # (tau A)^i / (i + k + 1)! = power * i! / (i + k + 1)!
         pc = power[:, cols]
         for k in range(3):
-            f[k] = f[k] + pc * (tau ** (k + 1) * math.factorial(i) / math.factorial(i + k + 1))
+            f[k] = f[k] + pc * (tau ** (k + 1) * (math.factorial(i) / math.factorial(i + k + 1)))  # a Python float: no int overflow in float32
     es, ws = [], []
     h = tau
     for s in range(n_sub + n_classes):
