@@ -5,7 +5,7 @@
 Measures, on the shipped example history (13 scores, 7 infusions), each step warm (median of 3 after
 one compiling run): MAP + Laplace fit; the forecast under the current plan (200 draws, bands and
 relapse); the whole ``forecast()`` with booster-plan search; the NUTS posterior (2 chains x
-(150 warmup + 150 draws)). Then, on virtual patients (``neuroplast.forecast.validation``), the 50/90%
+(100 warmup + 150 draws)). Then, on virtual patients (``neuroplast.forecast.validation``), the 50/90%
 band coverage and the median's absolute error as the history grows from 4 to 10 scores.
 """
 

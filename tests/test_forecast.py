@@ -149,3 +149,25 @@ def test_cli_forecast_bad_history_writes_nothing(tmp_path):
     r = cli("forecast", str(bad), "--now", "2026-10-24T12:00", "--out", str(out))
     assert r.returncode == 2 and "row 4" in r.stderr and "31" in r.stderr and "out of range" in r.stderr
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_laplace_early_stop_matches_the_full_fit(example):
+    """Oracle: the same Levenberg–Marquardt run without the early stop (tol_cost 0, 30 steps). The stop
+    (cost lowered by < 1e-4 in one step) leaves the mode within ~0.01 posterior SD of the optimum; we accept
+    0.03 SD for the mode and 1% for the Laplace SDs — far below the band widths the forecast reports."""
+    import equinox as eqx
+
+    from neuroplast.forecast.posterior import _lm, fit_laplace, initial_z
+
+    model, h, coh, pm = example
+    tl = fdata.timeline(h)
+    oh = fdata.observation_hours(tl, h)
+    sv, idx = fdata.prepare(model, coh, tl, h.doses, h.weight_kg, float(oh[-1]) + 1e-3, oh, max_h=pm.stable_step_h())
+    obs = fdata.observed(h, idx)
+    post = fit_laplace(pm, obs, sv)
+    assert post.diagnostics["iterations"] < post.diagnostics["max_iterations"]  # it did stop early
+    z, cov, *_ = eqx.filter_jit(_lm)(pm, initial_z(pm, obs), obs, sv, 30, 0.0)
+    sd = np.sqrt(np.diag(np.asarray(cov)))
+    assert np.all(np.abs(post.mode - np.asarray(z)) < 0.03 * sd)
+    assert np.allclose(np.sqrt(np.diag(post.cov)), sd, rtol=0.01)

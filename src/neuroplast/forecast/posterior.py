@@ -124,7 +124,7 @@ def fit_laplace(pm: PatientModel, obs: Observed, sv: Solve, *, n_draws: int = 20
     return Posterior("laplace", draws, z, cov, diag)
 
 
-def fit_nuts(pm: PatientModel, obs: Observed, sv: Solve, *, num_warmup: int = 150, num_samples: int = 150,
+def fit_nuts(pm: PatientModel, obs: Observed, sv: Solve, *, num_warmup: int = 100, num_samples: int = 150,
              num_chains: int = 2, seed: int = 0, max_tree_depth: int = 5, n_draws: int = 200,
              laplace: Posterior | None = None) -> Posterior:
     """Full Bayesian posterior by NUTS, started from the Laplace approximation (itself computed if not given)."""
