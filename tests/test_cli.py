@@ -30,7 +30,10 @@ def test_trial_end_to_end(tmp_path):
     assert set(arm["baseline"]) == {"mean", "sd"}
     tp = arm["timepoints"][2]
     assert tp["time"] == "1 d" and tp["time_h"] == 24.0
-    assert set(tp) == {"time", "time_h", "mean_score", "mean_change", "sd_change", "response_rate", "remission_rate"}
+    assert set(tp) == {"time", "time_h", "mean_score", "mean_change", "sd_change", "response_rate", "remission_rate",
+                       "hippocampal_volume_pct", "plasticity_window", "learning"}  # the last three: extension (issue 4)
+    assert 50.0 < tp["hippocampal_volume_pct"] <= 100.0 and tp["plasticity_window"] >= 1.0
+    assert set(arm["brain"]) >= {"hippocampal_volume_pct_start", "hippocampal_volume_change_pct", "plasticity_window_peak"}
     assert set(arm["relapse"]) >= {"responders_at_last_dose", "median_days_to_relapse"}
     c = s["contrasts"][0]
     assert c["arms"] == ["ketamine", "midazolam"] and len(c["ci95"]) == 2
