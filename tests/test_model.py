@@ -32,12 +32,20 @@ def test_full_model_matches_scipy_reference(model, single_infusion):
 
 
 def test_no_drug_no_drug_effect(model):
-    """Saline with expectancy switched off: every state stays at its drug-free steady state."""
+    """Saline with expectancy switched off: every state stays at its drug-free steady state, except hippocampal
+    volume, which falls at the untreated-depression slope (G04) whatever the drug does (closed form)."""
+    from neuroplast.model import STATE_NAMES
+
     m = model.with_values(expectancy_base=0.0, expectancy_felt=0.0)
     reg = npl.build_regimen([{"drug": "saline", "amount": "0 mg", "duration": "40 min", "start": "0 d", "every": "2 d", "count": 3}])
     cohort = npl.sample_cohort(m.values, m.cvs, "trd", 8, seed=5)
-    sim = npl.simulate(m, reg, cohort, saveat=np.linspace(0, 240, 41))
-    np.testing.assert_allclose(sim.states, np.repeat(sim.states[:, :1], 41, axis=1), atol=1e-12)
+    ts = np.linspace(0, 240, 41)
+    sim = npl.simulate(m, reg, cohort, saveat=ts)
+    vol = STATE_NAMES.index("hippocampal_volume")
+    keep = [i for i in range(len(STATE_NAMES)) if i != vol]
+    np.testing.assert_allclose(sim.states[..., keep], np.repeat(sim.states[:, :1, keep], 41, axis=1), atol=1e-12)
+    slope = m.values["volume_loss_untreated"] / (365.25 * 24.0)
+    np.testing.assert_allclose(sim.states[..., vol], sim.states[:, :1, vol] - slope * ts, atol=1e-9)
     assert np.all(sim.readouts["madrs_true"] == sim.readouts["madrs_true"][:, :1])
 
 

@@ -114,10 +114,12 @@ class Regimen:
 
 
 def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose: bool = False,
-                  therapy: list[dict] = (), therapy_field: str = "arm.therapy", allow_empty: bool = False) -> Regimen:
+                  therapy: list[dict] = (), therapy_field: str = "arm.therapy", allow_empty: bool = False,
+                  require_daily: bool = False) -> Regimen:
     """Build a regimen from dose dicts (and therapy-session dicts) in the trial-TOML shape (quantities as strings).
 
-    ``allow_empty``: a no-treatment arm (wait list) has neither doses nor sessions."""
+    ``allow_empty``: a no-treatment arm (wait list) has neither doses nor sessions. ``require_daily``: a trial's
+    SSRI or placebo-pill entry must repeat at most daily (a dosing record of a dataset is one dose)."""
     from .._units import parse_amount, parse_quantity
     from .guardrails import check_ceiling
 
@@ -154,7 +156,7 @@ def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose
                            for k in range(n_dev))
             continue
         times = _times(d, f)
-        if drug in DAILY_DRUGS:
+        if drug in DAILY_DRUGS and require_daily:
             every = parse_quantity(d["every"], "time", field=f"{f}.every") if "every" in d else None
             if every is None or every > 24.0 + 1e-9:
                 raise NeuroplastInputError(f"{drug} is taken daily: give the daily amount with start, every = \"1 d\" "

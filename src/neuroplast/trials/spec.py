@@ -115,7 +115,8 @@ class TrialSpec(_Strict):
             doses = [d.model_dump(exclude_none=True) for d in arm.dose]
             therapy = [s.model_dump(exclude_none=True) for s in arm.therapy]
             regimen = build_regimen(doses, field=f"arm[{i}].dose", allow_high_dose=allow_high_dose,
-                                    therapy=therapy, therapy_field=f"arm[{i}].therapy", allow_empty=True)
+                                    therapy=therapy, therapy_field=f"arm[{i}].therapy", allow_empty=True,
+                                    require_daily=True)
             out[arm.name] = regimen.from_first_dose()  # timepoints count from each arm's first dose or session
         return out
 
