@@ -75,8 +75,17 @@ def test_guideline_exercise_holds_fitness_at_one(model):
     assert x[last].mean() == pytest.approx(1.0, rel=0.02)  # 2%: hourly sampling of a sawtooth
     ng = sim.readouts["neurogenesis"][0]
     assert ng[last].mean() / ng[0] == pytest.approx(1.0 + model.values["exercise_neurogenesis_gain"], rel=0.03)
-    vol = sim.readouts["hippocampal_volume"][0]
-    assert vol[-1] > vol[np.searchsorted(sim.times_h, 28 * DAY)]  # exercise outgrows the untreated loss
+    # volume balance (closed form of its ODE): dV/dt = -loss mood (1 - T) + gain X, integrated by the trapezoid rule
+    # over the hourly read-outs from day 28 to the end; tolerance: the trapezoid error on the sawtooth of fitness
+    ro, per_h = sim.readouts, 1.0 / (365.25 * DAY)
+    rate = (-model.values["volume_loss_untreated"] * ro["mood"][0] * (1.0 - ro["trophic"][0])
+            + model.values["volume_gain_exercise"] * x) * per_h
+    i = int(np.searchsorted(sim.times_h, 28 * DAY))
+    vol = ro["hippocampal_volume"][0]
+    change = np.trapezoid(rate[i:], sim.times_h[i:])
+    assert vol[-1] - vol[i] == pytest.approx(change, rel=0.01, abs=1e-6)
+    untreated = -model.values["volume_loss_untreated"] * per_h * (sim.times_h[-1] - sim.times_h[i])
+    assert vol[-1] - vol[i] > untreated  # exercise slows the loss of untreated depression (F12 vs G04)
 
 
 def test_ssri_acts_after_weeks_not_days(model):

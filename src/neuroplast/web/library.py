@@ -150,7 +150,9 @@ def options() -> dict:
     info = readout_info()
     return {
         "version": __version__, "disclaimer": DISCLAIMER, "drugs": drugs,
-        "populations": [{"name": k, "description": p.description} for k, p in sorted(PRESETS.items())],
+        # the flagship population first (the explorer's default), then the others alphabetically
+        "populations": [{"name": k, "description": p.description}
+                        for k, p in sorted(PRESETS.items(), key=lambda kv: (kv[0] != "trd", kv[0]))],
         "therapy": therapy_support(), "scales": list(SCALES), "examples": examples(),
         "readouts": info, "groups": groups_for(info), "horizons_d": list(HORIZONS_D),
     }
@@ -159,8 +161,13 @@ def options() -> dict:
 # --- one patient ----------------------------------------------------------------------------
 
 def _wrap(arm: dict, population: str) -> dict:
-    """A one-arm trial document around ``arm`` so it is validated exactly like a trial TOML's arm."""
-    return {"trial": {"id": "explorer", "population": population, "endpoints": {"timepoints": ["0 h"]}}, "arm": [arm]}
+    """A one-arm trial document around ``arm`` so it is validated exactly like a trial TOML's arm (on the first
+    scale that fits the population)."""
+    from ..trials.scales import SCALES
+
+    scale = next((name for name, sc in SCALES.items() if population in sc.populations), "MADRS")
+    return {"trial": {"id": "explorer", "population": population, "scale": scale, "endpoints": {"timepoints": ["0 h"]}},
+            "arm": [arm]}
 
 
 def _rename(exc: NeuroplastInputError) -> NeuroplastInputError:
