@@ -137,18 +137,29 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
     jumps = regimen.jump_times
     jumps = np.concatenate([jumps, np.full(_bucket(jumps.size, 16) - jumps.size, 1e12)])
     t1 = float(ts[-1]) if ts[-1] > 0 else 1e-6
-    values = model.values
     batch = min(solver.batch, _bucket(n, 8))
+
+    def solve(ind, events):
+        # t1 and the tolerances go in as arrays (traced), so a new end time or tolerance does not recompile
+        return _solve_batch(ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), jnp.asarray(t1),
+                            jnp.asarray(solver.rtol), jnp.asarray(solver.atol), solver.method, solver.max_steps)
+
+    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress)
+
+
+def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, batch: int, n_ev: int, solve,
+                progress=None, prepare=lambda ind: ind, dtype=None) -> Simulation:
+    """Solve ``cohort`` in padded batches of ``batch`` patients (fixed shapes: one compilation) with
+    ``solve(ind, events) -> (ys, readouts, status)``; ``prepare`` may recast a batch's model, ``dtype`` its events."""
+    n = len(cohort)
     ys_all, ro_all, st_all = [], {}, []
     for lo in range(0, n, batch):
         idx = np.arange(lo, min(lo + batch, n))
         pad_idx = np.concatenate([idx, np.full(batch - idx.size, idx[-1])])
         part = cohort.take(pad_idx)
-        ind = individualize(values, part)
-        events = jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev))
-        # t1 and the tolerances go in as arrays (traced), so a new end time or tolerance does not recompile
-        ys, ro, st = _solve_batch(ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), jnp.asarray(t1),
-                                  jnp.asarray(solver.rtol), jnp.asarray(solver.atol), solver.method, solver.max_steps)
+        ind = prepare(individualize(model.values, part))
+        events = jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev), dtype)
+        ys, ro, st = solve(ind, events)
         k = idx.size
         ys_all.append(np.asarray(ys)[:k, : ts.size])
         for name, arr in ro.items():

@@ -228,7 +228,7 @@ def plan(model, regimen, saveat, settings: FastSettings = FastSettings()) -> Gri
 def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Callable[[int], None] | None = None,
                   settings: FastSettings = FastSettings()):
     """The fast engine behind ``simulate(..., solver=Solver(method="fast"))``; same :class:`Simulation`."""
-    from ..simulation import Simulation
+    from ..simulation import run_batches
 
     ts = np.asarray(saveat, dtype=float)
     n = len(cohort)
@@ -267,28 +267,15 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                                  n_sub=n_sub, grid=grid)
         return prepared[key]
 
-    values = model.values
-    ys_all, ro_all, st_all = [], {}, []
-    for lo in range(0, n, batch):
-        idx = np.arange(lo, min(lo + batch, n))
-        pad_idx = np.concatenate([idx, np.full(batch - idx.size, idx[-1])])
-        part = cohort.take(pad_idx)
-        ind = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x,
-                                     individualize(values, part))
-        events = jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev), dtype)
+    def cast(ind):
+        return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, ind)
+
+    def solve(ind, events):
         p = prepare(ind)
-        ys, ro, st = _solve_batch(ind, events, p["grid_arrays"], p["cols"], p["col_mask"], p["base_h"], p["delta"],
-                                  p["pk"], p["pd"], p["n_classes"], p["n_sub"])
-        k = idx.size
-        ys_all.append(np.asarray(ys)[:k, : ts.size])
-        for name, arr in ro.items():
-            ro_all.setdefault(name, []).append(np.asarray(arr)[:k, : ts.size])
-        st_all.append(np.asarray(st)[:k])
-        if progress is not None:
-            progress(k)
-    return Simulation(times_h=ts, states=np.concatenate(ys_all),
-                      readouts={k: np.concatenate(v) for k, v in ro_all.items()},
-                      status=np.concatenate(st_all), cohort=cohort, regimen=regimen)
+        return _solve_batch(ind, events, p["grid_arrays"], p["cols"], p["col_mask"], p["base_h"], p["delta"],
+                            p["pk"], p["pd"], p["n_classes"], p["n_sub"])
+
+    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype)
 
 
 @jax.jit
