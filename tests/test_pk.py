@@ -257,6 +257,21 @@ def test_escitalopram_accumulates_to_the_closed_form_steady_state(model):
     assert abs(occ[np.searchsorted(ts, 24 * 19 + 54)] - 0.633) <= 2 * 0.121
 
 
+@pytest.mark.parametrize("drug,label", [("escitalopram", (3.0, 7.0)), ("sertraline", (4.5, 8.4))])
+def test_ssri_single_dose_tmax_uses_its_own_absorption_rate(model, drug, label):
+    """One oral SSRI dose: one-compartment with first-order absorption peaks at
+    t_max = ln(ka/ke) / (ka - ke) (closed form) with the drug's own ``ka`` (not ketamine's oral one);
+    the 5-min save grid bounds the error (0.1 h); the value lies in the label's range (lexapro: ~5 h;
+    zoloft: 4.5-8.4 h)."""
+    ka, ke = model.values[f"ka_{drug[:3]}"], math.log(2.0) / model.values[f"t_half_{drug[:3]}"]
+    closed = math.log(ka / ke) / (ka - ke)
+    ts = np.arange(0.0, 24.0 + 1e-9, 1.0 / 12.0)
+    reg = npl.build_regimen([{"drug": drug, "route": "oral", "amount": "20 mg"}])
+    c = npl.simulate(model, reg, one_patient(model), saveat=ts).readouts[f"{drug}_plasma"][0]
+    assert abs(ts[np.argmax(c)] - closed) <= 0.1
+    assert label[0] <= closed <= label[1]
+
+
 def test_sertraline_minimum_dose_occupancy(model):
     """Sertraline 50 mg/day at steady state occupies 76-85% of SERT (meyer2004, minimum dose)."""
     ts = np.arange(0.0, 24 * 15 + 1e-9, 0.5)

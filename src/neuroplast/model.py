@@ -92,7 +92,7 @@ class Model(eqx.Module):
         (escitalopram, sertraline), whether a clinic session is on (0/1), whether a pill was just taken
         (0/1) and the therapy sessions on, by kind (5,)."""
         code, route = events[:, 3], events[:, 4].astype(jnp.int32)
-        flux = input_flux(t, events, self.absorption.ka)
+        flux = input_flux(t, events, self.absorption.rate_constants(events))
         esk = code == DRUG_CODES["esketamine"]
         f_parent = jnp.where(esk, self.absorption.f_esketamine[route], self.absorption.f_racemic[route])
         f_nk = self.absorption.f_nk[route]

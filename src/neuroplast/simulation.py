@@ -91,8 +91,43 @@ class Simulation:
 _METHODS = {"tsit5": diffrax.Tsit5, "kvaerno5": diffrax.Kvaerno5}
 
 
-def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, method, max_steps):
-    term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
+WINDOW_MIN_EVENTS = 32
+"""Event tables longer than this are read through a moving window (see :func:`event_window`)."""
+
+
+def event_window(regimen: Regimen, values: dict, n_ev: int) -> tuple[float, int | None]:
+    """``(lookback_h, k)``: at time ``t`` only the ``k`` event rows from the first that starts after
+    ``t - lookback_h`` can contribute, so the right-hand side reads those instead of the whole table.
+
+    An event contributes while it runs (infusion, session, the clinic's minimum session) and, through a
+    first-order depot, for ``exp(-ka (t - end))`` after it: ``45 / ka_min`` hours later that factor is
+    e^-45 ~ 3e-20, far below float64 rounding of the sum. ``k`` (a power of two, >= 8) is checked here
+    against every dose time of the regimen, so no window ever misses a live event; ``k = None`` (read the
+    whole table) for tables of at most :data:`WINDOW_MIN_EVENTS` rows, where a window saves nothing
+    (and those regimens, the ketamine trials, keep their results bit for bit).
+    """
+    if n_ev <= WINDOW_MIN_EVENTS or not regimen.doses:
+        return 0.0, None
+    ka_min = min(v for name, v in values.items() if name.startswith("ka_") and v > 0)
+    d_max = max(max(d.duration_h for d in regimen.doses), values["session_min"] / 60.0)
+    lookback = 45.0 / ka_min + d_max
+    starts = np.array([d.time_h for d in regimen.doses])  # sorted: the regimen keeps doses in time order
+    live = np.arange(starts.size) - np.searchsorted(starts, starts - lookback) + 1  # starts in [t_i - lookback, t_i]
+    k = max(8, 1 << int(live.max() - 1).bit_length())
+    return (lookback, k) if k < n_ev else (0.0, None)
+
+
+def _window(events, t, lookback, k):
+    """The ``k`` rows of the start-sorted event table from the first that starts at or after ``t - lookback``."""
+    i0 = jnp.clip(jnp.searchsorted(events[:, 0], t - lookback), 0, events.shape[0] - k)
+    return jax.lax.dynamic_slice_in_dim(events, i0, k, axis=0)
+
+
+def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, method, max_steps, lookback=0.0, k=None):
+    if k is None:
+        term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
+    else:
+        term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, _window(args, t, lookback, k)))
     controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts)
     sol = diffrax.diffeqsolve(term, _METHODS[method](), t0=0.0, t1=t1, dt0=1.0 / 60.0,
                               y0=model.initial_state(), args=events, saveat=diffrax.SaveAt(ts=ts),
@@ -105,9 +140,9 @@ def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, method, max_st
 
 
 @eqx.filter_jit
-def _solve_batch(model, events, ts, jump_ts, t1, rtol, atol, method, max_steps):
-    return jax.vmap(_solve_one, in_axes=(0, 0, None, None, None, None, None, None, None))(
-        model, events, ts, jump_ts, t1, rtol, atol, method, max_steps)
+def _solve_batch(model, events, ts, jump_ts, t1, rtol, atol, method, max_steps, lookback=0.0, k=None):
+    return jax.vmap(_solve_one, in_axes=(0, 0, None, None, None, None, None, None, None, None, None))(
+        model, events, ts, jump_ts, t1, rtol, atol, method, max_steps, lookback, k)
 
 
 def _bucket(n: int, step: int) -> int:
@@ -138,11 +173,13 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
     jumps = np.concatenate([jumps, np.full(_bucket(jumps.size, 16) - jumps.size, 1e12)])
     t1 = float(ts[-1]) if ts[-1] > 0 else 1e-6
     batch = min(solver.batch, _bucket(n, 8))
+    lookback, k = event_window(regimen, model.values, n_ev)
 
     def solve(ind, events):
         # t1 and the tolerances go in as arrays (traced), so a new end time or tolerance does not recompile
         return _solve_batch(ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), jnp.asarray(t1),
-                            jnp.asarray(solver.rtol), jnp.asarray(solver.atol), solver.method, solver.max_steps)
+                            jnp.asarray(solver.rtol), jnp.asarray(solver.atol), solver.method, solver.max_steps,
+                            jnp.asarray(lookback), k)
 
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress)
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._errors import NeuroplastInputError
 from .._units import NG_PER_UMOL
-from ..model import Model
+from ..model import DRUG_CODES, Model
 from ..scales.pk import SSRIPK, ROUTE_CODES, Absorption, KetaminePK, MidazolamPK
 from ..scales.plasticity import Spines
 from ..scales.receptors import HNKAction, NMDABlock, SERTOccupancy
@@ -201,6 +201,12 @@ def individualize(values: dict, cohort: Cohort) -> Model:
             out[:, rc[name]] = val
         return jnp.asarray(out)
 
+    def by_drug(**kw):
+        out = np.zeros((len(t), len(DRUG_CODES)))
+        for name, val in kw.items():
+            out[:, DRUG_CODES[name]] = val
+        return jnp.asarray(out)
+
     swallowed = v["fp_nk_swallowed"]
     absorption = Absorption(
         ka=by_route(iv=0.0, im=v["ka_im"], intranasal=v["ka_intranasal"], oral=v["ka_oral"], sublingual=v["ka_sublingual"]),
@@ -212,6 +218,7 @@ def individualize(values: dict, cohort: Cohort) -> Model:
         # part of a sublingual or nasal dose (assumption: what is not absorbed there is swallowed)
         f_nk=by_route(iv=0.0, im=0.0, intranasal=swallowed * (1 - v["f_intranasal_esk"]),
                       oral=swallowed * (1 - v["f_oral_rac"]), sublingual=swallowed * (1 - v["f_sublingual"])),
+        ka_by_drug=by_drug(escitalopram=v["ka_esc"], sertraline=v["ka_ser"]),
     )
     ssri = SSRIPK(cl_esc=arr(v["cl_esc"] * eta("cl_esc") * cl_scale), v_esc=arr(v["cl_esc"] * v["t_half_esc"] / ln2 * v_scale),
                   cl_ser=arr(v["cl_ser"] * eta("cl_ser") * cl_scale), v_ser=arr(v["cl_ser"] * v["t_half_ser"] / ln2 * v_scale))

@@ -474,7 +474,9 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
                 "outflow ka, the ODE form of the closed-form depot of neuroplast.scales.pk.absorption")
         kaid = f"ka_{tag}"
         parameter(kaid, ka, "per_hour", f"{route} absorption rate constant"
-                  + _provenance("absorption", (f"absorption_ka_{route_code}",), leaf_src, reg, symbols=True))
+                  + _provenance("absorption", (f"absorption_ka_by_drug_{drug_code}" if float(
+                      np.asarray(m.absorption.ka_by_drug)[drug_code]) > 0 else f"absorption_ka_{route_code}",),
+                      leaf_src, reg, symbols=True))
         reaction(f"dose_{tag}", [], [(dep, 1.0)], rid)
         total = 0.0
         for k, c in targets:
@@ -528,9 +530,10 @@ def _input_split(m, drug_code: int, route_code: int, pk: list[int]):
     deps = []
     for path, leaf in jax.tree_util.tree_flatten_with_path(eqx.partition(jac, eqx.is_array)[0])[0]:
         d = np.asarray(leaf)  # (n_pk, *leaf shape)
-        if d.ndim == 2 and d.shape[1] > route_code and np.any(d[:, route_code] != 0):
-            deps.append(f"absorption_{path[0].name}_{route_code}")
-    return np.asarray(shares), float(np.asarray(m.absorption.ka)[route_code]), tuple(deps)
+        col = drug_code if path[0].name == "ka_by_drug" else route_code  # by-drug leaves are indexed by drug code
+        if d.ndim == 2 and d.shape[1] > col and np.any(d[:, col] != 0):
+            deps.append(f"absorption_{path[0].name}_{col}")
+    return np.asarray(shares), float(np.asarray(m.absorption.rate_constants(ev))[0]), tuple(deps)
 
 
 @eqx.filter_jit
@@ -539,7 +542,7 @@ def _split_and_jacobian(m, ev, pk):
 
     def split(absorption):
         mm = eqx.tree_at(lambda x: x.absorption, m, absorption)
-        return mm.vector_field(t, m.initial_state(), ev)[pk] / input_flux(t, ev, absorption.ka)[0]
+        return mm.vector_field(t, m.initial_state(), ev)[pk] / input_flux(t, ev, absorption.rate_constants(ev))[0]
 
     return split(m.absorption), jax.jacfwd(split)(m.absorption)
 

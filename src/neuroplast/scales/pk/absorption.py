@@ -32,15 +32,14 @@ def depot_flux(t, start, end, rate, ka):
     return rate * (jnp.exp(-ka * tau_end) - jnp.exp(-ka * tau_start))
 
 
-def input_flux(t, events, ka_by_route):
+def input_flux(t, events, ka):
     """Per-event flux (umol/h) leaving the route's entry point at time ``t``.
 
-    IV rows give their infusion rate while active; other rows give their depot's outflow.
-    ``ka_by_route`` is indexed by route code (the IV entry is ignored).
+    IV rows give their infusion rate while active; other rows give their depot's outflow with
+    the per-event absorption rate constant ``ka`` (1/h, see :meth:`Absorption.rate_constants`).
     """
     start, end, rate, route = events[:, 0], events[:, 1], events[:, 2], events[:, 4].astype(jnp.int32)
     iv = jnp.where((t >= start) & (t < end), rate, 0.0)
-    ka = ka_by_route[route]
     return jnp.where(route == ROUTE_CODES["iv"], iv, depot_flux(t, start, end, rate, ka))
 
 
@@ -50,9 +49,18 @@ class Absorption(eqx.Module):
     ``f_racemic`` (racemic ketamine and arketamine) and ``f_esketamine`` (esketamine) are the
     systemic bioavailabilities indexed by route code; ``f_nk`` the fraction of the dose that
     reaches the circulation as norketamine after first-pass metabolism, by route code.
+    ``ka_by_drug`` (indexed by drug code) overrides the route's rate constant for a drug with its
+    own (the SSRIs' oral absorption); 0 means "the route's".
     """
 
     ka: Float[Array, "5"]
     f_racemic: Float[Array, "5"]
     f_esketamine: Float[Array, "5"]
     f_nk: Float[Array, "5"]
+    ka_by_drug: Float[Array, "13"]
+
+    def rate_constants(self, events):
+        """Absorption rate constant (1/h) of each event row: the drug's own, else the route's."""
+        code, route = events[:, 3].astype(jnp.int32), events[:, 4].astype(jnp.int32)
+        own = self.ka_by_drug[code]
+        return jnp.where(own > 0.0, own, self.ka[route])
