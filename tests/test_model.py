@@ -121,3 +121,30 @@ def test_failed_patient_is_flagged_not_averaged(model, single_infusion):
     sim = npl.simulate(model, single_infusion, cohort, saveat=np.array([0.0, 24.0]),
                        solver=npl.Solver(max_steps=5))
     assert np.all(sim.status == npl.PatientStatus.solver_failed)
+
+
+def test_event_window_reads_every_live_event(model):
+    """A 52-week daily sertraline + weekly CBT table (416 rows, padded to 512) is read through a moving window
+    of 8 rows. Oracle: the right-hand side on the whole table, at random times and states along the
+    trajectory; the rows left out contribute below float64 rounding (e^-45 of a dose's flux), so the two
+    agree to 1e-14 relative. Short tables (the ketamine trials) are read whole."""
+    from neuroplast import simulation as S
+
+    reg = npl.build_regimen([{"drug": "sertraline", "route": "oral", "amount": "50 mg", "every": "1 d", "count": 364}],
+                            therapy=[{"kind": "cbt", "every": "7 d", "count": 52}])
+    lookback, k = S.event_window(reg, model.values, 512)
+    assert k == 8 and 45.0 / model.values["ka_ser"] < lookback < 100.0
+    six = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "every": "2 d", "count": 6}])
+    assert S.event_window(six, model.values, 8) == (0.0, None)
+    cohort = one_patient(model)
+    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    ev = jax.numpy.asarray(reg.event_array(cohort.table["weight_kg"].to_numpy(), 512))[0]
+    full = jax.jit(lambda t, y: ind.vector_field(t, y, ev))
+    window = jax.jit(lambda t, y: ind.vector_field(t, y, S._window(ev, t, lookback, k)))
+    ts = np.arange(0.0, 364 * 24.0 + 1e-9, 7 * 24.0)
+    states = npl.simulate(model, reg, cohort, saveat=ts).states[0]
+    rng = np.random.default_rng(0)
+    for i in range(len(ts) - 1):
+        t = ts[i] + rng.uniform(0.0, 7 * 24.0)
+        a, b = np.asarray(full(t, states[i])), np.asarray(window(t, states[i]))
+        np.testing.assert_allclose(b, a, rtol=1e-14, atol=1e-300)
