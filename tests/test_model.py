@@ -31,6 +31,29 @@ def test_full_model_matches_scipy_reference(model, single_infusion):
     assert np.max(np.abs(sim.states[0] - ref) / scale) < 1e-5
 
 
+def test_session_end_after_a_nasal_spray_is_resolved(model):
+    """A 1-min nasal spray is watched for 40 min (the expectancy input switches off then, not at the spray's end).
+    Oracle: SciPy LSODA (rtol 1e-10) split at every switch. The production solver (rtol 1e-6) stops there too and
+    agrees to 1e-5 of each state's range; an adaptive step across the unannounced switch was off by 4e-4."""
+    reg = npl.build_regimen([{"drug": "esketamine", "route": "intranasal", "amount": "56 mg", "at": ["0 d", "3 d"]}])
+    cohort = one_patient(model)
+    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    events = reg.event_array(np.array([70.0]), 8)[0]
+    f = jax.jit(lambda t, y: ind.vector_field(t, y, events))
+    ts = np.array([0.5, 1.0, 2.0, 4.0, 24.0, 72.0, 74.0, 96.0, 168.0])
+    cuts = reg.discontinuities(model.values["session_min"] / 60.0)
+    assert 40 / 60 in cuts
+    y, t0, ref = np.asarray(ind.initial_state()), 0.0, []
+    for t in ts:
+        for seg in [c for c in cuts if t0 < c < t] + [t]:
+            sol = solve_ivp(lambda tt, yy: np.asarray(f(tt, yy)), (t0, seg), y, method="LSODA", rtol=1e-10, atol=1e-12)
+            y, t0 = sol.y[:, -1], seg
+        ref.append(y)
+    ref = np.array(ref)
+    sim = npl.simulate(model, reg, cohort, saveat=ts)
+    assert np.max(np.abs(sim.states[0] - ref) / (np.abs(ref).max(axis=0) + 1e-9)) < 1e-5
+
+
 def test_no_drug_no_drug_effect(model):
     """Saline with expectancy switched off: every state stays at its drug-free steady state, except hippocampal
     volume, which falls at the untreated-depression slope (G04) whatever the drug does (closed form)."""

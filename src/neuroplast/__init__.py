@@ -11,7 +11,14 @@ Public API (explicit re-exports only)::
     sim = neuroplast.simulate(model, regimen, cohort, saveat=[0, 1, 24, 168])
 """
 
-import jax
+import os
+
+# Equinox's runtime checks inside diffrax become NaN (flagged per patient as non_finite) instead of host
+# callbacks, so the engine's kernels can be exported and cached on disk (neuroplast._kernels). Read by
+# Equinox at import; an explicit EQX_ON_ERROR in the environment wins.
+os.environ.setdefault("EQX_ON_ERROR", "nan")
+
+import jax  # noqa: E402
 
 # The model is validated in float64 (DESIGN §5); JAX needs this before any array is made.
 jax.config.update("jax_enable_x64", True)

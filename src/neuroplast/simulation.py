@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import parameters
+from . import _kernels, parameters
 from ._errors import NeuroplastInputError, PatientStatus
 from .cohort import Cohort, individualize
 from .model import STATE_NAMES, Model
@@ -123,7 +123,7 @@ def _window(events, t, lookback, k):
     return jax.lax.dynamic_slice_in_dim(events, i0, k, axis=0)
 
 
-def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, method, max_steps, lookback=0.0, k=None):
+def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, lookback, method, max_steps, k):
     if k is None:
         term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
     else:
@@ -140,9 +140,9 @@ def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, method, max_st
 
 
 @eqx.filter_jit
-def _solve_batch(model, events, ts, jump_ts, t1, rtol, atol, method, max_steps, lookback=0.0, k=None):
+def _solve_batch(model, events, ts, jump_ts, t1, rtol, atol, lookback, method, max_steps, k):
     return jax.vmap(_solve_one, in_axes=(0, 0, None, None, None, None, None, None, None, None, None))(
-        model, events, ts, jump_ts, t1, rtol, atol, method, max_steps, lookback, k)
+        model, events, ts, jump_ts, t1, rtol, atol, lookback, method, max_steps, k)
 
 
 def _bucket(n: int, step: int) -> int:
@@ -169,7 +169,7 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
     n_ev = max(8, 1 << (len(regimen.doses) - 1).bit_length())  # powers of two: few shapes for long daily regimens
     t_pad = _bucket(ts.size, 64)
     ts_p = np.concatenate([ts, np.full(t_pad - ts.size, ts[-1])])
-    jumps = regimen.jump_times
+    jumps = regimen.discontinuities(model.values["session_min"] / 60.0)
     jumps = np.concatenate([jumps, np.full(_bucket(jumps.size, 16) - jumps.size, 1e12)])
     t1 = float(ts[-1]) if ts[-1] > 0 else 1e-6
     batch = min(solver.batch, _bucket(n, 8))
@@ -177,9 +177,9 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
 
     def solve(ind, events):
         # t1 and the tolerances go in as arrays (traced), so a new end time or tolerance does not recompile
-        return _solve_batch(ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), jnp.asarray(t1),
-                            jnp.asarray(solver.rtol), jnp.asarray(solver.atol), solver.method, solver.max_steps,
-                            jnp.asarray(lookback), k)
+        return _kernels.call("solve_batch", _solve_batch, (ind, events, jnp.asarray(ts_p), jnp.asarray(jumps),
+                             jnp.asarray(t1), jnp.asarray(solver.rtol), jnp.asarray(solver.atol), jnp.asarray(lookback)),
+                             (solver.method, solver.max_steps, k))
 
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress)
 

@@ -83,7 +83,17 @@ class Regimen:
 
     @property
     def jump_times(self) -> np.ndarray:
-        return np.array(sorted({t for d in self.doses for t in (d.time_h, d.time_h + d.duration_h)}))
+        """Times where the inputs switch, with the registry's clinic-session length (see :meth:`discontinuities`)."""
+        from ..parameters import values
+
+        return self.discontinuities(values()["session_min"] / 60.0)
+
+    def discontinuities(self, hold_h: float) -> np.ndarray:
+        """Times where the model's inputs switch, for the solver to stop at: every dose and session starts and
+        ends, and a drug dose's expectancy input (a monitored session, a pill taken) ends ``hold_h`` after it
+        starts. An adaptive step that straddles an unannounced switch samples it only at its stages."""
+        return np.array(sorted({t for d in self.doses for t in (d.time_h, d.time_h + d.duration_h)}
+                               | {d.time_h + hold_h for d in self.doses if d.route != "session"}))
 
     def event_array(self, weight_kg, n_events: int | None = None) -> np.ndarray:
         """(n_patients, n_events, 5) rows ``[start_h, end_h, rate_umol_per_h, drug_code, route_code]``.

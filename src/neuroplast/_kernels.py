@@ -1,0 +1,94 @@
+"""Traced engine kernels kept on disk (``jax.export``), so a new process skips tracing.
+
+JAX's persistent compilation cache (``jax_compilation_cache_dir``, which the CLI sets) stores
+compiled XLA programs, but every process still traces the model in Python first (seconds for the
+full model). :func:`call` stores the traced kernel as a serialized ``jax.export.Exported`` beside
+that cache, keyed by the kernel's name, its static arguments, its argument shapes and dtypes, the
+library versions and a hash of neuroplast's own source; a later process deserializes it (no tracing)
+and the compilation itself comes from the persistent cache.
+
+A kernel is only stored when it can be: with Equinox's runtime checks on (``EQX_ON_ERROR=raise``,
+host callbacks) export fails, and the kernel is called the ordinary way. neuroplast sets
+``EQX_ON_ERROR=nan`` unless the environment says otherwise: a failed check then turns the patient's
+numbers into NaN, which the engine flags as ``non_finite`` (never averaged).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import os
+import pathlib
+import tempfile
+
+import equinox as eqx
+import jax
+import numpy as np
+
+_MEMORY: dict[str, object] = {}  # key -> Exported (or None: not exportable), per process
+
+
+@functools.cache
+def _code_version() -> str:
+    h = hashlib.sha256()
+    root = pathlib.Path(__file__).parent
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    for dist in ("jax", "jaxlib", "equinox", "diffrax"):
+        h.update(f"{dist}={importlib.metadata.version(dist)}".encode())
+    h.update(os.environ.get("EQX_ON_ERROR", "raise").encode())
+    return h.hexdigest()
+
+
+def _plain(x) -> bool:
+    return x is None or isinstance(x, (bool, int, float, str, np.generic))
+
+
+def call(name: str, fn, dynamic: tuple, static: tuple = ()):
+    """``fn(*dynamic, *static)`` through a stored export when a persistent cache folder is set.
+
+    ``dynamic`` is a pytree of arrays (Equinox modules included; their non-array fields must be plain
+    values); ``static`` plain Python values. Without a cache folder, or when the kernel cannot be
+    exported, this is the ordinary call."""
+    folder = jax.config.jax_compilation_cache_dir
+    arrays, rest = eqx.partition(dynamic, eqx.is_array)
+    leaves, treedef = jax.tree_util.tree_flatten(arrays)
+    rest_leaves = jax.tree_util.tree_leaves(rest)
+    if not folder or not all(map(_plain, (*rest_leaves, *static))):
+        return fn(*dynamic, *static)
+    spec = [(tuple(x.shape), str(x.dtype)) for x in leaves]
+    key = hashlib.sha256(repr((name, _code_version(), jax.default_backend(), str(treedef), str(
+        jax.tree_util.tree_structure(rest)), rest_leaves, static, spec)).encode()).hexdigest()[:32]
+    if key not in _MEMORY:
+        _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
+                                       fn, treedef, rest, static, leaves)
+    exp = _MEMORY[key]
+    if exp is None:
+        return fn(*dynamic, *static)
+    return exp.call(*leaves)
+
+
+def _load_or_export(path: pathlib.Path, fn, treedef, rest, static, leaves):
+    from jax import export
+
+    if path.exists():
+        try:
+            return export.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # noqa: BLE001 - a stale or damaged file: trace again and overwrite it
+            pass
+
+    def flat(*xs):
+        return fn(*eqx.combine(jax.tree_util.tree_unflatten(treedef, xs), rest), *static)
+
+    try:
+        exp = export.export(jax.jit(flat))(*[jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves])
+        blob = exp.serialize()
+    except Exception:  # noqa: BLE001 - host callbacks (EQX_ON_ERROR=raise) and the like: not exportable
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:  # atomic: no half-written kernel
+        tmp.write(blob)
+    os.replace(tmp.name, path)
+    return exp
