@@ -71,11 +71,8 @@ def test_patient_model_matches_the_library_solve(example):
     assert np.max(np.abs(ours - sim.readouts["madrs_true"][0])) < 0.25
 
 
-@pytest.mark.slow
-def test_laplace_recovers_a_virtual_patient(example):
-    """A virtual patient with known latents, scored with noise: the MAP lies within 3 Laplace SDs of the
-    truth for every latent (a 3-SD check fails by chance < 1.5% per latent if the approximation is right)."""
-    from neuroplast.forecast.posterior import fit_laplace
+def _virtual_patient(example):
+    """A virtual patient with known latents, scored 14 times with rater noise: (pm, z_true, observed, solve)."""
     from neuroplast.forecast.validation import virtual_history
 
     model, h, coh, pm = example
@@ -85,7 +82,17 @@ def test_laplace_recovers_a_virtual_patient(example):
     oh = fdata.observation_hours(tl, hist)
     sv, idx = fdata.prepare(model, coh, tl, hist.doses, hist.weight_kg, float(oh[-1]) + 1e-3, oh,
                             max_h=pm.stable_step_h())
-    post = fit_laplace(pm, fdata.observed(hist, idx), sv)
+    return pm, z_true, fdata.observed(hist, idx), sv
+
+
+@pytest.mark.slow
+def test_laplace_recovers_a_virtual_patient(example):
+    """A virtual patient with known latents, scored with noise: the MAP lies within 3 Laplace SDs of the
+    truth for every latent (a 3-SD check fails by chance < 1.5% per latent if the approximation is right)."""
+    from neuroplast.forecast.posterior import fit_laplace
+
+    pm, z_true, obs, sv = _virtual_patient(example)
+    post = fit_laplace(pm, obs, sv)
     sd = np.sqrt(np.diag(post.cov))
     assert np.all(np.abs(post.mode - z_true) < 3 * sd)
     assert np.all(sd < 1.0 + 1e-9)  # the data never make the posterior wider than the prior
@@ -98,16 +105,8 @@ def test_nuts_recovers_a_virtual_patient_and_reports_its_diagnostics(example):
     Gaussian here, so the two must agree to well under a posterior SD; 200 draws give the mean to ~0.1 SD).
     R-hat and effective sample sizes are reported for every latent, never hidden."""
     from neuroplast.forecast.posterior import fit_laplace, fit_nuts
-    from neuroplast.forecast.validation import virtual_history
 
-    model, h, coh, pm = example
-    z_true = np.array([0.5, -0.3, 0.2, 0.6, 0.4])
-    hist = virtual_history(pm, model, coh, z_true, n_scores=14, seed=3)
-    tl = fdata.timeline(hist)
-    oh = fdata.observation_hours(tl, hist)
-    sv, idx = fdata.prepare(model, coh, tl, hist.doses, hist.weight_kg, float(oh[-1]) + 1e-3, oh,
-                            max_h=pm.stable_step_h())
-    obs = fdata.observed(hist, idx)
+    pm, z_true, obs, sv = _virtual_patient(example)
     lap = fit_laplace(pm, obs, sv)
     post = fit_nuts(pm, obs, sv, laplace=lap, num_chains=4)
     mean, sd = post.draws.mean(axis=0), post.draws.std(axis=0)
