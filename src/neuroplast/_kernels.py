@@ -43,7 +43,8 @@ def _code_version() -> str:
 
 
 def _plain(x) -> bool:
-    return x is None or isinstance(x, (bool, int, float, str, np.generic))
+    return x is None or isinstance(x, (bool, int, float, str, np.generic)) or (
+        isinstance(x, tuple) and all(map(_plain, x)))
 
 
 def call(name: str, fn, dynamic: tuple, static: tuple = ()):

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._units import NG_PER_UMOL
-from .scales.pk import SSRIPK, Absorption, KetaminePK, MidazolamPK, input_flux
+from .scales.pk import ROUTE_CODES, SSRIPK, Absorption, KetaminePK, MidazolamPK, depot_flux
 from .scales.neurogenesis import Neurogenesis
 from .scales.plasticity import Spines
 from .scales.receptors import HNKAction, NMDABlock, SERTOccupancy
@@ -87,33 +87,59 @@ class Model(eqx.Module):
         y = y.at[_N].set(self.neurogenesis.baseline())
         return y.at[MOOD_INDEX].set(1.0)
 
-    def inputs(self, t, events):
-        """Input rates (umol/h) at time ``t``: ketamine family (S, R, S-nk, R-nk, lost), midazolam,
-        (escitalopram, sertraline), whether a clinic session is on (0/1), whether a pill was just taken
-        (0/1) and the therapy sessions on, by kind (5,)."""
+    def input_table(self, events):
+        """The regimen's event table ``(n_events, 5)`` compiled for this patient: ``(n_events, 20)`` rows of
+        ``[start, end, rate, is_iv, ka, clinic_end, pill_end, into S, R, S-nk, R-nk, lost, midazolam,
+        escitalopram, sertraline, therapy kinds (5)]``.
+
+        Everything that depends only on the event (route, drug, bioavailability, absorption rate, how long
+        its clinic session or pill expectancy lasts) is worked out here, once per solve, so that the
+        right-hand side (:meth:`rhs`) only evaluates what depends on time. Rows stay sorted by start (the
+        event window reads them as it reads the raw table). ``clinic_end``/``pill_end`` equal the start
+        for events that are not a clinic session or a pill (never on).
+        """
+        start, end, rate = events[:, 0], events[:, 1], events[:, 2]
         code, route = events[:, 3], events[:, 4].astype(jnp.int32)
-        flux = input_flux(t, events, self.absorption.rate_constants(events))
         esk = code == DRUG_CODES["esketamine"]
         f_parent = jnp.where(esk, self.absorption.f_esketamine[route], self.absorption.f_racemic[route])
         f_nk = self.absorption.f_nk[route]
         s_share = jnp.select([code == DRUG_CODES[d] for d in KETAMINE_FAMILY], [v[0] for v in KETAMINE_FAMILY.values()], 0.0)
         r_share = jnp.select([code == DRUG_CODES[d] for d in KETAMINE_FAMILY], [v[1] for v in KETAMINE_FAMILY.values()], 0.0)
         fam = s_share + r_share
-        ket = (jnp.sum(flux * f_parent * s_share), jnp.sum(flux * f_parent * r_share),
-               jnp.sum(flux * f_nk * s_share), jnp.sum(flux * f_nk * r_share),
-               jnp.sum(flux * (1.0 - f_parent - f_nk) * fam))
-        mdz = jnp.sum(jnp.where(code == DRUG_CODES["midazolam"], flux, 0.0))
+        one = jnp.ones_like(rate)
         # SSRI clearances and volumes are apparent oral values (CL/F, V/F): the dose enters whole
-        ssri = (jnp.sum(jnp.where(code == DRUG_CODES["escitalopram"], flux, 0.0)),
-                jnp.sum(jnp.where(code == DRUG_CODES["sertraline"], flux, 0.0)))
+        into = [f_parent * s_share, f_parent * r_share, f_nk * s_share, f_nk * r_share, (1.0 - f_parent - f_nk) * fam,
+                jnp.where(code == DRUG_CODES["midazolam"], one, 0.0),
+                jnp.where(code == DRUG_CODES["escitalopram"], one, 0.0),
+                jnp.where(code == DRUG_CODES["sertraline"], one, 0.0)]
         clinic = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in CLINIC_DRUGS]), axis=0)
-        end = jnp.maximum(events[:, 1], events[:, 0] + self.session_min_h)
-        session = jnp.any(clinic & (t >= events[:, 0]) & (t < end))
         pill = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in PILLS]), axis=0)
-        pill_on = jnp.any(pill & (t >= events[:, 0]) & (t < events[:, 0] + self.session_min_h))
-        on = (t >= events[:, 0]) & (t < events[:, 1])
-        therapy = jnp.stack([jnp.any(on & (code == DRUG_CODES[k])) for k in KINDS]).astype(flux.dtype)
-        return ket, mdz, ssri, session, pill_on, therapy
+        clinic_end = jnp.where(clinic, jnp.maximum(end, start + self.session_min_h), start)
+        pill_end = jnp.where(pill, start + self.session_min_h, start)
+        kinds = [jnp.where(code == DRUG_CODES[k], one, 0.0) for k in KINDS]
+        is_iv = jnp.where(route == ROUTE_CODES["iv"], one, 0.0)
+        return jnp.stack([start, end, rate, is_iv, self.absorption.rate_constants(events), clinic_end, pill_end,
+                          *into, *kinds], axis=1)
+
+    def inputs(self, t, events):
+        """Input rates (umol/h) at time ``t``: ketamine family (S, R, S-nk, R-nk, lost), midazolam,
+        (escitalopram, sertraline), whether a clinic session is on (0/1), whether a pill was just taken
+        (0/1) and the therapy sessions on, by kind (5,). ``events``: the raw table."""
+        into, session, pill_on, therapy = self.table_inputs(t, self.input_table(events))
+        return tuple(into[i] for i in range(5)), into[5], (into[6], into[7]), session, pill_on, therapy
+
+    def table_inputs(self, t, table):
+        """``(into, session, pill, therapy)`` at ``t`` from a compiled :meth:`input_table`: the dose input
+        into each PK entry point (8,) in the table's order (umol/h), whether a clinic session is on and
+        whether a pill was just taken (0/1), the therapy sessions on, by kind (5,)."""
+        start, end, rate, is_iv, ka = table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4]
+        on = (t >= start) & (t < end)
+        flux = jnp.where(is_iv > 0.0, jnp.where(on, rate, 0.0), depot_flux(t, start, end, rate, ka))
+        into = jnp.sum(flux[:, None] * table[:, 7:15], axis=0)  # multiply-and-sum: no tiny dot per patient
+        session = jnp.any((t >= start) & (t < table[:, 5])).astype(table.dtype)
+        pill_on = jnp.any((t >= start) & (t < table[:, 6])).astype(table.dtype)
+        therapy = jnp.max(jnp.where(on[:, None], table[:, 15:20], 0.0), axis=0)
+        return into, session, pill_on, therapy
 
     def window(self, y):
         """The plasticity window (multiplier of learning rates, 1 = the depressed baseline)."""
@@ -121,7 +147,16 @@ class Model(eqx.Module):
         return self.learning.window(connectivity, self.spines.baseline(), y[..., _N.start], self.neurogenesis.birth(0.0, 0.0))
 
     def vector_field(self, t, y, events):
-        ket_in, mdz_in, ssri_in, session, pill, therapy = self.inputs(t, events)
+        """dy/dt at time ``t`` for the raw event table ``events`` (n_events, 5)."""
+        return self.rhs(t, y, self.input_table(events))
+
+    def rhs(self, t, y, table):
+        """dy/dt from a compiled :meth:`input_table` (what the solvers call: the table is built once per solve)."""
+        return self.field(y, *self.table_inputs(t, table))
+
+    def field(self, y, into, session, pill, therapy):
+        """dy/dt given the inputs of :meth:`table_inputs` (the PK rows are linear in ``into``)."""
+        ket_in, mdz_in, ssri_in = tuple(into[i] for i in range(5)), into[5], (into[6], into[7])
         k, m = y[_K], y[_M]
         s_e, r_e, snk_e, rnk_e, hnk_e = self.ketamine.effect(k)
         occ_pyr, occ_in = self.nmda.occupancy(s_e, r_e, snk_e, rnk_e)
@@ -140,8 +175,7 @@ class Model(eqx.Module):
             self.ssri.rhs(y[_R], ssri_in),
             self.cascade.rhs(sig, occ_pyr, occ_in, self.hnk.ampa_drive(hnk_e)),
             self.spines.rhs(pl, sig[0], sig[2], trophic, fitness),
-            self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session.astype(y.dtype), felt, learning,
-                          pill.astype(y.dtype), trophic),
+            self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session, felt, learning, pill, trophic),
             self.trophic.rhs(y[_T], sert, exercise),
             self.neurogenesis.rhs(y[_N], trophic, fitness, y[MOOD_INDEX]),
             self.learning.rhs(y[_L], therapy, self.window(y)),

@@ -7,7 +7,11 @@ of fixed size, so one compiled function serves every cohort size and arm.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
+import itertools
+import os
 from collections.abc import Callable
 
 import diffrax
@@ -124,13 +128,14 @@ def _window(events, t, lookback, k):
 
 
 def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, lookback, method, max_steps, k):
+    table = model.input_table(events)  # what depends only on the events, worked out once per solve
     if k is None:
-        term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
+        term = diffrax.ODETerm(lambda t, y, args: model.rhs(t, y, args))
     else:
-        term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, _window(args, t, lookback, k)))
+        term = diffrax.ODETerm(lambda t, y, args: model.rhs(t, y, _window(args, t, lookback, k)))
     controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts)
     sol = diffrax.diffeqsolve(term, _METHODS[method](), t0=0.0, t1=t1, dt0=1.0 / 60.0,
-                              y0=model.initial_state(), args=events, saveat=diffrax.SaveAt(ts=ts),
+                              y0=model.initial_state(), args=table, saveat=diffrax.SaveAt(ts=ts),
                               stepsize_controller=controller, max_steps=max_steps, throw=False)
     ys = sol.ys
     ok = sol.result == diffrax.RESULTS.successful
@@ -184,13 +189,23 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress)
 
 
+def batch_threads() -> int:
+    """Batches solved at once, each on its own thread (the compiled solve releases the GIL; one batch keeps
+    about one core busy): ``NEUROPLAST_THREADS`` if set, else the cores this process may use, at most 4."""
+    env = os.environ.get("NEUROPLAST_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
 def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, batch: int, n_ev: int, solve,
                 progress=None, prepare=lambda ind: ind, dtype=None) -> Simulation:
     """Solve ``cohort`` in padded batches of ``batch`` patients (fixed shapes: one compilation) with
     ``solve(ind, events) -> (ys, readouts, status)``; ``prepare`` may recast a batch's model, ``dtype`` its events."""
     n = len(cohort)
     ys_all, ro_all, st_all = [], {}, []
-    for lo in range(0, n, batch):
+
+    def one(lo):
         idx = np.arange(lo, min(lo + batch, n))
         pad_idx = np.concatenate([idx, np.full(batch - idx.size, idx[-1])])
         part = cohort.take(pad_idx)
@@ -198,11 +213,19 @@ def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, ba
         events = jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev), dtype)
         ys, ro, st = solve(ind, events)
         k = idx.size
-        ys_all.append(np.asarray(ys)[:k, : ts.size])
-        for name, arr in ro.items():
-            ro_all.setdefault(name, []).append(np.asarray(arr)[:k, : ts.size])
-        st_all.append(np.asarray(st)[:k])
-        if progress is not None:
-            progress(k)
+        return k, np.asarray(ys)[:k, : ts.size], {name: np.asarray(a)[:k, : ts.size] for name, a in ro.items()}, np.asarray(st)[:k]
+
+    starts = list(range(0, n, batch))
+    workers = min(batch_threads(), len(starts) - 1)
+    first = one(starts[0])  # alone: it traces and compiles (once); the rest `workers` at a time
+    with concurrent.futures.ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        rest = pool.map(one, starts[1:]) if pool is not None else map(one, starts[1:])
+        for k, ys, ro, st in itertools.chain([first], rest):  # in order: the same arrays whatever the threads
+            ys_all.append(ys)
+            for name, arr in ro.items():
+                ro_all.setdefault(name, []).append(arr)
+            st_all.append(st)
+            if progress is not None:
+                progress(k)
     return Simulation(times_h=ts, states=np.concatenate(ys_all), readouts={k: np.concatenate(v) for k, v in ro_all.items()},
                       status=np.concatenate(st_all), cohort=cohort, regimen=regimen)

@@ -103,8 +103,13 @@ def runner(scheduler: str | None = "local", *, workers: int | None = None, timeo
 
 
 def worker_setup(jax_cache_dir: str | None) -> None:
-    """In a worker process: use the client's persistent JAX compilation cache (once per process)."""
+    """In a worker process: use the client's persistent JAX compilation cache (once per process), and solve
+    one batch at a time (the cluster already runs one single-threaded worker per core)."""
+    import os
+
     import jax
+
+    os.environ.setdefault("NEUROPLAST_THREADS", "1")
 
     import neuroplast  # noqa: F401  (turns on float64 before any array is made)
 
