@@ -82,6 +82,22 @@ def test_vmapped_cohort_equals_per_patient_runs(model, single_infusion):
         np.testing.assert_allclose(alone.states[0], together.states[i], rtol=1e-6, atol=1e-10)
 
 
+def test_batches_on_threads_give_the_same_arrays(model, single_infusion, monkeypatch):
+    """Batches solved on several threads (simulation.run_batches) give the one-thread arrays bit for bit,
+    in cohort order (oracle: the same call with NEUROPLAST_THREADS=1)."""
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 30, seed=3)
+    ts = np.array([0.5, 4.0, 24.0])
+    solver = npl.Solver(batch=8)  # 4 batches
+    runs = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("NEUROPLAST_THREADS", threads)
+        runs.append(npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver))
+    np.testing.assert_array_equal(runs[0].states, runs[1].states)
+    np.testing.assert_array_equal(runs[0].status, runs[1].status)
+    for name in runs[0].readouts:
+        np.testing.assert_array_equal(runs[0].readouts[name], runs[1].readouts[name])
+
+
 def test_same_seed_same_numbers(model):
     from neuroplast.trials import load_spec, run_trial
 

@@ -158,8 +158,24 @@ def test_cli_cohort(tmp_path):
     assert open_cohort(out)["madrs_true"].shape[0] == 6
     for args, needle in ((["--patients", "6", "--every", "soon"], "--every"),
                          (["--patients", "10000000000", "--every", "1 min"], "--chunk"),
-                         (["--patients", "6", "--arm", "nope"], "--arm")):
+                         (["--patients", "6", "--arm", "nope"], "--arm"),
+                         (["--patients", "6", "--engine", "euler"], "--engine")):
         r = runner.invoke(app, ["cohort", str(spec_file), *args, "--out", str(tmp_path / "bad")])
         assert r.exit_code == 2, r.output
         assert needle in r.output and "Traceback" not in r.output
         assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
+
+
+def test_cli_cohort_fast_engine(tmp_path):
+    """``--engine fast`` streams the same cohort through the fixed-grid engine: same patients, true MADRS within
+    the fast engine's tested tolerance (0.15 points, tests/test_fast_engine.py) of the default engine's."""
+    spec_file = tmp_path / "p.toml"
+    spec_file.write_text(TOML)
+    runner = CliRunner()
+    for engine in ("tsit5", "fast"):
+        r = runner.invoke(app, ["cohort", str(spec_file), "--patients", "4", "--every", "12 h", "--engine", engine,
+                                "--out", str(tmp_path / engine)])
+        assert r.exit_code == 0, r.output
+    a, b = open_cohort(tmp_path / "tsit5"), open_cohort(tmp_path / "fast")
+    assert np.all(b["status"].values == 0)
+    np.testing.assert_allclose(b["madrs_true"].values, a["madrs_true"].values, rtol=0, atol=0.15)

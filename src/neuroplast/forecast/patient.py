@@ -282,9 +282,10 @@ class PatientModel(eqx.Module):
         """
         m = self.model(z)
         dep = jnp.asarray(self.dependent)
+        table = m.input_table(events)  # once, outside the loop (Model.input_table)
 
         def f(t, yd, yref):
-            return m.vector_field(t, yref.at[dep].set(yd), events)[dep]
+            return m.rhs(t, yref.at[dep].set(yd), table)[dep]
 
         def step(yd, k):
             t, h, a, b = ts[k], ts[k + 1] - ts[k], ref[k], ref[k + 1]
