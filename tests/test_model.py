@@ -3,6 +3,7 @@ vmap equals per-patient runs, reproducibility, bounds, the inverted U."""
 
 import jax
 import numpy as np
+import pytest
 from scipy.integrate import solve_ivp
 
 import neuroplast as npl
@@ -96,6 +97,9 @@ def test_batches_on_threads_give_the_same_arrays(model, single_infusion, monkeyp
     np.testing.assert_array_equal(runs[0].status, runs[1].status)
     for name in runs[0].readouts:
         np.testing.assert_array_equal(runs[0].readouts[name], runs[1].readouts[name])
+    monkeypatch.setenv("NEUROPLAST_THREADS", "many")
+    with pytest.raises(npl.NeuroplastInputError, match="NEUROPLAST_THREADS"):
+        npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver)
 
 
 def test_same_seed_same_numbers(model):

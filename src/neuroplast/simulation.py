@@ -194,6 +194,8 @@ def batch_threads() -> int:
     about one core busy): ``NEUROPLAST_THREADS`` if set, else the cores this process may use, at most 4."""
     env = os.environ.get("NEUROPLAST_THREADS")
     if env:
+        if not env.strip().isdigit():
+            raise NeuroplastInputError("must be a whole number of threads", field="NEUROPLAST_THREADS", value=env)
         return max(1, int(env))
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
