@@ -176,8 +176,10 @@ def _solve_batch_impl(model, events, grid_arrays, cols, col_mask, base_h, delta,
     def b_of(m, e, bm, t):  # dose input of every PK row at t
         return jnp.sum(bm * m.table_inputs(t, e)[0][None, :], axis=1)
 
+    fz0 = jnp.zeros(frozen.size, dtype)  # the skipped PK states: zero (_reachable keeps every non-zero start live)
+
     def f_pd(m, e, t, x, z):
-        return rows_pd(m.rhs(t, assemble(x, y0_of(m)[frozen], z), e))
+        return rows_pd(m.rhs(t, assemble(x, fz0, z), e))
 
     def tables(m, e):
         """Propagators of the live PK block, and how strongly it feeds the frozen states (must be 0)."""
@@ -244,7 +246,7 @@ def _solve_batch_impl(model, events, grid_arrays, cols, col_mask, base_h, delta,
     # the state after every step (scan stacks them in place; a save buffer in the carry was copied every step)
     _, y_steps = jax.lax.scan(step, carry0, (fresh, new_w, t0s, hs, clss, b_in))  # (N, n_pk + n_pd, B)
     y_lp = jnp.concatenate([jnp.concatenate([y0[:, pk], y0[:, pd]], axis=1).T[None], y_steps])[save_row]  # (T, ., B)
-    y_fz = jnp.broadcast_to(y0[:, frozen].T[None], (y_lp.shape[0], frozen.size, y0.shape[0]))
+    y_fz = jnp.zeros((y_lp.shape[0], frozen.size, y0.shape[0]), dtype)
     order = np.argsort(np.concatenate([pk, pd, frozen]))  # back to the model's state order
     ys = jnp.moveaxis(jnp.concatenate([y_lp, y_fz], axis=1)[:, order], -1, 0)  # (B, T, n)
     # finite and within DIVERGED of zero: a step that lost stability shows as huge, not always as inf/NaN
