@@ -90,8 +90,10 @@ def test_daily_oral_escitalopram(model):
 
 
 def test_no_patient_lost_and_one_compile(model, monkeypatch):
-    """200 sampled patients: none flagged, all finite (a fixed grid has no step limit to hit). Two cohort
-    sizes with the same batch shape trace the compiled kernel at most once."""
+    """200 sampled patients: none flagged, all finite (no step limit to hit: the shortest step is always
+    accepted). Two cohort
+    sizes with the same batch shape trace the compiled kernel at most once; the patients of a batch share its step
+    sizes, so the same batch gives the same numbers."""
     regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
                                   "at": ["0 d", "2 d", "4 d"]}])
     saveat = np.arange(0.0, 21 * 24 + 1, 6.0)
@@ -111,7 +113,12 @@ def test_no_patient_lost_and_one_compile(model, monkeypatch):
     assert n_first <= 1
     small = npl.simulate(model, regimen, cohort.take(np.arange(70)), saveat=saveat, solver=solver)
     assert len(traces) == n_first  # a 70-patient cohort reuses the 200-patient compilation
-    np.testing.assert_array_equal(small.states, sim.states[:70])  # and gives the same numbers
+    # the same batch gives the same numbers; a patient in another batch may take other steps (the step size is
+    # the batch's: its worst patient's), so agrees within the engine's tolerances (see _compare)
+    np.testing.assert_array_equal(small.states[:64], sim.states[:64])
+    np.testing.assert_allclose(small.states[64:], sim.states[64:70], rtol=0,
+                               atol=0.01 * float(np.max(np.abs(sim.states))))
+    assert np.max(np.abs(small.readouts["madrs_true"] - sim.readouts["madrs_true"][:70])) <= 0.15
 
 
 def test_batched_inverse():
@@ -124,18 +131,42 @@ def test_batched_inverse():
     np.testing.assert_allclose(got, np.linalg.inv(m), rtol=0, atol=1e-12 * np.max(np.abs(np.linalg.inv(m))))
 
 
-def test_jacobian_refresh_plan(model):
-    """A fresh Jacobian at the first step, at every step that starts at an input switch and at least every
-    ``jac_every`` steps; a fresh W-matrix with it and at every change of step length (a W-matrix made for
-    another step length lost stability: the reason for the rule)."""
+def test_time_base(model):
+    """Oracle: integer arithmetic. Every dose start and stop and every clinic-session end is a whole number of
+    base steps (so a step never crosses one), the base is no longer than the first step at a discontinuity,
+    and save times play no part (6-hourly saves do not shorten the base below the 40-minute infusion's)."""
     regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
                                   "at": ["0 d", "2 d"]}])
     ind = npl.cohort.individualize(model.values, npl.sample_cohort(model.values, model.cvs, "trd", 2, seed=1))
-    grid = fast_engine.plan(ind, regimen, np.arange(0.0, 7 * 24 + 1, 6.0))
-    marks = fast_engine.regimen_marks(ind, regimen)
-    fresh, fresh_w = fast_engine.refresh_steps(grid, marks, 8)
-    t0 = grid.t0
-    assert fresh[0] and np.all(fresh[np.isin(np.round(t0, 6), np.round(np.concatenate(marks), 6))])
-    assert np.max(np.diff(np.flatnonzero(fresh))) <= 8
-    assert np.all(fresh_w[fresh]) and np.all(fresh_w[1:][grid.cls[1:] != grid.cls[:-1]])
-    assert not np.all(fresh_w)  # the point: most steps reuse the matrices
+    settings = fast_engine.FastSettings()
+    tb = fast_engine.plan(ind, regimen, np.arange(0.0, 7 * 24 + 1, 6.0), settings)
+    assert tb.base_h <= settings.fine_h
+    for t in np.concatenate(fast_engine.regimen_marks(ind, regimen)):
+        assert abs(t / tb.base_h - round(t / tb.base_h)) < 1e-9 and round(t / tb.base_h) in tb.marks_u
+    assert tb.marks_u[-1] == tb.end_u == round(7 * 24 / tb.base_h)
+    odd = fast_engine.plan(ind, regimen, np.array([0.0, 1.234, 5.678, 7 * 24.0]), settings)
+    assert odd.base_h == tb.base_h  # saves off the base are interpolated, not stepped to
+
+
+def test_error_control(model):
+    """The step-size controller does its job: tighter tolerances, smaller errors and more steps (oracle: Tsit5 at
+    rtol 1e-9, as above). One infusion, 3 days, saves at irregular times that no step lands on (cubic Hermite
+    interpolation): at rtol 1e-4 the true MADRS is within 0.01 points and every state within 1e-3 of its peak;
+    at the default rtol the MADRS error is larger but within the 0.15 points of ``_compare``."""
+    regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
+                                  "at": ["0 d"]}])
+    saveat = np.concatenate([[0.0], np.sort(np.random.default_rng(4).uniform(0.05, 72.0, 60)), [72.0]])
+    cohort = _cohort(model, 3)
+    ref = npl.simulate(model, regimen, cohort, saveat=saveat, solver=REF)
+    errs, steps = [], []
+    for rtol in (1e-2, 1e-4):
+        stats = []
+        sim = fast_engine.simulate_fast(model, regimen, cohort, saveat, FAST,
+                                        settings=fast_engine.FastSettings(rtol=rtol, atol=rtol * 1e-3), stats=stats)
+        assert np.all(sim.ok)
+        errs.append(float(np.max(np.abs(sim.readouts["madrs_true"] - ref.readouts["madrs_true"]))))
+        steps.append(stats[0][0])
+        peak = np.max(np.abs(ref.states), axis=(0, 1)) + 1e-12
+        state_err = float(np.max(np.abs(sim.states - ref.states) / peak))
+    assert steps[1] > steps[0] and errs[1] < errs[0], (steps, errs)
+    assert errs[0] <= 0.15 and errs[1] <= 0.01 and state_err <= 1e-3, (errs, state_err)

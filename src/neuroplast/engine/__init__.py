@@ -1,7 +1,7 @@
 """The fast cohort engine (``Solver(method="fast")``): closed-form linear PK, a Rosenbrock-W scheme for
-everything else, on a fixed grid. See :mod:`.fast` and docs/scale.md."""
+everything else, with error-controlled steps. See :mod:`.fast` and docs/scale.md."""
 
 from .fast import FastSettings, pk_indices, plan, simulate_fast
-from .grid import Grid, build_grid
+from .grid import TimeBase, time_base
 
-__all__ = ["FastSettings", "Grid", "build_grid", "pk_indices", "plan", "simulate_fast"]
+__all__ = ["FastSettings", "TimeBase", "pk_indices", "plan", "simulate_fast", "time_base"]

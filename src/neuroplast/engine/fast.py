@@ -1,4 +1,4 @@
-"""``Solver(method="fast")``: closed-form linear PK plus a stiff-safe Rosenbrock scheme on a fixed grid.
+"""``Solver(method="fast")``: closed-form linear PK plus an adaptive, stiff-safe Rosenbrock-W scheme.
 
 The model splits into a linear block with constant coefficients — the pharmacokinetic states,
 fed by the dose inputs and fed back by nothing — and everything else (receptors → signalling →
@@ -11,28 +11,35 @@ synapses → mood, and whatever slow states the model has). The engine
 2. integrates every other state with Verwer's ROS2 (a two-stage, L-stable, second-order
    Rosenbrock-W method), with its stages at the step's two ends, where the PK is known exactly.
    ROS2 keeps its order with any matrix in place of the Jacobian (a W-method), so the non-PK
-   block's Jacobian (``jax.jacfwd``) is refreshed only at the first step, at every step that starts
-   where an input switches, and every ``jac_every`` (8) steps from there; ``(I - gamma h J)^-1`` is
-   rebuilt with it and whenever the step length changes (Gauss-Jordan with the patient axis last:
-   :func:`_inverse`), all for the whole batch at once (the grid decides, not the patients: no
-   per-patient branch). A step costs three evaluations of the vector field and two small
-   matrix-vector products. A W-matrix kept across a change of step length lost the scheme's
-   stability on the stiff states (10 % of peak in BDNF, ``tests/test_fast_engine.py``), hence the
-   rebuild; a patient whose states diverge anyway (non-finite or beyond :data:`DIVERGED`) is
-   flagged ``non_finite``;
-3. runs on a precomputed grid (:mod:`.grid`) that is fine while a dose goes in and just after it
-   and coarse elsewhere, with every discontinuity on a step boundary: ``jax.lax.scan`` over the
-   grid, ``vmap`` over patients, fixed shapes (one compilation serves every cohort size), and no
-   host callbacks, so JAX's persistent compilation cache stores the compiled kernel.
+   block's Jacobian (``jax.jacfwd``) is refreshed only at a discontinuity, after a rejected step and
+   every ``jac_every`` (8) accepted steps; ``(I - gamma h J)^-1`` is rebuilt with it and whenever the
+   step length changes (Gauss-Jordan with the patient axis last: :func:`_inverse`);
+3. chooses the step by error control: ROS2's embedded first-order solution ``z + h k1`` gives an
+   error estimate per patient (RMS over the non-PK states, scaled by ``atol + rtol |z|``); a step
+   is accepted when the batch's worst patient is within tolerance, and the next step is halved,
+   kept or doubled. Steps are ``base_h * 2**k`` (:mod:`.grid`), so the propagators of step 1 serve
+   every step, and never cross a discontinuity (a dose's start or stop, a clinic session's end). The
+   shortest step (``min_h``, 5 s) is always accepted, so no patient can be lost to a step limit;
+4. writes the save times by cubic Hermite interpolation on the step that holds them (a step spans
+   at most ``n_slots`` of them, 2 unless they are denser than the shortest step), so the save times
+   do not cut the steps;
+5. runs as one ``jax.lax.while_loop`` per batch, ``vmap`` over patients inside, fixed shapes (one
+   compilation serves every cohort size) and no host callbacks, so JAX's persistent compilation
+   cache and the kernel store keep the compiled kernel.
+
+The step size is the batch's (one branch per step for all patients: the per-step matrices stay
+contiguous and shared branches stay branches), so a patient's result depends, within the
+tolerances, on the patients it shares a batch with (``FastSettings.batch``, 64): the same cohort
+with the same batch size gives the same numbers. A patient whose states turn non-finite or go
+beyond :data:`DIVERGED` at the shortest step is flagged ``non_finite`` and left out of the control.
 
 Only the PK states the regimen's inputs reach are propagated (a drug the regimen does not give
 stays at zero: the ketamine trials skip the midazolam and SSRI states); each patient's linear
 block is checked to feed none of the skipped states. The dose input ``b(t)`` is ``B into(t)``,
-with ``into`` the model's input channels (:meth:`Model.table_inputs`) and ``B`` read off once.
-
-A fixed grid cannot run out of steps; a patient whose states turn non-finite is flagged
-``non_finite``; a patient whose dose input lands on a PK row the grid was not built for (cannot
-happen for a regimen's own drugs; a guard) is flagged ``solver_failed``.
+with ``into`` the model's input channels (:meth:`Model.table_inputs`) and ``B`` read off once;
+an IV-only regimen's input is constant on every step. A patient whose dose input lands on a PK row
+the engine was not set up for (cannot happen for a regimen's own drugs; a guard) is flagged
+``solver_failed``.
 
 Which states are the PK block is read from :mod:`neuroplast.model` (its PK slices) and checked
 numerically on first use: the block's rows must be affine in the block's states alone, with the
@@ -53,7 +60,7 @@ import numpy as np
 from .. import _kernels
 from .._errors import PatientStatus
 from ..cohort import Cohort, individualize
-from .grid import Grid, _ticks, build_grid
+from .grid import TimeBase, time_base
 from .linear import GAUSS, propagators, substeps
 
 DIVERGED = 1e8
@@ -66,12 +73,15 @@ GAMMA = 1.0 + 1.0 / math.sqrt(2.0)
 
 @dataclasses.dataclass(frozen=True)
 class FastSettings:
-    """The grid of the fast engine (hours). Defaults chosen by measurement: docs/scale.md."""
+    """The fast engine's step-size control (hours). Defaults chosen by measurement: docs/scale.md."""
 
-    fine_h: float = 2.0 / 60.0  # step while an input is on and just after it
-    coarse_h: float = 4.0  # longest step
-    growth: float = 0.1  # step grows by this fraction of the time since the last input ended
-    jac_every: int = 8  # steps between fresh Jacobians of the non-PK block (ROS2 is a W-method: docs/scale.md)
+    fine_h: float = 2.0 / 60.0  # first step at every discontinuity (a dose starts or stops)
+    min_h: float = 5.0 / 3600.0  # the shortest step (at most; the time base): always accepted, so no patient is lost
+    coarse_h: float = 24.0  # longest step
+    rtol: float = 1e-2  # the controller's tolerances on the non-PK states (ROS2's embedded error estimate)
+    atol: float = 1e-5
+    batch: int = 64  # at most this many patients share a step size (the controller follows the batch's worst patient)
+    jac_every: int = 8  # accepted steps between fresh Jacobians of the non-PK block (ROS2 is a W-method: docs/scale.md)
 
 
 def pk_indices(n_states: int) -> np.ndarray:
@@ -129,15 +139,18 @@ def _inverse(m):
     return jnp.moveaxis(a[:, n:], -1, 0)
 
 
-def _solve_batch_impl(model, events, grid_arrays, cols, col_mask, base_h, delta, *, pk, frozen, pd, n_classes, n_sub):
+def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol, *,
+                      pk, frozen, pd, n_classes, n_sub, n_slots, jac_every, iv_only):
     """Solve a batch. Per-patient tables and the PK state keep the patient axis LAST, so that the step
     class's propagator is one contiguous slice and the products fuse into loops over patients (a
     patient-first table was re-laid out on every step). The vector field is ``vmap``ped as usual.
 
+    ``marks_u``: the discontinuities and the end in units of ``base_h`` (the last is the end); ``saves``:
+    the save times (h), padded with ``inf``; ``j0``: how many of them are at or before 0 (the initial state).
     ``pk``: the PK states the regimen's inputs reach (propagated); ``frozen``: the other PK states, which
-    stay at their initial value (a drug the regimen does not give); ``cols`` index into ``pk``."""
-    t0s, hs, clss, save_row, fresh, new_w = grid_arrays
+    stay at zero (a drug the regimen does not give); ``cols`` index into ``pk``. ``tol``: (rtol, atol)."""
     dtype = base_h.dtype
+    itype = marks_u.dtype
     pk, frozen, pd = np.asarray(pk, dtype=np.int64), np.asarray(frozen, dtype=np.int64), np.asarray(pd, dtype=np.int64)
     pk_all = np.sort(np.concatenate([pk, frozen]))
     live_in_all = np.searchsorted(pk_all, pk)
@@ -146,6 +159,8 @@ def _solve_batch_impl(model, events, grid_arrays, cols, col_mask, base_h, delta,
     eye = jnp.eye(pd.size, dtype=dtype)
     outside = jnp.ones(pk_all.size, dtype).at[jnp.asarray(live_in_all)[cols]].set(0.0)  # PK rows no input is expected on
     n = pk.size + frozen.size + pd.size
+    end_u = marks_u[-1]
+    rtol, atol = tol[0], tol[1]
 
     def y0_of(m):
         return m.initial_state().astype(dtype)
@@ -173,9 +188,6 @@ def _solve_batch_impl(model, events, grid_arrays, cols, col_mask, base_h, delta,
         into, *rest = m.table_inputs(jnp.asarray(-1.0, dtype), e)
         return jax.jacfwd(lambda u: m.field(y0.at[pk_all].set(0.0), u, *rest)[pk_all])(into)
 
-    def b_of(m, e, bm, t):  # dose input of every PK row at t
-        return jnp.sum(bm * m.table_inputs(t, e)[0][None, :], axis=1)
-
     fz0 = jnp.zeros(frozen.size, dtype)  # the skipped PK states: zero (_reachable keeps every non-zero start live)
 
     def f_pd(m, e, t, x, z):
@@ -194,6 +206,20 @@ def _solve_batch_impl(model, events, grid_arrays, cols, col_mask, base_h, delta,
     a = jnp.moveaxis(a, 0, -1)
     e_tab = jnp.moveaxis(e_tab, 0, -1)  # (C, n, n, B)
     w_tab = jnp.moveaxis(w_tab, 0, -1)  # (C, 3, n, r, B)
+    bm = jax.vmap(b_matrix)(model, events)
+    in_rows = jnp.zeros((pk.size, cols.shape[0]), dtype).at[cols, jnp.arange(cols.shape[0])].set(col_mask)
+
+    def inputs_at(t):
+        """The dose input on the input rows at ``t`` (r, B), and the size of any input elsewhere (B,): must be 0."""
+        def one(m, e, b_m):
+            b = jnp.sum(b_m * m.table_inputs(t, e)[0][None, :], axis=1)
+            return b[live_in_all][cols] * col_mask, jnp.sum(jnp.abs(b) * outside)
+
+        b_r, lk = jax.vmap(one)(model, events, bm)
+        return b_r.T, lk
+
+    def pk_rate(x, b):  # x' of the live PK block: A x + input
+        return jnp.sum(a * x[None], axis=1) + jnp.sum(in_rows[:, :, None] * b[None], axis=1)
 
     def pd_jacobian(m, e, x, z, ta):
         """The non-PK block's Jacobian at ``(ta, x, z)``."""
@@ -201,65 +227,128 @@ def _solve_batch_impl(model, events, grid_arrays, cols, col_mask, base_h, delta,
 
     def pd_step(m, e, x, x1, x_dot, z, ta, tb, h, w_inv):
         """ROS2 (Verwer 1999) on the autonomised PD system (t a state): stages at the step's two ends. A
-        W-method: second order with any ``w_inv``, here from a Jacobian up to ``jac_every - 1`` steps old."""
+        W-method: second order with any ``w_inv``, here from a Jacobian up to ``jac_every - 1`` steps old.
+        Returns the new state, the error estimate (against the embedded first-order ``z + h k1``) and
+        the derivative at the step's start."""
         f0, f_t = jax.jvp(lambda tt, xx: f_pd(m, e, tt, xx, z), (ta, x), (jnp.ones_like(ta), x_dot))
         solve = lambda v: jnp.sum(w_inv * v[None, :], axis=1)  # noqa: E731
         k1 = solve(f0 + (GAMMA * h) * f_t)
         k2 = solve(f_pd(m, e, tb, x1, z + h * k1) - 2.0 * k1 - (GAMMA * h) * f_t)
-        return z + h * (1.5 * k1 + 0.5 * k2)
+        return z + h * (1.5 * k1 + 0.5 * k2), h * (0.5 * k1 + 0.5 * k2), f0
 
-    # the dose input at every quadrature node and stage time of the grid, before the loop: one large
-    # vectorised evaluation instead of many small gathers per step. Rows the grid was not built for
-    # must stay empty (``leak``).
-    times = jnp.concatenate([t0s[:, None] + nodes[None, :] * hs[:, None], (t0s + delta)[:, None]], axis=1)  # (N, 4)
-    def b_split(m, e, bm, t):  # (input rows, size of the input anywhere else)
-        b = b_of(m, e, bm, t)
-        return b[live_in_all][cols] * col_mask, jnp.sum(jnp.abs(b) * outside)
+    hs = base_h * 2.0 ** jnp.arange(n_classes, dtype=dtype)
+    q_max = jnp.asarray(2.0 ** (n_classes + 1), dtype)
+    n_save = saves.shape[0]
+    bits = jnp.iinfo(itype).bits
+    none = jnp.asarray(jnp.iinfo(itype).max, itype)
 
-    b_in, leak = jax.vmap(lambda m, e, bm: jax.vmap(jax.vmap(lambda t: b_split(m, e, bm, t)))(times))(
-        model, events, jax.vmap(b_matrix)(model, events))
-    b_in = jnp.moveaxis(b_in, 0, -1)  # (N, 4, r, B)
-    leak = jnp.sum(leak, axis=(1, 2)) + feeds_frozen
-    in_rows = jnp.zeros((pk.size, cols.shape[0]), dtype).at[cols, jnp.arange(cols.shape[0])].set(col_mask)
-
-    def step(carry, inp):
-        x, z, jac, w_inv = carry  # (n_pk, B), (n_pd, B), (B, n_pd, n_pd) x 2
-        fresh_jac, fresh_w, t0, h, c, b = inp
-        ta, tb = t0 + delta, t0 + h - delta
-        # multiply-and-sum, not dot: under vmap a dot is one tiny GEMV call per patient on the CPU
-        e_c = jax.lax.dynamic_index_in_dim(e_tab, c, 0, keepdims=False)
-        w_c = jax.lax.dynamic_index_in_dim(w_tab, c, 0, keepdims=False)
-        x1 = jnp.sum(e_c * x[None], axis=1) + jnp.sum(w_c * b[:3, None], axis=(0, 2))
-        x_dot = jnp.sum(a * x[None], axis=1) + jnp.sum(in_rows[:, :, None] * b[3][None], axis=1)
-        # a fresh Jacobian and a fresh (I - gamma h J)^-1 where the grid says so (refresh_steps; the flags are
-        # the grid's, not the patients': one branch for the whole batch)
-        jac = jax.lax.cond(fresh_jac, lambda: jax.vmap(pd_jacobian, in_axes=(0, 0, 1, 1, None))(model, events, x, z, ta),
+    def attempt(c):
+        tu, k, j, x, z, jac, w_inv, w_k, jac_tu, since, rejected, out, alive, leak, n_acc, n_rej = c
+        t = tu.astype(dtype) * base_h
+        # the step class: the controller's, at most the class that ends on the next discontinuity, at most
+        # the one that covers ``n_slots`` pending save times, and ``k_mark`` (a short step) at a discontinuity
+        at_mark = jnp.any(marks_u == tu)
+        k_try = jnp.minimum(jnp.where(at_mark, jnp.minimum(k, k_mark), k), k_max)
+        d_mark = jnp.min(jnp.where(marks_u > tu, marks_u, none)) - tu
+        k_fit = (bits - 1 - jax.lax.clz(d_mark)).astype(itype)  # floor(log2(d_mark)): the step ends on or before it
+        s_cap = saves[jnp.minimum(j + n_slots, n_save - 1)]  # the first save time the step must stay short of
+        q = jnp.minimum((s_cap - t) / base_h * (1.0 - 1e-9), q_max)
+        k_save = jnp.maximum(jnp.ceil(jnp.log2(jnp.maximum(q, 1.0))) - 1.0, 0.0).astype(itype)
+        k_step = jnp.maximum(jnp.minimum(jnp.minimum(k_try, k_fit), k_save), 0)
+        h = hs[k_step]
+        ta, tb = t + delta, t + h - delta
+        # a fresh Jacobian at a discontinuity, after a rejected step and every ``jac_every`` steps (not twice at
+        # one point); a fresh (I - gamma h J)^-1 with it and whenever the step length changes. One branch for
+        # the whole batch: the controller is the batch's, not the patients'.
+        refresh = (jac_tu != tu) & (at_mark | rejected | (since >= jac_every))
+        jac = jax.lax.cond(refresh, lambda: jax.vmap(pd_jacobian, in_axes=(0, 0, 1, 1, None))(model, events, x, z, ta),
                            lambda: jac)
-        w_inv = jax.lax.cond(fresh_w, lambda: _inverse(eye - (GAMMA * h) * jac), lambda: w_inv)
-        z1 = jax.vmap(pd_step, in_axes=(0, 0, 1, 1, 1, 1, None, None, None, 0), out_axes=1)(
+        w_inv = jax.lax.cond(refresh | (w_k != k_step), lambda: _inverse(eye - (GAMMA * h) * jac), lambda: w_inv)
+        # the PK block, exactly (multiply-and-sum, not dot: under vmap a dot is one tiny GEMV call per patient)
+        b_a, lk = inputs_at(ta)
+        if iv_only:  # infusions only: the input is constant on a step (none crosses a start or a stop)
+            b_nodes = jnp.broadcast_to(b_a[None], (3, *b_a.shape))
+        else:  # depot outflows vary within a step: at the quadrature nodes
+            b_nodes, lk_n = jax.vmap(inputs_at, out_axes=(0, 0))(t + nodes * h)  # (3, r, B), (3, B)
+            lk = lk + jnp.sum(lk_n, axis=0)
+        e_c = jax.lax.dynamic_index_in_dim(e_tab, k_step, 0, keepdims=False)
+        w_c = jax.lax.dynamic_index_in_dim(w_tab, k_step, 0, keepdims=False)
+        x1 = jnp.sum(e_c * x[None], axis=1) + jnp.sum(w_c * b_nodes[:, None], axis=(0, 2))
+        x_dot = pk_rate(x, b_a)
+        z1, dz, f0 = jax.vmap(pd_step, in_axes=(0, 0, 1, 1, 1, 1, None, None, None, 0), out_axes=1)(
             model, events, x, x1, x_dot, z, ta, tb, h, w_inv)
-        return (x1, z1, jac, w_inv), jnp.concatenate([x1, z1])
+        # error per patient (RMS over the non-PK states); a patient that turns non-finite or diverges rejects the
+        # step, unless it is already the shortest (then the patient is flagged and left out from there on)
+        scale = atol + rtol * jnp.maximum(jnp.abs(z), jnp.abs(z1))
+        e_p = jnp.sqrt(jnp.mean((dz / scale) ** 2, axis=0))
+        sane = (jnp.all(jnp.isfinite(x1) & (jnp.abs(x1) < DIVERGED), axis=0)
+                & jnp.all(jnp.isfinite(z1) & (jnp.abs(z1) < DIVERGED), axis=0) & jnp.isfinite(e_p))
+        err = jnp.max(jnp.where(alive, jnp.where(sane, e_p, jnp.inf), 0.0))
+        accept = (err <= 1.0) | (k_step == 0)
+        t1 = t + h
+
+        def save(out):
+            """Cubic Hermite interpolation of the pending save times in (t, t + h] (the derivatives at the step's
+            ends: right limit at its start, left limit at its end)."""
+            f1 = jax.vmap(f_pd, in_axes=(0, 0, None, 1, 1), out_axes=1)(model, events, tb, x1, z1)
+            y_0, y_1 = jnp.concatenate([x, z]), jnp.concatenate([x1, z1])
+            d_0, d_1 = h * jnp.concatenate([x_dot, f0]), h * jnp.concatenate([pk_rate(x1, b_a if iv_only else inputs_at(tb)[0]), f1])
+            written = jnp.zeros((), itype)
+            for s in range(n_slots):
+                i = jnp.minimum(j + s, n_save - 1)
+                ts_ = saves[i]
+                write = (j + s < n_save) & (ts_ <= t1 + delta)
+                th = jnp.clip((ts_ - t) / h, 0.0, 1.0)
+                th2, th3 = th * th, th * th * th
+                row = ((2 * th3 - 3 * th2 + 1) * y_0 + (th3 - 2 * th2 + th) * d_0 + (3 * th2 - 2 * th3) * y_1
+                       + (th3 - th2) * d_1)
+                old = jax.lax.dynamic_index_in_dim(out, i, 0, keepdims=False)
+                out = jax.lax.dynamic_update_index_in_dim(out, jnp.where(write, row, old), i, 0)
+                written = written + write.astype(itype)
+            return out, written
+
+        # only a step that holds a save time pays for the derivative at its end (most short steps hold none)
+        due = accept & (saves[jnp.minimum(j, n_save - 1)] <= t1 + delta)
+        out, written = jax.lax.cond(due, save, lambda o: (o, jnp.zeros((), itype)), out)
+        # the controller (ROS2's estimate is O(h^2): factor err^-1/2); steps halve or double, so that they stay
+        # in the classes the propagators were made for
+        factor = 0.9 / jnp.sqrt(jnp.maximum(err, 1e-12))
+        capped = k_step < k_try
+        k_acc = jnp.where(factor >= 2.0, k_step + 1, k_step)
+        k_acc = jnp.where(capped & (factor >= 1.0), jnp.maximum(k_acc, k_try), k_acc)
+        down = jnp.clip(jnp.ceil(-jnp.log2(jnp.minimum(factor, 0.5))), 1.0, 4.0).astype(itype)
+        k_new = jnp.minimum(jnp.where(accept, k_acc, jnp.maximum(k_step - down, 0)), k_max)
+        sel = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
+        return (sel(tu + (jnp.ones((), itype) << k_step), tu), k_new, j + written, sel(x1, x), sel(z1, z), jac, w_inv,
+                k_step, jnp.where(refresh, tu, jac_tu), jnp.where(refresh, 0, since) + accept.astype(itype), ~accept,
+                out, alive & (sane | ~accept), leak + lk, n_acc + accept, n_rej + ~accept)
 
     y0 = jax.vmap(y0_of)(model)  # (B, n)
-    w0 = jnp.zeros((y0.shape[0], pd.size, pd.size), dtype)
-    carry0 = (y0[:, pk].T, y0[:, pd].T, w0, w0)
-    # the state after every step (scan stacks them in place; a save buffer in the carry was copied every step)
-    _, y_steps = jax.lax.scan(step, carry0, (fresh, new_w, t0s, hs, clss, b_in))  # (N, n_pk + n_pd, B)
-    y_lp = jnp.concatenate([jnp.concatenate([y0[:, pk], y0[:, pd]], axis=1).T[None], y_steps])[save_row]  # (T, ., B)
-    y_fz = jnp.zeros((y_lp.shape[0], frozen.size, y0.shape[0]), dtype)
+    x0, z0 = y0[:, pk].T, y0[:, pd].T
+    n_b = y0.shape[0]
+    out0 = jnp.broadcast_to(jnp.concatenate([x0, z0])[None], (n_save, pk.size + pd.size, n_b))
+    w0 = jnp.zeros((n_b, pd.size, pd.size), dtype)
+    zero = jnp.zeros((), itype)
+    carry0 = (zero, k_mark, j0, x0, z0, w0, w0, -jnp.ones((), itype), -jnp.ones((), itype), zero, jnp.asarray(False),
+              out0, jnp.ones(n_b, bool), feeds_frozen, zero, zero)
+    final = jax.lax.while_loop(lambda c: c[0] < end_u, attempt, carry0)
+    y_lp, alive, leak, n_acc, n_rej = final[11], final[12], final[13], final[14], final[15]
+    y_fz = jnp.zeros((n_save, frozen.size, n_b), dtype)
     order = np.argsort(np.concatenate([pk, pd, frozen]))  # back to the model's state order
     ys = jnp.moveaxis(jnp.concatenate([y_lp, y_fz], axis=1)[:, order], -1, 0)  # (B, T, n)
     # finite and within DIVERGED of zero: a step that lost stability shows as huge, not always as inf/NaN
-    sane = jnp.all(jnp.isfinite(ys) & (jnp.abs(ys) < DIVERGED), axis=(1, 2))
+    sane = alive & jnp.all(jnp.isfinite(ys) & (jnp.abs(ys) < DIVERGED), axis=(1, 2))
     status = jnp.where(sane, jnp.where(leak > 0, PatientStatus.solver_failed, PatientStatus.ok),
                        PatientStatus.non_finite)
-    return ys, jax.vmap(lambda m, y: m.readouts(y))(model, ys), status
+    return ys, jax.vmap(lambda m, y: m.readouts(y))(model, ys), status, jnp.stack([n_acc, n_rej])
 
 
 @eqx.filter_jit
-def _solve_batch(model, events, grid_arrays, cols, col_mask, base_h, delta, pk, frozen, pd, n_classes, n_sub):
-    return _solve_batch_impl(model, events, grid_arrays, cols, col_mask, base_h, delta, pk=pk, frozen=frozen, pd=pd,
-                             n_classes=n_classes, n_sub=n_sub)
+def _solve_batch(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
+                 pk, frozen, pd, n_classes, n_sub, n_slots, jac_every, iv_only):
+    return _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
+                             pk=pk, frozen=frozen, pd=pd, n_classes=n_classes, n_sub=n_sub, n_slots=n_slots,
+                             jac_every=jac_every, iv_only=iv_only)
 
 
 def _bucket(n: int, step: int) -> int:
@@ -276,40 +365,30 @@ def regimen_marks(model, regimen):
     return starts, ends, session_ends
 
 
-def refresh_steps(grid: Grid, marks, jac_every: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(fresh_jacobian, fresh_w)``, bool per grid step. A fresh Jacobian at the first step, at each step
-    that starts where an input switches (the Jacobian jumps with the drug and the sessions), and from there
-    every ``jac_every``-th; a fresh ``(I - gamma h J)^-1`` with each fresh Jacobian and whenever the step
-    length differs from the one it was made for (a W-matrix made for a step 4x shorter loses the method's
-    stability on the stiff states: measured, 10 % errors in BDNF)."""
-    at_mark = np.isin(_ticks(grid.t0), _ticks(np.concatenate(marks)))
-    fresh = np.zeros(grid.t0.size, dtype=bool)
-    since = jac_every
-    for i in range(grid.t0.size):
-        if at_mark[i] or since >= jac_every:
-            fresh[i], since = True, 0
-        since += 1
-    new_h = np.concatenate([[True], grid.cls[1:] != grid.cls[:-1]])
-    return fresh, fresh | new_h
+def plan(model, regimen, saveat, settings: FastSettings = FastSettings()) -> TimeBase:
+    """The time base for ``regimen`` saved at ``saveat`` (needs the batched model for the session length)."""
+    return time_base(saveat, *regimen_marks(model, regimen), min_h=settings.min_h)
 
 
-def plan(model, regimen, saveat, settings: FastSettings = FastSettings()) -> Grid:
-    """The grid for ``regimen`` saved at ``saveat`` (needs the batched model for the session length)."""
-    starts, ends, session_ends = regimen_marks(model, regimen)
-    return build_grid(saveat, starts, ends, session_ends, fine_h=settings.fine_h, coarse_h=settings.coarse_h,
-                      growth=settings.growth)
+def save_slots(saveat, base_h: float) -> int:
+    """Save times one step may cover: 2, or more where save times are closer than the shortest step."""
+    s = np.unique(np.asarray(saveat, dtype=float))
+    most = int(np.max(np.searchsorted(s, s + base_h, side="right") - np.arange(s.size))) if s.size else 1
+    return max(2, most)
 
 
 def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Callable[[int], None] | None = None,
-                  settings: FastSettings = FastSettings()):
-    """The fast engine behind ``simulate(..., solver=Solver(method="fast"))``; same :class:`Simulation`."""
+                  settings: FastSettings = FastSettings(), stats: list | None = None):
+    """The fast engine behind ``simulate(..., solver=Solver(method="fast"))``; same :class:`Simulation`.
+    ``stats``: if given, gets ``(accepted, rejected)`` steps per batch."""
     from ..simulation import run_batches
 
     ts = np.asarray(saveat, dtype=float)
     n = len(cohort)
     dtype = jnp.zeros(()).dtype
+    itype = jnp.zeros((), int).dtype
     n_ev = _bucket(len(regimen.doses), 8)
-    batch = min(solver.batch, _bucket(n, 8))
+    batch = min(solver.batch, settings.batch, _bucket(n, 8))
     probe = individualize(model.values, cohort.take(np.arange(min(n, 4))))
     m1 = _one(probe)
     n_states = int(m1.initial_state().shape[0])
@@ -322,39 +401,52 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
     prepared = {}
 
     def prepare(ind):
-        """Grid and static settings for a batch (cached by the batch's clinic-session lengths)."""
+        """Time base and static settings for a batch (cached by the batch's clinic-session lengths)."""
         key = tuple(np.unique(np.asarray(ind.session_min_h, dtype=float)).tolist())
         if key not in prepared:
-            grid = plan(ind, regimen, ts, settings)
-            node_t = (grid.t0[: grid.n_steps, None] + GAUSS[None, :] * grid.h[: grid.n_steps, None]).ravel()
+            tb = plan(ind, regimen, ts, settings)
+            if tb.end_u >= np.iinfo(itype).max // 4:
+                raise ValueError(f"the fast engine cannot count {ts.max():g} h in steps of {tb.base_h * 3.6e6:g} ms "
+                                 "with 32-bit integers: enable float64 (jax_enable_x64) or round the dose times")
+            starts, ends, _ = regimen_marks(ind, regimen)
+            probe_t = np.unique(np.concatenate([ts, 0.5 * (starts + ends), starts + 0.25 * (ends - starts)]))
             if not prepared:
-                verify_pk_block(m1, ev_probe[0], pk, node_t)
-            rows = _input_rows(probe, ev_probe, pk, node_t)
+                verify_pk_block(m1, ev_probe[0], pk, probe_t)
+            rows = _input_rows(probe, ev_probe, pk, probe_t)
             a_pk = sum(np.abs(np.asarray(_jac_at0(_one(probe, i), ev_probe[i]))[np.ix_(pk, pk)])
                        for i in range(ev_probe.shape[0]))
             live = _reachable(a_pk, rows, np.asarray(m1.initial_state())[pk])
             cols, mask = _pad_rows(np.searchsorted(live, rows))
             a_norm = float(np.max(np.sum(a_pk[np.ix_(live, live)], axis=0)) / ev_probe.shape[0])
-            n_sub = substeps(8.0 * a_norm, grid.base_h)  # x8: room for the random effects
-            save_row = np.concatenate([grid.save_row, np.full(_bucket(ts.size, 64) - ts.size, grid.save_row[-1])])
-            fresh, new_w = refresh_steps(grid, regimen_marks(ind, regimen), settings.jac_every)
-            arrays = (jnp.asarray(grid.t0, dtype), jnp.asarray(grid.h, dtype), jnp.asarray(grid.cls),
-                      jnp.asarray(save_row), jnp.asarray(fresh), jnp.asarray(new_w))
-            prepared[key] = dict(grid_arrays=arrays, cols=jnp.asarray(cols), col_mask=jnp.asarray(mask, dtype),
-                                 base_h=jnp.asarray(grid.base_h, dtype), delta=jnp.asarray(delta, dtype),
-                                 pk=tuple(pk[live].tolist()), frozen=tuple(np.delete(pk, live).tolist()),
-                                 pd=tuple(pd.tolist()), n_classes=grid.n_classes, n_sub=n_sub, grid=grid)
+            n_sub = substeps(8.0 * a_norm, tb.base_h)  # x8: room for the random effects
+            k_max = max(0, int(math.floor(math.log2(max(settings.coarse_h / tb.base_h, 1.0)))))
+            k_mark = max(0, int(math.floor(math.log2(max(settings.fine_h / tb.base_h, 1.0)))))
+            n_slots = save_slots(ts, tb.base_h)
+            saves = np.concatenate([np.sort(ts), np.full(_bucket(ts.size + n_slots + 1, 64) - ts.size, np.inf)])
+            marks = np.concatenate([tb.marks_u, np.full(_bucket(tb.marks_u.size, 16) - tb.marks_u.size, tb.end_u)])
+            prepared[key] = dict(
+                arrays=(jnp.asarray(marks, itype), jnp.asarray(saves, dtype), jnp.asarray(int(np.sum(ts <= 0.0)), itype),
+                        jnp.asarray(cols), jnp.asarray(mask, dtype), jnp.asarray(tb.base_h, dtype),
+                        jnp.asarray(delta, dtype), jnp.asarray(k_max, itype), jnp.asarray(k_mark, itype),
+                        jnp.asarray([settings.rtol, settings.atol], dtype)),
+                static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()),
+                        _bucket(k_max + 1, 4), n_sub, n_slots, settings.jac_every,
+                        all(d.route == "iv" for d in regimen.doses)))
         return prepared[key]
 
     def cast(ind):
         return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, ind)
 
+    if not np.all(np.diff(ts) >= 0):
+        raise ValueError("the fast engine needs the save times in increasing order")
+
     def solve(ind, events):
         p = prepare(ind)
         # through the kernel store (neuroplast._kernels): a later process neither traces nor compiles
-        return _kernels.call("fast_batch", _solve_batch,
-                             (ind, events, p["grid_arrays"], p["cols"], p["col_mask"], p["base_h"], p["delta"]),
-                             (p["pk"], p["frozen"], p["pd"], p["n_classes"], p["n_sub"]))
+        ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, events, *p["arrays"]), p["static"])
+        if stats is not None:
+            stats.append(tuple(int(s) for s in np.asarray(steps)))
+        return ys, ro, status
 
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype)
 
