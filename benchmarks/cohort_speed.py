@@ -309,6 +309,10 @@ def main():
             "peak_rss_after_engine_mb": r["rss_engine"], "max_abs_error_vs_reference": err_state,
             "max_abs_error_by_readout": by_readout, "solver": dataclasses.asdict(r["solver"]),
         }
+        if method == "fast":  # the fast engine's own step control (Solver's rtol/atol are the adaptive engines')
+            from neuroplast.engine import FastSettings
+
+            per_method[method]["fast_settings"] = dataclasses.asdict(FastSettings())
         del r["sim"]
     top = per_method[methods[0]]
     engine_s, per_pm, failed = top["engine_s"], top["engine_ms_per_patient_month"], top["patients_failed"]

@@ -167,7 +167,7 @@ def test_cli_cohort(tmp_path):
 
 
 def test_cli_cohort_fast_engine(tmp_path):
-    """``--engine fast`` streams the same cohort through the fixed-grid engine: same patients, true MADRS within
+    """``--engine fast`` streams the same cohort through the fast engine: same patients, true MADRS within
     the fast engine's tested tolerance (0.15 points, tests/test_fast_engine.py) of the default engine's."""
     spec_file = tmp_path / "p.toml"
     spec_file.write_text(TOML)

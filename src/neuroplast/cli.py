@@ -409,7 +409,7 @@ def cohort(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial T
            resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its completed chunks.")] = False,
            states: Annotated[bool, typer.Option(help="Also store every state variable.")] = False,
            engine: Annotated[str, typer.Option(help="tsit5 (adaptive, the trials' engine) or fast (closed-form PK + "
-                                                    "Rosenbrock-W on a fixed grid, ~4x faster; docs/scale.md).")] = "tsit5",
+                                                    "Rosenbrock-W with error control, ~5x faster; docs/scale.md).")] = "tsit5",
            allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
     """A large cohort streamed to a Zarr store in chunks (bounded memory; resumable): cohort.zarr, summary.json."""
     _setup()

@@ -56,7 +56,7 @@ class Solver:
 
     rtol: float = 1e-6
     atol: float = 1e-9
-    method: str = "tsit5"  # "tsit5" (explicit) | "kvaerno5" (implicit) | "fast" (fixed grid: neuroplast.engine)
+    method: str = "tsit5"  # "tsit5" (explicit) | "kvaerno5" (implicit) | "fast" (closed-form PK, error-controlled Rosenbrock-W: neuroplast.engine)
     max_steps: int = 200_000
     batch: int = 256  # patients per compiled batch; cohorts are padded to a multiple of it
 
@@ -165,7 +165,7 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
     ts = np.asarray(saveat, dtype=float)
     if ts.ndim != 1 or ts.size == 0 or np.any(ts < 0) or np.any(np.diff(ts) < 0):
         raise NeuroplastInputError("save times must be a non-empty, sorted list of times >= 0", field="saveat")
-    if solver.method == "fast":  # closed-form PK + Rosenbrock-W on a fixed grid (rtol/atol/max_steps unused)
+    if solver.method == "fast":  # closed-form PK + Rosenbrock-W (its own FastSettings: rtol/atol/max_steps unused)
         from .engine import simulate_fast
 
         return simulate_fast(model, regimen, cohort, ts, solver, progress)
