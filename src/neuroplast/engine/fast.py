@@ -371,8 +371,9 @@ def plan(model, regimen, saveat, settings: FastSettings = FastSettings()) -> Tim
 
 
 def save_slots(saveat, base_h: float) -> int:
-    """Save times one step may cover: 2, or more where save times are closer than the shortest step."""
-    s = np.unique(np.asarray(saveat, dtype=float))
+    """Save times one step may cover: 2, or more where save times are closer than the shortest step (a save time
+    listed twice counts twice)."""
+    s = np.sort(np.asarray(saveat, dtype=float))
     most = int(np.max(np.searchsorted(s, s + base_h, side="right") - np.arange(s.size))) if s.size else 1
     return max(2, most)
 
