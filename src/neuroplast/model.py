@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._units import NG_PER_UMOL
-from .scales.pk import ROUTE_CODES, SSRIPK, Absorption, KetaminePK, MidazolamPK, depot_flux
+from .scales.pk import ROUTE_CODES, SSRIPK, Absorption, KetaminePK, MidazolamPK, event_flux
 from .scales.neurogenesis import Neurogenesis
 from .scales.plasticity import Spines
 from .scales.receptors import HNKAction, NMDABlock, SERTOccupancy
@@ -134,7 +134,7 @@ class Model(eqx.Module):
         whether a pill was just taken (0/1), the therapy sessions on, by kind (5,)."""
         start, end, rate, is_iv, ka = table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4]
         on = (t >= start) & (t < end)
-        flux = jnp.where(is_iv > 0.0, jnp.where(on, rate, 0.0), depot_flux(t, start, end, rate, ka))
+        flux = event_flux(t, start, end, rate, is_iv > 0.0, ka)
         into = jnp.sum(flux[:, None] * table[:, 7:15], axis=0)  # multiply-and-sum: no tiny dot per patient
         session = jnp.any((t >= start) & (t < table[:, 5])).astype(table.dtype)
         pill_on = jnp.any((t >= start) & (t < table[:, 6])).astype(table.dtype)

@@ -1,9 +1,9 @@
 """Pharmacokinetics: linear compartment models; absorption by route in closed form."""
 
-from .absorption import ROUTE_CODES, Absorption, depot_flux, input_flux
+from .absorption import ROUTE_CODES, Absorption, depot_flux, event_flux, input_flux
 from .compartments import MidazolamPK, closed_form_linear, linear_system
 from .ketamine import KetaminePK
 from .ssri import SSRIPK
 
 __all__ = ["Absorption", "KetaminePK", "MidazolamPK", "ROUTE_CODES", "SSRIPK", "closed_form_linear", "depot_flux",
-           "input_flux", "linear_system"]
+           "event_flux", "input_flux", "linear_system"]

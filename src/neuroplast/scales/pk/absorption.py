@@ -32,15 +32,17 @@ def depot_flux(t, start, end, rate, ka):
     return rate * (jnp.exp(-ka * tau_end) - jnp.exp(-ka * tau_start))
 
 
-def input_flux(t, events, ka):
-    """Per-event flux (umol/h) leaving the route's entry point at time ``t``.
+def event_flux(t, start, end, rate, iv, ka):
+    """Per-event flux (umol/h) leaving the route's entry point at time ``t``: the infusion rate while an
+    IV row (``iv`` true) is on, else the row's depot outflow with absorption rate constant ``ka`` (1/h)."""
+    return jnp.where(iv, jnp.where((t >= start) & (t < end), rate, 0.0), depot_flux(t, start, end, rate, ka))
 
-    IV rows give their infusion rate while active; other rows give their depot's outflow with
-    the per-event absorption rate constant ``ka`` (1/h, see :meth:`Absorption.rate_constants`).
-    """
+
+def input_flux(t, events, ka):
+    """Per-event flux (umol/h) leaving the route's entry point at time ``t`` for a raw event table
+    (:func:`event_flux`; ``ka`` per event, see :meth:`Absorption.rate_constants`)."""
     start, end, rate, route = events[:, 0], events[:, 1], events[:, 2], events[:, 4].astype(jnp.int32)
-    iv = jnp.where((t >= start) & (t < end), rate, 0.0)
-    return jnp.where(route == ROUTE_CODES["iv"], iv, depot_flux(t, start, end, rate, ka))
+    return event_flux(t, start, end, rate, route == ROUTE_CODES["iv"], ka)
 
 
 class Absorption(eqx.Module):
