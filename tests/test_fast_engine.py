@@ -135,18 +135,22 @@ def test_batched_inverse():
 def test_time_base(model):
     """Oracle: integer arithmetic. Every dose start and stop and every clinic-session end is a whole number of
     base steps (so a step never crosses one), the base is no longer than the first step at a discontinuity,
-    and save times play no part (6-hourly saves do not shorten the base below the 40-minute infusion's)."""
+    and save times play no part (6-hourly saves do not shorten the base below the 40-minute infusion's). The base
+    is the largest whole fraction of the gcd within the shortest step: 40 min / 480 = 5 s; a 9.375 s gcd
+    (3 x 5^5 ms) gives 3.125 s, not the millisecond that halving an odd gcd falls to."""
     regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
                                   "at": ["0 d", "2 d"]}])
     ind = npl.cohort.individualize(model.values, npl.sample_cohort(model.values, model.cvs, "trd", 2, seed=1))
     settings = fast_engine.FastSettings()
     tb = fast_engine.plan(ind, regimen, np.arange(0.0, 7 * 24 + 1, 6.0), settings)
-    assert tb.base_h <= settings.fine_h
+    assert tb.base_h <= settings.min_h and round(tb.base_h * 3600.0, 9) == 5.0
     for t in np.concatenate(fast_engine.regimen_marks(ind, regimen)):
         assert abs(t / tb.base_h - round(t / tb.base_h)) < 1e-9 and round(t / tb.base_h) in tb.marks_u
     assert tb.marks_u[-1] == tb.end_u == round(7 * 24 / tb.base_h)
     odd = fast_engine.plan(ind, regimen, np.array([0.0, 1.234, 5.678, 7 * 24.0]), settings)
     assert odd.base_h == tb.base_h  # saves off the base are interpolated, not stepped to
+    g = 9.375 / 3600.0
+    assert round(fast_engine.time_base([0.0, 64 * g], [0.0], [g], [], min_h=settings.min_h).base_h * 3600.0, 9) == 3.125
 
 
 def test_error_control(model):

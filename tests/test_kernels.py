@@ -14,33 +14,38 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import neuroplast as npl
     from neuroplast import simulation
+    from neuroplast.engine import fast
 
     jax.config.update("jax_compilation_cache_dir", sys.argv[1])
     if sys.argv[2] == "forbid-tracing":
         def refuse(*a, **k):
             raise AssertionError("traced the engine although a stored kernel exists")
         simulation._solve_one = refuse
+        fast._solve_batch_impl = refuse
     model = npl.default_model()
     reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=3)
-    sim = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0))
+    sim = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0), solver=npl.Solver(method=sys.argv[4]))
     np.save(sys.argv[3], sim.states)
 """)
 
 
 @pytest.mark.slow
-def test_second_process_loads_the_stored_kernel_and_matches(tmp_path, model):
+@pytest.mark.parametrize("method,kernel", [("tsit5", "solve_batch"), ("fast", "fast_batch")])
+def test_second_process_loads_the_stored_kernel_and_matches(tmp_path, model, method, kernel):
     """Oracle: the ordinary in-process call (no cache folder) of the same cohort. The stored kernel is the
-    same program, so states agree bit for bit; the second process cannot trace (``_solve_one`` raises)."""
+    same program, compiled with the same XLA options (the fast engine's are not the defaults), so states agree
+    bit for bit; the second process cannot trace (the engine's traced function raises)."""
     import neuroplast as npl
 
     cache, script = tmp_path / "cache", tmp_path / "run.py"
     script.write_text(SCRIPT)
     for mode, out in (("trace", "a.npy"), ("forbid-tracing", "b.npy")):
-        subprocess.run([sys.executable, str(script), str(cache), mode, str(tmp_path / out)], check=True, timeout=600)
-    assert len(list((cache / "neuroplast-kernels").glob("solve_batch-*.bin"))) == 1
+        subprocess.run([sys.executable, str(script), str(cache), mode, str(tmp_path / out), method], check=True,
+                       timeout=600)
+    assert len(list((cache / "neuroplast-kernels").glob(f"{kernel}-*.bin"))) == 1
     reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=3)
-    ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0)).states
+    ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0), solver=npl.Solver(method=method)).states
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), ref)
     np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), ref)

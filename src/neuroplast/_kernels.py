@@ -27,6 +27,7 @@ import jax
 import numpy as np
 
 _MEMORY: dict[str, object] = {}  # key -> Exported (or None: not exportable), per process
+_JITTED: dict[str, object] = {}  # key -> the callable that runs it (with its compiler options), per process
 
 
 @functools.cache
@@ -47,28 +48,40 @@ def _plain(x) -> bool:
         isinstance(x, tuple) and all(map(_plain, x)))
 
 
-def call(name: str, fn, dynamic: tuple, static: tuple = ()):
+def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None = None):
     """``fn(*dynamic, *static)`` through a stored export when a persistent cache folder is set.
 
     ``dynamic`` is a pytree of arrays (Equinox modules included; their non-array fields must be plain
     values); ``static`` plain Python values. Without a cache folder, or when the kernel cannot be
-    exported, this is the ordinary call."""
+    exported, this is the ordinary call. ``options``: XLA compiler options for this kernel (both ways
+    of calling it compile with them, so they give the same numbers; part of the stored key)."""
     folder = jax.config.jax_compilation_cache_dir
     arrays, rest = eqx.partition(dynamic, eqx.is_array)
     leaves, treedef = jax.tree_util.tree_flatten(arrays)
     rest_leaves = jax.tree_util.tree_leaves(rest)
-    if not folder or not all(map(_plain, (*rest_leaves, *static))):
+    if not all(map(_plain, (*rest_leaves, *static))) or not (folder or options):
         return fn(*dynamic, *static)
+    opts = tuple(sorted((options or {}).items()))
     spec = [(tuple(x.shape), str(x.dtype)) for x in leaves]
     key = hashlib.sha256(repr((name, _code_version(), jax.default_backend(), str(treedef), str(
-        jax.tree_util.tree_structure(rest)), rest_leaves, static, spec)).encode()).hexdigest()[:32]
-    if key not in _MEMORY:
+        jax.tree_util.tree_structure(rest)), rest_leaves, static, spec, opts)).encode()).hexdigest()[:32]
+    if folder and key not in _MEMORY:
         _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
                                        fn, treedef, rest, static, leaves)
-    exp = _MEMORY[key]
-    if exp is None:
+    exp = _MEMORY.get(key)
+    if exp is None and not options:
         return fn(*dynamic, *static)
-    return exp.call(*leaves)
+    if key not in _JITTED:  # one jitted wrapper per kernel, so that JAX's own caches see the same function
+        target = exp.call if exp is not None else _flat(fn, treedef, rest, static)
+        _JITTED[key] = jax.jit(target, compiler_options=options) if options else target
+    return _JITTED[key](*leaves)
+
+
+def _flat(fn, treedef, rest, static):
+    def flat(*xs):
+        return fn(*eqx.combine(jax.tree_util.tree_unflatten(treedef, xs), rest), *static)
+
+    return flat
 
 
 def _load_or_export(path: pathlib.Path, fn, treedef, rest, static, leaves):
@@ -80,11 +93,8 @@ def _load_or_export(path: pathlib.Path, fn, treedef, rest, static, leaves):
         except Exception:  # noqa: BLE001 - a stale or damaged file: trace again and overwrite it
             pass
 
-    def flat(*xs):
-        return fn(*eqx.combine(jax.tree_util.tree_unflatten(treedef, xs), rest), *static)
-
     try:
-        exp = export.export(jax.jit(flat))(*[jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves])
+        exp = export.export(jax.jit(_flat(fn, treedef, rest, static)))(*[jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves])
         blob = exp.serialize()
     except Exception:  # noqa: BLE001 - host callbacks (EQX_ON_ERROR=raise) and the like: not exportable
         return None

@@ -49,6 +49,7 @@ same coefficients at every time and state.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 
@@ -100,21 +101,42 @@ def _one(tree, i=0):
     return jax.tree_util.tree_map(lambda x: x[i], tree)
 
 
-@jax.jit
-def _check_linear_block(model, events, ts, ys):
-    """Jacobians of the vector field at several (t, y): returned for the host-side check."""
-    return jax.vmap(lambda t, y: jax.jacfwd(lambda yy: model.vector_field(t, yy, events))(y))(ts, ys)
+def _probe_impl(model, events, idx, ts, ys):
+    """The vector field of patient ``idx[i]`` at ``(ts[i], ys[i])`` and its Jacobian there, for the host-side
+    set-up (one compiled look at the model, not one per question: each copy of the model costs a compile)."""
+    def one(i, t, y):
+        m, e = _one(model, i), events[i]
+        return jax.jacfwd(lambda yy: (m.vector_field(t, yy, e),) * 2, has_aux=True)(y)
+
+    return jax.vmap(one)(idx, ts, ys)
 
 
-def verify_pk_block(model1, events1, pk: np.ndarray, times: np.ndarray) -> None:
-    """Raise if the PK rows are not affine in the PK states alone with constant coefficients."""
+@functools.cache
+def _probe():
+    # runs once per regimen on a few points: compile time is all that counts (XLA's optimisation level 0)
+    return jax.jit(_probe_impl, compiler_options={**compile_options(), "xla_backend_optimization_level": 0})
+
+
+def compile_options() -> dict:
+    """XLA options for the engine's kernels: on the CPU, XLA's older loop emitters compile the fast kernel in
+    about half the time at the same speed (benchmarks/README.md)."""
+    return {"xla_cpu_use_fusion_emitters": False} if jax.default_backend() == "cpu" else {}
+
+
+def probe_points(model1, times: np.ndarray):
+    """Where :func:`verify_pk_block` looks: up to 6 of ``times``, at random states around the initial one."""
     n = model1.initial_state().shape[0]
     rng = np.random.default_rng(0)
     k = min(len(times), 6)
     ts = np.asarray(times)[np.linspace(0, len(times) - 1, k).astype(int)]
     y0 = np.asarray(model1.initial_state())
-    ys = y0 + rng.uniform(0.0, 2.0, size=(k, n)) * (1.0 + np.abs(y0))
-    jac = np.asarray(_check_linear_block(model1, events1, jnp.asarray(ts), jnp.asarray(ys)))
+    return ts, y0 + rng.uniform(0.0, 2.0, size=(k, n)) * (1.0 + np.abs(y0))
+
+
+def verify_pk_block(jac: np.ndarray, pk: np.ndarray) -> None:
+    """Raise if the PK rows of the Jacobians ``jac`` (k, n, n; at :func:`probe_points`) are not affine in the PK
+    states alone with constant coefficients."""
+    n = jac.shape[-1]
     rows = jac[:, pk, :]
     other = np.setdiff1d(np.arange(n), pk)
     scale = np.max(np.abs(rows)) + 1e-300
@@ -411,11 +433,21 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                                  "with 32-bit integers: enable float64 (jax_enable_x64) or round the dose times")
             starts, ends, _ = regimen_marks(ind, regimen)
             probe_t = np.unique(np.concatenate([ts, 0.5 * (starts + ends), starts + 0.25 * (ends - starts)]))
-            if not prepared:
-                verify_pk_block(m1, ev_probe[0], pk, probe_t)
-            rows = _input_rows(probe, ev_probe, pk, probe_t)
-            a_pk = sum(np.abs(np.asarray(_jac_at0(_one(probe, i), ev_probe[i]))[np.ix_(pk, pk)])
-                       for i in range(ev_probe.shape[0]))
+            # one look at the vector field: the first patient at probe_points (the PK block's check), each probe
+            # patient at its initial state at t = 0 (how the PK states feed each other), and at probe_t with the
+            # PK states at zero (which PK rows the regimen doses)
+            n_p, y0s = ev_probe.shape[0], np.asarray(jax.vmap(lambda m: m.initial_state())(probe))
+            t_chk, y_chk = probe_points(m1, probe_t)
+            y_in = np.repeat(y0s, probe_t.size, axis=0)
+            y_in[:, pk] = 0.0
+            idx = np.concatenate([np.zeros(t_chk.size, int), np.arange(n_p), np.repeat(np.arange(n_p), probe_t.size)])
+            jac, f = (np.asarray(v) for v in _probe()(probe, ev_probe, jnp.asarray(idx), jnp.asarray(np.concatenate(
+                [t_chk, np.zeros(n_p), np.tile(probe_t, n_p)])), jnp.asarray(np.concatenate([y_chk, y0s, y_in]))))
+            j0, b = jac[t_chk.size:t_chk.size + n_p], f[t_chk.size + n_p:][:, pk]
+            verify_pk_block(jac[:t_chk.size], pk)
+            rows = np.flatnonzero(np.any(b != 0.0, axis=0))  # the PK rows the regimen doses (at least one)
+            rows = rows if rows.size else np.array([0])
+            a_pk = np.sum(np.abs(j0[:, pk][:, :, pk]), axis=0)
             live = _reachable(a_pk, rows, np.asarray(m1.initial_state())[pk])
             cols, mask = _pad_rows(np.searchsorted(live, rows))
             a_norm = float(np.max(np.sum(a_pk[np.ix_(live, live)], axis=0)) / ev_probe.shape[0])
@@ -441,33 +473,13 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
     def solve(ind, events):
         p = prepare(ind)
         # through the kernel store (neuroplast._kernels): a later process neither traces nor compiles
-        ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, events, *p["arrays"]), p["static"])
+        ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, events, *p["arrays"]), p["static"],
+                                              compile_options())
         if stats is not None:
             stats.append(tuple(int(s) for s in np.asarray(steps)))
         return ys, ro, status
 
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype)
-
-
-@jax.jit
-def _jac_at0(model1, events1):
-    return jax.jacfwd(lambda y: model1.vector_field(0.0, y, events1))(model1.initial_state())
-
-
-@jax.jit
-def _inputs_at(model, events, times, pk):
-    def b(m, e, t):
-        y0 = m.initial_state()
-        return m.vector_field(t, y0.at[pk].set(0.0), e)[pk]
-
-    return jax.vmap(lambda m, e: jax.vmap(lambda t: b(m, e, t))(times))(model, events)
-
-
-def _input_rows(probe, events, pk, times) -> np.ndarray:
-    """Positions in ``pk`` of the PK rows that receive dose input in this regimen (at least one)."""
-    b = np.asarray(_inputs_at(probe, events, jnp.asarray(times), jnp.asarray(pk)))
-    rows = np.flatnonzero(np.any(b != 0.0, axis=(0, 1)))
-    return rows if rows.size else np.array([0])
 
 
 def _pad_rows(rows: np.ndarray):
@@ -481,12 +493,9 @@ def _reachable(a_abs: np.ndarray, rows: np.ndarray, x0: np.ndarray) -> np.ndarra
     """Sorted positions of the PK states the inputs (``rows``) or a non-zero initial state reach through the
     linear block (``a_abs[i, j] > 0``: state ``j`` feeds state ``i``). The others stay at their initial value
     (zero: a drug the regimen does not give); the engine checks that per patient (``feeds_frozen``)."""
-    seen = set(int(r) for r in rows) | set(np.flatnonzero(x0 != 0.0).tolist())
-    todo = list(seen)
-    while todo:
-        j = todo.pop()
-        for i in np.flatnonzero(a_abs[:, j] > 0.0).tolist():
-            if i not in seen:
-                seen.add(i)
-                todo.append(i)
-    return np.asarray(sorted(seen), dtype=np.int64)
+    live = np.zeros(a_abs.shape[0], bool)
+    live[rows] = True
+    live |= x0 != 0.0
+    for _ in range(a_abs.shape[0]):  # a path is at most n - 1 edges long
+        live |= (a_abs > 0.0) @ live
+    return np.flatnonzero(live).astype(np.int64)
