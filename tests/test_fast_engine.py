@@ -175,3 +175,24 @@ def test_error_control(model):
         state_err = float(np.max(np.abs(sim.states - ref.states) / peak))
     assert steps[1] > steps[0] and errs[1] < errs[0], (steps, errs)
     assert errs[0] <= 0.15 and errs[1] <= 0.01 and state_err <= 1e-3, (errs, state_err)
+
+
+def test_read_rows():
+    """Oracle: the model's declaration (``neuroplast.model.PK_READ``). The engine takes the derivative of the PK
+    states the non-PK block reads only; a Jacobian showing a read the declaration leaves out is an error, not a
+    silently wrong derivative."""
+    import neuroplast.model as model_module
+
+    n = len(model_module.STATE_NAMES)
+    pk = fast_engine.pk_indices(n)
+    pd = np.setdiff1d(np.arange(n), pk)
+    live = np.arange(17)  # the ketamine family
+    jac = np.zeros((2, n, n))
+    s_effect = model_module.STATE_NAMES.index("s_effect")
+    jac[0, pd[0], s_effect] = 1.0
+    reads = fast_engine.read_rows(jac, pk, pd, live)
+    assert [model_module.STATE_NAMES[pk[live][i]] for i in reads] == [
+        "s_effect", "r_effect", "snk_effect", "rnk_effect", "hnk_effect"]
+    jac[1, pd[2], model_module.STATE_NAMES.index("s_central")] = 0.5
+    with pytest.raises(RuntimeError, match="PK_READ"):
+        fast_engine.read_rows(jac, pk, pd, live)

@@ -59,6 +59,10 @@ _T = slice(30, 32)
 _N = slice(32, 34)
 _L = slice(34, 35)
 SPINES_INDEX, MOOD_INDEX = 26, 28
+PK_READ = (*range(_K.start + 11, _K.start + 16), _M.start + 2, *range(_R.start, _R.stop))
+"""The PK states the rest of the model reads (:meth:`Model.field`): the ketamine family's five effect
+sites, midazolam's effect site and the SSRIs' central amounts. The fast engine needs only their derivatives
+(``engine.fast``; checked there against the Jacobian)."""
 
 
 class Model(eqx.Module):

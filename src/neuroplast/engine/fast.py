@@ -123,6 +123,20 @@ def compile_options() -> dict:
     return {"xla_cpu_use_fusion_emitters": False} if jax.default_backend() == "cpu" else {}
 
 
+def read_rows(jac: np.ndarray, pk: np.ndarray, pd: np.ndarray, live: np.ndarray) -> tuple:
+    """Positions in ``pk[live]`` of the PK states the non-PK block reads (:data:`neuroplast.model.PK_READ`, the
+    model's declaration): the engine needs their derivative only. Raise if the Jacobians ``jac`` show the non-PK
+    rows reading a live PK state the declaration leaves out."""
+    from ..model import PK_READ
+
+    declared = np.isin(pk[live], PK_READ)
+    seen = np.any(jac[:, pd][:, :, pk[live]] != 0.0, axis=(0, 1))
+    if np.any(seen & ~declared):
+        raise RuntimeError("the model's non-PK states read PK states that neuroplast.model.PK_READ does not list: "
+                           "add them there")
+    return tuple(np.flatnonzero(declared).tolist())
+
+
 def probe_points(model1, times: np.ndarray):
     """Where :func:`verify_pk_block` looks: up to 6 of ``times``, at random states around the initial one."""
     n = model1.initial_state().shape[0]
@@ -162,7 +176,7 @@ def _inverse(m):
 
 
 def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol, *,
-                      pk, frozen, pd, n_classes, n_sub, n_slots, jac_every, iv_only):
+                      pk, frozen, pd, reads, n_classes, n_sub, n_slots, jac_every, iv_only):
     """Solve a batch. Per-patient tables and the PK state keep the patient axis LAST, so that the step
     class's propagator is one contiguous slice and the products fuse into loops over patients (a
     patient-first table was re-laid out on every step). The vector field is ``vmap``ped as usual.
@@ -170,7 +184,8 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     ``marks_u``: the discontinuities and the end in units of ``base_h`` (the last is the end); ``saves``:
     the save times (h), padded with ``inf``; ``j0``: how many of them are at or before 0 (the initial state).
     ``pk``: the PK states the regimen's inputs reach (propagated); ``frozen``: the other PK states, which
-    stay at zero (a drug the regimen does not give); ``cols`` index into ``pk``. ``tol``: (rtol, atol)."""
+    stay at zero (a drug the regimen does not give); ``cols`` and ``reads`` (the PK states the non-PK block
+    reads: :data:`neuroplast.model.PK_READ`) index into ``pk``. ``tol``: (rtol, atol)."""
     dtype = base_h.dtype
     itype = marks_u.dtype
     pk, frozen, pd = np.asarray(pk, dtype=np.int64), np.asarray(frozen, dtype=np.int64), np.asarray(pd, dtype=np.int64)
@@ -228,20 +243,34 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     a = jnp.moveaxis(a, 0, -1)
     e_tab = jnp.moveaxis(e_tab, 0, -1)  # (C, n, n, B)
     w_tab = jnp.moveaxis(w_tab, 0, -1)  # (C, 3, n, r, B)
-    bm = jax.vmap(b_matrix)(model, events)
+    if iv_only:  # the input is constant on every step: one matrix per class, summed over the nodes (C, n, r, B)
+        w_tab = jnp.sum(w_tab, axis=1)
+    bm = jax.vmap(b_matrix)(model, events)  # (B, all PK rows, channels)
+    bm_r = jnp.moveaxis(bm[:, live_in_all][:, cols] * col_mask[None, :, None], 0, -1)  # the input rows: (r, ch, B)
     in_rows = jnp.zeros((pk.size, cols.shape[0]), dtype).at[cols, jnp.arange(cols.shape[0])].set(col_mask)
+    reads = np.asarray(reads, dtype=np.int64)
+    a_reads, in_reads = a[reads], in_rows[reads]  # the rows of x' the non-PK block reads: (q, n, B), (q, r)
+
+    def into_at(t):
+        """The model's dose-input channels at ``t``: (channels, B)."""
+        return jax.vmap(lambda m, e: m.table_inputs(t, e)[0], out_axes=-1)(model, events)
 
     def inputs_at(t):
-        """The dose input on the input rows at ``t`` (r, B), and the size of any input elsewhere (B,): must be 0."""
-        def one(m, e, b_m):
-            b = jnp.sum(b_m * m.table_inputs(t, e)[0][None, :], axis=1)
-            return b[live_in_all][cols] * col_mask, jnp.sum(jnp.abs(b) * outside)
+        """The dose input on the input rows at ``t``: (r, B)."""
+        return jnp.sum(bm_r * into_at(t)[None], axis=1)
 
-        b_r, lk = jax.vmap(one)(model, events, bm)
-        return b_r.T, lk
+    # dose input on any other PK row (cannot happen for a regimen's own drugs: a guard, flagged solver_failed).
+    # Which channels are on changes only at a discontinuity, so each one's right side is where to look.
+    leak_bm = jnp.sum(jnp.abs(bm) * outside[None, :, None], axis=1)  # (B, channels)
+    feeds_frozen = feeds_frozen + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
+        marks_u.astype(dtype) * base_h + delta), axis=0)
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
         return jnp.sum(a * x[None], axis=1) + jnp.sum(in_rows[:, :, None] * b[None], axis=1)
+
+    def pk_rate_read(x, b):  # x' on the rows the non-PK block reads (zero elsewhere: its JVP does not see them)
+        r = jnp.sum(a_reads * x[None], axis=1) + jnp.sum(in_reads[:, :, None] * b[None], axis=1)
+        return jnp.zeros_like(x).at[reads].set(r)
 
     def pd_jacobian(m, e, x, z, ta):
         """The non-PK block's Jacobian at ``(ta, x, z)``."""
@@ -265,7 +294,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     none = jnp.asarray(jnp.iinfo(itype).max, itype)
 
     def attempt(c):
-        tu, k, j, x, z, jac, w_inv, w_k, jac_tu, since, rejected, out, alive, leak, n_acc, n_rej = c
+        tu, k, j, x, z, jac, w_inv, w_k, jac_tu, since, rejected, out, alive, n_acc, n_rej = c
         t = tu.astype(dtype) * base_h
         # the step class: the controller's, at most the class that ends on the next discontinuity, at most
         # the one that covers ``n_slots`` pending save times, and ``k_mark`` (a short step) at a discontinuity
@@ -287,16 +316,15 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
                            lambda: jac)
         w_inv = jax.lax.cond(refresh | (w_k != k_step), lambda: _inverse(eye - (GAMMA * h) * jac), lambda: w_inv)
         # the PK block, exactly (multiply-and-sum, not dot: under vmap a dot is one tiny GEMV call per patient)
-        b_a, lk = inputs_at(ta)
-        if iv_only:  # infusions only: the input is constant on a step (none crosses a start or a stop)
-            b_nodes = jnp.broadcast_to(b_a[None], (3, *b_a.shape))
-        else:  # depot outflows vary within a step: at the quadrature nodes
-            b_nodes, lk_n = jax.vmap(inputs_at, out_axes=(0, 0))(t + nodes * h)  # (3, r, B), (3, B)
-            lk = lk + jnp.sum(lk_n, axis=0)
+        b_a = inputs_at(ta)
         e_c = jax.lax.dynamic_index_in_dim(e_tab, k_step, 0, keepdims=False)
         w_c = jax.lax.dynamic_index_in_dim(w_tab, k_step, 0, keepdims=False)
-        x1 = jnp.sum(e_c * x[None], axis=1) + jnp.sum(w_c * b_nodes[:, None], axis=(0, 2))
-        x_dot = pk_rate(x, b_a)
+        if iv_only:  # infusions only: the input is constant on a step (none crosses a start or a stop)
+            x1 = jnp.sum(e_c * x[None], axis=1) + jnp.sum(w_c * b_a[None], axis=1)  # w_tab summed over the nodes
+        else:  # depot outflows vary within a step: at the quadrature nodes
+            b_nodes = jax.vmap(inputs_at)(t + nodes * h)  # (3, r, B)
+            x1 = jnp.sum(e_c * x[None], axis=1) + jnp.sum(w_c * b_nodes[:, None], axis=(0, 2))
+        x_dot = pk_rate_read(x, b_a)
         z1, dz, f0 = jax.vmap(pd_step, in_axes=(0, 0, 1, 1, 1, 1, None, None, None, 0), out_axes=1)(
             model, events, x, x1, x_dot, z, ta, tb, h, w_inv)
         # error per patient (RMS over the non-PK states); a patient that turns non-finite or diverges rejects the
@@ -314,7 +342,8 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
             ends: right limit at its start, left limit at its end)."""
             f1 = jax.vmap(f_pd, in_axes=(0, 0, None, 1, 1), out_axes=1)(model, events, tb, x1, z1)
             y_0, y_1 = jnp.concatenate([x, z]), jnp.concatenate([x1, z1])
-            d_0, d_1 = h * jnp.concatenate([x_dot, f0]), h * jnp.concatenate([pk_rate(x1, b_a if iv_only else inputs_at(tb)[0]), f1])
+            d_0 = h * jnp.concatenate([pk_rate(x, b_a), f0])
+            d_1 = h * jnp.concatenate([pk_rate(x1, b_a if iv_only else inputs_at(tb)), f1])
             written = jnp.zeros((), itype)
             for s in range(n_slots):
                 i = jnp.minimum(j + s, n_save - 1)
@@ -343,7 +372,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         sel = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
         return (sel(tu + (jnp.ones((), itype) << k_step), tu), k_new, j + written, sel(x1, x), sel(z1, z), jac, w_inv,
                 k_step, jnp.where(refresh, tu, jac_tu), jnp.where(refresh, 0, since) + accept.astype(itype), ~accept,
-                out, alive & (sane | ~accept), leak + lk, n_acc + accept, n_rej + ~accept)
+                out, alive & (sane | ~accept), n_acc + accept, n_rej + ~accept)
 
     y0 = jax.vmap(y0_of)(model)  # (B, n)
     x0, z0 = y0[:, pk].T, y0[:, pd].T
@@ -352,9 +381,10 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     w0 = jnp.zeros((n_b, pd.size, pd.size), dtype)
     zero = jnp.zeros((), itype)
     carry0 = (zero, k_mark, j0, x0, z0, w0, w0, -jnp.ones((), itype), -jnp.ones((), itype), zero, jnp.asarray(False),
-              out0, jnp.ones(n_b, bool), feeds_frozen, zero, zero)
+              out0, jnp.ones(n_b, bool), zero, zero)
     final = jax.lax.while_loop(lambda c: c[0] < end_u, attempt, carry0)
-    y_lp, alive, leak, n_acc, n_rej = final[11], final[12], final[13], final[14], final[15]
+    y_lp, alive, n_acc, n_rej = final[11], final[12], final[13], final[14]
+    leak = feeds_frozen
     y_fz = jnp.zeros((n_save, frozen.size, n_b), dtype)
     order = np.argsort(np.concatenate([pk, pd, frozen]))  # back to the model's state order
     ys = jnp.moveaxis(jnp.concatenate([y_lp, y_fz], axis=1)[:, order], -1, 0)  # (B, T, n)
@@ -367,10 +397,10 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 
 @eqx.filter_jit
 def _solve_batch(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                 pk, frozen, pd, n_classes, n_sub, n_slots, jac_every, iv_only):
+                 pk, frozen, pd, reads, n_classes, n_sub, n_slots, jac_every, iv_only):
     return _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                             pk=pk, frozen=frozen, pd=pd, n_classes=n_classes, n_sub=n_sub, n_slots=n_slots,
-                             jac_every=jac_every, iv_only=iv_only)
+                             pk=pk, frozen=frozen, pd=pd, reads=reads, n_classes=n_classes, n_sub=n_sub,
+                             n_slots=n_slots, jac_every=jac_every, iv_only=iv_only)
 
 
 def _bucket(n: int, step: int) -> int:
@@ -449,6 +479,7 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             rows = rows if rows.size else np.array([0])
             a_pk = np.sum(np.abs(j0[:, pk][:, :, pk]), axis=0)
             live = _reachable(a_pk, rows, np.asarray(m1.initial_state())[pk])
+            reads = read_rows(jac[:t_chk.size + n_p], pk, pd, live)
             cols, mask = _pad_rows(np.searchsorted(live, rows))
             a_norm = float(np.max(np.sum(a_pk[np.ix_(live, live)], axis=0)) / ev_probe.shape[0])
             n_sub = substeps(8.0 * a_norm, tb.base_h)  # x8: room for the random effects
@@ -462,7 +493,7 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                         jnp.asarray(cols), jnp.asarray(mask, dtype), jnp.asarray(tb.base_h, dtype),
                         jnp.asarray(delta, dtype), jnp.asarray(k_max, itype), jnp.asarray(k_mark, itype),
                         jnp.asarray([settings.rtol, settings.atol], dtype)),
-                static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()),
+                static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()), reads,
                         _bucket(k_max + 1, 4), n_sub, n_slots, settings.jac_every,
                         all(d.route == "iv" for d in regimen.doses)))
         return prepared[key]
