@@ -25,7 +25,7 @@ synapses → mood, and whatever slow states the model has). The engine
    do not cut the steps;
 5. runs as one ``jax.lax.while_loop`` per batch, ``vmap`` over patients inside, fixed shapes (one
    compilation serves every cohort size) and no host callbacks, so JAX's persistent compilation
-   cache and the kernel store keep the compiled kernel.
+   cache and the kernel store keep the compiled kernel (compiled with :func:`compile_options`).
 
 The step size is the batch's (one branch per step for all patients: the per-step matrices stay
 contiguous and shared branches stay branches), so a patient's result depends, within the
@@ -49,7 +49,6 @@ same coefficients at every time and state.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable
 
@@ -101,7 +100,7 @@ def _one(tree, i=0):
     return jax.tree_util.tree_map(lambda x: x[i], tree)
 
 
-def _probe_impl(model, events, idx, ts, ys):
+def _probe(model, events, idx, ts, ys):
     """The vector field of patient ``idx[i]`` at ``(ts[i], ys[i])`` and its Jacobian there, for the host-side
     set-up (one compiled look at the model, not one per question: each copy of the model costs a compile)."""
     def one(i, t, y):
@@ -111,15 +110,9 @@ def _probe_impl(model, events, idx, ts, ys):
     return jax.vmap(one)(idx, ts, ys)
 
 
-@functools.cache
-def _probe():
-    # runs once per regimen on a few points: compile time is all that counts (XLA's optimisation level 0)
-    return jax.jit(_probe_impl, compiler_options={**compile_options(), "xla_backend_optimization_level": 0})
-
-
 def compile_options() -> dict:
     """XLA options for the engine's kernels: on the CPU, XLA's older loop emitters compile the fast kernel in
-    about half the time at the same speed (benchmarks/README.md)."""
+    about half the time at the same speed (docs/scale.md)."""
     return {"xla_cpu_use_fusion_emitters": False} if jax.default_backend() == "cpu" else {}
 
 
@@ -471,8 +464,12 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             y_in = np.repeat(y0s, probe_t.size, axis=0)
             y_in[:, pk] = 0.0
             idx = np.concatenate([np.zeros(t_chk.size, int), np.arange(n_p), np.repeat(np.arange(n_p), probe_t.size)])
-            jac, f = (np.asarray(v) for v in _probe()(probe, ev_probe, jnp.asarray(idx), jnp.asarray(np.concatenate(
-                [t_chk, np.zeros(n_p), np.tile(probe_t, n_p)])), jnp.asarray(np.concatenate([y_chk, y0s, y_in]))))
+            # through the kernel store like the solve; it runs once on a few points, so compile time is all that
+            # counts (XLA's optimisation level 0)
+            points = (jnp.asarray(idx), jnp.asarray(np.concatenate([t_chk, np.zeros(n_p), np.tile(probe_t, n_p)])),
+                      jnp.asarray(np.concatenate([y_chk, y0s, y_in])))
+            quick = {**compile_options(), "xla_backend_optimization_level": 0}
+            jac, f = (np.asarray(v) for v in _kernels.call("fast_probe", _probe, (probe, ev_probe, *points), (), quick))
             j0, b = jac[t_chk.size:t_chk.size + n_p], f[t_chk.size + n_p:][:, pk]
             verify_pk_block(jac[:t_chk.size], pk)
             rows = np.flatnonzero(np.any(b != 0.0, axis=0))  # the PK rows the regimen doses (at least one)
