@@ -184,7 +184,7 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
         # t1 and the tolerances go in as arrays (traced), so a new end time or tolerance does not recompile
         return _kernels.call("solve_batch", _solve_batch, (ind, events, jnp.asarray(ts_p), jnp.asarray(jumps),
                              jnp.asarray(t1), jnp.asarray(solver.rtol), jnp.asarray(solver.atol), jnp.asarray(lookback)),
-                             (solver.method, solver.max_steps, k))
+                             (solver.method, solver.max_steps, k), _kernels.compile_options())
 
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress)
 

@@ -42,8 +42,10 @@ the engine was not set up for (cannot happen for a regimen's own drugs; a guard)
 ``solver_failed``.
 
 Which states are the PK block is read from :mod:`neuroplast.model` (its PK slices) and checked
-numerically on first use: the block's rows must be affine in the block's states alone, with the
-same coefficients at every time and state.
+numerically at every set-up: the block's rows must be affine in the block's states alone, with the
+same coefficients at every time and state. The non-PK states read only the PK states
+:data:`neuroplast.model.PK_READ` declares (checked the same way), so the PK derivative the ROS2 stages
+need is computed on those rows only.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _kernels
+from .._kernels import compile_options
 from .._errors import PatientStatus
 from ..cohort import Cohort, individualize
 from .grid import TimeBase, time_base
@@ -108,12 +111,6 @@ def _probe(model, events, idx, ts, ys):
         return jax.jacfwd(lambda yy: (m.vector_field(t, yy, e),) * 2, has_aux=True)(y)
 
     return jax.vmap(one)(idx, ts, ys)
-
-
-def compile_options() -> dict:
-    """XLA options for the engine's kernels: on the CPU, XLA's older loop emitters compile the fast kernel in
-    about half the time at the same speed (docs/scale.md)."""
-    return {"xla_cpu_use_fusion_emitters": False} if jax.default_backend() == "cpu" else {}
 
 
 def read_rows(jac: np.ndarray, pk: np.ndarray, pd: np.ndarray, live: np.ndarray) -> tuple:
@@ -255,8 +252,8 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     # dose input on any other PK row (cannot happen for a regimen's own drugs: a guard, flagged solver_failed).
     # Which channels are on changes only at a discontinuity, so each one's right side is where to look.
     leak_bm = jnp.sum(jnp.abs(bm) * outside[None, :, None], axis=1)  # (B, channels)
-    feeds_frozen = feeds_frozen + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
-        marks_u.astype(dtype) * base_h + delta), axis=0)
+    leak = feeds_frozen + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
+        marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
         return jnp.sum(a * x[None], axis=1) + jnp.sum(in_rows[:, :, None] * b[None], axis=1)
@@ -377,7 +374,6 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
               out0, jnp.ones(n_b, bool), zero, zero)
     final = jax.lax.while_loop(lambda c: c[0] < end_u, attempt, carry0)
     y_lp, alive, n_acc, n_rej = final[11], final[12], final[13], final[14]
-    leak = feeds_frozen
     y_fz = jnp.zeros((n_save, frozen.size, n_b), dtype)
     order = np.argsort(np.concatenate([pk, pd, frozen]))  # back to the model's state order
     ys = jnp.moveaxis(jnp.concatenate([y_lp, y_fz], axis=1)[:, order], -1, 0)  # (B, T, n)
