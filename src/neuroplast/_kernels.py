@@ -3,9 +3,10 @@
 JAX's persistent compilation cache (``jax_compilation_cache_dir``, which the CLI sets) stores
 compiled XLA programs, but every process still traces the model in Python first (seconds for the
 full model). :func:`call` stores the traced kernel as a serialized ``jax.export.Exported`` beside
-that cache, keyed by the kernel's name, its static arguments, its argument shapes and dtypes, the
-library versions and a hash of neuroplast's own source; a later process deserializes it (no tracing)
-and the compilation itself comes from the persistent cache.
+that cache, keyed by the kernel's name, its static arguments, its argument shapes and dtypes, its
+XLA compiler options (:func:`compile_options`), the library versions and a hash of neuroplast's own
+source; a later process deserializes it (no tracing) and the compilation itself comes from the
+persistent cache.
 
 A kernel is only stored when it can be: with Equinox's runtime checks on (``EQX_ON_ERROR=raise``,
 host callbacks) export fails, and the kernel is called the ordinary way. neuroplast sets
@@ -51,7 +52,8 @@ def _plain(x) -> bool:
 def compile_options() -> dict:
     """XLA options for neuroplast's engine kernels. On the CPU, XLA's older loop emitters
     (``xla_cpu_use_fusion_emitters=False``) compile them faster and run them no slower (measured: the fast
-    engine's kernel 8.7 → 4.5 s of XLA, Tsit5's 5.4 → 4.0 s; docs/scale.md)."""
+    engine's kernel 8.7 → 4.5 s of XLA at the same speed, Tsit5's 5.4–6.3 → 3.5–4.0 s and 1.3× faster;
+    docs/scale.md)."""
     return {"xla_cpu_use_fusion_emitters": False} if jax.default_backend() == "cpu" else {}
 
 
@@ -61,7 +63,8 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
     ``dynamic`` is a pytree of arrays (Equinox modules included; their non-array fields must be plain
     values); ``static`` plain Python values. Without a cache folder, or when the kernel cannot be
     exported, this is the ordinary call. ``options``: XLA compiler options for this kernel (both ways
-    of calling it compile with them, so they give the same numbers; part of the stored key)."""
+    of calling it compile with them, so they give the same numbers; part of the stored key). A kernel
+    whose non-array parts are not plain values is called the ordinary way, with XLA's defaults."""
     folder = jax.config.jax_compilation_cache_dir
     arrays, rest = eqx.partition(dynamic, eqx.is_array)
     leaves, treedef = jax.tree_util.tree_flatten(arrays)
@@ -101,7 +104,8 @@ def _load_or_export(path: pathlib.Path, fn, treedef, rest, static, leaves):
             pass
 
     try:
-        exp = export.export(jax.jit(_flat(fn, treedef, rest, static)))(*[jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves])
+        shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves]
+        exp = export.export(jax.jit(_flat(fn, treedef, rest, static)))(*shapes)
         blob = exp.serialize()
     except Exception:  # noqa: BLE001 - host callbacks (EQX_ON_ERROR=raise) and the like: not exportable
         return None
