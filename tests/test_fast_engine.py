@@ -92,9 +92,8 @@ def test_daily_oral_escitalopram(model):
 
 def test_no_patient_lost_and_one_compile(model, monkeypatch):
     """200 sampled patients: none flagged, all finite (no step limit to hit: the shortest step is always
-    accepted). Two cohort
-    sizes with the same batch shape trace the compiled kernel at most once; the patients of a batch share its step
-    sizes, so the same batch gives the same numbers."""
+    accepted). Two cohort sizes with the same batch shape trace the compiled kernel at most once; the patients of
+    a batch share its step sizes, so the same batch gives the same numbers."""
     regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
                                   "at": ["0 d", "2 d", "4 d"]}])
     saveat = np.arange(0.0, 21 * 24 + 1, 6.0)

@@ -71,9 +71,8 @@ def propagators(a, cols, base_h, n_classes: int, n_sub: int):
     # the doublings as one scan (an unrolled loop over ~20 classes was most of the engine's XLA compile time)
     lag = jnp.asarray(LAGRANGE * np.array([math.factorial(k) for k in range(3)])[None, :], dtype=dtype)  # (j, k)
     kk = np.arange(3)
-    lower = (kk[:, None] >= kk[None, :]).astype(float)  # k >= j
-    inv_fact = np.array([1.0 / math.factorial(max(d, 0)) for d in range(-2, 3)])[kk[:, None] - kk[None, :] + 2] * lower
-    power_of = np.maximum(kk[:, None] - kk[None, :], 0)
+    inv_fact = np.array([[1.0 / math.factorial(k - j) if k >= j else 0.0 for j in range(3)] for k in range(3)])
+    power_of = np.maximum(kk[:, None] - kk[None, :], 0)  # k - j where k >= j
 
     def double(carry, _):
         e, f, h = carry  # f: (3, n, r), F_k(h) for k = 0, 1, 2
