@@ -12,7 +12,8 @@ rtol 1e-9 / atol 1e-11 on the same model, float64 — its own error is far below
   patients;
 * true MADRS within 0.15 points (measured up to 0.047 points on 256 patients over 84 days, 0.11 in the
   repeated-infusion example trial's 128 patients): a tenth of the scale's rater noise (SD 1.6 points,
-  registry ``madrs_noise_sd``) and below its resolution (integer items). ``test_error_control`` checks that the error falls with rtol.
+  registry ``madrs_noise_sd``) and below its resolution (integer items). ``test_error_control`` checks that
+  the error falls with rtol.
 """
 
 from __future__ import annotations
