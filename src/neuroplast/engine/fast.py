@@ -127,14 +127,17 @@ def read_rows(jac: np.ndarray, pk: np.ndarray, pd: np.ndarray, live: np.ndarray)
     return tuple(np.flatnonzero(declared).tolist())
 
 
-def probe_points(model1, times: np.ndarray):
-    """Where :func:`verify_pk_block` looks: up to 6 of ``times``, at random states around the initial one."""
-    n = model1.initial_state().shape[0]
+def _initial_states(model):
+    """Every patient's initial state (one compiled call for the set-up, not an eager operation per step)."""
+    return jax.vmap(lambda m: m.initial_state())(model)
+
+
+def probe_points(y0: np.ndarray, times: np.ndarray):
+    """Where :func:`verify_pk_block` looks: up to 6 of ``times``, at random states around the initial one ``y0``."""
     rng = np.random.default_rng(0)
     k = min(len(times), 6)
     ts = np.asarray(times)[np.linspace(0, len(times) - 1, k).astype(int)]
-    y0 = np.asarray(model1.initial_state())
-    return ts, y0 + rng.uniform(0.0, 2.0, size=(k, n)) * (1.0 + np.abs(y0))
+    return ts, y0 + rng.uniform(0.0, 2.0, size=(k, y0.size)) * (1.0 + np.abs(y0))
 
 
 def verify_pk_block(jac: np.ndarray, pk: np.ndarray) -> None:
@@ -432,11 +435,12 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
     n_ev = _bucket(len(regimen.doses), 8)
     batch = min(solver.batch, settings.batch, _bucket(n, 8))
     probe = individualize(model.values, cohort.take(np.arange(min(n, 4))))
-    m1 = _one(probe)
-    n_states = int(m1.initial_state().shape[0])
+    ev_probe = jnp.asarray(regimen.event_array(cohort.take(np.arange(min(n, 4))).table["weight_kg"].to_numpy(), n_ev))
+    quick = {**compile_options(), "xla_backend_optimization_level": 0}  # set-up kernels run once: compile time counts
+    y0s = np.asarray(_kernels.call("fast_initial", _initial_states, (probe,), (), quick))  # (probe patients, states)
+    n_states = y0s.shape[1]
     pk = pk_indices(n_states)
     pd = np.setdiff1d(np.arange(n_states), pk)
-    ev_probe = jnp.asarray(regimen.event_array(cohort.take(np.arange(min(n, 4))).table["weight_kg"].to_numpy(), n_ev))
     # nudge the stage times inside the step so that inputs switching at a boundary are seen from the right side
     eps = float(jnp.finfo(dtype).eps)
     delta = max(1e-9, 8.0 * eps * float(max(ts.max(), 1.0)))
@@ -455,8 +459,8 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             # one look at the vector field: the first patient at probe_points (the PK block's check), each probe
             # patient at its initial state at t = 0 (how the PK states feed each other), and at probe_t with the
             # PK states at zero (which PK rows the regimen doses)
-            n_p, y0s = ev_probe.shape[0], np.asarray(jax.vmap(lambda m: m.initial_state())(probe))
-            t_chk, y_chk = probe_points(m1, probe_t)
+            n_p = ev_probe.shape[0]
+            t_chk, y_chk = probe_points(y0s[0], probe_t)
             y_in = np.repeat(y0s, probe_t.size, axis=0)
             y_in[:, pk] = 0.0
             idx = np.concatenate([np.zeros(t_chk.size, int), np.arange(n_p), np.repeat(np.arange(n_p), probe_t.size)])
@@ -464,14 +468,13 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             # counts (XLA's optimisation level 0)
             points = (jnp.asarray(idx), jnp.asarray(np.concatenate([t_chk, np.zeros(n_p), np.tile(probe_t, n_p)])),
                       jnp.asarray(np.concatenate([y_chk, y0s, y_in])))
-            quick = {**compile_options(), "xla_backend_optimization_level": 0}
             jac, f = (np.asarray(v) for v in _kernels.call("fast_probe", _probe, (probe, ev_probe, *points), (), quick))
             j0, b = jac[t_chk.size:t_chk.size + n_p], f[t_chk.size + n_p:][:, pk]
             verify_pk_block(jac[:t_chk.size], pk)
             rows = np.flatnonzero(np.any(b != 0.0, axis=0))  # the PK rows the regimen doses (at least one)
             rows = rows if rows.size else np.array([0])
             a_pk = np.sum(np.abs(j0[:, pk][:, :, pk]), axis=0)
-            live = _reachable(a_pk, rows, np.asarray(m1.initial_state())[pk])
+            live = _reachable(a_pk, rows, y0s[0, pk])
             reads = read_rows(jac[:t_chk.size + n_p], pk, pd, live)
             cols, mask = _pad_rows(np.searchsorted(live, rows))
             a_norm = float(np.max(np.sum(a_pk[np.ix_(live, live)], axis=0)) / ev_probe.shape[0])
