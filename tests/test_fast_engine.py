@@ -197,3 +197,40 @@ def test_read_rows():
     jac[1, pd[2], model_module.STATE_NAMES.index("s_central")] = 0.5
     with pytest.raises(RuntimeError, match="PK_READ"):
         fast_engine.read_rows(jac, pk, pd, live)
+
+
+FLOAT32_SCRIPT = """
+import sys
+import jax
+import numpy as np
+import neuroplast as npl
+
+jax.config.update("jax_enable_x64", False)  # after the import, which turns float64 on
+model = npl.default_model()
+reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
+cohort = npl.sample_cohort(model.values, model.cvs, "trd", 64, seed=2)
+sim = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 73.0, 6.0), solver=npl.Solver(method="fast"))
+assert sim.states.dtype == np.float32, sim.states.dtype
+np.savez(sys.argv[1], status=sim.status, madrs=sim.readouts["madrs_true"])
+"""
+
+
+@pytest.mark.slow  # a child process compiles the engine in float32 (~15-30 s)
+def test_float32_keeps_every_patient(model, tmp_path):
+    """The fast engine in float32 (what a GPU runs): no patient flagged, and the true MADRS within 0.15 points of
+    the same engine in float64 (oracle; the tolerance is the engine's own tested accuracy — float32 rounding
+    changes the step sequence, not the method). Regression: XLA's CPU compiler mis-summed the guard against
+    dose input on unexpected PK rows (an elementwise product reduced over its middle axis) in float32 only,
+    which flagged a third of the patients ``solver_failed``; it is an ``einsum`` now."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "f32.py"
+    script.write_text(FLOAT32_SCRIPT)
+    subprocess.run([sys.executable, str(script), str(tmp_path / "out.npz")], check=True, timeout=600)
+    out = np.load(tmp_path / "out.npz")
+    assert np.all(out["status"] == 0), np.bincount(out["status"])
+    reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 64, seed=2)
+    ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 73.0, 6.0), solver=FAST)
+    assert np.max(np.abs(out["madrs"] - ref.readouts["madrs_true"])) <= 0.15

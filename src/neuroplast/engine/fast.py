@@ -254,7 +254,9 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 
     # dose input on any other PK row (cannot happen for a regimen's own drugs: a guard, flagged solver_failed).
     # Which channels are on changes only at a discontinuity, so each one's right side is where to look.
-    leak_bm = jnp.sum(jnp.abs(bm) * outside[None, :, None], axis=1)  # (B, channels)
+    # (B, channels); an einsum: XLA's CPU compiler summed the same product written as multiply-and-sum wrongly in
+    # float32 (a third of the patients flagged; test_float32_keeps_every_patient)
+    leak_bm = jnp.einsum("brc,r->bc", jnp.abs(bm), outside)
     leak = feeds_frozen + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
         marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
 
