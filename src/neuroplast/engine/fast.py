@@ -128,7 +128,7 @@ def read_rows(jac: np.ndarray, pk: np.ndarray, pd: np.ndarray, live: np.ndarray)
 
 
 def _initial_states(model):
-    """Every patient's initial state (one compiled call for the set-up, not an eager operation per step)."""
+    """Every patient's initial state (one compiled call for the set-up, not an eager operation per primitive)."""
     return jax.vmap(lambda m: m.initial_state())(model)
 
 
