@@ -59,7 +59,8 @@ _T = slice(30, 32)
 _N = slice(32, 34)
 _L = slice(34, 35)
 SPINES_INDEX, MOOD_INDEX = 26, 28
-PK_READ = (*range(_K.start + 11, _K.start + 16), _M.start + 2, *range(_R.start, _R.stop))
+_KE = _K.start + KetaminePK.effect_start
+PK_READ = (*range(_KE, _KE + 5), _M.start + MidazolamPK.effect_index, *range(_R.start, _R.stop))
 """The PK states the rest of the model reads (:meth:`Model.field`): the ketamine family's five effect
 sites, midazolam's effect site and the SSRIs' central amounts. The fast engine needs only their derivatives
 (``engine.fast``; checked there against the Jacobian)."""
@@ -125,16 +126,10 @@ class Model(eqx.Module):
         return jnp.stack([start, end, rate, is_iv, self.absorption.rate_constants(events), clinic_end, pill_end,
                           *into, *kinds], axis=1)
 
-    def inputs(self, t, events):
-        """Input rates (umol/h) at time ``t``: ketamine family (S, R, S-nk, R-nk, lost), midazolam,
-        (escitalopram, sertraline), whether a clinic session is on (0/1), whether a pill was just taken
-        (0/1) and the therapy sessions on, by kind (5,). ``events``: the raw table."""
-        into, session, pill_on, therapy = self.table_inputs(t, self.input_table(events))
-        return tuple(into[i] for i in range(5)), into[5], (into[6], into[7]), session, pill_on, therapy
-
     def table_inputs(self, t, table):
         """``(into, session, pill, therapy)`` at ``t`` from a compiled :meth:`input_table`: the dose input
-        into each PK entry point (8,) in the table's order (umol/h), whether a clinic session is on and
+        into each PK entry point (8,) in the table's order (umol/h: ketamine family S, R, S-nk, R-nk, lost;
+        midazolam; escitalopram, sertraline), whether a clinic session is on and
         whether a pill was just taken (0/1), the therapy sessions on, by kind (5,)."""
         start, end, rate, is_iv, ka = table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4]
         on = (t >= start) & (t < end)
@@ -167,7 +162,7 @@ class Model(eqx.Module):
         sig = y[_S]
         pl = y[_P]
         ket_eq_ng = self.nmda.racemic_equivalent(s_e, r_e) * NG_PER_UMOL["ketamine"]
-        felt = self.safety.felt(ket_eq_ng, m[2] * NG_PER_UMOL["midazolam"])
+        felt = self.safety.felt(ket_eq_ng, m[MidazolamPK.effect_index] * NG_PER_UMOL["midazolam"])
         connectivity = pl[0] + pl[1]
         trophic, fitness = y[_T.start], y[_T.start + 1]
         learning = y[_L.start]
@@ -192,7 +187,7 @@ class Model(eqx.Module):
         s_p, r_p, snk_p, rnk_p, hnk_p = self.ketamine.plasma(k)
         s_e, r_e, snk_e, rnk_e, hnk_e = self.ketamine.effect(k)
         ket_eq_ng = self.nmda.racemic_equivalent(s_e, r_e) * NG_PER_UMOL["ketamine"]
-        mdz_e_ng = pos(m[..., 2]) * NG_PER_UMOL["midazolam"]
+        mdz_e_ng = pos(m[..., MidazolamPK.effect_index]) * NG_PER_UMOL["midazolam"]
         occ_pyr, occ_in = self.nmda.occupancy(s_e, r_e, snk_e, rnk_e)
         esc_p, ser_p = self.ssri.plasma(r)
         mood = pos(ys[..., MOOD_INDEX])

@@ -28,6 +28,7 @@ class MidazolamPK(eqx.Module):
 
     n_states = 4
     names = ("mdz_central", "mdz_peripheral", "mdz_effect", "mdz_eliminated")
+    effect_index = 2  # mdz_effect
 
     def rhs(self, x, rate):
         c1 = x[0] / self.v1

@@ -51,6 +51,7 @@ class KetaminePK(eqx.Module):
              "snk_central", "snk_peripheral", "rnk_central", "rnk_peripheral", "hnk_central",
              "s_effect", "r_effect", "snk_effect", "rnk_effect", "hnk_effect", "eliminated")
     units = ("umol",) * 11 + ("uM",) * 5 + ("umol",)
+    effect_start = 11  # the first effect site (s_effect); the five follow in :meth:`plasma`'s order
 
     def _parent(self, x, cl):
         c1, c2, c3 = x[0] / self.v1, x[1] / self.v2, x[2] / self.v3
@@ -87,7 +88,7 @@ class KetaminePK(eqx.Module):
 
     def effect(self, x):
         """Effect-site concentrations (uM) in the same order as :meth:`plasma`."""
-        return tuple(x[..., 11 + i] for i in range(5))
+        return tuple(x[..., self.effect_start + i] for i in range(5))
 
     def system(self):
         """(A, B) of the linear system as NumPy arrays for one patient (scalar leaves);
