@@ -1,5 +1,5 @@
-"""The on-disk kernel store (neuroplast._kernels): a second process loads the compiled engine instead of
-tracing and compiling it, and gets the same numbers."""
+"""The on-disk kernel store (neuroplast._kernels): a second process loads the traced engine instead of
+tracing it, and gets the same numbers."""
 
 import subprocess
 import sys

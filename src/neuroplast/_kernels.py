@@ -1,17 +1,17 @@
-"""Compiled engine kernels kept on disk, so a new process neither traces nor compiles them.
+"""Traced engine kernels kept on disk (``jax.export``), so a new process skips tracing.
 
-Every process would otherwise trace the model in Python (seconds for the full model) and then look
-the compiled XLA program up in JAX's persistent compilation cache (``jax_compilation_cache_dir``,
-which the CLI sets). :func:`call` compiles a kernel once, keeps it for the process, and stores the
-compiled executable (``jax.experimental.serialize_executable``) beside that cache, keyed by the
-kernel's name, its static arguments, its argument shapes and dtypes, its XLA compiler options
-(:func:`compile_options`), the device and host CPU, the library versions and a hash of neuroplast's
-own source; a later process loads it and runs it (no tracing, no lowering, no XLA compile).
+JAX's persistent compilation cache (``jax_compilation_cache_dir``, which the CLI sets) stores
+compiled XLA programs, but every process still traces the model in Python first (seconds for the
+full model). :func:`call` stores the traced kernel as a serialized ``jax.export.Exported`` beside
+that cache, keyed by the kernel's name, its static arguments, its argument shapes and dtypes, its
+XLA compiler options (:func:`compile_options`), the library versions and a hash of neuroplast's own
+source; a later process deserializes it (no tracing) and the compilation itself comes from the
+persistent cache.
 
 A kernel is only stored when it can be: with Equinox's runtime checks on (``EQX_ON_ERROR=raise``,
-host callbacks) the executable cannot be serialized, and every process compiles the kernel itself.
-neuroplast sets ``EQX_ON_ERROR=nan`` unless the environment says otherwise: a failed check then turns
-the patient's numbers into NaN, which the engine flags as ``non_finite`` (never averaged).
+host callbacks) export fails, and the kernel is called the ordinary way. neuroplast sets
+``EQX_ON_ERROR=nan`` unless the environment says otherwise: a failed check then turns the patient's
+numbers into NaN, which the engine flags as ``non_finite`` (never averaged).
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ import hashlib
 import importlib.metadata
 import os
 import pathlib
-import pickle
-import platform
 import tempfile
 
 import equinox as eqx
 import jax
 import numpy as np
 
-_COMPILED: dict[str, object] = {}  # key -> the compiled kernel (or its jitted function), per process
+_MEMORY: dict[str, object] = {}  # key -> Exported (or None: not exportable), per process
+_JITTED: dict[str, object] = {}  # key -> the callable that runs it (with its compiler options), per process
 
 
 @functools.cache
@@ -43,21 +42,6 @@ def _code_version() -> str:
         h.update(f"{dist}={importlib.metadata.version(dist)}".encode())
     h.update(os.environ.get("EQX_ON_ERROR", "raise").encode())
     return h.hexdigest()
-
-
-@functools.cache
-def _host() -> str:
-    """The machine an executable was compiled for: XLA compiles for the host CPU's instruction set (a kernel
-    store shared between machines must not hand one machine's program to another) and for the device."""
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith(("flags", "Features"))), "")
-    except OSError:
-        pass
-    dev = jax.devices()[0]
-    return repr((platform.machine(), hashlib.sha256(flags.encode()).hexdigest(), dev.platform,
-                 getattr(dev, "device_kind", ""), getattr(dev.client, "platform_version", "")))
 
 
 def _plain(x) -> bool:
@@ -74,14 +58,13 @@ def compile_options() -> dict:
 
 
 def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None = None):
-    """``fn(*dynamic, *static)``, compiled once per process and, when a persistent cache folder is set,
-    stored on disk for the next process.
+    """``fn(*dynamic, *static)`` through a stored export when a persistent cache folder is set.
 
     ``dynamic`` is a pytree of arrays (Equinox modules included; their non-array fields must be plain
-    values); ``static`` plain Python values. ``options``: XLA compiler options for this kernel (every way
-    of calling it compiles with them, so they give the same numbers; part of the stored key). Without a
-    cache folder and options this is the ordinary call; a kernel whose non-array parts are not plain
-    values is called the ordinary way, with XLA's defaults."""
+    values); ``static`` plain Python values. Without a cache folder, or when the kernel cannot be
+    exported, this is the ordinary call. ``options``: XLA compiler options for this kernel (both ways
+    of calling it compile with them, so they give the same numbers; part of the stored key). A kernel
+    whose non-array parts are not plain values is called the ordinary way, with XLA's defaults."""
     folder = jax.config.jax_compilation_cache_dir
     arrays, rest = eqx.partition(dynamic, eqx.is_array)
     leaves, treedef = jax.tree_util.tree_flatten(arrays)
@@ -89,14 +72,19 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
     if not all(map(_plain, (*rest_leaves, *static))) or not (folder or options):
         return fn(*dynamic, *static)
     opts = tuple(sorted((options or {}).items()))
-    spec = [(tuple(x.shape), str(x.dtype), bool(getattr(x, "weak_type", False))) for x in leaves]
-    key = hashlib.sha256(repr((name, _code_version(), _host(), str(treedef), str(
+    spec = [(tuple(x.shape), str(x.dtype)) for x in leaves]
+    key = hashlib.sha256(repr((name, _code_version(), jax.default_backend(), str(treedef), str(
         jax.tree_util.tree_structure(rest)), rest_leaves, static, spec, opts)).encode()).hexdigest()[:32]
-    if key not in _COMPILED:
-        jitted = jax.jit(_flat(fn, treedef, rest, static), compiler_options=options or None)
-        path = pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin" if folder else None
-        _COMPILED[key] = _load_or_compile(path, jitted, leaves) if path else jitted
-    return _COMPILED[key](*leaves)
+    if folder and key not in _MEMORY:
+        _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
+                                       fn, treedef, rest, static, leaves)
+    exp = _MEMORY.get(key)
+    if exp is None and not options:
+        return fn(*dynamic, *static)
+    if key not in _JITTED:  # one jitted wrapper per kernel, so that JAX's own caches see the same function
+        target = exp.call if exp is not None else _flat(fn, treedef, rest, static)
+        _JITTED[key] = jax.jit(target, compiler_options=options) if options else target
+    return _JITTED[key](*leaves)
 
 
 def _flat(fn, treedef, rest, static):
@@ -106,22 +94,23 @@ def _flat(fn, treedef, rest, static):
     return flat
 
 
-def _load_or_compile(path: pathlib.Path, jitted, leaves):
-    """The stored executable at ``path``, or ``jitted`` compiled for ``leaves`` (and stored there if it can be)."""
-    from jax.experimental import serialize_executable as se
+def _load_or_export(path: pathlib.Path, fn, treedef, rest, static, leaves):
+    from jax import export
 
     if path.exists():
         try:
-            return se.deserialize_and_load(*pickle.loads(path.read_bytes()))
-        except Exception:  # noqa: BLE001 - a stale or damaged file: compile again and overwrite it
+            return export.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # noqa: BLE001 - a stale or damaged file: trace again and overwrite it
             pass
-    compiled = jitted.lower(*leaves).compile()
+
     try:
-        blob = pickle.dumps(se.serialize(compiled))
-    except Exception:  # noqa: BLE001 - host callbacks (EQX_ON_ERROR=raise) and the like: not serializable
-        return compiled
+        shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves]
+        exp = export.export(jax.jit(_flat(fn, treedef, rest, static)))(*shapes)
+        blob = exp.serialize()
+    except Exception:  # noqa: BLE001 - host callbacks (EQX_ON_ERROR=raise) and the like: not exportable
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:  # atomic: no half-written kernel
         tmp.write(blob)
     os.replace(tmp.name, path)
-    return compiled
+    return exp
