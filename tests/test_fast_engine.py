@@ -18,6 +18,9 @@ rtol 1e-9 / atol 1e-11 on the same model, float64 — its own error is far below
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -222,9 +225,6 @@ def test_float32_keeps_every_patient(model, tmp_path):
     changes the step sequence, not the method). Regression: XLA's CPU compiler mis-summed the guard against
     dose input on unexpected PK rows (an elementwise product reduced over its middle axis) in float32 only,
     which flagged a third of the patients ``solver_failed``; it is an ``einsum`` now."""
-    import subprocess
-    import sys
-
     script = tmp_path / "f32.py"
     script.write_text(FLOAT32_SCRIPT)
     subprocess.run([sys.executable, str(script), str(tmp_path / "out.npz")], check=True, timeout=600)

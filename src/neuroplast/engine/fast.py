@@ -436,8 +436,9 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
     itype = jnp.zeros((), int).dtype
     n_ev = _bucket(len(regimen.doses), 8)
     batch = min(solver.batch, settings.batch, _bucket(n, 8))
-    probe = individualize(model.values, cohort.take(np.arange(min(n, 4))))
-    ev_probe = jnp.asarray(regimen.event_array(cohort.take(np.arange(min(n, 4))).table["weight_kg"].to_numpy(), n_ev))
+    head = cohort.take(np.arange(min(n, 4)))  # the set-up's probe patients
+    probe = individualize(model.values, head)
+    ev_probe = jnp.asarray(regimen.event_array(head.table["weight_kg"].to_numpy(), n_ev))
     quick = {**compile_options(), "xla_backend_optimization_level": 0}  # set-up kernels run once: compile time counts
     y0s = np.asarray(_kernels.call("fast_initial", _initial_states, (probe,), (), quick))  # (probe patients, states)
     n_states = y0s.shape[1]
