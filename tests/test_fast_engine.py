@@ -126,14 +126,80 @@ def test_no_patient_lost_and_one_compile(model, monkeypatch):
     assert np.max(np.abs(small.readouts["madrs_true"] - sim.readouts["madrs_true"][:70])) <= 0.15
 
 
-def test_batched_inverse():
-    """Oracle: NumPy's LU inverse. Matrices shaped like the engine's ``I - gamma h J`` (decaying diagonal,
-    couplings of either sign); tolerance 1e-12: rounding of a 12 x 12 elimination at condition numbers < 1e2."""
+def _random_jacobian(rng, pattern, k=16):
+    """Jacobians on ``pattern`` shaped like the engine's: couplings of either sign, decaying diagonal."""
+    n = pattern.shape[0]
+    jac = rng.normal(0.0, 0.3, size=(k, n, n)) * pattern - np.eye(n) * rng.uniform(0.001, 4.0, size=(k, 1, n))
+    return jac
+
+
+@pytest.mark.parametrize("kind", ["model", "cycles", "dense"])
+def test_sparse_lu_solve(kind):
+    """Oracle: NumPy's dense solve of ``(I - gamma h J) x = v``. Patterns: the default model's non-PK
+    Jacobian (no cycle: no fill-in), the same with two feedback loops (fill-in) and a dense one. Tolerance
+    1e-12 of the solution's size: rounding of a 12 x 12 elimination at condition numbers < 1e2."""
+    from neuroplast.engine.sparse import Plan
+
     rng = np.random.default_rng(3)
-    jac = rng.normal(0.0, 0.3, size=(16, 12, 12)) - np.eye(12) * rng.uniform(0.001, 4.0, size=(16, 1, 12))
-    m = np.eye(12) - fast_engine.GAMMA * 2.7 * jac
-    got = np.asarray(fast_engine._inverse(m))
-    np.testing.assert_allclose(got, np.linalg.inv(m), rtol=0, atol=1e-12 * np.max(np.abs(np.linalg.inv(m))))
+    pattern = np.zeros((12, 12), bool)
+    for i, cols in enumerate([[0], [0, 1], [1, 2], [2, 3, 7, 8], [0, 4], [3, 4, 5, 7, 11], [6], [7], [8], [7, 8, 9],
+                              [5, 7, 8], [11]]):
+        pattern[i, cols] = True
+    if kind == "cycles":
+        pattern[0, 5] = pattern[7, 10] = True  # mood feeds glutamate, volume feeds trophic: loops
+    elif kind == "dense":
+        pattern[:] = True
+    plan = Plan.of(pattern)
+    assert (plan.fill > 0) == (kind == "cycles")  # loops fill in; the model's order needs none; dense is full
+    jac = _random_jacobian(rng, pattern)
+    v = rng.normal(size=(12, jac.shape[0]))
+    c = fast_engine.GAMMA * 2.7
+    entries = [jac[:, i, j] for i, j in plan.entries]
+    got = np.asarray(plan.solve(plan.factor(entries, c), v))
+    want = np.stack([np.linalg.solve(np.eye(12) - c * jac[b], v[:, b]) for b in range(jac.shape[0])], axis=1)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.max(np.abs(want)))
+
+
+def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
+    """The engine's LU plan stores the non-PK Jacobian's non-zeros as seen at its probe points; an entry
+    outside them would be dropped from ``W`` (a valid W-method, but not the Jacobian). Oracle: ``jax.jacfwd``
+    of the model's vector field at the reference engine's states, every 6 h over 3 weeks of ketamine
+    infusions, daily escitalopram and weekly CBT, for typical and extreme patients: no non-zero outside the plan
+    (and none in it that the trajectories do not show, but for the diagonal, which the plan always keeps)."""
+    import jax
+
+    plans = []
+    call = fast_engine._kernels.call
+
+    def spy(name, fn, dynamic, static=(), options=None):
+        if name == "fast_batch":
+            plans.append(fast_engine.Plan(*static[4]))
+        return call(name, fn, dynamic, static, options)
+
+    monkeypatch.setattr(fast_engine._kernels, "call", spy)
+    regimen = npl.build_regimen([
+        {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d", "9 d"]},
+        {"drug": "escitalopram", "route": "oral", "amount": "10 mg", "start": "0 d", "every": "1 d", "count": 21}],
+        therapy=[{"kind": "cbt", "start": "1 d", "every": "7 d", "count": 3}])
+    cohort = _cohort(model, 3)
+    saveat = np.concatenate([[0.0, 0.25, 0.5, 2 / 3, 1.0], np.arange(2.0, 21 * 24 + 1, 6.0)])
+    npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)
+    ref = npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(batch=8))
+    plan = plans[0]
+    pd = np.setdiff1d(np.arange(ref.states.shape[-1]), fast_engine.pk_indices(ref.states.shape[-1]))
+    allowed = np.zeros((pd.size, pd.size), bool)
+    allowed[tuple(np.asarray(plan.entries).T)] = True
+    ind = npl.cohort.individualize(model.values, cohort)
+    events = regimen.event_array(cohort.table["weight_kg"].to_numpy(), fast_engine._bucket(len(regimen.doses), 8))
+    seen = np.zeros_like(allowed)
+    for p in range(len(cohort)):
+        m = jax.tree_util.tree_map(lambda x: x[p], ind)
+        jac = jax.vmap(jax.jacfwd(lambda t, y: m.vector_field(t, y, events[p]), argnums=1))(
+            saveat, ref.states[p])
+        seen |= np.any(np.asarray(jac)[:, pd][:, :, pd] != 0.0, axis=0)
+    assert not np.any(seen & ~allowed), np.argwhere(seen & ~allowed)
+    # and the probes miss none either way: the plan is exactly what the trajectories show, with the diagonal
+    np.testing.assert_array_equal(allowed, seen | np.eye(pd.size, dtype=bool))
 
 
 def test_time_base(model):

@@ -12,8 +12,10 @@ synapses → mood, and whatever slow states the model has). The engine
    Rosenbrock-W method), with its stages at the step's two ends, where the PK is known exactly.
    ROS2 keeps its order with any matrix in place of the Jacobian (a W-method), so the non-PK
    block's Jacobian (``jax.jacfwd``) is refreshed only at a discontinuity, after a rejected step and
-   every ``jac_every`` (8) accepted steps; ``(I - gamma h J)^-1`` is rebuilt with it and whenever the
-   step length changes (Gauss-Jordan with the patient axis last: :func:`_inverse`);
+   every ``jac_every`` (8) accepted steps, and only its non-zeros are kept (the pattern read off the
+   model at set-up); ``I - gamma h J`` is factored at every step by a sparse LU along a static plan
+   (:mod:`.sparse`: for the default model, whose non-PK states have no feedback loop, a forward
+   substitution);
 3. chooses the step by error control: ROS2's embedded first-order solution ``z + h k1`` gives an
    error estimate per patient (RMS over the non-PK states, scaled by ``atol + rtol |z|``); a step
    is accepted when the batch's worst patient is within tolerance, and the next step is halved,
@@ -65,6 +67,7 @@ from .._errors import PatientStatus
 from ..cohort import Cohort, individualize
 from .grid import TimeBase, time_base
 from .linear import GAUSS, propagators, substeps
+from .sparse import Plan, pattern_of
 
 DIVERGED = 1e8
 """A state beyond this magnitude has diverged (no state of the model comes near it: drug amounts are at most
@@ -152,24 +155,18 @@ def verify_pk_block(jac: np.ndarray, pk: np.ndarray) -> None:
                            "block with constant coefficients; they do not: use Solver(method='tsit5')")
 
 
-def _inverse(m):
-    """Inverses of a batch of small matrices ``m`` (B, n, n) by Gauss-Jordan elimination with the patient
-    axis last, so each elimination step is one vectorised loop over patients (LAPACK's batched inverse makes
-    a call per patient). No pivoting: ``I - gamma h J`` has diagonal >= 1 wherever the model's states decay
-    (every diagonal entry of the non-PK Jacobian is <= 0 at rest) and its couplings are mostly feed-forward;
-    a zero pivot would give a non-finite state, which flags the patient."""
-    n = m.shape[-1]
-    eye = jnp.broadcast_to(jnp.eye(n, dtype=m.dtype)[:, :, None], (n, n, m.shape[0]))
-    a = jnp.concatenate([jnp.moveaxis(m, 0, -1), eye], axis=1)  # [M | I], (n, 2n, B)
-    for k in range(n):
-        row = a[k] / a[k, k][None]  # (2n, B)
-        a = a - a[:, k][:, None] * row[None]
-        a = a.at[k].set(row)
-    return jnp.moveaxis(a[:, n:], -1, 0)
+def matvec(m, v):
+    """``m @ v`` per patient, patient axis last: ``m`` (r, c, B), ``v`` (c, B) -> (r, B). Unrolled over ``c``
+    into one elementwise loop: XLA's CPU backend turns the same product written as multiply-and-sum into a
+    reduction fusion several times slower on these small shapes (profiled: docs/scale.md)."""
+    acc = m[:, 0] * v[0]
+    for j in range(1, m.shape[1]):
+        acc = acc + m[:, j] * v[j]
+    return acc
 
 
 def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol, *,
-                      pk, frozen, pd, reads, n_classes, n_sub, n_slots, jac_every, iv_only):
+                      pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
     """Solve a batch. Per-patient tables and the PK state keep the patient axis LAST, so that the step
     class's propagator is one contiguous slice and the products fuse into loops over patients (a
     patient-first table was re-laid out on every step). The vector field is ``vmap``ped as usual.
@@ -178,7 +175,8 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     the save times (h), padded with ``inf``; ``j0``: how many of them are at or before 0 (the initial state).
     ``pk``: the PK states the regimen's inputs reach (propagated); ``frozen``: the other PK states, which
     stay at zero (a drug the regimen does not give); ``cols`` and ``reads`` (the PK states the non-PK block
-    reads: :data:`neuroplast.model.PK_READ`) index into ``pk``. ``tol``: (rtol, atol)."""
+    reads: :data:`neuroplast.model.PK_READ`) index into ``pk``. ``tol``: (rtol, atol). ``lu_plan``: the
+    :class:`.sparse.Plan` of the non-PK Jacobian's pattern (states numbered within ``pd``)."""
     dtype = base_h.dtype
     itype = marks_u.dtype
     pk, frozen, pd = np.asarray(pk, dtype=np.int64), np.asarray(frozen, dtype=np.int64), np.asarray(pd, dtype=np.int64)
@@ -186,7 +184,8 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     live_in_all = np.searchsorted(pk_all, pk)
     frozen_in_all = np.searchsorted(pk_all, frozen)
     nodes = jnp.asarray(GAUSS, dtype=dtype)
-    eye = jnp.eye(pd.size, dtype=dtype)
+    lu_plan = Plan(*lu_plan)
+    jac_i, jac_j = (np.asarray(v, dtype=np.int64) for v in zip(*lu_plan.entries))
     outside = jnp.ones(pk_all.size, dtype).at[jnp.asarray(live_in_all)[cols]].set(0.0)  # PK rows no input is expected on
     n = pk.size + frozen.size + pd.size
     end_u = marks_u[-1]
@@ -250,7 +249,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 
     def inputs_at(t):
         """The dose input on the input rows at ``t``: (r, B)."""
-        return jnp.sum(bm_r * into_at(t)[None], axis=1)
+        return matvec(bm_r, into_at(t))
 
     # dose input on any other PK row (cannot happen for a regimen's own drugs: a guard, flagged solver_failed).
     # Which channels are on changes only at a discontinuity, so each one's right side is where to look.
@@ -261,25 +260,35 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
-        return jnp.sum(a * x[None], axis=1) + jnp.sum(in_rows[:, :, None] * b[None], axis=1)
+        return matvec(a, x) + matvec(jnp.broadcast_to(in_rows[:, :, None], (*in_rows.shape, n_b)), b)
 
     def pk_rate_read(x, b):  # x' on the rows the non-PK block reads (zero elsewhere: its JVP does not see them)
-        r = jnp.sum(a_reads * x[None], axis=1) + jnp.sum(in_reads[:, :, None] * b[None], axis=1)
-        return jnp.zeros_like(x).at[reads].set(r)
+        r = matvec(a_reads, x) + matvec(jnp.broadcast_to(in_reads[:, :, None], (*in_reads.shape, n_b)), b)
+        pos = {row: i for i, row in enumerate(reads.tolist())}  # static rows: no scatter (XLA makes it a loop)
+        zero = jnp.zeros_like(x[0])
+        return jnp.stack([r[pos[i]] if i in pos else zero for i in range(x.shape[0])])
 
     def pd_jacobian(m, e, x, z, ta):
         """The non-PK block's Jacobian at ``(ta, x, z)``."""
         return jax.jacfwd(lambda zz: f_pd(m, e, ta, x, zz))(z)
 
-    def pd_step(m, e, x, x1, x_dot, z, ta, tb, h, w_inv):
+    def f_stage(m, e, x, x_dot, z, ta):
+        """The non-PK derivative at the step's start and its total derivative in time (the PK moving at ``x_dot``)."""
+        return jax.jvp(lambda tt, xx: f_pd(m, e, tt, xx, z), (ta, x), (jnp.ones_like(ta), x_dot))
+
+    f_batch = jax.vmap(f_pd, in_axes=(0, 0, None, 1, 1), out_axes=1)
+
+    def pd_step(x, x1, x_dot, z, ta, tb, h, jac):
         """ROS2 (Verwer 1999) on the autonomised PD system (t a state): stages at the step's two ends. A
-        W-method: second order with any ``w_inv``, here from a Jacobian up to ``jac_every - 1`` steps old.
+        W-method: second order with any matrix for the Jacobian, here ``jac`` (its pattern's entries, (nnz, B))
+        up to ``jac_every - 1`` steps old, in ``W = I - gamma h J`` (factored at every step: :mod:`.sparse`).
         Returns the new state, the error estimate (against the embedded first-order ``z + h k1``) and
-        the derivative at the step's start."""
-        f0, f_t = jax.jvp(lambda tt, xx: f_pd(m, e, tt, xx, z), (ta, x), (jnp.ones_like(ta), x_dot))
-        solve = lambda v: jnp.sum(w_inv * v[None, :], axis=1)  # noqa: E731
+        the derivative at the step's start. Patient axis last."""
+        f0, f_t = jax.vmap(f_stage, in_axes=(0, 0, 1, 1, 1, None), out_axes=1)(model, events, x, x_dot, z, ta)
+        lu = lu_plan.factor([jac[i] for i in range(jac.shape[0])], GAMMA * h)
+        solve = lambda v: lu_plan.solve(lu, v)  # noqa: E731
         k1 = solve(f0 + (GAMMA * h) * f_t)
-        k2 = solve(f_pd(m, e, tb, x1, z + h * k1) - 2.0 * k1 - (GAMMA * h) * f_t)
+        k2 = solve(f_batch(model, events, tb, x1, z + h * k1) - 2.0 * k1 - (GAMMA * h) * f_t)
         return z + h * (1.5 * k1 + 0.5 * k2), h * (0.5 * k1 + 0.5 * k2), f0
 
     hs = base_h * 2.0 ** jnp.arange(n_classes, dtype=dtype)
@@ -289,7 +298,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     none = jnp.asarray(jnp.iinfo(itype).max, itype)
 
     def attempt(c):
-        tu, k, j, x, z, jac, w_inv, w_k, jac_tu, since, rejected, out, alive, n_acc, n_rej = c
+        tu, k, j, x, z, jac, jac_tu, since, rejected, out, alive, n_acc, n_rej = c
         t = tu.astype(dtype) * base_h
         # the step class: the controller's, at most the class that ends on the next discontinuity, at most
         # the one that covers ``n_slots`` pending save times, and ``k_mark`` (a short step) at a discontinuity
@@ -304,24 +313,22 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         h = hs[k_step]
         ta, tb = t + delta, t + h - delta
         # a fresh Jacobian at a discontinuity, after a rejected step and every ``jac_every`` steps (not twice at
-        # one point); a fresh (I - gamma h J)^-1 with it and whenever the step length changes. One branch for
-        # the whole batch: the controller is the batch's, not the patients'.
+        # one point): its pattern's entries, (nnz, B). One branch for the whole batch: the controller is the
+        # batch's, not the patients'.
         refresh = (jac_tu != tu) & (at_mark | rejected | (since >= jac_every))
-        jac = jax.lax.cond(refresh, lambda: jax.vmap(pd_jacobian, in_axes=(0, 0, 1, 1, None))(model, events, x, z, ta),
-                           lambda: jac)
-        w_inv = jax.lax.cond(refresh | (w_k != k_step), lambda: _inverse(eye - (GAMMA * h) * jac), lambda: w_inv)
+        jac = jax.lax.cond(refresh, lambda: jax.vmap(pd_jacobian, in_axes=(0, 0, 1, 1, None), out_axes=2)(
+            model, events, x, z, ta)[jac_i, jac_j], lambda: jac)
         # the PK block, exactly (multiply-and-sum, not dot: under vmap a dot is one tiny GEMV call per patient)
         b_a = inputs_at(ta)
         e_c = jax.lax.dynamic_index_in_dim(e_tab, k_step, 0, keepdims=False)
         w_c = jax.lax.dynamic_index_in_dim(w_tab, k_step, 0, keepdims=False)
         if iv_only:  # infusions only: the input is constant on a step (none crosses a start or a stop)
-            x1 = jnp.sum(e_c * x[None], axis=1) + jnp.sum(w_c * b_a[None], axis=1)  # w_tab summed over the nodes
+            x1 = matvec(e_c, x) + matvec(w_c, b_a)  # w_tab summed over the nodes
         else:  # depot outflows vary within a step: at the quadrature nodes
             b_nodes = jax.vmap(inputs_at)(t + nodes * h)  # (3, r, B)
-            x1 = jnp.sum(e_c * x[None], axis=1) + jnp.sum(w_c * b_nodes[:, None], axis=(0, 2))
+            x1 = matvec(e_c, x) + sum(matvec(w_c[i], b_nodes[i]) for i in range(b_nodes.shape[0]))
         x_dot = pk_rate_read(x, b_a)
-        z1, dz, f0 = jax.vmap(pd_step, in_axes=(0, 0, 1, 1, 1, 1, None, None, None, 0), out_axes=1)(
-            model, events, x, x1, x_dot, z, ta, tb, h, w_inv)
+        z1, dz, f0 = pd_step(x, x1, x_dot, z, ta, tb, h, jac)
         # error per patient (RMS over the non-PK states); a patient that turns non-finite or diverges rejects the
         # step, unless it is already the shortest (then the patient is flagged and left out from there on)
         scale = atol + rtol * jnp.maximum(jnp.abs(z), jnp.abs(z1))
@@ -335,7 +342,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         def save(out):
             """Cubic Hermite interpolation of the pending save times in (t, t + h] (the derivatives at the step's
             ends: right limit at its start, left limit at its end)."""
-            f1 = jax.vmap(f_pd, in_axes=(0, 0, None, 1, 1), out_axes=1)(model, events, tb, x1, z1)
+            f1 = f_batch(model, events, tb, x1, z1)
             y_0, y_1 = jnp.concatenate([x, z]), jnp.concatenate([x1, z1])
             d_0 = h * jnp.concatenate([pk_rate(x, b_a), f0])
             d_1 = h * jnp.concatenate([pk_rate(x1, b_a if iv_only else inputs_at(tb)), f1])
@@ -365,20 +372,20 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         down = jnp.clip(jnp.ceil(-jnp.log2(jnp.minimum(factor, 0.5))), 1.0, 4.0).astype(itype)
         k_new = jnp.minimum(jnp.where(accept, k_acc, jnp.maximum(k_step - down, 0)), k_max)
         sel = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
-        return (sel(tu + (jnp.ones((), itype) << k_step), tu), k_new, j + written, sel(x1, x), sel(z1, z), jac, w_inv,
-                k_step, jnp.where(refresh, tu, jac_tu), jnp.where(refresh, 0, since) + accept.astype(itype), ~accept,
+        return (sel(tu + (jnp.ones((), itype) << k_step), tu), k_new, j + written, sel(x1, x), sel(z1, z), jac,
+                jnp.where(refresh, tu, jac_tu), jnp.where(refresh, 0, since) + accept.astype(itype), ~accept,
                 out, alive & (sane | ~accept), n_acc + accept, n_rej + ~accept)
 
     y0 = jax.vmap(y0_of)(model)  # (B, n)
     x0, z0 = y0[:, pk].T, y0[:, pd].T
     n_b = y0.shape[0]
     out0 = jnp.broadcast_to(jnp.concatenate([x0, z0])[None], (n_save, pk.size + pd.size, n_b))
-    w0 = jnp.zeros((n_b, pd.size, pd.size), dtype)
+    jac0 = jnp.zeros((len(lu_plan.entries), n_b), dtype)
     zero = jnp.zeros((), itype)
-    carry0 = (zero, k_mark, j0, x0, z0, w0, w0, -jnp.ones((), itype), -jnp.ones((), itype), zero, jnp.asarray(False),
+    carry0 = (zero, k_mark, j0, x0, z0, jac0, -jnp.ones((), itype), zero, jnp.asarray(False),
               out0, jnp.ones(n_b, bool), zero, zero)
     final = jax.lax.while_loop(lambda c: c[0] < end_u, attempt, carry0)
-    y_lp, alive, n_acc, n_rej = final[11], final[12], final[13], final[14]
+    y_lp, alive, n_acc, n_rej = final[9], final[10], final[11], final[12]
     y_fz = jnp.zeros((n_save, frozen.size, n_b), dtype)
     order = np.argsort(np.concatenate([pk, pd, frozen]))  # back to the model's state order
     ys = jnp.moveaxis(jnp.concatenate([y_lp, y_fz], axis=1)[:, order], -1, 0)  # (B, T, n)
@@ -391,9 +398,9 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 
 @eqx.filter_jit
 def _solve_batch(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                 pk, frozen, pd, reads, n_classes, n_sub, n_slots, jac_every, iv_only):
+                 pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
     return _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                             pk=pk, frozen=frozen, pd=pd, reads=reads, n_classes=n_classes, n_sub=n_sub,
+                             pk=pk, frozen=frozen, pd=pd, reads=reads, lu_plan=lu_plan, n_classes=n_classes, n_sub=n_sub,
                              n_slots=n_slots, jac_every=jac_every, iv_only=iv_only)
 
 
@@ -479,6 +486,7 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             a_pk = np.sum(np.abs(j0[:, pk][:, :, pk]), axis=0)
             live = _reachable(a_pk, rows, y0s[0, pk])
             reads = read_rows(jac[:t_chk.size + n_p], pk, pd, live)
+            lu_plan = Plan.of(pattern_of(jac[:, pd][:, :, pd]))  # the non-PK Jacobian's non-zeros, at every probe
             cols, mask = _pad_rows(np.searchsorted(live, rows))
             a_norm = float(np.max(np.sum(a_pk[np.ix_(live, live)], axis=0)) / ev_probe.shape[0])
             n_sub = substeps(8.0 * a_norm, tb.base_h)  # x8: room for the random effects
@@ -492,7 +500,7 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                         jnp.asarray(cols), jnp.asarray(mask, dtype), jnp.asarray(tb.base_h, dtype),
                         jnp.asarray(delta, dtype), jnp.asarray(k_max, itype), jnp.asarray(k_mark, itype),
                         jnp.asarray([settings.rtol, settings.atol], dtype)),
-                static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()), reads,
+                static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()), reads, lu_plan,
                         _bucket(k_max + 1, 4), n_sub, n_slots, settings.jac_every,
                         all(d.route == "iv" for d in regimen.doses)))
         return prepared[key]
