@@ -135,7 +135,8 @@ def _random_jacobian(rng, pattern, k=16):
 
 @pytest.mark.parametrize("kind", ["model", "cycles", "dense"])
 def test_sparse_lu_solve(kind):
-    """Oracle: NumPy's dense solve of ``(I - gamma h J) x = v``. Patterns: the default model's non-PK
+    """Oracle: NumPy's dense solve of ``(I - gamma h J) x = v``, and the dense Jacobian for its entries read off
+    the colour groups' directional derivatives (exact). Patterns: the default model's non-PK
     Jacobian (no cycle: no fill-in), the same with two feedback loops (fill-in) and a dense one. Tolerance
     1e-12 of the solution's size: rounding of a 12 x 12 elimination at condition numbers < 1e2."""
     from neuroplast.engine.sparse import Plan
@@ -155,6 +156,11 @@ def test_sparse_lu_solve(kind):
     v = rng.normal(size=(12, jac.shape[0]))
     c = fast_engine.GAMMA * 2.7
     entries = [jac[:, i, j] for i, j in plan.entries]
+    # the engine reads the entries off one directional derivative per colour group (exact: no two columns of a
+    # group share a row)
+    compressed = np.einsum("bij,gj->gib", jac, plan.seeds())
+    np.testing.assert_array_equal(plan.entries_of(compressed), np.stack(entries))
+    assert plan.seeds().shape[0] == {"model": 5, "cycles": 5, "dense": 12}[kind]
     got = np.asarray(plan.solve(plan.factor(entries, c), v))
     want = np.stack([np.linalg.solve(np.eye(12) - c * jac[b], v[:, b]) for b in range(jac.shape[0])], axis=1)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.max(np.abs(want)))
@@ -182,7 +188,9 @@ def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
         {"drug": "escitalopram", "route": "oral", "amount": "10 mg", "start": "0 d", "every": "1 d", "count": 21}],
         therapy=[{"kind": "cbt", "start": "1 d", "every": "7 d", "count": 3}])
     cohort = _cohort(model, 3)
-    saveat = np.concatenate([[0.0, 0.25, 0.5, 2 / 3, 1.0], np.arange(2.0, 21 * 24 + 1, 6.0)])
+    # every 6 h, and inside the infusions and the therapy sessions (learning reads the plasticity window then)
+    saveat = np.sort(np.concatenate([[0.0, 0.25, 0.5, 2 / 3, 1.0], np.arange(2.0, 21 * 24 + 1, 6.0),
+                                     24.4 + 24 * np.arange(0, 21, 7)]))
     npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)
     ref = npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(batch=8))
     plan = plans[0]

@@ -13,7 +13,7 @@ synapses → mood, and whatever slow states the model has). The engine
    ROS2 keeps its order with any matrix in place of the Jacobian (a W-method), so the non-PK
    block's Jacobian (``jax.jacfwd``) is refreshed only at a discontinuity, after a rejected step and
    every ``jac_every`` (8) accepted steps, and only its non-zeros are kept (the pattern read off the
-   model at set-up); ``I - gamma h J`` is factored at every step by a sparse LU along a static plan
+   model at set-up, one directional derivative per group of columns that share no row); ``I - gamma h J`` is factored at every step by a sparse LU along a static plan
    (:mod:`.sparse`: for the default model, whose non-PK states have no feedback loop, a forward
    substitution);
 3. chooses the step by error control: ROS2's embedded first-order solution ``z + h k1`` gives an
@@ -185,7 +185,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     frozen_in_all = np.searchsorted(pk_all, frozen)
     nodes = jnp.asarray(GAUSS, dtype=dtype)
     lu_plan = Plan(*lu_plan)
-    jac_i, jac_j = (np.asarray(v, dtype=np.int64) for v in zip(*lu_plan.entries))
+    seeds = jnp.asarray(lu_plan.seeds(), dtype)
     outside = jnp.ones(pk_all.size, dtype).at[jnp.asarray(live_in_all)[cols]].set(0.0)  # PK rows no input is expected on
     n = pk.size + frozen.size + pd.size
     end_u = marks_u[-1]
@@ -269,8 +269,9 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         return jnp.stack([r[pos[i]] if i in pos else zero for i in range(x.shape[0])])
 
     def pd_jacobian(m, e, x, z, ta):
-        """The non-PK block's Jacobian at ``(ta, x, z)``."""
-        return jax.jacfwd(lambda zz: f_pd(m, e, ta, x, zz))(z)
+        """The non-PK block's Jacobian at ``(ta, x, z)``, compressed: its derivatives along the plan's seeds (one
+        per group of columns that share no row: :class:`.sparse.Plan`), (groups, n)."""
+        return jax.vmap(lambda s: jax.jvp(lambda zz: f_pd(m, e, ta, x, zz), (z,), (s,))[1])(seeds)
 
     def f_stage(m, e, x, x_dot, z, ta):
         """The non-PK derivative at the step's start and its total derivative in time (the PK moving at ``x_dot``)."""
@@ -316,8 +317,8 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         # one point): its pattern's entries, (nnz, B). One branch for the whole batch: the controller is the
         # batch's, not the patients'.
         refresh = (jac_tu != tu) & (at_mark | rejected | (since >= jac_every))
-        jac = jax.lax.cond(refresh, lambda: jax.vmap(pd_jacobian, in_axes=(0, 0, 1, 1, None), out_axes=2)(
-            model, events, x, z, ta)[jac_i, jac_j], lambda: jac)
+        jac = jax.lax.cond(refresh, lambda: lu_plan.entries_of(jax.vmap(
+            pd_jacobian, in_axes=(0, 0, 1, 1, None), out_axes=2)(model, events, x, z, ta)), lambda: jac)
         # the PK block, exactly (multiply-and-sum, not dot: under vmap a dot is one tiny GEMV call per patient)
         b_a = inputs_at(ta)
         e_c = jax.lax.dynamic_index_in_dim(e_tab, k_step, 0, keepdims=False)
@@ -400,8 +401,8 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 def _solve_batch(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
                  pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
     return _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                             pk=pk, frozen=frozen, pd=pd, reads=reads, lu_plan=lu_plan, n_classes=n_classes, n_sub=n_sub,
-                             n_slots=n_slots, jac_every=jac_every, iv_only=iv_only)
+                             pk=pk, frozen=frozen, pd=pd, reads=reads, lu_plan=lu_plan, n_classes=n_classes,
+                             n_sub=n_sub, n_slots=n_slots, jac_every=jac_every, iv_only=iv_only)
 
 
 def _bucket(n: int, step: int) -> int:
@@ -500,8 +501,8 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                         jnp.asarray(cols), jnp.asarray(mask, dtype), jnp.asarray(tb.base_h, dtype),
                         jnp.asarray(delta, dtype), jnp.asarray(k_max, itype), jnp.asarray(k_mark, itype),
                         jnp.asarray([settings.rtol, settings.atol], dtype)),
-                static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()), reads, lu_plan,
-                        _bucket(k_max + 1, 4), n_sub, n_slots, settings.jac_every,
+                static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()), reads,
+                        lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots, settings.jac_every,
                         all(d.route == "iv" for d in regimen.doses)))
         return prepared[key]
 

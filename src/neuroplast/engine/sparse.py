@@ -49,11 +49,14 @@ def topological_order(pattern: np.ndarray) -> np.ndarray | None:
 class Plan(NamedTuple):
     """A static LU plan: ``order`` (states in elimination order), ``entries`` (the Jacobian's pattern, as
     ``(i, j)`` in the model's numbering: what the engine stores), ``lu`` (the factors' non-zeros after
-    fill-in, in elimination numbering). Plain tuples: a static argument of the compiled kernel."""
+    fill-in, in elimination numbering), ``colors`` (a group per column such that no two columns of a group
+    share a row: the Jacobian's entries come from one directional derivative per group, Curtis, Powell and
+    Reid 1974, not one per state). Plain tuples: a static argument of the compiled kernel."""
 
     order: tuple
     entries: tuple
     lu: tuple
+    colors: tuple
 
     @classmethod
     def of(cls, pattern: np.ndarray) -> "Plan":
@@ -68,7 +71,21 @@ class Plan(NamedTuple):
             p[np.ix_(rows, cols)] = True
         entries = tuple((int(i), int(j)) for i, j in zip(*np.nonzero(pattern)))
         lu = tuple((int(i), int(j)) for i, j in zip(*np.nonzero(p)))
-        return cls(tuple(int(i) for i in order), entries, lu)
+        colors = np.zeros(n, dtype=int)  # greedy: each column the first group none of whose columns shares a row
+        for j in range(n):
+            taken = {int(colors[k]) for k in range(j) if np.any(pattern[:, k] & pattern[:, j])}
+            colors[j] = next(g for g in range(n) if g not in taken)
+        return cls(tuple(int(i) for i in order), entries, lu, tuple(int(c) for c in colors))
+
+    def seeds(self) -> np.ndarray:
+        """The directions (groups, n) whose derivatives give every entry: :meth:`entries_of`."""
+        colors = np.asarray(self.colors)
+        return (colors[None, :] == np.arange(colors.max() + 1)[:, None]).astype(float)
+
+    def entries_of(self, compressed):
+        """The Jacobian's entries (nnz, ...) from its derivatives along :meth:`seeds` (groups, n, ...)."""
+        i, j = (np.asarray(v) for v in zip(*self.entries))
+        return compressed[np.asarray(self.colors)[j], i]
 
     @property
     def fill(self) -> int:
