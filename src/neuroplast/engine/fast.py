@@ -7,16 +7,15 @@ synapses → mood, and whatever slow states the model has). The engine
 1. reads the linear block's matrix ``A`` off :meth:`Model.vector_field` (``jax.jacfwd``) and its
    input ``b(t)`` as the same vector field's PK rows with the PK states set to zero, and propagates
    it exactly (matrix exponentials by doubling, quadratic quadrature of the input:
-   :mod:`.linear`), once per patient per step class, keeping only the exponentials' structural
-   non-zeros (where one state reaches another through ``A``);
+   :mod:`.linear`), once per patient per step class;
 2. integrates every other state with Verwer's ROS2 (a two-stage, L-stable, second-order
    Rosenbrock-W method), with its stages at the step's two ends, where the PK is known exactly.
    ROS2 keeps its order with any matrix in place of the Jacobian (a W-method), so the non-PK
-   block's Jacobian is refreshed only at a discontinuity, after a rejected step and every
-   ``jac_every`` (8) accepted steps. Only its non-zeros are kept (the pattern read off the model at
-   set-up), from one directional derivative per group of columns that share no row, and
-   ``I - gamma h J`` is factored at every step by a sparse LU along a static plan (:mod:`.sparse`;
-   for the default model, whose non-PK states have no feedback loop, a forward substitution);
+   block's Jacobian (``jax.jacfwd``) is refreshed only at a discontinuity, after a rejected step and
+   every ``jac_every`` (8) accepted steps, and only its non-zeros are kept (the pattern read off the
+   model at set-up, one directional derivative per group of columns that share no row); ``I - gamma h J`` is factored at every step by a sparse LU along a static plan
+   (:mod:`.sparse`: for the default model, whose non-PK states have no feedback loop, a forward
+   substitution);
 3. chooses the step by error control: ROS2's embedded first-order solution ``z + h k1`` gives an
    error estimate per patient (RMS over the non-PK states, scaled by ``atol + rtol |z|``); a step
    is accepted when the batch's worst patient is within tolerance, and the next step is halved,
@@ -167,7 +166,7 @@ def matvec(m, v):
 
 
 def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol, *,
-                      pk, frozen, pd, reads, e_entries, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
+                      pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
     """Solve a batch. Per-patient tables and the PK state keep the patient axis LAST, so that the step
     class's propagator is one contiguous slice and the products fuse into loops over patients (a
     patient-first table was re-laid out on every step). The vector field is ``vmap``ped as usual.
@@ -177,8 +176,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     ``pk``: the PK states the regimen's inputs reach (propagated); ``frozen``: the other PK states, which
     stay at zero (a drug the regimen does not give); ``cols`` and ``reads`` (the PK states the non-PK block
     reads: :data:`neuroplast.model.PK_READ`) index into ``pk``. ``tol``: (rtol, atol). ``lu_plan``: the
-    :class:`.sparse.Plan` of the non-PK Jacobian's pattern (states numbered within ``pd``). ``e_entries``: the
-    ``(i, j)`` (within ``pk``) where the PK block's exponentials can be non-zero (``j`` reaches ``i``; the diagonal)."""
+    :class:`.sparse.Plan` of the non-PK Jacobian's pattern (states numbered within ``pd``)."""
     dtype = base_h.dtype
     itype = marks_u.dtype
     pk, frozen, pd = np.asarray(pk, dtype=np.int64), np.asarray(frozen, dtype=np.int64), np.asarray(pd, dtype=np.int64)
@@ -235,13 +233,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 
     a, e_tab, w_tab, feeds_frozen = jax.vmap(tables)(model, events)  # (B, n, n), (B, C, n, n), (B, C, 3, n, r), (B,)
     a = jnp.moveaxis(a, 0, -1)
-    # the exponentials' structural non-zeros only (``e_entries``: state i reachable from state j), (C, nnz, B); a
-    # patient with anything outside them is flagged, as for input on an unexpected row (cannot happen: a guard)
-    e_i, e_j = (np.asarray(v, dtype=np.int64) for v in zip(*e_entries))
-    e_outside = np.ones((pk.size, pk.size), bool)
-    e_outside[e_i, e_j] = False
-    feeds_frozen = feeds_frozen + jnp.sum(jnp.abs(e_tab) * e_outside, axis=(1, 2, 3))
-    e_tab = jnp.moveaxis(e_tab[:, :, e_i, e_j], 0, -1)  # (C, nnz, B)
+    e_tab = jnp.moveaxis(e_tab, 0, -1)  # (C, n, n, B)
     w_tab = jnp.moveaxis(w_tab, 0, -1)  # (C, 3, n, r, B)
     if iv_only:  # the input is constant on every step: one matrix per class, summed over the nodes (C, n, r, B)
         w_tab = jnp.sum(w_tab, axis=1)
@@ -266,13 +258,6 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     leak_bm = jnp.einsum("brc,r->bc", jnp.abs(bm), outside)
     leak = feeds_frozen + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
         marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
-
-    def propagate(e_c, x):
-        """``E x`` from the exponential's structural non-zeros ``e_c`` (nnz, B): one sum per row, unrolled."""
-        rows = [[] for _ in range(x.shape[0])]
-        for k, (i, j) in enumerate(e_entries):
-            rows[i].append(e_c[k] * x[j])
-        return jnp.stack([sum(r[1:], r[0]) for r in rows])  # each row holds its diagonal
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
         return matvec(a, x) + matvec(jnp.broadcast_to(in_rows[:, :, None], (*in_rows.shape, n_b)), b)
@@ -336,13 +321,13 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
             pd_jacobian, in_axes=(0, 0, 1, 1, None), out_axes=2)(model, events, x, z, ta)), lambda: jac)
         # the PK block, exactly (multiply-and-sum, not dot: under vmap a dot is one tiny GEMV call per patient)
         b_a = inputs_at(ta)
-        e_c = jax.lax.dynamic_index_in_dim(e_tab, k_step, 0, keepdims=False)  # (nnz, B)
+        e_c = jax.lax.dynamic_index_in_dim(e_tab, k_step, 0, keepdims=False)
         w_c = jax.lax.dynamic_index_in_dim(w_tab, k_step, 0, keepdims=False)
         if iv_only:  # infusions only: the input is constant on a step (none crosses a start or a stop)
-            x1 = propagate(e_c, x) + matvec(w_c, b_a)  # w_tab summed over the nodes
+            x1 = matvec(e_c, x) + matvec(w_c, b_a)  # w_tab summed over the nodes
         else:  # depot outflows vary within a step: at the quadrature nodes
             b_nodes = jax.vmap(inputs_at)(t + nodes * h)  # (3, r, B)
-            x1 = propagate(e_c, x) + sum(matvec(w_c[i], b_nodes[i]) for i in range(b_nodes.shape[0]))
+            x1 = matvec(e_c, x) + sum(matvec(w_c[i], b_nodes[i]) for i in range(b_nodes.shape[0]))
         x_dot = pk_rate_read(x, b_a)
         z1, dz, f0 = pd_step(x, x1, x_dot, z, ta, tb, h, jac)
         # error per patient (RMS over the non-PK states); a patient that turns non-finite or diverges rejects the
@@ -414,10 +399,9 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 
 @eqx.filter_jit
 def _solve_batch(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                 pk, frozen, pd, reads, e_entries, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
+                 pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
     return _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                             pk=pk, frozen=frozen, pd=pd, reads=reads, e_entries=e_entries, lu_plan=lu_plan,
-                             n_classes=n_classes,
+                             pk=pk, frozen=frozen, pd=pd, reads=reads, lu_plan=lu_plan, n_classes=n_classes,
                              n_sub=n_sub, n_slots=n_slots, jac_every=jac_every, iv_only=iv_only)
 
 
@@ -518,8 +502,8 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                         jnp.asarray(delta, dtype), jnp.asarray(k_max, itype), jnp.asarray(k_mark, itype),
                         jnp.asarray([settings.rtol, settings.atol], dtype)),
                 static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()), reads,
-                        _closure(a_pk[np.ix_(live, live)] > 0.0), lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots,
-                        settings.jac_every, all(d.route == "iv" for d in regimen.doses)))
+                        lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots, settings.jac_every,
+                        all(d.route == "iv" for d in regimen.doses)))
         return prepared[key]
 
     def cast(ind):
@@ -542,15 +526,6 @@ def _pad_rows(rows: np.ndarray):
     r = _bucket(rows.size, 4)
     cols = np.concatenate([rows, np.full(r - rows.size, rows[0])])
     return cols, np.concatenate([np.ones(rows.size), np.zeros(r - rows.size)])
-
-
-def _closure(edges: np.ndarray) -> tuple:
-    """``(i, j)`` wherever state ``j`` reaches state ``i`` through ``edges`` (``edges[i, j]``: ``j`` feeds ``i``),
-    the diagonal included: where a linear block's exponential can be non-zero."""
-    reach = edges | np.eye(edges.shape[0], dtype=bool)
-    for _ in range(edges.shape[0]):
-        reach = reach | ((reach.astype(np.int64) @ reach.astype(np.int64)) > 0)
-    return tuple((int(i), int(j)) for i, j in zip(*np.nonzero(reach)))
 
 
 def _reachable(a_abs: np.ndarray, rows: np.ndarray, x0: np.ndarray) -> np.ndarray:
