@@ -134,11 +134,12 @@ class Model(eqx.Module):
         start, end, rate, is_iv, ka = table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4]
         on = (t >= start) & (t < end)
         flux = event_flux(t, start, end, rate, is_iv > 0.0, ka)
-        # unrolled over the events: neither a tiny dot per patient nor a reduction (XLA's CPU backend runs the
-        # multiply-and-sum as a reduction fusion several times slower on these shapes; docs/scale.md)
-        into = flux[0] * table[0, 7:15]
-        for i in range(1, table.shape[0]):
-            into = into + flux[i] * table[i, 7:15]
+        if table.shape[0] <= 32:  # unrolled: XLA's CPU backend runs the multiply-and-sum below as a reduction
+            into = flux[0] * table[0, 7:15]  # fusion several times slower on these shapes (docs/scale.md)
+            for i in range(1, table.shape[0]):
+                into = into + flux[i] * table[i, 7:15]
+        else:  # a long table (a year of daily pills in the fast engine): one reduction, not hundreds of terms
+            into = jnp.sum(flux[:, None] * table[:, 7:15], axis=0)  # multiply-and-sum: no tiny dot per patient
         session = jnp.any((t >= start) & (t < table[:, 5])).astype(table.dtype)
         pill_on = jnp.any((t >= start) & (t < table[:, 6])).astype(table.dtype)
         therapy = jnp.max(jnp.where(on[:, None], table[:, 15:20], 0.0), axis=0)

@@ -11,11 +11,11 @@ synapses → mood, and whatever slow states the model has). The engine
 2. integrates every other state with Verwer's ROS2 (a two-stage, L-stable, second-order
    Rosenbrock-W method), with its stages at the step's two ends, where the PK is known exactly.
    ROS2 keeps its order with any matrix in place of the Jacobian (a W-method), so the non-PK
-   block's Jacobian (``jax.jacfwd``) is refreshed only at a discontinuity, after a rejected step and
-   every ``jac_every`` (8) accepted steps, and only its non-zeros are kept (the pattern read off the
-   model at set-up, one directional derivative per group of columns that share no row); ``I - gamma h J`` is factored at every step by a sparse LU along a static plan
-   (:mod:`.sparse`: for the default model, whose non-PK states have no feedback loop, a forward
-   substitution);
+   block's Jacobian is refreshed only at a discontinuity, after a rejected step and every
+   ``jac_every`` (8) accepted steps. Only its non-zeros are kept (the pattern read off the model at
+   set-up), from one directional derivative per group of columns that share no row, and
+   ``I - gamma h J`` is factored at every step by a sparse LU along a static plan (:mod:`.sparse`;
+   for the default model, whose non-PK states have no feedback loop, a forward substitution);
 3. chooses the step by error control: ROS2's embedded first-order solution ``z + h k1`` gives an
    error estimate per patient (RMS over the non-PK states, scaled by ``atol + rtol |z|``); a step
    is accepted when the batch's worst patient is within tolerance, and the next step is halved,
@@ -319,7 +319,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         refresh = (jac_tu != tu) & (at_mark | rejected | (since >= jac_every))
         jac = jax.lax.cond(refresh, lambda: lu_plan.entries_of(jax.vmap(
             pd_jacobian, in_axes=(0, 0, 1, 1, None), out_axes=2)(model, events, x, z, ta)), lambda: jac)
-        # the PK block, exactly (multiply-and-sum, not dot: under vmap a dot is one tiny GEMV call per patient)
+        # the PK block, exactly (unrolled products, :func:`matvec`: neither a tiny GEMV per patient nor a reduction)
         b_a = inputs_at(ta)
         e_c = jax.lax.dynamic_index_in_dim(e_tab, k_step, 0, keepdims=False)
         w_c = jax.lax.dynamic_index_in_dim(w_tab, k_step, 0, keepdims=False)

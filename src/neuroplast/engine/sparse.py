@@ -8,7 +8,7 @@ from the sparsity pattern: the states in a topological order of the dependency g
 cycle (then ``L`` is ``W``'s own lower part and ``U`` its diagonal: no fill-in), the model's order
 otherwise (with the fill-in the elimination creates). Every value is a vector over patients, so the
 factor and the solves are a few dozen vectorised operations, unrolled, cheap enough to redo at every
-step. No pivoting, as before (:func:`neuroplast.engine.fast`): ``W``'s diagonal is ``>= 1`` wherever the
+step. No pivoting, as before (:mod:`neuroplast.engine.fast`): ``W``'s diagonal is ``>= 1`` wherever the
 states decay.
 
 A ``J`` with a non-zero outside the pattern is solved as if the entry were zero: ROS2 is a W-method, of
