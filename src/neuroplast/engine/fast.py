@@ -156,9 +156,9 @@ def verify_pk_block(jac: np.ndarray, pk: np.ndarray) -> None:
 
 
 def matvec(m, v):
-    """``m @ v`` per patient, patient axis last: ``m`` (r, c, B), ``v`` (c, B) -> (r, B). Unrolled over ``c``
-    into one elementwise loop: XLA's CPU backend turns the same product written as multiply-and-sum into a
-    reduction fusion several times slower on these small shapes (profiled: docs/scale.md)."""
+    """``m @ v`` per patient, patient axis last: ``m`` (r, c, B) (or (r, c, 1): the same for all), ``v`` (c, B)
+    -> (r, B). Unrolled over ``c`` into one elementwise loop: XLA's CPU backend turns the same product written
+    as multiply-and-sum into a reduction fusion several times slower on these small shapes (profiled: docs/scale.md)."""
     acc = m[:, 0] * v[0]
     for j in range(1, m.shape[1]):
         acc = acc + m[:, j] * v[j]
@@ -260,10 +260,10 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
-        return matvec(a, x) + matvec(jnp.broadcast_to(in_rows[:, :, None], (*in_rows.shape, n_b)), b)
+        return matvec(a, x) + matvec(in_rows[:, :, None], b)  # in_rows: the same for every patient
 
     def pk_rate_read(x, b):  # x' on the rows the non-PK block reads (zero elsewhere: its JVP does not see them)
-        r = matvec(a_reads, x) + matvec(jnp.broadcast_to(in_reads[:, :, None], (*in_reads.shape, n_b)), b)
+        r = matvec(a_reads, x) + matvec(in_reads[:, :, None], b)
         pos = {row: i for i, row in enumerate(reads.tolist())}  # static rows: no scatter (XLA makes it a loop)
         zero = jnp.zeros_like(x[0])
         return jnp.stack([r[pos[i]] if i in pos else zero for i in range(x.shape[0])])

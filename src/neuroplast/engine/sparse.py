@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -114,8 +115,6 @@ class Plan(NamedTuple):
 
     def solve(self, a, v):
         """``W^-1 v`` for ``v`` (n, B) (model numbering) from :meth:`factor`'s ``a``: (n, B)."""
-        import jax.numpy as jnp
-
         n = len(self.order)
         y = [v[s] for s in self.order]
         for i in range(n):  # L y = v (unit lower)
