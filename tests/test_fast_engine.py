@@ -276,6 +276,51 @@ def test_read_rows():
         fast_engine.read_rows(jac, pk, pd, live)
 
 
+def test_pk_groups(model):
+    """The PK propagation skips the exponentials' structural zeros (:func:`fast.pk_groups`). Oracles: the model's
+    PK structure (the S- and R-enantiomer families, midazolam and each SSRI do not feed each other; the eliminated
+    amounts read everyone and no one reads them), and the propagators themselves — ``E = exp(h A)`` is exactly
+    zero outside the groups for every step class (no path in ``A``'s graph: nothing is ever added there), so
+    leaving those terms out changes no state beyond rounding. An ``A`` with an entry outside the groups is
+    detected (the engine flags such a patient ``solver_failed``); a dense ``A`` is one group."""
+    import jax
+    import jax.numpy as jnp
+
+    import neuroplast.model as model_module
+    from neuroplast.cohort import individualize
+    from neuroplast.engine.linear import propagators
+
+    names = model_module.STATE_NAMES
+    pk = fast_engine.pk_indices(len(names))
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 1, seed=3)
+    m = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    reg = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
+                              "at": ["0 d"]}])
+    ev = jnp.asarray(reg.event_array(cohort.table["weight_kg"].to_numpy(), 8))[0]
+    a = np.asarray(jax.jacfwd(lambda y: m.vector_field(0.1, y, ev))(m.initial_state()))[np.ix_(pk, pk)]
+    groups = fast_engine.pk_groups(np.abs(a))
+    by_name = [([names[pk[i]] for i in rows], len(cols)) for rows, cols in groups]
+    assert by_name == [
+        (["s_central", "s_shallow", "s_deep", "snk_central", "snk_peripheral"], 5),
+        (["r_central", "r_shallow", "r_deep", "rnk_central", "rnk_peripheral", "hnk_central"], 6),
+        (["mdz_central", "mdz_peripheral"], 2), (["escitalopram_central"], 1), (["sertraline_central"], 1),
+        (["eliminated"], 12), (["s_effect", "snk_effect"], 7), (["r_effect", "rnk_effect", "hnk_effect"], 9),
+        (["mdz_effect", "mdz_eliminated"], 4)], by_name
+    mask = fast_engine.covered(groups, pk.size)
+    e, _ = propagators(jnp.asarray(a), jnp.arange(4), 5.0 / 3600.0, 16, 6)
+    e = np.asarray(e)
+    assert np.all(e[:, ~mask] == 0.0) and np.all(mask[np.abs(a) > 0.0])
+    # the ketamine family alone, as the engine sees it: 114 products per step instead of 289
+    ket = np.arange(17)
+    g17 = fast_engine.pk_groups(np.abs(a[np.ix_(ket, ket)]))
+    assert sum(len(r) * len(c) for r, c in g17) == 114
+    # an entry outside the groups (S-ketamine feeding R-ketamine) is seen; a dense A is one group
+    cross = np.abs(a[np.ix_(ket, ket)]).copy()
+    cross[names.index("r_central") - pk[0], names.index("s_central") - pk[0]] = 1.0
+    assert np.sum(cross * ~fast_engine.covered(g17, 17)) > 0.0
+    assert fast_engine.pk_groups(np.ones((4, 4))) == (((0, 1, 2, 3), (0, 1, 2, 3)),)
+
+
 FLOAT32_SCRIPT = """
 import sys
 import jax

@@ -7,7 +7,8 @@ synapses → mood, and whatever slow states the model has). The engine
 1. reads the linear block's matrix ``A`` off :meth:`Model.vector_field` (``jax.jacfwd``) and its
    input ``b(t)`` as the same vector field's PK rows with the PK states set to zero, and propagates
    it exactly (matrix exponentials by doubling, quadratic quadrature of the input:
-   :mod:`.linear`), once per patient per step class;
+   :mod:`.linear`), once per patient per step class; the products leave out the exponentials'
+   structural zeros (:func:`pk_groups`: the blocks that do not feed each other, and the sinks);
 2. integrates every other state with Verwer's ROS2 (a two-stage, L-stable, second-order
    Rosenbrock-W method), with its stages at the step's two ends, where the PK is known exactly.
    ROS2 keeps its order with any matrix in place of the Jacobian (a W-method), so the non-PK
@@ -165,8 +166,24 @@ def matvec(m, v):
     return acc
 
 
+def matvec_at(table, k, v):
+    """``table[k] @ v`` per patient (``table`` (C, r, c, B), ``v`` (c, B)) without copying ``table[k]`` out: one
+    dynamic slice per column, which XLA fuses into the product (the whole step class's slice was a copy of its
+    own on every step: measured ~1.1x per step attempt, docs/scale.md)."""
+    r, c, b = table.shape[1:]
+    zero = jnp.zeros((), k.dtype)
+
+    def col(j):
+        return jax.lax.dynamic_slice(table, (k, zero, jnp.asarray(j, k.dtype), zero), (1, r, 1, b)).reshape(r, b)
+
+    acc = col(0) * v[0]
+    for j in range(1, c):
+        acc = acc + col(j) * v[j]
+    return acc
+
+
 def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol, *,
-                      pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
+                      pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only, pk_groups):
     """Solve a batch. Per-patient tables and the PK state keep the patient axis LAST, so that the step
     class's propagator is one contiguous slice and the products fuse into loops over patients (a
     patient-first table was re-laid out on every step). The vector field is ``vmap``ped as usual.
@@ -217,23 +234,29 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         into, *rest = m.table_inputs(jnp.asarray(-1.0, dtype), e)
         return jax.jacfwd(lambda u: m.field(y0.at[pk_all].set(0.0), u, *rest)[pk_all])(into)
 
+    uncovered = jnp.asarray(~covered(pk_groups, pk.size), dtype)
     fz0 = jnp.zeros(frozen.size, dtype)  # the skipped PK states: zero (_reachable keeps every non-zero start live)
 
     def f_pd(m, e, t, x, z):
         return rows_pd(m.rhs(t, assemble(x, fz0, z), e))
 
     def tables(m, e):
-        """Propagators of the live PK block, and how strongly it feeds the frozen states (must be 0)."""
+        """Propagators of the live PK block, and how strongly it feeds the frozen states or entries outside
+        ``pk_groups`` (must be 0)."""
         y0 = y0_of(m)
         a_all = jax.jacfwd(lambda xa: m.rhs(jnp.zeros((), dtype), y0.at[pk_all].set(xa), e)[pk_all])(y0[pk_all])
         a = a_all[live_in_all][:, live_in_all]
-        feeds_frozen = jnp.sum(jnp.abs(a_all[frozen_in_all][:, live_in_all]))
+        # how strongly it feeds the frozen states, or reaches entries of E the groups skip (both must be 0)
+        feeds_frozen = (jnp.sum(jnp.abs(a_all[frozen_in_all][:, live_in_all]))
+                        + jnp.sum(jnp.abs(a_all[live_in_all][:, live_in_all]) * uncovered))
         e_tab, w_tab = propagators(a, cols, base_h, n_classes, n_sub)
         return a, e_tab, w_tab, feeds_frozen
 
     a, e_tab, w_tab, feeds_frozen = jax.vmap(tables)(model, events)  # (B, n, n), (B, C, n, n), (B, C, 3, n, r), (B,)
     a = jnp.moveaxis(a, 0, -1)
-    e_tab = jnp.moveaxis(e_tab, 0, -1)  # (C, n, n, B)
+    # E by groups (pk_groups: rows, and the columns they read; its structural zeros left out): (C, rows, cols, B) each
+    e_groups = [jnp.moveaxis(e_tab[:, :, np.asarray(r)][:, :, :, np.asarray(c)], 0, -1) for r, c in pk_groups]
+    del e_tab
     w_tab = jnp.moveaxis(w_tab, 0, -1)  # (C, 3, n, r, B)
     if iv_only:  # the input is constant on every step: one matrix per class, summed over the nodes (C, n, r, B)
         w_tab = jnp.sum(w_tab, axis=1)
@@ -321,13 +344,21 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
             pd_jacobian, in_axes=(0, 0, 1, 1, None), out_axes=2)(model, events, x, z, ta)), lambda: jac)
         # the PK block, exactly (unrolled products, :func:`matvec`: neither a tiny GEMV per patient nor a reduction)
         b_a = inputs_at(ta)
-        e_c = jax.lax.dynamic_index_in_dim(e_tab, k_step, 0, keepdims=False)
         w_c = jax.lax.dynamic_index_in_dim(w_tab, k_step, 0, keepdims=False)
+
+        def propagate(x):
+            """``E(h) x`` group by group (:func:`pk_groups`), reading the step class's columns in place."""
+            part = {}
+            for (r, c), e_g in zip(pk_groups, e_groups):
+                y = matvec_at(e_g, k_step, jnp.stack([x[j] for j in c]))
+                part.update({i: y[q] for q, i in enumerate(r)})
+            return jnp.stack([part[i] for i in range(x.shape[0])])
+
         if iv_only:  # infusions only: the input is constant on a step (none crosses a start or a stop)
-            x1 = matvec(e_c, x) + matvec(w_c, b_a)  # w_tab summed over the nodes
+            x1 = propagate(x) + matvec(w_c, b_a)  # w_tab summed over the nodes
         else:  # depot outflows vary within a step: at the quadrature nodes
             b_nodes = jax.vmap(inputs_at)(t + nodes * h)  # (3, r, B)
-            x1 = matvec(e_c, x) + sum(matvec(w_c[i], b_nodes[i]) for i in range(b_nodes.shape[0]))
+            x1 = propagate(x) + sum(matvec(w_c[i], b_nodes[i]) for i in range(b_nodes.shape[0]))
         x_dot = pk_rate_read(x, b_a)
         z1, dz, f0 = pd_step(x, x1, x_dot, z, ta, tb, h, jac)
         # error per patient (RMS over the non-PK states); a patient that turns non-finite or diverges rejects the
@@ -399,10 +430,10 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 
 @eqx.filter_jit
 def _solve_batch(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                 pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only):
+                 pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only, pk_groups):
     return _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
                              pk=pk, frozen=frozen, pd=pd, reads=reads, lu_plan=lu_plan, n_classes=n_classes,
-                             n_sub=n_sub, n_slots=n_slots, jac_every=jac_every, iv_only=iv_only)
+                             n_sub=n_sub, n_slots=n_slots, jac_every=jac_every, iv_only=iv_only, pk_groups=pk_groups)
 
 
 def _bucket(n: int, step: int) -> int:
@@ -489,6 +520,7 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             reads = read_rows(jac[:t_chk.size + n_p], pk, pd, live)
             lu_plan = Plan.of(pattern_of(jac[:, pd][:, :, pd]))  # the non-PK Jacobian's non-zeros, at every probe
             cols, mask = _pad_rows(np.searchsorted(live, rows))
+            groups = pk_groups(a_pk[np.ix_(live, live)])
             a_norm = float(np.max(np.sum(a_pk[np.ix_(live, live)], axis=0)) / ev_probe.shape[0])
             n_sub = substeps(8.0 * a_norm, tb.base_h)  # x8: room for the random effects
             k_max = max(0, int(math.floor(math.log2(max(settings.coarse_h / tb.base_h, 1.0)))))
@@ -503,7 +535,7 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                         jnp.asarray([settings.rtol, settings.atol], dtype)),
                 static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()), reads,
                         lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots, settings.jac_every,
-                        all(d.route == "iv" for d in regimen.doses)))
+                        all(d.route == "iv" for d in regimen.doses), groups))
         return prepared[key]
 
     def cast(ind):
@@ -519,6 +551,46 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
         return ys, ro, status
 
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype)
+
+
+def pk_groups(a_abs: np.ndarray) -> tuple:
+    """Where ``E = exp(h A)`` of the live PK block can be non-zero, as groups ``(rows, columns)`` (positions in the
+    block; ``a_abs[i, j] > 0``: state ``j`` feeds state ``i``). The sinks (states others feed and no other state
+    of the block reads: effect sites, eliminated amounts) are set aside; the rest fall into blocks that do not
+    feed each other (the ketamine family: the S- and the R-enantiomer with their metabolites), each reading its
+    own columns; the sinks fed by the same blocks form a group that reads those blocks' columns and its own.
+    ``E`` is structurally zero elsewhere (no path in ``A``'s graph), so the propagation leaves those terms out:
+    for the ketamine family 114 products per patient and step instead of 17 x 17 = 289. A dense ``A`` is one
+    group."""
+    n = a_abs.shape[0]
+    off = (np.asarray(a_abs) > 0.0) & ~np.eye(n, dtype=bool)
+    sinks = [i for i in range(n) if not np.any(off[:, i]) and np.any(off[i])]  # an isolated state is a block of its own
+    rest = [i for i in range(n) if i not in sinks]
+    block = {i: frozenset([i]) for i in rest}
+    for i in rest:  # merge the blocks of every pair that feeds one another, either way
+        for j in rest:
+            if off[i, j] and block[i] != block[j]:
+                merged = block[i] | block[j]
+                for k in merged:
+                    block[k] = merged
+    groups = [(b, b) for b in sorted({tuple(sorted(b)) for b in block.values()})]
+    by_feed = {}
+    for s in sinks:  # a sink reads the blocks that feed it (every path into it starts in one)
+        feed = tuple(sorted(set().union(*[block[j] for j in np.flatnonzero(off[s]) if j in block])))
+        by_feed.setdefault(feed, []).append(s)
+    for feed, rows in sorted(by_feed.items()):
+        groups.append((tuple(rows), tuple(sorted(set(feed) | set(rows)))))
+    return tuple(groups)
+
+
+def covered(groups: tuple, n: int) -> np.ndarray:
+    """(n, n) bool: the entries of ``E`` that the groups of :func:`pk_groups` compute. A patient's ``A`` with a
+    non-zero outside them (a rate that is zero in every probe patient but not in this one) would lose terms: the
+    engine flags that patient ``solver_failed``."""
+    mask = np.zeros((n, n), bool)
+    for rows, cols in groups:
+        mask[np.ix_(rows, cols)] = True
+    return mask
 
 
 def _pad_rows(rows: np.ndarray):
