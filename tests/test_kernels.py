@@ -49,3 +49,26 @@ def test_second_process_loads_the_stored_kernel_and_matches(tmp_path, model, met
     ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0), solver=npl.Solver(method=method)).states
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), ref)
     np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), ref)
+
+
+def test_ran_knows_the_kernels_this_process_has_run():
+    """``_kernels.ran`` (what lets ``run_batches`` put every batch of a warm kernel on the threads at once) is true
+    exactly for a kernel already called with the same name, argument shapes, static values and options."""
+    import jax.numpy as jnp
+
+    from neuroplast import _kernels
+
+    options = _kernels.compile_options()
+    if not options:
+        pytest.skip("no compiler options on this backend: kernels go the ordinary way and ran() says False")
+
+    def fn(x, y, power):
+        return x * y ** power
+
+    args = (jnp.ones(3), jnp.full(3, 2.0))
+    assert not _kernels.ran("ran-test", args, (2,), options)
+    np.testing.assert_array_equal(_kernels.call("ran-test", fn, args, (2,), options), [4.0, 4.0, 4.0])
+    assert _kernels.ran("ran-test", args, (2,), options)
+    assert _kernels.ran("ran-test", (jnp.zeros(3), jnp.zeros(3)), (2,), options)  # other values, same shapes
+    assert not _kernels.ran("ran-test", (jnp.ones(4), jnp.ones(4)), (2,), options)  # other shapes: compiles again
+    assert not _kernels.ran("ran-test", args, (3,), options)  # another static value

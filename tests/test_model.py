@@ -102,6 +102,29 @@ def test_batches_on_threads_give_the_same_arrays(model, single_infusion, monkeyp
         npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver)
 
 
+def test_warm_kernel_puts_every_batch_on_the_threads(model, single_infusion, monkeypatch):
+    """A second solve with an already compiled kernel does not run its first batch alone (run_batches asks
+    ``_kernels.ran``): both batches go to the thread pool, and the arrays are the same as the first solve's."""
+    import concurrent.futures
+
+    monkeypatch.setenv("NEUROPLAST_THREADS", "2")
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 16, seed=4)
+    ts = np.array([0.5, 4.0, 24.0])
+    solver = npl.Solver(batch=8)  # 2 batches
+    seen = []
+    pool_map = concurrent.futures.ThreadPoolExecutor.map
+
+    def spy(self, fn, items, **kw):
+        seen.append(list(items))
+        return pool_map(self, fn, seen[-1], **kw)
+
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "map", spy)
+    first = npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver)  # cold or warm: either way
+    second = npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver)  # warm now
+    assert seen and seen[-1] == [0, 8], seen
+    np.testing.assert_array_equal(first.states, second.states)
+
+
 def test_same_seed_same_numbers(model):
     from neuroplast.trials import load_spec, run_trial
 

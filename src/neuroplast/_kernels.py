@@ -29,6 +29,7 @@ import numpy as np
 
 _MEMORY: dict[str, object] = {}  # key -> Exported (or None: not exportable), per process
 _JITTED: dict[str, object] = {}  # key -> the callable that runs it (with its compiler options), per process
+_RAN: set = set()  # keys that have run in this process (traced, compiled, loaded): see ran()
 
 
 @functools.cache
@@ -66,15 +67,9 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
     of calling it compile with them, so they give the same numbers; part of the stored key). A kernel
     whose non-array parts are not plain values is called the ordinary way, with XLA's defaults."""
     folder = jax.config.jax_compilation_cache_dir
-    arrays, rest = eqx.partition(dynamic, eqx.is_array)
-    leaves, treedef = jax.tree_util.tree_flatten(arrays)
-    rest_leaves = jax.tree_util.tree_leaves(rest)
-    if not all(map(_plain, (*rest_leaves, *static))) or not (folder or options):
+    key, leaves, treedef, rest = _key(name, dynamic, static, options)
+    if key is None:
         return fn(*dynamic, *static)
-    opts = tuple(sorted((options or {}).items()))
-    spec = [(tuple(x.shape), str(x.dtype)) for x in leaves]
-    key = hashlib.sha256(repr((name, _code_version(), jax.default_backend(), str(treedef), str(
-        jax.tree_util.tree_structure(rest)), rest_leaves, static, spec, opts)).encode()).hexdigest()[:32]
     if folder and key not in _MEMORY:
         _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
                                        fn, treedef, rest, static, leaves)
@@ -84,7 +79,30 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
     if key not in _JITTED:  # one jitted wrapper per kernel, so that JAX's own caches see the same function
         target = exp.call if exp is not None else _flat(fn, treedef, rest, static)
         _JITTED[key] = jax.jit(target, compiler_options=options) if options else target
-    return _JITTED[key](*leaves)
+    out = _JITTED[key](*leaves)
+    _RAN.add(key)
+    return out
+
+
+def ran(name: str, dynamic: tuple, static: tuple = (), options: dict | None = None) -> bool:
+    """Whether :func:`call` with these arguments (their shapes and static values) has already run in this
+    process, so that calling it again compiles nothing. ``False`` when unsure (a kernel called the ordinary
+    way)."""
+    return _key(name, dynamic, static, options)[0] in _RAN
+
+
+def _key(name, dynamic, static, options):
+    """``(key, leaves, treedef, rest)`` of a kernel call; ``key`` is ``None`` for one called the ordinary way."""
+    arrays, rest = eqx.partition(dynamic, eqx.is_array)
+    leaves, treedef = jax.tree_util.tree_flatten(arrays)
+    rest_leaves = jax.tree_util.tree_leaves(rest)
+    if not all(map(_plain, (*rest_leaves, *static))) or not (jax.config.jax_compilation_cache_dir or options):
+        return None, leaves, treedef, rest
+    opts = tuple(sorted((options or {}).items()))
+    spec = [(tuple(x.shape), str(x.dtype)) for x in leaves]
+    key = hashlib.sha256(repr((name, _code_version(), jax.default_backend(), str(treedef), str(
+        jax.tree_util.tree_structure(rest)), rest_leaves, static, spec, opts)).encode()).hexdigest()[:32]
+    return key, leaves, treedef, rest
 
 
 def _flat(fn, treedef, rest, static):

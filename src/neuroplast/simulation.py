@@ -180,13 +180,18 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
     batch = min(solver.batch, _bucket(n, 8))
     lookback, k = event_window(regimen, model.values, n_ev)
 
-    def solve(ind, events):
+    def args(ind, events):
         # t1 and the tolerances go in as arrays (traced), so a new end time or tolerance does not recompile
-        return _kernels.call("solve_batch", _solve_batch, (ind, events, jnp.asarray(ts_p), jnp.asarray(jumps),
-                             jnp.asarray(t1), jnp.asarray(solver.rtol), jnp.asarray(solver.atol), jnp.asarray(lookback)),
-                             (solver.method, solver.max_steps, k), _kernels.compile_options())
+        return ("solve_batch", (ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), jnp.asarray(t1),
+                                jnp.asarray(solver.rtol), jnp.asarray(solver.atol), jnp.asarray(lookback)),
+                (solver.method, solver.max_steps, k), _kernels.compile_options())
 
-    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress)
+    def solve(ind, events):
+        name, dynamic, static, options = args(ind, events)
+        return _kernels.call(name, _solve_batch, dynamic, static, options)
+
+    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress,
+                       warm=lambda ind, events: _kernels.ran(*args(ind, events)))
 
 
 def batch_threads() -> int:
@@ -201,28 +206,39 @@ def batch_threads() -> int:
 
 
 def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, batch: int, n_ev: int, solve,
-                progress=None, prepare=lambda ind: ind, dtype=None) -> Simulation:
+                progress=None, prepare=lambda ind: ind, dtype=None, warm=None) -> Simulation:
     """Solve ``cohort`` in padded batches of ``batch`` patients (fixed shapes: one compilation) with
-    ``solve(ind, events) -> (ys, readouts, status)``; ``prepare`` may recast a batch's model, ``dtype`` its events."""
+    ``solve(ind, events) -> (ys, readouts, status)``; ``prepare`` may recast a batch's model, ``dtype`` its events.
+
+    The batches run on :func:`batch_threads` threads, in order. A kernel that still has to be traced and
+    compiled gets the first batch alone (compiled once, not once per thread); ``warm(ind, events)`` says whether
+    ``solve`` on the first batch would compile nothing (:func:`neuroplast._kernels.ran`), and then every batch
+    goes on the threads at once (two batches take one batch's time on two cores instead of two)."""
     n = len(cohort)
     ys_all, ro_all, st_all = [], {}, []
 
-    def one(lo):
+    def inputs(lo):
         idx = np.arange(lo, min(lo + batch, n))
         pad_idx = np.concatenate([idx, np.full(batch - idx.size, idx[-1])])
         part = cohort.take(pad_idx)
         ind = prepare(individualize(model.values, part))
-        events = jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev), dtype)
+        return idx, ind, jnp.asarray(regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev), dtype)
+
+    def one(lo, given=None):
+        idx, ind, events = inputs(lo) if given is None else given
         ys, ro, st = solve(ind, events)
         k = idx.size
         return k, np.asarray(ys)[:k, : ts.size], {name: np.asarray(a)[:k, : ts.size] for name, a in ro.items()}, np.asarray(st)[:k]
 
     starts = list(range(0, n, batch))
-    workers = min(batch_threads(), len(starts) - 1)
-    first = one(starts[0])  # alone: it traces and compiles (once); the rest `workers` at a time
+    first = inputs(starts[0])
+    alone = [] if warm is not None and warm(first[1], first[2]) else [one(starts[0], first)]
+    todo = starts[len(alone):]
+    workers = min(batch_threads(), len(todo))
+    run = (lambda lo: one(lo, first if lo == starts[0] else None))  # noqa: E731
     with concurrent.futures.ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
-        rest = pool.map(one, starts[1:]) if pool is not None else map(one, starts[1:])
-        for k, ys, ro, st in itertools.chain([first], rest):  # in order: the same arrays whatever the threads
+        rest = pool.map(run, todo) if pool is not None else map(run, todo)
+        for k, ys, ro, st in itertools.chain(alone, rest):  # in order: the same arrays whatever the threads
             ys_all.append(ys)
             for name, arr in ro.items():
                 ro_all.setdefault(name, []).append(arr)

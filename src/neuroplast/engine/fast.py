@@ -550,7 +550,12 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             stats.append(tuple(int(s) for s in np.asarray(steps)))
         return ys, ro, status
 
-    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype)
+    def warm(ind, events):
+        p = prepare(ind)
+        return _kernels.ran("fast_batch", (ind, events, *p["arrays"]), p["static"], compile_options())
+
+    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype,
+                       warm=warm)
 
 
 def pk_groups(a_abs: np.ndarray) -> tuple:
