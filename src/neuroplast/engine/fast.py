@@ -61,6 +61,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.sparse.csgraph import connected_components
 
 from .. import _kernels
 from .._kernels import compile_options
@@ -160,9 +161,14 @@ def matvec(m, v):
     """``m @ v`` per patient, patient axis last: ``m`` (r, c, B) (or (r, c, 1): the same for all), ``v`` (c, B)
     -> (r, B). Unrolled over ``c`` into one elementwise loop: XLA's CPU backend turns the same product written
     as multiply-and-sum into a reduction fusion several times slower on these small shapes (profiled: docs/scale.md)."""
-    acc = m[:, 0] * v[0]
-    for j in range(1, m.shape[1]):
-        acc = acc + m[:, j] * v[j]
+    return _columns_times(lambda j: m[:, j], v)
+
+
+def _columns_times(col, v):
+    """``sum_j col(j) * v[j]``, unrolled (see :func:`matvec`)."""
+    acc = col(0) * v[0]
+    for j in range(1, v.shape[0]):
+        acc = acc + col(j) * v[j]
     return acc
 
 
@@ -170,16 +176,13 @@ def matvec_at(table, k, v):
     """``table[k] @ v`` per patient (``table`` (C, r, c, B), ``v`` (c, B)) without copying ``table[k]`` out: one
     dynamic slice per column, which XLA fuses into the product (the whole step class's slice was a copy of its
     own on every step: measured ~1.1x per step attempt, docs/scale.md)."""
-    r, c, b = table.shape[1:]
+    r, _, b = table.shape[1:]
     zero = jnp.zeros((), k.dtype)
 
     def col(j):
         return jax.lax.dynamic_slice(table, (k, zero, jnp.asarray(j, k.dtype), zero), (1, r, 1, b)).reshape(r, b)
 
-    acc = col(0) * v[0]
-    for j in range(1, c):
-        acc = acc + col(j) * v[j]
-    return acc
+    return _columns_times(col, v)
 
 
 def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol, *,
@@ -246,13 +249,13 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         y0 = y0_of(m)
         a_all = jax.jacfwd(lambda xa: m.rhs(jnp.zeros((), dtype), y0.at[pk_all].set(xa), e)[pk_all])(y0[pk_all])
         a = a_all[live_in_all][:, live_in_all]
-        # how strongly it feeds the frozen states, or reaches entries of E the groups skip (both must be 0)
-        feeds_frozen = (jnp.sum(jnp.abs(a_all[frozen_in_all][:, live_in_all]))
-                        + jnp.sum(jnp.abs(a_all[live_in_all][:, live_in_all]) * uncovered))
+        # stray: how strongly it feeds the frozen states, or reaches entries of E the groups skip (must be 0)
+        stray = (jnp.sum(jnp.abs(a_all[frozen_in_all][:, live_in_all]))
+                 + jnp.sum(jnp.abs(a_all[live_in_all][:, live_in_all]) * uncovered))
         e_tab, w_tab = propagators(a, cols, base_h, n_classes, n_sub)
-        return a, e_tab, w_tab, feeds_frozen
+        return a, e_tab, w_tab, stray
 
-    a, e_tab, w_tab, feeds_frozen = jax.vmap(tables)(model, events)  # (B, n, n), (B, C, n, n), (B, C, 3, n, r), (B,)
+    a, e_tab, w_tab, stray = jax.vmap(tables)(model, events)  # (B, n, n), (B, C, n, n), (B, C, 3, n, r), (B,)
     a = jnp.moveaxis(a, 0, -1)
     # E by groups (pk_groups: rows, and the columns they read; its structural zeros left out): (C, rows, cols, B) each
     e_groups = [jnp.moveaxis(e_tab[:, :, np.asarray(r)][:, :, :, np.asarray(c)], 0, -1) for r, c in pk_groups]
@@ -279,7 +282,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     # (B, channels); an einsum: XLA's CPU compiler summed the same product written as multiply-and-sum wrongly in
     # float32 (a third of the patients flagged; test_float32_keeps_every_patient)
     leak_bm = jnp.einsum("brc,r->bc", jnp.abs(bm), outside)
-    leak = feeds_frozen + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
+    leak = stray + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
         marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
@@ -570,15 +573,10 @@ def pk_groups(a_abs: np.ndarray) -> tuple:
     n = a_abs.shape[0]
     off = (np.asarray(a_abs) > 0.0) & ~np.eye(n, dtype=bool)
     sinks = [i for i in range(n) if not np.any(off[:, i]) and np.any(off[i])]  # an isolated state is a block of its own
-    rest = [i for i in range(n) if i not in sinks]
-    block = {i: frozenset([i]) for i in rest}
-    for i in rest:  # merge the blocks of every pair that feeds one another, either way
-        for j in rest:
-            if off[i, j] and block[i] != block[j]:
-                merged = block[i] | block[j]
-                for k in merged:
-                    block[k] = merged
-    groups = [(b, b) for b in sorted({tuple(sorted(b)) for b in block.values()})]
+    rest = np.asarray([i for i in range(n) if i not in sinks], dtype=int)
+    _, label = connected_components(off[np.ix_(rest, rest)], directed=True, connection="weak")
+    block = {int(i): tuple(int(k) for k in rest[label == label[q]]) for q, i in enumerate(rest)}
+    groups = [(b, b) for b in sorted(set(block.values()))]
     by_feed = {}
     for s in sinks:  # a sink reads the blocks that feed it (every path into it starts in one)
         feed = tuple(sorted(set().union(*[block[j] for j in np.flatnonzero(off[s]) if j in block])))
@@ -608,7 +606,7 @@ def _pad_rows(rows: np.ndarray):
 def _reachable(a_abs: np.ndarray, rows: np.ndarray, x0: np.ndarray) -> np.ndarray:
     """Sorted positions of the PK states the inputs (``rows``) or a non-zero initial state reach through the
     linear block (``a_abs[i, j] > 0``: state ``j`` feeds state ``i``). The others stay at their initial value
-    (zero: a drug the regimen does not give); the engine checks that per patient (``feeds_frozen``)."""
+    (zero: a drug the regimen does not give); the engine checks that per patient (``stray`` in the kernel)."""
     live = np.zeros(a_abs.shape[0], bool)
     live[rows] = True
     live |= x0 != 0.0

@@ -97,13 +97,13 @@ class Plan(NamedTuple):
         """LU of ``W = I - c J`` from ``jac_entries`` (one vector over patients per entry of :attr:`entries`):
         a dict ``(i, j) -> vector`` in elimination numbering (``L`` unit lower, below the diagonal)."""
         pos = {s: k for k, s in enumerate(self.order)}
+        n = len(self.order)
         zero = jac_entries[0] * 0.0
         a = {ij: zero for ij in self.lu}
-        for k in range(len(self.order)):
+        for k in range(n):
             a[k, k] = zero + 1.0
         for (i, j), v in zip(self.entries, jac_entries):
             a[pos[i], pos[j]] = a[pos[i], pos[j]] - c * v
-        n = len(self.order)
         for k in range(n):
             below = [i for i in range(k + 1, n) if (i, k) in a]
             right = [j for j in range(k + 1, n) if (k, j) in a]
