@@ -22,6 +22,7 @@ SCRIPT = textwrap.dedent("""
             raise AssertionError("traced the engine although a stored kernel exists")
         simulation._solve_one = refuse
         fast._solve_batch_impl = refuse
+        fast._setup_impl = refuse
     model = npl.default_model()
     reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=3)

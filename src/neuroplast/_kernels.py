@@ -99,10 +99,15 @@ def _key(name, dynamic, static, options):
     if not all(map(_plain, (*rest_leaves, *static))) or not (jax.config.jax_compilation_cache_dir or options):
         return None, leaves, treedef, rest
     opts = tuple(sorted((options or {}).items()))
-    spec = [(tuple(x.shape), str(x.dtype)) for x in leaves]
+    spec = [(tuple(x.shape), _dtype_name(x.dtype)) for x in leaves]
     key = hashlib.sha256(repr((name, _code_version(), jax.default_backend(), str(treedef), str(
         jax.tree_util.tree_structure(rest)), rest_leaves, static, spec, opts)).encode()).hexdigest()[:32]
     return key, leaves, treedef, rest
+
+
+@functools.cache
+def _dtype_name(dtype) -> str:
+    return str(dtype)  # str() of a dtype is slow enough to matter for a model with a hundred arrays, per batch
 
 
 def _flat(fn, treedef, rest, static):

@@ -29,6 +29,9 @@ synapses → mood, and whatever slow states the model has). The engine
 5. runs as one ``jax.lax.while_loop`` per batch, ``vmap`` over patients inside, fixed shapes (one
    compilation serves every cohort size) and no host callbacks, so JAX's persistent compilation
    cache and the kernel store keep the compiled kernel (compiled with :func:`compile_options`).
+   What is read off the model once per batch (event tables, ``A``, ``B``, the guards, the initial
+   state: :func:`_setup_impl`) is a kernel of its own compiled at XLA's optimisation level 0, where
+   compile time is what counts; the propagators and the loop are compiled at full optimisation.
 
 The step size is the batch's (one branch per step for all patients: the per-step matrices stay
 contiguous and shared branches stay branches), so a patient's result depends, within the
@@ -185,37 +188,93 @@ def matvec_at(table, k, v):
     return _columns_times(col, v)
 
 
-def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol, *,
-                      pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only, pk_groups):
-    """Solve a batch. Per-patient tables and the PK state keep the patient axis LAST, so that the step
-    class's propagator is one contiguous slice and the products fuse into loops over patients (a
-    patient-first table was re-laid out on every step). The vector field is ``vmap``ped as usual.
+def _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, *, pk, frozen, pd, pk_groups):
+    """What a batch needs before its first step, per patient: the compiled event tables, the PK block's matrix
+    ``A`` and its propagators per step class, the dose-input matrix, a guard (``leak``: must be 0) and the initial
+    state. A kernel of its own, compiled at XLA's optimisation level 0: it runs once per batch, so its compile
+    time is what counts (inside the stepping kernel it was about half of that kernel's XLA time: docs/scale.md).
 
-    ``marks_u``: the discontinuities and the end in units of ``base_h`` (the last is the end); ``saves``:
-    the save times (h), padded with ``inf``; ``j0``: how many of them are at or before 0 (the initial state).
-    ``pk``: the PK states the regimen's inputs reach (propagated); ``frozen``: the other PK states, which
-    stay at zero (a drug the regimen does not give); ``cols`` and ``reads`` (the PK states the non-PK block
-    reads: :data:`neuroplast.model.PK_READ`) index into ``pk``. ``tol``: (rtol, atol). ``lu_plan``: the
-    :class:`.sparse.Plan` of the non-PK Jacobian's pattern (states numbered within ``pd``)."""
+    Returns ``(events, a, e_groups, w_tab, bm_r, leak, x0, z0)``, patient axis last as :func:`_solve_batch_impl`
+    reads them: ``a`` (n, n, B) over the live PK states; ``e_groups`` the propagators by :func:`pk_groups`
+    ((C, rows, cols, B) each); ``w_tab`` the input's ((C, 3, n, r, B), or (C, n, r, B) summed over the quadrature
+    nodes when ``iv_only``); ``bm_r`` (r, channels, B); ``leak`` (B,); ``x0`` (n, B), ``z0`` (non-PK states, B)."""
     dtype = base_h.dtype
-    itype = marks_u.dtype
     pk, frozen, pd = np.asarray(pk, dtype=np.int64), np.asarray(frozen, dtype=np.int64), np.asarray(pd, dtype=np.int64)
     pk_all = np.sort(np.concatenate([pk, frozen]))
     live_in_all = np.searchsorted(pk_all, pk)
     frozen_in_all = np.searchsorted(pk_all, frozen)
-    nodes = jnp.asarray(GAUSS, dtype=dtype)
-    lu_plan = Plan(*lu_plan)
-    seeds = jnp.asarray(lu_plan.seeds(), dtype)
     outside = jnp.ones(pk_all.size, dtype).at[jnp.asarray(live_in_all)[cols]].set(0.0)  # PK rows no input is expected on
-    n = pk.size + frozen.size + pd.size
-    end_u = marks_u[-1]
-    rtol, atol = tol[0], tol[1]
 
     def y0_of(m):
         return m.initial_state().astype(dtype)
 
     # the event tables compiled once per patient (Model.input_table): the right-hand side only does what depends on t
     events = jax.vmap(lambda m, e: m.input_table(e))(model, events)
+
+    def b_matrix(m, e):
+        """The PK rows' dose input is ``B @ into(t)`` (linear in the model's input channels, Model.field);
+        ``B`` (all PK rows) read off once per patient: the PK rows with the PK states at zero."""
+        y0 = y0_of(m)
+        into, *rest = m.table_inputs(jnp.asarray(-1.0, dtype), e)
+        return jax.jacfwd(lambda u: m.field(y0.at[pk_all].set(0.0), u, *rest)[pk_all])(into)
+
+    uncovered = jnp.asarray(~covered(pk_groups, pk.size), dtype)
+
+    def tables(m, e):
+        """The live PK block's matrix, and how strongly it feeds the frozen states or entries outside
+        ``pk_groups`` (must be 0)."""
+        y0 = y0_of(m)
+        a_all = jax.jacfwd(lambda xa: m.rhs(jnp.zeros((), dtype), y0.at[pk_all].set(xa), e)[pk_all])(y0[pk_all])
+        a = a_all[live_in_all][:, live_in_all]
+        # stray: how strongly it feeds the frozen states, or reaches entries of E the groups skip (must be 0)
+        stray = (jnp.sum(jnp.abs(a_all[frozen_in_all][:, live_in_all]))
+                 + jnp.sum(jnp.abs(a_all[live_in_all][:, live_in_all]) * uncovered))
+        return a, stray
+
+    a, stray = jax.vmap(tables)(model, events)  # (B, n, n), (B,)
+    bm = jax.vmap(b_matrix)(model, events)  # (B, all PK rows, channels)
+    bm_r = jnp.moveaxis(bm[:, live_in_all][:, cols] * col_mask[None, :, None], 0, -1)  # the input rows: (r, ch, B)
+    # dose input on any other PK row (cannot happen for a regimen's own drugs: a guard, flagged solver_failed).
+    # Which channels are on changes only at a discontinuity, so each one's right side is where to look.
+    # (B, channels); an einsum: XLA's CPU compiler summed the same product written as multiply-and-sum wrongly in
+    # float32 (a third of the patients flagged; test_float32_keeps_every_patient)
+    leak_bm = jnp.einsum("brc,r->bc", jnp.abs(bm), outside)
+
+    def into_at(t):
+        """The model's dose-input channels at ``t``: (channels, B)."""
+        return jax.vmap(lambda m, e: m.table_inputs(t, e)[0], out_axes=-1)(model, events)
+
+    leak = stray + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
+        marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
+    y0 = jax.vmap(y0_of)(model)  # (B, n)
+    return events, a, bm_r, leak, y0[:, pk].T, y0[:, pd].T
+
+
+def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, cols, col_mask, base_h, delta,
+                      k_max, k_mark, tol, *, pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every,
+                      iv_only, pk_groups):
+    """Solve a batch from what :func:`_setup_impl` made of it (``events``: the compiled event tables). The
+    per-patient tables and the PK state keep the patient axis LAST, so that the step class's propagator is one
+    contiguous slice and the products fuse into loops over patients (a patient-first table was re-laid out on
+    every step). The vector field is ``vmap``ped as usual.
+
+    ``marks_u``: the discontinuities and the end in units of ``base_h`` (the last is the end); ``saves``:
+    the save times (h), padded with ``inf``; ``j0``: how many of them are at or before 0 (the initial state).
+    ``pk``: the PK states the regimen's inputs reach (propagated); ``frozen``: the other PK states, which
+    stay at zero (a drug the regimen does not give); ``cols`` and ``reads`` (the PK states the non-PK block
+    reads: :data:`neuroplast.model.PK_READ`) index into ``pk``. ``tol``: (rtol, atol). ``lu_plan``: the
+    :class:`.sparse.Plan` of the non-PK Jacobian's pattern (states numbered within ``pd``). Returns the states at
+    the save times (B, T, n), each patient's status and the batch's accepted and rejected steps."""
+    dtype = base_h.dtype
+    itype = marks_u.dtype
+    pk, frozen, pd = np.asarray(pk, dtype=np.int64), np.asarray(frozen, dtype=np.int64), np.asarray(pd, dtype=np.int64)
+    nodes = jnp.asarray(GAUSS, dtype=dtype)
+    lu_plan = Plan(*lu_plan)
+    seeds = jnp.asarray(lu_plan.seeds(), dtype)
+    n = pk.size + frozen.size + pd.size
+    end_u = marks_u[-1]
+    rtol, atol = tol[0], tol[1]
+
     if np.array_equal(np.concatenate([pk, frozen, pd]), np.arange(n)):
         # [live PK; frozen PK; PD] in state order: static slices, so XLA drops the rows a caller does not use
         def assemble(x, fz, z):
@@ -230,41 +289,19 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
         def rows_pd(f):
             return f[pd]
 
-    def b_matrix(m, e):
-        """The PK rows' dose input is ``B @ into(t)`` (linear in the model's input channels, Model.field);
-        ``B`` (all PK rows) read off once per patient: the PK rows with the PK states at zero."""
-        y0 = y0_of(m)
-        into, *rest = m.table_inputs(jnp.asarray(-1.0, dtype), e)
-        return jax.jacfwd(lambda u: m.field(y0.at[pk_all].set(0.0), u, *rest)[pk_all])(into)
-
-    uncovered = jnp.asarray(~covered(pk_groups, pk.size), dtype)
     fz0 = jnp.zeros(frozen.size, dtype)  # the skipped PK states: zero (_reachable keeps every non-zero start live)
 
     def f_pd(m, e, t, x, z):
         return rows_pd(m.rhs(t, assemble(x, fz0, z), e))
 
-    def tables(m, e):
-        """Propagators of the live PK block, and how strongly it feeds the frozen states or entries outside
-        ``pk_groups`` (must be 0)."""
-        y0 = y0_of(m)
-        a_all = jax.jacfwd(lambda xa: m.rhs(jnp.zeros((), dtype), y0.at[pk_all].set(xa), e)[pk_all])(y0[pk_all])
-        a = a_all[live_in_all][:, live_in_all]
-        # stray: how strongly it feeds the frozen states, or reaches entries of E the groups skip (must be 0)
-        stray = (jnp.sum(jnp.abs(a_all[frozen_in_all][:, live_in_all]))
-                 + jnp.sum(jnp.abs(a_all[live_in_all][:, live_in_all]) * uncovered))
-        e_tab, w_tab = propagators(a, cols, base_h, n_classes, n_sub)
-        return a, e_tab, w_tab, stray
-
-    a, e_tab, w_tab, stray = jax.vmap(tables)(model, events)  # (B, n, n), (B, C, n, n), (B, C, 3, n, r), (B,)
-    a = jnp.moveaxis(a, 0, -1)
+    e_tab, w_tab = jax.vmap(lambda a_p: propagators(a_p, cols, base_h, n_classes, n_sub))(a)  # (B, C, n, n), (B, C, 3, n, r)
     # E by groups (pk_groups: rows, and the columns they read; its structural zeros left out): (C, rows, cols, B) each
     e_groups = [jnp.moveaxis(e_tab[:, :, np.asarray(r)][:, :, :, np.asarray(c)], 0, -1) for r, c in pk_groups]
     del e_tab
     w_tab = jnp.moveaxis(w_tab, 0, -1)  # (C, 3, n, r, B)
     if iv_only:  # the input is constant on every step: one matrix per class, summed over the nodes (C, n, r, B)
         w_tab = jnp.sum(w_tab, axis=1)
-    bm = jax.vmap(b_matrix)(model, events)  # (B, all PK rows, channels)
-    bm_r = jnp.moveaxis(bm[:, live_in_all][:, cols] * col_mask[None, :, None], 0, -1)  # the input rows: (r, ch, B)
+    a = jnp.moveaxis(a, 0, -1)  # (n, n, B)
     in_rows = jnp.zeros((pk.size, cols.shape[0]), dtype).at[cols, jnp.arange(cols.shape[0])].set(col_mask)
     reads = np.asarray(reads, dtype=np.int64)
     a_reads, in_reads = a[reads], in_rows[reads]  # the rows of x' the non-PK block reads: (q, n, B), (q, r)
@@ -276,14 +313,6 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
     def inputs_at(t):
         """The dose input on the input rows at ``t``: (r, B)."""
         return matvec(bm_r, into_at(t))
-
-    # dose input on any other PK row (cannot happen for a regimen's own drugs: a guard, flagged solver_failed).
-    # Which channels are on changes only at a discontinuity, so each one's right side is where to look.
-    # (B, channels); an einsum: XLA's CPU compiler summed the same product written as multiply-and-sum wrongly in
-    # float32 (a third of the patients flagged; test_float32_keeps_every_patient)
-    leak_bm = jnp.einsum("brc,r->bc", jnp.abs(bm), outside)
-    leak = stray + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
-        marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
         return matvec(a, x) + matvec(in_rows[:, :, None], b)  # in_rows: the same for every patient
@@ -411,9 +440,7 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
                 jnp.where(refresh, tu, jac_tu), jnp.where(refresh, 0, since) + accept.astype(itype), ~accept,
                 out, alive & (sane | ~accept), n_acc + accept, n_rej + ~accept)
 
-    y0 = jax.vmap(y0_of)(model)  # (B, n)
-    x0, z0 = y0[:, pk].T, y0[:, pd].T
-    n_b = y0.shape[0]
+    n_b = x0.shape[1]
     out0 = jnp.broadcast_to(jnp.concatenate([x0, z0])[None], (n_save, pk.size + pd.size, n_b))
     jac0 = jnp.zeros((len(lu_plan.entries), n_b), dtype)
     zero = jnp.zeros((), itype)
@@ -432,11 +459,18 @@ def _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h,
 
 
 @eqx.filter_jit
-def _solve_batch(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                 pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only, pk_groups):
-    return _solve_batch_impl(model, events, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max, k_mark, tol,
-                             pk=pk, frozen=frozen, pd=pd, reads=reads, lu_plan=lu_plan, n_classes=n_classes,
-                             n_sub=n_sub, n_slots=n_slots, jac_every=jac_every, iv_only=iv_only, pk_groups=pk_groups)
+def _setup(model, events, marks_u, cols, col_mask, base_h, delta, pk, frozen, pd, pk_groups):
+    return _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, pk=pk, frozen=frozen, pd=pd,
+                       pk_groups=pk_groups)
+
+
+@eqx.filter_jit
+def _solve_batch(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max,
+                 k_mark, tol, pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only, pk_groups):
+    return _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, cols, col_mask, base_h, delta,
+                             k_max, k_mark, tol, pk=pk, frozen=frozen, pd=pd, reads=reads, lu_plan=lu_plan,
+                             n_classes=n_classes, n_sub=n_sub, n_slots=n_slots, jac_every=jac_every, iv_only=iv_only,
+                             pk_groups=pk_groups)
 
 
 def _bucket(n: int, step: int) -> int:
@@ -531,31 +565,42 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             n_slots = save_slots(ts, tb.base_h)
             saves = np.concatenate([ts, np.full(_bucket(ts.size + n_slots + 1, 64) - ts.size, np.inf)])
             marks = np.concatenate([tb.marks_u, np.full(_bucket(tb.marks_u.size, 16) - tb.marks_u.size, tb.end_u)])
+            marks_a, cols_a, mask_a = jnp.asarray(marks, itype), jnp.asarray(cols), jnp.asarray(mask, dtype)
+            base_a, delta_a = jnp.asarray(tb.base_h, dtype), jnp.asarray(delta, dtype)
+            live_pk, frozen_pk, iv_only = tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), all(
+                d.route == "iv" for d in regimen.doses)
             prepared[key] = dict(
-                arrays=(jnp.asarray(marks, itype), jnp.asarray(saves, dtype), jnp.asarray(int(np.sum(ts <= 0.0)), itype),
-                        jnp.asarray(cols), jnp.asarray(mask, dtype), jnp.asarray(tb.base_h, dtype),
-                        jnp.asarray(delta, dtype), jnp.asarray(k_max, itype), jnp.asarray(k_mark, itype),
-                        jnp.asarray([settings.rtol, settings.atol], dtype)),
-                static=(tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist()), reads,
-                        lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots, settings.jac_every,
-                        all(d.route == "iv" for d in regimen.doses), groups))
+                setup=((marks_a, cols_a, mask_a, base_a, delta_a), (live_pk, frozen_pk, tuple(pd.tolist()), groups)),
+                loop=((marks_a, jnp.asarray(saves, dtype), jnp.asarray(int(np.sum(ts <= 0.0)), itype), cols_a, mask_a,
+                       base_a, delta_a, jnp.asarray(k_max, itype), jnp.asarray(k_mark, itype),
+                       jnp.asarray([settings.rtol, settings.atol], dtype)),
+                      (live_pk, frozen_pk, tuple(pd.tolist()), reads, lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots,
+                       settings.jac_every, iv_only, groups)))
         return prepared[key]
 
     def cast(ind):
         return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, ind)
 
+    def setup_args(ind, events):
+        arrays, static = prepare(ind)["setup"]
+        return "fast_setup", (ind, events, *arrays), static, quick
+
     def solve(ind, events):
-        p = prepare(ind)
-        # through the kernel store (neuroplast._kernels): a later process neither traces nor compiles
-        ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, events, *p["arrays"]), p["static"],
+        # two kernels through the kernel store (neuroplast._kernels: a later process neither traces nor compiles):
+        # what is read off the model once per batch, compiled at XLA's level 0 (its compile time is what counts),
+        # then the stepping
+        name, dynamic, static, options = setup_args(ind, events)
+        tables = _kernels.call(name, _setup, dynamic, static, options)
+        arrays, static = prepare(ind)["loop"]
+        ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, *tables, *arrays), static,
                                               compile_options())
         if stats is not None:
             stats.append(tuple(int(s) for s in np.asarray(steps)))
         return ys, ro, status
 
     def warm(ind, events):
-        p = prepare(ind)
-        return _kernels.ran("fast_batch", (ind, events, *p["arrays"]), p["static"], compile_options())
+        # the set-up's shapes and static values fix the stepping kernel's (a solve runs both, in order)
+        return _kernels.ran(*setup_args(ind, events))
 
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype,
                        warm=warm)
