@@ -353,3 +353,20 @@ def test_float32_keeps_every_patient(model, tmp_path):
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 64, seed=2)
     ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 73.0, 6.0), solver=FAST)
     assert np.max(np.abs(out["madrs"] - ref.readouts["madrs_true"])) <= 0.15
+
+
+def test_horizon_beyond_32bit_step_count_is_a_clear_input_error(model):
+    """In float32 mode (32-bit integers) the engine counts time in units of its time base; a dose 1 ms off the
+    hour makes that unit 1 ms, and a week is then more than a quarter of 2**31 units. Oracle: the error is a
+    NeuroplastInputError (one line: field, value, what to do), raised before any solve."""
+    import jax
+
+    reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min",
+                              "at": ["0 h", "3600.001 s"]}])
+    cohort = _cohort(model, 2)
+    saveat = np.arange(0.0, 7 * 24 + 1, 24.0)
+    with jax.enable_x64(False):
+        with pytest.raises(npl.NeuroplastInputError) as err:
+            npl.simulate(model, reg, cohort, saveat=saveat, solver=FAST)
+    msg = str(err.value)
+    assert "field 'saveat'" in msg and "168 h" in msg and "jax_enable_x64" in msg and "\n" not in msg

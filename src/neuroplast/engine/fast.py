@@ -68,7 +68,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .. import _kernels
 from .._kernels import compile_options
-from .._errors import PatientStatus
+from .._errors import NeuroplastInputError, PatientStatus
 from ..cohort import Cohort, individualize
 from .grid import TimeBase, time_base
 from .linear import GAUSS, propagators, substeps
@@ -531,8 +531,10 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
         if key not in prepared:
             tb = plan(ind, regimen, ts, settings)
             if tb.end_u >= np.iinfo(itype).max // 4:
-                raise ValueError(f"the fast engine cannot count {ts.max():g} h in steps of {tb.base_h * 3.6e6:g} ms "
-                                 "with 32-bit integers: enable float64 (jax_enable_x64) or round the dose times")
+                raise NeuroplastInputError(
+                    f"the fast engine cannot count this horizon in steps of {tb.base_h * 3.6e6:g} ms with 32-bit "
+                    "integers (float32 mode): enable float64 (jax_enable_x64), shorten the horizon or round the dose "
+                    "times to whole minutes", field="saveat", value=f"{ts.max():g} h")
             starts, ends, _ = regimen_marks(ind, regimen)
             probe_t = np.unique(np.concatenate([ts, 0.5 * (starts + ends), starts + 0.25 * (ends - starts)]))
             # one look at the vector field: the first patient at probe_points (the PK block's check), each probe
