@@ -73,3 +73,46 @@ def test_ran_knows_the_kernels_this_process_has_run():
     assert _kernels.ran("ran-test", (jnp.zeros(3), jnp.zeros(3)), (2,), options)  # other values, same shapes
     assert not _kernels.ran("ran-test", (jnp.ones(4), jnp.ones(4)), (2,), options)  # other shapes: compiles again
     assert not _kernels.ran("ran-test", args, (3,), options)  # another static value
+
+
+
+def test_store_keeps_to_its_bound_dropping_the_least_recently_used(tmp_path, monkeypatch):
+    """Oracle: the files left. Old kernels of 10,000 bytes (modified at 1,000, 2,000 and 3,000 s) and a bound
+    with room for the new kernel and two of them: writing the new kernel removes the oldest only; a kernel loaded
+    from the store is touched (used recently), so it would outlive older unused ones."""
+    import os
+
+    import jax
+    import jax.numpy as jnp
+
+    from neuroplast import _kernels
+
+    def fn(x):
+        return x + 1.0
+
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        sizes = {}
+        for run in ("probe", "store"):  # the first run only learns the new kernel's size
+            root = tmp_path / run
+            folder = root / "neuroplast-kernels"
+            folder.mkdir(parents=True)
+            for i, name in enumerate("abc"):
+                p = folder / f"old-{name}.bin"
+                p.write_bytes(b"x" * 10_000)
+                os.utime(p, (1000.0 * (i + 1), 1000.0 * (i + 1)))
+            jax.config.update("jax_compilation_cache_dir", str(root))
+            monkeypatch.setattr(_kernels, "STORE_MAX_BYTES", sizes.get("new", 0) + 20_000)
+            monkeypatch.setattr(_kernels, "_MEMORY", {})
+            monkeypatch.setattr(_kernels, "_JITTED", {})
+            np.testing.assert_array_equal(_kernels.call("prune-test", fn, (jnp.ones(2),)), [2.0, 2.0])
+            (new,) = folder.glob("prune-test-*.bin")
+            sizes["new"] = new.stat().st_size
+        assert sorted(p.name for p in folder.glob("old-*.bin")) == ["old-b.bin", "old-c.bin"]
+        os.utime(new, (10.0, 10.0))  # as if unused for long: loading it again marks it used now
+        monkeypatch.setattr(_kernels, "_MEMORY", {})
+        monkeypatch.setattr(_kernels, "_JITTED", {})
+        np.testing.assert_array_equal(_kernels.call("prune-test", fn, (jnp.ones(2),)), [2.0, 2.0])
+        assert new.stat().st_mtime > 3000.0
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)

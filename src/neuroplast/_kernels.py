@@ -30,6 +30,10 @@ import numpy as np
 _MEMORY: dict[str, object] = {}  # key -> Exported (or None: not exportable), per process
 _JITTED: dict[str, object] = {}  # key -> the callable that runs it (with its compiler options), per process
 _RAN: set = set()  # keys that have run in this process (traced, compiled, loaded): see ran()
+STORE_MAX_BYTES = 512 * 2**20
+"""The kernel store's bound: after a new kernel is written, the least recently used ones (by modification time;
+a kernel loaded from the store is touched) are removed until the folder holds at most this much (every change of
+neuroplast's source or of a library version keys new kernels, so the old ones would otherwise pile up)."""
 
 
 @functools.cache
@@ -122,8 +126,10 @@ def _load_or_export(path: pathlib.Path, fn, treedef, rest, static, leaves):
 
     if path.exists():
         try:
-            return export.deserialize(bytearray(path.read_bytes()))
-        except Exception:  # noqa: BLE001 - a stale or damaged file: trace again and overwrite it
+            exp = export.deserialize(bytearray(path.read_bytes()))
+            os.utime(path)  # recently used: pruned last
+            return exp
+        except Exception:  # noqa: BLE001 - a stale or damaged file (or one pruned meanwhile): trace again
             pass
 
     try:
@@ -136,4 +142,25 @@ def _load_or_export(path: pathlib.Path, fn, treedef, rest, static, leaves):
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:  # atomic: no half-written kernel
         tmp.write(blob)
     os.replace(tmp.name, path)
+    _prune(path.parent, keep=path)
     return exp
+
+
+def _prune(folder: pathlib.Path, keep: pathlib.Path) -> None:
+    """Remove the least recently used kernels of ``folder`` (not ``keep``) until it holds at most
+    :data:`STORE_MAX_BYTES`. Another process may be pruning or loading at the same time: a file that is gone
+    is skipped, and a kernel pruned under a process that wanted it is traced again (see :func:`_load_or_export`)."""
+    files = []
+    for p in folder.glob("*.bin"):
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            continue
+        files.append((st.st_mtime, st.st_size, p))
+    total = sum(size for _, size, _ in files)
+    for _, size, p in sorted(files, key=lambda f: f[0]):
+        if total <= STORE_MAX_BYTES:
+            break
+        if p != keep:
+            p.unlink(missing_ok=True)
+            total -= size
