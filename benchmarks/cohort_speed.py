@@ -223,8 +223,12 @@ def run_engine(a) -> dict:
           f"{DAYS:g} days, {saveat.size} saved times", flush=True)
     rss_start = rss_mb()
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", a.patients, seed=a.seed)
-    warm = cohort.take(np.arange(min(a.patients, getattr(solver, "batch", 256))))
-    npl.simulate(model, regimen, warm, saveat=saveat, solver=solver)  # compile outside the clock
+    # compile outside the clock, and warm every batch thread twice: a thread's first batches run slower (measured:
+    # after one warm batch, 768 patients took 0.53 and 0.48 s, then 0.36-0.39 s; benchmarks/README.md)
+    from neuroplast.simulation import batch_threads
+
+    warm = cohort.take(np.arange(min(a.patients, 2 * batch_threads() * getattr(solver, "batch", 256))))
+    npl.simulate(model, regimen, warm, saveat=saveat, solver=solver)
     times = []
     for _ in range(a.repeats):
         t0 = time.perf_counter()
