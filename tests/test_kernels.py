@@ -54,26 +54,29 @@ def test_second_process_loads_the_stored_kernel_and_matches(tmp_path, model, met
 
 def test_ran_knows_the_kernels_this_process_has_run():
     """``_kernels.ran`` (what lets ``run_batches`` put every batch of a warm kernel on the threads at once) is true
-    exactly for a kernel already called with the same name, argument shapes, static values and options."""
+    exactly for a kernel already called with the same name, argument shapes, static values and options — with
+    XLA options, and called the ordinary way (no options, no cache folder: e.g. a GPU without NEUROPLAST_CACHE)."""
+    import jax
     import jax.numpy as jnp
 
     from neuroplast import _kernels
-
-    options = _kernels.compile_options()
-    if not options:
-        pytest.skip("no compiler options on this backend: kernels go the ordinary way and ran() says False")
 
     def fn(x, y, power):
         return x * y ** power
 
     args = (jnp.ones(3), jnp.full(3, 2.0))
-    assert not _kernels.ran("ran-test", args, (2,), options)
-    np.testing.assert_array_equal(_kernels.call("ran-test", fn, args, (2,), options), [4.0, 4.0, 4.0])
-    assert _kernels.ran("ran-test", args, (2,), options)
-    assert _kernels.ran("ran-test", (jnp.zeros(3), jnp.zeros(3)), (2,), options)  # other values, same shapes
-    assert not _kernels.ran("ran-test", (jnp.ones(4), jnp.ones(4)), (2,), options)  # other shapes: compiles again
-    assert not _kernels.ran("ran-test", args, (3,), options)  # another static value
-
+    before = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", None)
+    try:
+        for name, options in (("ran-test", _kernels.compile_options()), ("ran-test-plain", None)):
+            assert not _kernels.ran(name, args, (2,), options)
+            np.testing.assert_array_equal(_kernels.call(name, fn, args, (2,), options), [4.0, 4.0, 4.0])
+            assert _kernels.ran(name, args, (2,), options)
+            assert _kernels.ran(name, (jnp.zeros(3), jnp.zeros(3)), (2,), options)  # other values, same shapes
+            assert not _kernels.ran(name, (jnp.ones(4), jnp.ones(4)), (2,), options)  # other shapes: compiles again
+            assert not _kernels.ran(name, args, (3,), options)  # another static value
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
 
 
 def test_store_keeps_to_its_bound_dropping_the_least_recently_used(tmp_path, monkeypatch):

@@ -79,7 +79,9 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
                                        fn, treedef, rest, static, leaves)
     exp = _MEMORY.get(key)
     if exp is None and not options:
-        return fn(*dynamic, *static)
+        out = fn(*dynamic, *static)
+        _RAN.add(key)
+        return out
     if key not in _JITTED:  # one jitted wrapper per kernel, so that JAX's own caches see the same function
         target = exp.call if exp is not None else _flat(fn, treedef, rest, static)
         _JITTED[key] = jax.jit(target, compiler_options=options) if options else target
@@ -90,8 +92,8 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
 
 def ran(name: str, dynamic: tuple, static: tuple = (), options: dict | None = None) -> bool:
     """Whether :func:`call` with these arguments (their shapes and static values) has already run in this
-    process, so that calling it again compiles nothing. ``False`` when unsure (a kernel called the ordinary
-    way)."""
+    process, so that calling it again compiles nothing. ``False`` when unsure (a kernel whose non-array parts
+    are not plain values)."""
     return _key(name, dynamic, static, options)[0] in _RAN
 
 
@@ -100,7 +102,7 @@ def _key(name, dynamic, static, options):
     arrays, rest = eqx.partition(dynamic, eqx.is_array)
     leaves, treedef = jax.tree_util.tree_flatten(arrays)
     rest_leaves = jax.tree_util.tree_leaves(rest)
-    if not all(map(_plain, (*rest_leaves, *static))) or not (jax.config.jax_compilation_cache_dir or options):
+    if not all(map(_plain, (*rest_leaves, *static))):
         return None, leaves, treedef, rest
     opts = tuple(sorted((options or {}).items()))
     spec = [(tuple(x.shape), _dtype_name(x.dtype)) for x in leaves]
