@@ -370,3 +370,14 @@ def test_horizon_beyond_32bit_step_count_is_a_clear_input_error(model):
             npl.simulate(model, reg, cohort, saveat=saveat, solver=FAST)
     msg = str(err.value)
     assert "field 'saveat'" in msg and "168 h" in msg and "jax_enable_x64" in msg and "\n" not in msg
+
+
+def test_reachable_follows_the_feeding_graph():
+    """Oracle: a hand-drawn graph (0 -> 1 -> 2, 3 -> 4): the states the dosed rows or a non-zero start reach,
+    and nothing upstream of them."""
+    a = np.zeros((5, 5))
+    a[1, 0] = a[2, 1] = a[4, 3] = 0.5  # a[i, j] > 0: state j feeds state i
+    none = np.zeros(5)
+    assert fast_engine._reachable(a, np.array([0]), none).tolist() == [0, 1, 2]
+    assert fast_engine._reachable(a, np.array([2]), none).tolist() == [2]
+    assert fast_engine._reachable(a, np.array([0]), np.array([0.0, 0.0, 0.0, 1.0, 0.0])).tolist() == [0, 1, 2, 3, 4]

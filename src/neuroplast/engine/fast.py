@@ -64,7 +64,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from .. import _kernels
 from .._kernels import compile_options
@@ -654,9 +654,9 @@ def _reachable(a_abs: np.ndarray, rows: np.ndarray, x0: np.ndarray) -> np.ndarra
     """Sorted positions of the PK states the inputs (``rows``) or a non-zero initial state reach through the
     linear block (``a_abs[i, j] > 0``: state ``j`` feeds state ``i``). The others stay at their initial value
     (zero: a drug the regimen does not give); the engine checks that per patient (``stray`` in the kernel)."""
-    live = np.zeros(a_abs.shape[0], bool)
-    live[rows] = True
-    live |= x0 != 0.0
-    for _ in range(a_abs.shape[0]):  # a path is at most n - 1 edges long
-        live |= (a_abs > 0.0) @ live
-    return np.flatnonzero(live).astype(np.int64)
+    start = np.zeros(a_abs.shape[0], bool)
+    start[rows] = True
+    start |= x0 != 0.0
+    feeds = np.asarray(a_abs > 0.0).T  # feeds[j, i]: an edge j -> i
+    dist = dijkstra(feeds, directed=True, indices=np.flatnonzero(start), unweighted=True)
+    return np.flatnonzero(np.any(np.isfinite(dist), axis=0)).astype(np.int64)
