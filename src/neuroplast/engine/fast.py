@@ -189,15 +189,14 @@ def matvec_at(table, k, v):
 
 
 def _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, *, pk, frozen, pd, pk_groups):
-    """What a batch needs before its first step, per patient: the compiled event tables, the PK block's matrix
-    ``A`` and its propagators per step class, the dose-input matrix, a guard (``leak``: must be 0) and the initial
-    state. A kernel of its own, compiled at XLA's optimisation level 0: it runs once per batch, so its compile
-    time is what counts (inside the stepping kernel it was about half of that kernel's XLA time: docs/scale.md).
+    """What a batch reads off the model before its first step, per patient: the compiled event tables, the live
+    PK block's matrix ``A``, the dose-input matrix, a guard (``leak``: must be 0) and the initial state. A kernel
+    of its own, compiled at XLA's optimisation level 0: it runs once per batch, so its compile time is what counts
+    (inside the stepping kernel, with the propagators, it was about half of that kernel's XLA time; the
+    propagators, matrix products that run 2x slower at level 0, are made in the stepping kernel: docs/scale.md).
 
-    Returns ``(events, a, e_groups, w_tab, bm_r, leak, x0, z0)``, patient axis last as :func:`_solve_batch_impl`
-    reads them: ``a`` (n, n, B) over the live PK states; ``e_groups`` the propagators by :func:`pk_groups`
-    ((C, rows, cols, B) each); ``w_tab`` the input's ((C, 3, n, r, B), or (C, n, r, B) summed over the quadrature
-    nodes when ``iv_only``); ``bm_r`` (r, channels, B); ``leak`` (B,); ``x0`` (n, B), ``z0`` (non-PK states, B)."""
+    Returns ``(events, a, bm_r, leak, x0, z0)``: ``a`` (B, n, n) over the live PK states; ``bm_r`` (r, channels,
+    B), the input rows' dose-input matrix; ``leak`` (B,); ``x0`` (n, B) and ``z0`` (non-PK states, B)."""
     dtype = base_h.dtype
     pk, frozen, pd = np.asarray(pk, dtype=np.int64), np.asarray(frozen, dtype=np.int64), np.asarray(pd, dtype=np.int64)
     pk_all = np.sort(np.concatenate([pk, frozen]))
@@ -264,7 +263,7 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
     stay at zero (a drug the regimen does not give); ``cols`` and ``reads`` (the PK states the non-PK block
     reads: :data:`neuroplast.model.PK_READ`) index into ``pk``. ``tol``: (rtol, atol). ``lu_plan``: the
     :class:`.sparse.Plan` of the non-PK Jacobian's pattern (states numbered within ``pd``). Returns the states at
-    the save times (B, T, n), each patient's status and the batch's accepted and rejected steps."""
+    the save times (B, T, n), the read-outs, each patient's status and the batch's accepted and rejected steps."""
     dtype = base_h.dtype
     itype = marks_u.dtype
     pk, frozen, pd = np.asarray(pk, dtype=np.int64), np.asarray(frozen, dtype=np.int64), np.asarray(pd, dtype=np.int64)
@@ -294,7 +293,8 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
     def f_pd(m, e, t, x, z):
         return rows_pd(m.rhs(t, assemble(x, fz0, z), e))
 
-    e_tab, w_tab = jax.vmap(lambda a_p: propagators(a_p, cols, base_h, n_classes, n_sub))(a)  # (B, C, n, n), (B, C, 3, n, r)
+    # the propagators per step class: (B, C, n, n), (B, C, 3, n, r)
+    e_tab, w_tab = jax.vmap(lambda a_p: propagators(a_p, cols, base_h, n_classes, n_sub))(a)
     # E by groups (pk_groups: rows, and the columns they read; its structural zeros left out): (C, rows, cols, B) each
     e_groups = [jnp.moveaxis(e_tab[:, :, np.asarray(r)][:, :, :, np.asarray(c)], 0, -1) for r, c in pk_groups]
     del e_tab
@@ -569,8 +569,8 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             marks = np.concatenate([tb.marks_u, np.full(_bucket(tb.marks_u.size, 16) - tb.marks_u.size, tb.end_u)])
             marks_a, cols_a, mask_a = jnp.asarray(marks, itype), jnp.asarray(cols), jnp.asarray(mask, dtype)
             base_a, delta_a = jnp.asarray(tb.base_h, dtype), jnp.asarray(delta, dtype)
-            live_pk, frozen_pk, iv_only = tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), all(
-                d.route == "iv" for d in regimen.doses)
+            live_pk, frozen_pk = tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist())
+            iv_only = all(d.route == "iv" for d in regimen.doses)
             prepared[key] = dict(
                 setup=((marks_a, cols_a, mask_a, base_a, delta_a), (live_pk, frozen_pk, tuple(pd.tolist()), groups)),
                 loop=((marks_a, jnp.asarray(saves, dtype), jnp.asarray(int(np.sum(ts <= 0.0)), itype), cols_a, mask_a,
