@@ -102,6 +102,23 @@ def test_batches_on_threads_give_the_same_arrays(model, single_infusion, monkeyp
         npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver)
 
 
+def test_default_batch_threads_are_two_per_core_on_the_cpu(monkeypatch):
+    """The documented default (simulation.batch_threads): two threads per core this process may use on the CPU,
+    at most 8; NEUROPLAST_THREADS overrides it."""
+    import os
+
+    import jax
+
+    from neuroplast.simulation import batch_threads
+
+    monkeypatch.delenv("NEUROPLAST_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    expected = min(8, 2 * cores) if jax.default_backend() == "cpu" else min(4, cores)
+    assert batch_threads() == expected
+    monkeypatch.setenv("NEUROPLAST_THREADS", "3")
+    assert batch_threads() == 3
+
+
 def test_warm_kernel_puts_every_batch_on_the_threads(model, single_infusion, monkeypatch):
     """A second solve with an already compiled kernel does not run its first batch alone (run_batches asks
     ``_kernels.ran``): both batches go to the thread pool, and the arrays are the same as the first solve's."""
