@@ -119,3 +119,34 @@ def test_store_keeps_to_its_bound_dropping_the_least_recently_used(tmp_path, mon
         assert new.stat().st_mtime > 3000.0
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
+
+
+CACHE_BOUND_SCRIPT = textwrap.dedent("""
+    import sys
+    import jax
+    import jax.numpy as jnp
+    from neuroplast import _kernels
+
+    _kernels.CACHE_MAX_BYTES = int(sys.argv[2])
+    _kernels.use_cache(sys.argv[1])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # cache even these tiny programs
+    for k in range(8):
+        jax.jit(lambda x, k=k: jnp.sin(x) * k + jnp.cos(x) ** (k + 1))(jnp.ones(16)).block_until_ready()
+""")
+
+
+def test_use_cache_bounds_jax_compilation_cache(tmp_path):
+    """Oracle: the files JAX leaves. ``use_cache`` (what the CLI and the dask workers call) turns on JAX's own
+    least-recently-used eviction, which needs the ``filelock`` package at run time: eight distinct programs into
+    a cache bounded to about three of them leave at most that many bytes of programs, and fewer programs than
+    an unbounded cache keeps."""
+    script, cache = tmp_path / "cache.py", tmp_path / "cache"
+    script.write_text(CACHE_BOUND_SCRIPT)
+    # one program's size first, then a bound of three programs
+    subprocess.run([sys.executable, str(script), str(tmp_path / "probe"), "-1"], check=True, timeout=300)
+    sizes = [p.stat().st_size for p in (tmp_path / "probe").glob("*-cache")]
+    assert len(sizes) >= 8, sizes  # the eight, and the little programs that make their inputs
+    bound = 3 * max(sizes)
+    subprocess.run([sys.executable, str(script), str(cache), str(bound)], check=True, timeout=300)
+    kept = [p.stat().st_size for p in cache.glob("*-cache")]
+    assert 0 < len(kept) < len(sizes) and sum(kept) <= bound, (kept, bound)

@@ -30,6 +30,10 @@ import numpy as np
 _MEMORY: dict[str, object] = {}  # key -> Exported (or None: not exportable), per process
 _JITTED: dict[str, object] = {}  # key -> the callable that runs it (with its compiler options), per process
 _RAN: set = set()  # keys that have run in this process (traced, compiled, loaded): see ran()
+CACHE_MAX_BYTES = 2 * 2**30
+"""The bound on JAX's persistent compilation cache where neuroplast sets it (:func:`use_cache`): JAX evicts the
+least recently used compiled programs beyond it (otherwise the folder grows with every new shape, option and
+version)."""
 STORE_MAX_BYTES = 512 * 2**20
 """The kernel store's bound: after a new kernel is written, the least recently used ones (by modification time;
 a kernel loaded from the store is touched) are removed until the folder holds at most this much (every change of
@@ -52,6 +56,15 @@ def _code_version() -> str:
 def _plain(x) -> bool:
     return x is None or isinstance(x, (bool, int, float, str, np.generic)) or (
         isinstance(x, tuple) and all(map(_plain, x)))
+
+
+def use_cache(folder: str) -> None:
+    """Keep compiled programs in ``folder`` (JAX's persistent compilation cache, bounded by :data:`CACHE_MAX_BYTES`)
+    and traced kernels beside them (the store, bounded by :data:`STORE_MAX_BYTES`); programs that compiled in
+    under 0.5 s are not worth a file. Call before the first compilation (the CLI and each dask worker do)."""
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def compile_options() -> dict:

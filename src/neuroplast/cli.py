@@ -24,11 +24,9 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (writte
 
 
 def _setup():
-    import jax
+    from . import _kernels
 
-    cache = os.environ.get("NEUROPLAST_CACHE", str(Path.home() / ".cache" / "neuroplast" / "jax"))
-    jax.config.update("jax_compilation_cache_dir", cache)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    _kernels.use_cache(os.environ.get("NEUROPLAST_CACHE", str(Path.home() / ".cache" / "neuroplast" / "jax")))
 
 
 def _guard(fn, *args, **kwargs):

@@ -114,8 +114,9 @@ def worker_setup(jax_cache_dir: str | None) -> None:
     import neuroplast  # noqa: F401  (turns on float64 before any array is made)
 
     if jax_cache_dir and not jax.config.jax_compilation_cache_dir:
-        jax.config.update("jax_compilation_cache_dir", jax_cache_dir)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        from neuroplast import _kernels
+
+        _kernels.use_cache(jax_cache_dir)
 
 
 def current_jax_cache() -> str | None:
