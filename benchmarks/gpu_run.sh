@@ -8,6 +8,9 @@ set -uo pipefail
 OUT=${OUT:-./gpu-out}
 mkdir -p "$OUT"
 log() { echo "[gpu_run $(date -u +%H:%M:%S)] $*" | tee -a "$OUT/gpu_run.log"; }
+# two batches in flight (one on the GPU while the host prepares or copies out the other): bounds the GPU memory
+# and the benchmark's warm-up (2 x threads x batch patients) within the budget
+export NEUROPLAST_THREADS=${NEUROPLAST_THREADS:-2}
 
 uv sync --frozen >>"$OUT/gpu_run.log" 2>&1 || log "uv sync --frozen failed (continuing with the existing environment)"
 JAX_VERSION=$(uv run --frozen python -c "import jax; print(jax.__version__)")
