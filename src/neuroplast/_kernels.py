@@ -111,7 +111,8 @@ def ran(name: str, dynamic: tuple, static: tuple = (), options: dict | None = No
 
 
 def _key(name, dynamic, static, options):
-    """``(key, leaves, treedef, rest)`` of a kernel call; ``key`` is ``None`` for one called the ordinary way."""
+    """``(key, leaves, treedef, rest)`` of a kernel call; ``key`` is ``None`` when its non-array parts are not
+    plain values (it cannot be keyed: called the ordinary way, and :func:`ran` says False)."""
     arrays, rest = eqx.partition(dynamic, eqx.is_array)
     leaves, treedef = jax.tree_util.tree_flatten(arrays)
     rest_leaves = jax.tree_util.tree_leaves(rest)

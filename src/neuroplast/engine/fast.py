@@ -188,6 +188,11 @@ def matvec_at(table, k, v):
     return _columns_times(col, v)
 
 
+def _into_at(model, events, t):
+    """The batch's dose-input channels at ``t`` (:meth:`Model.table_inputs`, compiled event tables): (channels, B)."""
+    return jax.vmap(lambda m, e: m.table_inputs(t, e)[0], out_axes=-1)(model, events)
+
+
 def _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, *, pk, frozen, pd, pk_groups):
     """What a batch reads off the model before its first step, per patient: the compiled event tables, the live
     PK block's matrix ``A``, the dose-input matrix, a guard (``leak``: must be 0) and the initial state. A kernel
@@ -239,11 +244,7 @@ def _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, *, pk, fr
     # float32 (a third of the patients flagged; test_float32_keeps_every_patient)
     leak_bm = jnp.einsum("brc,r->bc", jnp.abs(bm), outside)
 
-    def into_at(t):
-        """The model's dose-input channels at ``t``: (channels, B)."""
-        return jax.vmap(lambda m, e: m.table_inputs(t, e)[0], out_axes=-1)(model, events)
-
-    leak = stray + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(into_at(tm)), axis=0))(
+    leak = stray + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(_into_at(model, events, tm)), axis=0))(
         marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
     y0 = jax.vmap(y0_of)(model)  # (B, n)
     return events, a, bm_r, leak, y0[:, pk].T, y0[:, pd].T
@@ -306,13 +307,9 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
     reads = np.asarray(reads, dtype=np.int64)
     a_reads, in_reads = a[reads], in_rows[reads]  # the rows of x' the non-PK block reads: (q, n, B), (q, r)
 
-    def into_at(t):
-        """The model's dose-input channels at ``t``: (channels, B)."""
-        return jax.vmap(lambda m, e: m.table_inputs(t, e)[0], out_axes=-1)(model, events)
-
     def inputs_at(t):
         """The dose input on the input rows at ``t``: (r, B)."""
-        return matvec(bm_r, into_at(t))
+        return matvec(bm_r, _into_at(model, events, t))
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
         return matvec(a, x) + matvec(in_rows[:, :, None], b)  # in_rows: the same for every patient
