@@ -225,12 +225,15 @@ def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, ba
     ind_all = jax.tree_util.tree_map(lambda x: np.asarray(x) if eqx.is_array(x) else x,
                                      individualize(model.values, cohort))
     weights = cohort.table["weight_kg"].to_numpy()
+    ev_dtype = jax.dtypes.canonicalize_dtype(np.float64 if dtype is None else dtype)  # float32 unless x64
 
     def inputs(lo):
+        # numpy leaves: the compiled kernel takes them as they are (a jnp.asarray per leaf, ~100 eager transfers,
+        # cost ~1 ms per batch of Python that holds the GIL)
         idx = np.arange(lo, min(lo + batch, n))
         pad_idx = np.concatenate([idx, np.full(batch - idx.size, idx[-1])])
-        ind = prepare(jax.tree_util.tree_map(lambda x: jnp.asarray(x[pad_idx]) if eqx.is_array(x) else x, ind_all))
-        return idx, ind, jnp.asarray(regimen.event_array(weights[pad_idx], n_ev), dtype)
+        ind = prepare(jax.tree_util.tree_map(lambda x: x[pad_idx] if eqx.is_array(x) else x, ind_all))
+        return idx, ind, np.asarray(regimen.event_array(weights[pad_idx], n_ev), ev_dtype)
 
     def one(lo, given=None):
         idx, ind, events = inputs(lo) if given is None else given

@@ -320,29 +320,52 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
         zero = jnp.zeros_like(x[0])
         return jnp.stack([r[pos[i]] if i in pos else zero for i in range(x.shape[0])])
 
-    def pd_jacobian(m, e, x, z, ta):
-        """The non-PK block's Jacobian at ``(ta, x, z)``, compressed: its derivatives along the plan's seeds (one
-        per group of columns that share no row: :class:`.sparse.Plan`), (groups, n)."""
-        return jax.vmap(lambda s: jax.jvp(lambda zz: f_pd(m, e, ta, x, zz), (z,), (s,))[1])(seeds)
-
-    def f_stage(m, e, x, x_dot, z, ta):
-        """The non-PK derivative at the step's start and its total derivative in time (the PK moving at ``x_dot``)."""
-        return jax.jvp(lambda tt, xx: f_pd(m, e, tt, xx, z), (ta, x), (jnp.ones_like(ta), x_dot))
-
     f_batch = jax.vmap(f_pd, in_axes=(0, 0, None, 1, 1), out_axes=1)
+    n_seeds = seeds.shape[0]
 
-    def pd_step(x, x1, x_dot, z, ta, tb, h, jac):
+    def derivatives(x, x_dot, z, ta, refresh):
+        """The non-PK derivative at the step's start, its total derivative in time (the PK moving at ``x_dot``)
+        and, when ``refresh``, the Jacobian compressed along the plan's seeds (one per group of columns that share
+        no row: :class:`.sparse.Plan`), (groups, n, B). One linearisation and one call site of its tangent for
+        all of them (a loop over 1 or 1 + groups directions): each copy of the model costs compile time."""
+        f0, lin = jax.linearize(lambda tt, xx, zz: f_batch(model, events, tt, xx, zz), ta, x, z)
+
+        def direction(i, acc):
+            stage = i == 0
+            dz = jnp.where(stage, 0.0, seeds[jnp.maximum(i - 1, 0)])[:, None] * jnp.ones_like(z)
+            d = lin(jnp.where(stage, 1.0, 0.0).astype(ta.dtype), jnp.where(stage, x_dot, 0.0), dz)
+            return jax.lax.dynamic_update_index_in_dim(acc, d, i, 0)
+
+        n_dir = jnp.where(refresh, 1 + n_seeds, 1)
+        out = jax.lax.fori_loop(0, n_dir, direction, jnp.zeros((1 + n_seeds, *z.shape), z.dtype))
+        return f0, out[0], out[1:]
+
+    def pd_step(x1, z, tb, h, jac, f0, f_t, due_if):
         """ROS2 (Verwer 1999) on the autonomised PD system (t a state): stages at the step's two ends. A
         W-method: second order with any matrix for the Jacobian, here ``jac`` (its pattern's entries, (nnz, B))
         up to ``jac_every - 1`` steps old, in ``W = I - gamma h J`` (factored at every step: :mod:`.sparse`).
-        Returns the new state, the error estimate (against the embedded first-order ``z + h k1``) and
-        the derivative at the step's start. Patient axis last."""
-        f0, f_t = jax.vmap(f_stage, in_axes=(0, 0, 1, 1, 1, None), out_axes=1)(model, events, x, x_dot, z, ta)
+        Returns the new state, the error estimate (against the embedded first-order ``z + h k1``) and, when
+        ``due_if(z1, dz)`` (the step is accepted and holds a save time), the derivative at its end (else zero).
+        The second stage and that derivative are one call site of the vector field (a loop of 1 or 2 passes):
+        each copy of the model costs compile time. Patient axis last."""
         lu = lu_plan.factor([jac[i] for i in range(jac.shape[0])], GAMMA * h)
-        solve = lambda v: lu_plan.solve(lu, v)  # noqa: E731
-        k1 = solve(f0 + (GAMMA * h) * f_t)
-        k2 = solve(f_batch(model, events, tb, x1, z + h * k1) - 2.0 * k1 - (GAMMA * h) * f_t)
-        return z + h * (1.5 * k1 + 0.5 * k2), h * (0.5 * k1 + 0.5 * k2), f0
+        k1 = lu_plan.solve(lu, f0 + (GAMMA * h) * f_t)
+
+        def one(c):
+            i, zp, z1, dz, f1 = c
+            f = f_batch(model, events, tb, x1, zp)
+            k2 = lu_plan.solve(lu, f - 2.0 * k1 - (GAMMA * h) * f_t)
+            first = i == 0
+            z1 = jnp.where(first, z + h * (1.5 * k1 + 0.5 * k2), z1)
+            return i + 1, z1, z1, jnp.where(first, h * (0.5 * k1 + 0.5 * k2), dz), jnp.where(first, f1, f)
+
+        def more(c):
+            i, _, z1, dz, _ = c
+            return (i == 0) | ((i == 1) & due_if(z1, dz))
+
+        zero = jnp.zeros_like(z)
+        _, _, z1, dz, f1 = jax.lax.while_loop(more, one, (jnp.zeros((), jnp.int32), z + h * k1, zero, zero, zero))
+        return z1, dz, f1
 
     hs = base_h * 2.0 ** jnp.arange(n_classes, dtype=dtype)
     q_max = jnp.asarray(2.0 ** (n_classes + 1), dtype)
@@ -369,8 +392,6 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
         # one point): its pattern's entries, (nnz, B). One branch for the whole batch: the controller is the
         # batch's, not the patients'.
         refresh = (jac_tu != tu) & (at_mark | rejected | (since >= jac_every))
-        jac = jax.lax.cond(refresh, lambda: lu_plan.entries_of(jax.vmap(
-            pd_jacobian, in_axes=(0, 0, 1, 1, None), out_axes=2)(model, events, x, z, ta)), lambda: jac)
         # the PK block, exactly (unrolled products, :func:`matvec`: neither a tiny GEMV per patient nor a reduction)
         b_a = inputs_at(ta)
         w_c = jax.lax.dynamic_index_in_dim(w_tab, k_step, 0, keepdims=False)
@@ -389,21 +410,29 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
             b_nodes = jax.vmap(inputs_at)(t + nodes * h)  # (3, r, B)
             x1 = propagate(x) + sum(matvec(w_c[i], b_nodes[i]) for i in range(b_nodes.shape[0]))
         x_dot = pk_rate_read(x, b_a)
-        z1, dz, f0 = pd_step(x, x1, x_dot, z, ta, tb, h, jac)
-        # error per patient (RMS over the non-PK states); a patient that turns non-finite or diverges rejects the
-        # step, unless it is already the shortest (then the patient is flagged and left out from there on)
-        scale = atol + rtol * jnp.maximum(jnp.abs(z), jnp.abs(z1))
-        e_p = jnp.sqrt(jnp.mean((dz / scale) ** 2, axis=0))
-        sane = (jnp.all(jnp.isfinite(x1) & (jnp.abs(x1) < DIVERGED), axis=0)
-                & jnp.all(jnp.isfinite(z1) & (jnp.abs(z1) < DIVERGED), axis=0) & jnp.isfinite(e_p))
-        err = jnp.max(jnp.where(alive, jnp.where(sane, e_p, jnp.inf), 0.0))
-        accept = (err <= 1.0) | (k_step == 0)
+        f0, f_t, compressed = derivatives(x, x_dot, z, ta, refresh)
+        jac = jnp.where(refresh, lu_plan.entries_of(compressed), jac)
         t1 = t + h
+        pending = saves[jnp.minimum(j, n_save - 1)] <= t1 + delta  # the step holds a save time
+
+        def judge(z1, dz):
+            """The batch's error (RMS over the non-PK states per patient, the worst patient's) and whether the step
+            is accepted. A patient that turns non-finite or diverges rejects the step, unless it is already the
+            shortest (then the patient is flagged and left out from there on)."""
+            scale = atol + rtol * jnp.maximum(jnp.abs(z), jnp.abs(z1))
+            e_p = jnp.sqrt(jnp.mean((dz / scale) ** 2, axis=0))
+            sane = (jnp.all(jnp.isfinite(x1) & (jnp.abs(x1) < DIVERGED), axis=0)
+                    & jnp.all(jnp.isfinite(z1) & (jnp.abs(z1) < DIVERGED), axis=0) & jnp.isfinite(e_p))
+            err = jnp.max(jnp.where(alive, jnp.where(sane, e_p, jnp.inf), 0.0))
+            return err, (err <= 1.0) | (k_step == 0), sane
+
+        # only a step that holds a save time pays for the derivative at its end (most short steps hold none)
+        z1, dz, f1 = pd_step(x1, z, tb, h, jac, f0, f_t, lambda z1, dz: judge(z1, dz)[1] & pending)
+        err, accept, sane = judge(z1, dz)
 
         def save(out):
             """Cubic Hermite interpolation of the pending save times in (t, t + h] (the derivatives at the step's
             ends: right limit at its start, left limit at its end)."""
-            f1 = f_batch(model, events, tb, x1, z1)
             y_0, y_1 = jnp.concatenate([x, z]), jnp.concatenate([x1, z1])
             d_0 = h * jnp.concatenate([pk_rate(x, b_a), f0])
             d_1 = h * jnp.concatenate([pk_rate(x1, b_a if iv_only else inputs_at(tb)), f1])
@@ -421,8 +450,7 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
                 written = written + write.astype(itype)
             return out, written
 
-        # only a step that holds a save time pays for the derivative at its end (most short steps hold none)
-        due = accept & (saves[jnp.minimum(j, n_save - 1)] <= t1 + delta)
+        due = accept & pending
         out, written = jax.lax.cond(due, save, lambda o: (o, jnp.zeros((), itype)), out)
         # the controller (ROS2's estimate is O(h^2): factor err^-1/2); steps halve or double, so that they stay
         # in the classes the propagators were made for
@@ -577,8 +605,8 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                        settings.jac_every, iv_only, groups)))
         return prepared[key]
 
-    def cast(ind):
-        return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, ind)
+    def cast(ind):  # on the host (numpy leaves from run_batches): no eager JAX per leaf
+        return jax.tree_util.tree_map(lambda x: np.asarray(x, dtype) if np.issubdtype(x.dtype, np.floating) else x, ind)
 
     def setup_args(ind, events):
         arrays, static = prepare(ind)["setup"]
