@@ -1,10 +1,12 @@
 """The on-disk kernel store (neuroplast._kernels): a second process loads the traced engine instead of
 tracing it, and gets the same numbers."""
 
+import os
 import subprocess
 import sys
 import textwrap
 
+import jax
 import numpy as np
 import pytest
 
@@ -150,3 +152,33 @@ def test_use_cache_bounds_jax_compilation_cache(tmp_path):
     subprocess.run([sys.executable, str(script), str(cache), str(bound)], check=True, timeout=300)
     kept = [p.stat().st_size for p in cache.glob("*-cache")]
     assert 0 < len(kept) < len(sizes) and sum(kept) <= bound, (kept, bound)
+
+
+HOIST_SCRIPT = textwrap.dedent("""
+    import os
+    import neuroplast  # noqa: F401  (sets XLA_FLAGS before JAX starts its backend)
+    import jax
+    import jax.numpy as jnp
+
+    loop = jax.jit(lambda x: jax.lax.while_loop(lambda c: c[0] < 10, lambda c: (c[0] + 1, c[1] * 1.1), (0, x))[1])
+    hoisted = "xla_cpu_small_call" in loop.lower(jnp.ones(4096)).compile().as_text()
+    print(os.environ.get("XLA_FLAGS", ""), hoisted, sep="|")
+""")
+
+
+@pytest.mark.parametrize("given, hoisted", [
+    (None, True), ("--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0", False)])
+def test_import_lets_xla_compile_a_while_loop_as_one_function(tmp_path, given, hoisted):
+    """Oracle: XLA's own compiled program. After ``import neuroplast`` a while loop over 32 kB (above XLA's 1 kB
+    default) is compiled as one function (XLA marks it ``xla_cpu_small_call``): what makes the fast engine's
+    stepping loop 1.2x faster (docs/scale.md). Backend extra options the user gives in XLA_FLAGS win."""
+    if jax.default_backend() != "cpu":
+        pytest.skip("an option of XLA's CPU backend")
+    script = tmp_path / "hoist.py"
+    script.write_text(HOIST_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | ({"XLA_FLAGS": given} if given else {})
+    out = subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True, env=env,
+                         timeout=300).stdout.strip().splitlines()[-1]
+    flags, got = out.split("|")
+    assert got == str(hoisted), out
+    assert flags == (given or "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000")
