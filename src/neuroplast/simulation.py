@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import threading
 from collections.abc import Callable
 
 import diffrax
@@ -219,7 +220,6 @@ def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, ba
     ``solve`` on the first batch would compile nothing (:func:`neuroplast._kernels.ran`), and then every batch
     goes on the threads at once (two batches take one batch's time on two cores instead of two)."""
     n = len(cohort)
-    ys_all, ro_all, st_all = [], {}, []
     # every patient's parameters at once, on the host; a batch takes its rows (individualising batch by batch
     # cost ~3 ms of eager JAX per batch of 64, ~10 % of the fast engine's time on one thread)
     ind_all = jax.tree_util.tree_map(lambda x: np.asarray(x) if eqx.is_array(x) else x,
@@ -235,11 +235,23 @@ def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, ba
         ind = prepare(jax.tree_util.tree_map(lambda x: x[pad_idx] if eqx.is_array(x) else x, ind_all))
         return idx, ind, np.asarray(regimen.event_array(weights[pad_idx], n_ev), ev_dtype)
 
+    out: dict = {}
+    lock = threading.Lock()
+
     def one(lo, given=None):
+        """Solve the batch starting at patient ``lo`` and copy its rows into the cohort's arrays, on the batch's
+        own thread (the copies overlap the other batches' solves instead of one concatenation at the end)."""
         idx, ind, events = inputs(lo) if given is None else given
         ys, ro, st = solve(ind, events)
         k = idx.size
-        return k, np.asarray(ys)[:k, : ts.size], {name: np.asarray(a)[:k, : ts.size] for name, a in ro.items()}, np.asarray(st)[:k]
+        rows = lambda a: np.asarray(a)[:k] if np.ndim(a) == 1 else np.asarray(a)[:k, : ts.size]  # noqa: E731 - views
+        parts = {"states": rows(ys), "status": rows(st), **{f"ro.{m}": rows(a) for m, a in ro.items()}}
+        with lock:
+            if not out:  # the first batch done gives the shapes
+                out.update({m: np.empty((n, *a.shape[1:]), a.dtype) for m, a in parts.items()})
+        for m, a in parts.items():
+            out[m][lo:lo + k] = a
+        return k
 
     starts = list(range(0, n, batch))
     first = inputs(starts[0])
@@ -249,12 +261,9 @@ def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, ba
     run = (lambda lo: one(lo, first if lo == starts[0] else None))  # noqa: E731
     with concurrent.futures.ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
         rest = pool.map(run, todo) if pool is not None else map(run, todo)
-        for k, ys, ro, st in itertools.chain(alone, rest):  # in order: the same arrays whatever the threads
-            ys_all.append(ys)
-            for name, arr in ro.items():
-                ro_all.setdefault(name, []).append(arr)
-            st_all.append(st)
+        for k in itertools.chain(alone, rest):  # in order
             if progress is not None:
                 progress(k)
-    return Simulation(times_h=ts, states=np.concatenate(ys_all), readouts={k: np.concatenate(v) for k, v in ro_all.items()},
-                      status=np.concatenate(st_all), cohort=cohort, regimen=regimen)
+    readouts = {m[3:]: a for m, a in out.items() if m.startswith("ro.")}
+    return Simulation(times_h=ts, states=out["states"], readouts=readouts, status=out["status"], cohort=cohort,
+                      regimen=regimen)
