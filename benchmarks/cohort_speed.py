@@ -288,6 +288,8 @@ def main():
     ks = a.stacked_patients
 
     # accuracy against the tight-tolerance reference (the first reference-patients of the subset)
+    from neuroplast.model import STATE_NAMES
+
     m = a.reference_patients
     ro = jax.jit(lambda mm, ys: mm.readouts(ys))
     ones = scipy_inputs(model, regimen, cohort, idx[:m])[2]
@@ -299,10 +301,14 @@ def main():
     per_method = {}
     for method, r in runs.items():
         sim = r["sim"]
-        err_state, by_readout = 0.0, {}
+        err_state, by_readout, by_state = 0.0, {}, {}
         for j in range(m):
             eng = np.asarray(sim.states[idx[j]], float)
             err_state = max(err_state, float(np.max(np.abs(eng - ref_ys[j]))))
+            for i, name in enumerate(STATE_NAMES):  # the error and the state's largest value (internal units)
+                e, top_ = float(np.max(np.abs(eng[:, i] - ref_ys[j][:, i]))), float(np.max(np.abs(ref_ys[j][:, i])))
+                old_e, old_top = by_state.get(name, (0.0, 0.0))
+                by_state[name] = (max(old_e, e), max(old_top, top_))
             for name, arr in sim.readouts.items():
                 e = float(np.max(np.abs(np.asarray(arr[idx[j]], float) - ref_ro[j][name])))
                 by_readout[name] = max(by_readout.get(name, 0.0), e)
@@ -312,6 +318,7 @@ def main():
             "compile_s_cold": r["compile_cold"], "compile_s_cached": r["compile_cached"],
             "peak_rss_after_engine_mb": r["rss_engine"], "max_abs_error_vs_reference": err_state,
             "max_abs_error_by_readout": by_readout, "solver": dataclasses.asdict(r["solver"]),
+            "max_abs_error_by_state": {k_: {"error": e, "largest_value": v} for k_, (e, v) in by_state.items()},
         }
         if method == "fast":  # the fast engine's own step control (Solver's rtol/atol are the adaptive engines')
             from neuroplast.engine import FastSettings
@@ -341,6 +348,7 @@ def main():
         "reference": f"SciPy LSODA rtol {REF_RTOL:g} atol {REF_ATOL:g}, same RHS, split at infusion starts/stops",
         "reference_patients": m, "max_abs_error_vs_reference": err_state,
         "scipy_loop_max_abs_error_vs_reference": err_loop, "max_abs_error_by_readout": by_readout,
+        "max_abs_error_by_state": top["max_abs_error_by_state"],
         "targets": {"engine_ms_per_patient_month": 0.1, "ratio_vs_scipy_loop": 300, "compile_s_cold": 5.0},
     }
     print()
@@ -353,6 +361,8 @@ def main():
         v = out[key]
         print(f"{key:38s} {('n/a' if v is None else f'{v:.4g}'):>12s}  {target}")
     print(f"{'max abs error, madrs_true (points)':38s} {by_readout.get('madrs_true', float('nan')):>12.3g}")
+    worst = max(out["max_abs_error_by_state"].items(), key=lambda kv: kv[1]["error"])
+    print(f"{'worst state (error / its largest value)':38s} {worst[0]}: {worst[1]['error']:.3g} / {worst[1]['largest_value']:.3g}")
     print()
     cols = list(per_method)
     print(f"{'method (side by side)':38s} " + " ".join(f"{c:>12s}" for c in cols))
