@@ -25,13 +25,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from .. import __version__
 from .._errors import NeuroplastInputError
 
 MEMORY_FRACTION = 0.5  # plan chunks to use at most half of the memory available now
-COPIES = 4  # live float64 copies of a chunk's (times x values): solver output, host copy, per-batch list, concatenation
+COPIES = 4  # live float64 copies of a chunk's (times x values), an upper bound: the batches' solver outputs, the
+#   cohort's arrays, the conversion for the store (float32 runs need less)
 STORE = "cohort.zarr"
 
 
@@ -138,7 +140,8 @@ def plan_stream(spec, out, *, patients: int, chunk: int | None = None, arm: str 
     solver = Solver() if solver is None else solver
     settings = {"spec": spec.model_dump(mode="json"), "arm": name, "patients": patients, "chunk": chunk,
                 "every_h": every_h, "seed": seed, "states": states, "allow_high_dose": allow_high_dose,
-                "solver": repr(solver), "model": model.values, "neuroplast_version": __version__}
+                "solver": repr(solver), "model": model.values, "neuroplast_version": __version__,
+                "float": 64 if jax.config.jax_enable_x64 else 32}  # a resumed run keeps its precision
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
     plan = StreamPlan(spec, out, name, regimen, model, solver, ts, patients, chunk, seed, every_h, states, fingerprint,
                       resume)
