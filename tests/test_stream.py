@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -108,6 +109,12 @@ def test_interrupted_run_resumes_to_the_same_result(spec, full, tmp_path):
         stream_cohort(spec, out, patients=PATIENTS, chunk=CHUNK, every_h=12.0)
     with pytest.raises(NeuroplastInputError, match="other settings"):  # not mixed with other settings
         stream_cohort(spec, out, patients=PATIENTS, chunk=CHUNK, every_h=6.0, resume=True)
+    jax.config.update("jax_enable_x64", False)  # nor with the other precision (--float32)
+    try:
+        with pytest.raises(NeuroplastInputError, match="other settings"):
+            plan_stream(spec, out, patients=PATIENTS, chunk=CHUNK, every_h=12.0, resume=True)
+    finally:
+        jax.config.update("jax_enable_x64", True)
     redone = []
     res = stream_cohort(spec, out, patients=PATIENTS, chunk=CHUNK, every_h=12.0, resume=True,
                         on_chunk=lambda i, n: redone.append(i))
