@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 import pandas as pd
 
@@ -173,7 +173,8 @@ def individualize(values: dict, cohort: Cohort) -> Model:
     cl_scale, v_scale = w ** 0.75, w
 
     def arr(x):
-        return jnp.asarray(np.broadcast_to(np.asarray(x, dtype=float), (len(t),)).copy())
+        # device_put, not jnp.asarray: no eager conversion program to compile per shape (~5 ms each, cold)
+        return jax.device_put(np.broadcast_to(np.asarray(x, dtype=float), (len(t),)).copy())
 
     def eta(name):
         return t[f"eta_{name}"].to_numpy()
@@ -199,13 +200,13 @@ def individualize(values: dict, cohort: Cohort) -> Model:
         out = np.zeros((len(t), len(rc)))
         for name, val in kw.items():
             out[:, rc[name]] = val
-        return jnp.asarray(out)
+        return jax.device_put(out)
 
     def by_drug(**kw):
         out = np.zeros((len(t), len(DRUG_CODES)))
         for name, val in kw.items():
             out[:, DRUG_CODES[name]] = val
-        return jnp.asarray(out)
+        return jax.device_put(out)
 
     swallowed = v["fp_nk_swallowed"]
     absorption = Absorption(
@@ -264,9 +265,9 @@ def individualize(values: dict, cohort: Cohort) -> Model:
     aptitude = t["learning_aptitude"].to_numpy() if "learning_aptitude" in t else np.ones(len(t))
     learning = Learning(k_natural=arr((v["k_natural"] / 168.0 if natural else 0.0) * aptitude),
                         k_session=arr(v["k_session"] * aptitude),
-                        efficacy=jnp.asarray(np.tile([1.0, v["efficacy_mindfulness"], 0.0, v["efficacy_meditation"],
+                        efficacy=jax.device_put(np.tile([1.0, v["efficacy_mindfulness"], 0.0, v["efficacy_meditation"],
                                                       v["efficacy_creative"]], (len(t), 1))),
-                        session_h=jnp.asarray(np.tile(session_h, (len(t), 1))),
+                        session_h=jax.device_put(np.tile(session_h, (len(t), 1))),
                         tau_forget_h=arr(v["tau_forget"]), window_gain=arr(v["window_gain"]),
                         immature_weight=arr(v["window_immature_weight"]))
     safety = Safety(cadss_per_100ng=arr(v["cadss_per_100ng"] * eta("cadss_per_100ng")),

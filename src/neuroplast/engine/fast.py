@@ -533,13 +533,13 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
 
     ts = np.asarray(saveat, dtype=float)
     n = len(cohort)
-    dtype = jnp.zeros(()).dtype
-    itype = jnp.zeros((), int).dtype
+    dtype = jax.dtypes.canonicalize_dtype(np.float64)  # float32 unless x64 (no eager JAX: each compiles a program)
+    itype = jax.dtypes.canonicalize_dtype(np.int64)
     n_ev = _bucket(len(regimen.doses), 8)
     batch = min(solver.batch, settings.batch, _bucket(n, 8))
     head = cohort.take(np.arange(min(n, 4)))  # the set-up's probe patients
     probe = individualize(model.values, head)
-    ev_probe = jnp.asarray(regimen.event_array(head.table["weight_kg"].to_numpy(), n_ev))
+    ev_probe = np.asarray(regimen.event_array(head.table["weight_kg"].to_numpy(), n_ev), dtype)
     quick = {**compile_options(), "xla_backend_optimization_level": 0}  # set-up kernels run once: compile time counts
     y0s = np.asarray(_kernels.call("fast_initial", _initial_states, (probe,), (), quick))  # (probe patients, states)
     n_states = y0s.shape[1]
@@ -572,8 +572,9 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             idx = np.concatenate([np.zeros(t_chk.size, int), np.arange(n_p), np.repeat(np.arange(n_p), probe_t.size)])
             # through the kernel store like the solve; it runs once on a few points, so compile time is all that
             # counts (XLA's optimisation level 0)
-            points = (jnp.asarray(idx), jnp.asarray(np.concatenate([t_chk, np.zeros(n_p), np.tile(probe_t, n_p)])),
-                      jnp.asarray(np.concatenate([y_chk, y0s, y_in])))
+            t_in = np.concatenate([t_chk, np.zeros(n_p), np.tile(probe_t, n_p)])
+            y_all = np.concatenate([y_chk, y0s, y_in])
+            points = (np.asarray(idx, itype), np.asarray(t_in, dtype), np.asarray(y_all, dtype))
             jac, f = (np.asarray(v) for v in _kernels.call("fast_probe", _probe, (probe, ev_probe, *points), (), quick))
             j0, b = jac[t_chk.size:t_chk.size + n_p], f[t_chk.size + n_p:][:, pk]
             verify_pk_block(jac[:t_chk.size], pk)
@@ -592,15 +593,15 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             n_slots = save_slots(ts, tb.base_h)
             saves = np.concatenate([ts, np.full(_bucket(ts.size + n_slots + 1, 64) - ts.size, np.inf)])
             marks = np.concatenate([tb.marks_u, np.full(_bucket(tb.marks_u.size, 16) - tb.marks_u.size, tb.end_u)])
-            marks_a, cols_a, mask_a = jnp.asarray(marks, itype), jnp.asarray(cols), jnp.asarray(mask, dtype)
-            base_a, delta_a = jnp.asarray(tb.base_h, dtype), jnp.asarray(delta, dtype)
+            marks_a, cols_a, mask_a = np.asarray(marks, itype), np.asarray(cols, itype), np.asarray(mask, dtype)
+            base_a, delta_a = np.asarray(tb.base_h, dtype), np.asarray(delta, dtype)
             live_pk, frozen_pk = tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist())
             iv_only = all(d.route == "iv" for d in regimen.doses)
             prepared[key] = dict(
                 setup=((marks_a, cols_a, mask_a, base_a, delta_a), (live_pk, frozen_pk, tuple(pd.tolist()), groups)),
-                loop=((marks_a, jnp.asarray(saves, dtype), jnp.asarray(int(np.sum(ts <= 0.0)), itype), cols_a, mask_a,
-                       base_a, delta_a, jnp.asarray(k_max, itype), jnp.asarray(k_mark, itype),
-                       jnp.asarray([settings.rtol, settings.atol], dtype)),
+                loop=((marks_a, np.asarray(saves, dtype), np.asarray(int(np.sum(ts <= 0.0)), itype), cols_a, mask_a,
+                       base_a, delta_a, np.asarray(k_max, itype), np.asarray(k_mark, itype),
+                       np.asarray([settings.rtol, settings.atol], dtype)),
                       (live_pk, frozen_pk, tuple(pd.tolist()), reads, lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots,
                        settings.jac_every, iv_only, groups)))
         return prepared[key]
