@@ -207,7 +207,8 @@ def _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, *, pk, fr
     pk_all = np.sort(np.concatenate([pk, frozen]))
     live_in_all = np.searchsorted(pk_all, pk)
     frozen_in_all = np.searchsorted(pk_all, frozen)
-    outside = jnp.ones(pk_all.size, dtype).at[jnp.asarray(live_in_all)[cols]].set(0.0)  # PK rows no input is expected on
+    # the PK rows no input is expected on
+    outside = jnp.ones(pk_all.size, dtype).at[jnp.asarray(live_in_all)[cols]].set(0.0)
 
     def y0_of(m):
         return m.initial_state().astype(dtype)
@@ -595,14 +596,14 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             marks = np.concatenate([tb.marks_u, np.full(_bucket(tb.marks_u.size, 16) - tb.marks_u.size, tb.end_u)])
             marks_a, cols_a, mask_a = np.asarray(marks, itype), np.asarray(cols, itype), np.asarray(mask, dtype)
             base_a, delta_a = np.asarray(tb.base_h, dtype), np.asarray(delta, dtype)
-            live_pk, frozen_pk = tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist())
+            live_pk, frozen_pk, pd_t = tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist())
             iv_only = all(d.route == "iv" for d in regimen.doses)
             prepared[key] = dict(
-                setup=((marks_a, cols_a, mask_a, base_a, delta_a), (live_pk, frozen_pk, tuple(pd.tolist()), groups)),
+                setup=((marks_a, cols_a, mask_a, base_a, delta_a), (live_pk, frozen_pk, pd_t, groups)),
                 loop=((marks_a, np.asarray(saves, dtype), np.asarray(int(np.sum(ts <= 0.0)), itype), cols_a, mask_a,
                        base_a, delta_a, np.asarray(k_max, itype), np.asarray(k_mark, itype),
                        np.asarray([settings.rtol, settings.atol], dtype)),
-                      (live_pk, frozen_pk, tuple(pd.tolist()), reads, lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots,
+                      (live_pk, frozen_pk, pd_t, reads, lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots,
                        settings.jac_every, iv_only, groups)))
         return prepared[key]
 
