@@ -135,10 +135,10 @@ def _random_jacobian(rng, pattern, k=16):
 
 @pytest.mark.parametrize("kind", ["model", "cycles", "dense"])
 def test_sparse_lu_solve(kind):
-    """Oracle: NumPy's dense solve of ``(I - gamma h J) x = v``, and the dense Jacobian for its entries read off
-    the colour groups' directional derivatives (exact). Patterns: the default model's non-PK
-    Jacobian (no cycle: no fill-in), the same with two feedback loops (fill-in) and a dense one. Tolerance
-    1e-12 of the solution's size: rounding of a 12 x 12 elimination at condition numbers < 1e2."""
+    """Oracle: NumPy's dense solve of ``(I - gamma h J) x = v``, the dense Jacobian for its entries read off
+    the colour groups' directional derivatives (exact), and the dense product for ``J v``. Patterns: the default
+    model's non-PK Jacobian (no cycle: no fill-in), the same with two feedback loops (fill-in) and a dense one.
+    Tolerance 1e-12 of the solution's size: rounding of a 12 x 12 elimination at condition numbers < 1e2."""
     from neuroplast.engine.sparse import Plan
 
     rng = np.random.default_rng(3)
@@ -164,6 +164,10 @@ def test_sparse_lu_solve(kind):
     got = np.asarray(plan.solve(plan.factor(entries, c), v))
     want = np.stack([np.linalg.solve(np.eye(12) - c * jac[b], v[:, b]) for b in range(jac.shape[0])], axis=1)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.max(np.abs(want)))
+    # J v (the save's derivative at a step's end: engine.fast.pd_step) against the dense product; a sum of at most
+    # 12 terms, rounding only
+    np.testing.assert_allclose(np.asarray(plan.matvec(entries, v)), np.einsum("bij,jb->ib", jac, v), rtol=0,
+                               atol=1e-13 * np.max(np.abs(v)) * np.max(np.abs(jac)) * 12)
 
 
 def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):

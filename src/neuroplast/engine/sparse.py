@@ -113,6 +113,16 @@ class Plan(NamedTuple):
                     a[i, j] = a[i, j] - a[i, k] * a[k, j]
         return a
 
+    def matvec(self, jac_entries, v):
+        """``J v`` for ``v`` (n, B) (model numbering) from ``jac_entries`` (one vector over patients per entry of
+        :attr:`entries`), unrolled over the non-zeros: (n, B)."""
+        out = [None] * v.shape[0]
+        for (i, j), e in zip(self.entries, jac_entries):
+            term = e * v[j]
+            out[i] = term if out[i] is None else out[i] + term
+        zero = jnp.zeros_like(v[0])
+        return jnp.stack([zero if o is None else o for o in out])
+
     def solve(self, a, v):
         """``W^-1 v`` for ``v`` (n, B) (model numbering) from :meth:`factor`'s ``a``: (n, B)."""
         n = len(self.order)
