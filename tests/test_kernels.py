@@ -182,3 +182,41 @@ def test_import_lets_xla_compile_a_while_loop_as_one_function(tmp_path, given, h
     flags, got = out.split("|")
     assert got == str(hoisted), out
     assert flags == (given or "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000")
+
+
+MALLOC_SCRIPT = """
+import resource, numpy as np
+import neuroplast
+
+def faults(nbytes):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    a = np.empty(nbytes // 8)
+    a[:] = 1.0  # every page written
+    del a
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+first, second = faults(100 * 2**20), faults(100 * 2**20)
+print(f"{neuroplast._MALLOC_TUNED}|{first}|{second}")
+"""
+
+
+@pytest.mark.parametrize("given, tuned", [(None, True), ("131072", False)])
+def test_import_keeps_freed_memory_for_reuse(tmp_path, given, tuned):
+    """Oracle: the Linux kernel's count of page faults (``getrusage``). After ``import neuroplast`` a freed 100 MB
+    buffer is reused: writing a second one faults in fewer than 5 % of the pages the first one did (the fast
+    engine's batches re-allocate their output buffers: docs/scale.md). A ``MALLOC_TRIM_THRESHOLD_`` the user gives
+    (here glibc's default) means nothing is changed: the second buffer faults in as many pages as the first, give
+    or take a tenth (glibc maps a buffer this large afresh and unmaps it on free)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc's malloc on Linux")
+    script = tmp_path / "malloc.py"
+    script.write_text(MALLOC_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env |= {"MALLOC_TRIM_THRESHOLD_": given} if given else {}
+    out = subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True, env=env,
+                         timeout=300).stdout.strip().splitlines()[-1]
+    applied, first, second = out.split("|")
+    first, second = int(first), int(second)
+    assert applied == str(tuned), out
+    assert first > 0, out
+    assert (second < 0.05 * first) if tuned else (second > 0.9 * first), out

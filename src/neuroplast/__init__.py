@@ -26,6 +26,12 @@ _HOIST = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=10
 if "xla_backend_extra_options" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = " ".join(filter(None, [os.environ.get("XLA_FLAGS", ""), _HOIST]))
 
+from ._memory import keep_freed_memory  # noqa: E402
+
+# glibc keeps freed buffers for reuse instead of faulting fresh pages in for every batch (Linux; unless the user
+# set MALLOC_* themselves): ~10 % of a fast-engine cohort's wall time (neuroplast._memory, docs/scale.md)
+_MALLOC_TUNED = keep_freed_memory()
+
 import jax  # noqa: E402
 
 # The model is validated in float64 (DESIGN §5); JAX needs this before any array is made.
