@@ -2,6 +2,7 @@
 tracing it, and gets the same numbers."""
 
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -207,7 +208,7 @@ def test_import_keeps_freed_memory_for_reuse(tmp_path, given, tuned):
     engine's batches re-allocate their output buffers: docs/scale.md). A ``MALLOC_TRIM_THRESHOLD_`` the user gives
     (here glibc's default) means nothing is changed: the second buffer faults in as many pages as the first, give
     or take a tenth (glibc maps a buffer this large afresh and unmaps it on free)."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc's malloc on Linux")
     script = tmp_path / "malloc.py"
     script.write_text(MALLOC_SCRIPT)

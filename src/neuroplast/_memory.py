@@ -34,7 +34,8 @@ def keep_freed_memory() -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.gnu_get_libc_version  # glibc only (musl has mallopt but not these semantics)
-    except (OSError, AttributeError):
+    except OSError:
+        return False
+    if not hasattr(libc, "gnu_get_libc_version"):  # glibc only (musl has mallopt but not these semantics)
         return False
     return all(libc.mallopt(k, v) == 1 for k, v in SETTINGS.items())

@@ -24,8 +24,9 @@ synapses → mood, and whatever slow states the model has). The engine
    every step, and never cross a discontinuity (a dose's start or stop, a clinic session's end). The
    shortest step (``min_h``, 5 s) is always accepted, so no patient can be lost to a step limit;
 4. writes the save times by cubic Hermite interpolation on the step that holds them (a step spans
-   at most ``n_slots`` of them, 2 unless they are denser than the shortest step), so the save times
-   do not cut the steps;
+   at most ``n_slots`` of them, 2 unless they are denser than the shortest step; the derivative at the
+   step's end is the second stage's, corrected by ``J dz``: ``pd_step``), so the save times do not cut
+   the steps;
 5. runs as one ``jax.lax.while_loop`` per batch, ``vmap`` over patients inside, fixed shapes (one
    compilation serves every cohort size) and no host callbacks, so JAX's persistent compilation
    cache and the kernel store keep the compiled kernel (compiled with :func:`compile_options`).
