@@ -20,6 +20,9 @@ SCRIPT = textwrap.dedent("""
     from neuroplast.engine import fast
 
     jax.config.update("jax_compilation_cache_dir", sys.argv[1])
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, secs, **kw: compiles.append(event) if event.endswith("backend_compile_duration") else None)
     if sys.argv[2] == "forbid-tracing":
         def refuse(*a, **k):
             raise AssertionError("traced the engine although a stored kernel exists")
@@ -31,6 +34,7 @@ SCRIPT = textwrap.dedent("""
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=3)
     sim = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0), solver=npl.Solver(method=sys.argv[4]))
     np.save(sys.argv[3], sim.states)
+    print("compiles", len(compiles))
 """)
 
 
@@ -39,14 +43,20 @@ SCRIPT = textwrap.dedent("""
 def test_second_process_loads_the_stored_kernel_and_matches(tmp_path, model, method, kernel):
     """Oracle: the ordinary in-process call (no cache folder) of the same cohort. The stored kernel is the
     same program, compiled with the same XLA options (the fast engine's are not the defaults), so states agree
-    bit for bit; the second process cannot trace (the engine's traced function raises)."""
+    bit for bit; the second process cannot trace (the engine's traced function raises). The fast engine's first
+    process compiles each of its four kernels once (JAX's compile events): its stepping kernel is compiled ahead,
+    on another thread, from the set-up's output shapes, and the call that follows must not compile it again."""
     import neuroplast as npl
 
     cache, script = tmp_path / "cache", tmp_path / "run.py"
     script.write_text(SCRIPT)
+    compiles = {}
     for mode, out in (("trace", "a.npy"), ("forbid-tracing", "b.npy")):
-        subprocess.run([sys.executable, str(script), str(cache), mode, str(tmp_path / out), method], check=True,
-                       timeout=600)
+        run = subprocess.run([sys.executable, str(script), str(cache), mode, str(tmp_path / out), method], check=True,
+                             timeout=600, capture_output=True, text=True)
+        compiles[mode] = int(run.stdout.split("compiles")[-1])
+    if method == "fast":  # each of its four kernels compiled once, the stepping kernel ahead (_kernels.compile_ahead)
+        assert compiles["trace"] == 4, compiles
     assert len(list((cache / "neuroplast-kernels").glob(f"{kernel}-*.bin"))) == 1
     reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=3)

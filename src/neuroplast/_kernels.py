@@ -16,6 +16,7 @@ numbers into NaN, which the engine flags as ``non_finite`` (never averaged).
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import hashlib
 import importlib.metadata
@@ -30,6 +31,7 @@ import numpy as np
 _MEMORY: dict[str, object] = {}  # key -> Exported (or None: not exportable), per process
 _JITTED: dict[str, object] = {}  # key -> the callable that runs it (with its compiler options), per process
 _RAN: set = set()  # keys that have run in this process (traced, compiled, loaded): see ran()
+_AHEAD: dict[str, concurrent.futures.Future] = {}  # key -> the jitted kernel being compiled ahead: compile_ahead()
 CACHE_MAX_BYTES = 2 * 2**30
 """The bound on JAX's persistent compilation cache where neuroplast sets it (:func:`use_cache`): JAX evicts the
 least recently used compiled programs beyond it (otherwise the folder grows with every new shape, option and
@@ -87,6 +89,11 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
     if key is None:
         return fn(*dynamic, *static)
+    if key in _AHEAD:  # compiled ahead on another thread: wait for it (a failure there: compile here as usual)
+        try:
+            _JITTED[key] = _AHEAD.pop(key).result()
+        except Exception:  # noqa: BLE001
+            pass
     if folder and key not in _MEMORY:
         _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
                                        fn, treedef, rest, static, leaves)
@@ -103,6 +110,57 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
     return out
 
 
+def out_shapes(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None = None):
+    """The shapes and dtypes (``jax.ShapeDtypeStruct``) of what :func:`call` with these arguments returns, read off
+    the kernel's export without compiling or running it; ``None`` when there is no kernel store (no cache folder)
+    or the kernel cannot be exported. Traces the kernel if the store does not hold it yet (as :func:`call` would)."""
+    folder = jax.config.jax_compilation_cache_dir
+    key, leaves, treedef, rest = _key(name, dynamic, static, options)
+    if key is None or not folder:
+        return None
+    if key not in _MEMORY:
+        _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
+                                       fn, treedef, rest, static, leaves)
+    exp = _MEMORY[key]
+    if exp is None:
+        return None
+    on = jax.sharding.SingleDeviceSharding(jax.devices()[0])  # where call() leaves them: they stand for its results
+    return jax.tree_util.tree_unflatten(exp.out_tree, [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on)
+                                                       for a in exp.out_avals])
+
+
+def compile_ahead(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None = None) -> None:
+    """Trace and compile a kernel on a background thread for arguments shaped like ``dynamic`` (its leaves may be
+    ``jax.ShapeDtypeStruct``), while the caller goes on; :func:`call` with such arguments then waits for it
+    instead of compiling. Python's tracing holds the interpreter lock, XLA's compile does not: the fast engine
+    traces and compiles its set-up kernel while its stepping kernel is being compiled (docs/scale.md). Only for
+    kernels called with XLA ``options`` (jitted, :func:`call`) and a kernel store; nothing happens for a kernel
+    this process has compiled or is compiling."""
+    folder = jax.config.jax_compilation_cache_dir
+    key, leaves, treedef, rest = _key(name, dynamic, static, options)
+    if key is None or not folder or not options or key in _JITTED or key in _AHEAD:
+        return
+    # as placed: a committed array (or a shape that says where) compiles differently from a numpy one
+    shapes = [x if isinstance(x, jax.ShapeDtypeStruct) else jax.ShapeDtypeStruct(
+        x.shape, x.dtype, sharding=x.sharding if isinstance(x, jax.Array) else None) for x in leaves]
+
+    def work():
+        if key not in _MEMORY:
+            _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
+                                           fn, treedef, rest, static, leaves)
+        exp = _MEMORY[key]
+        jitted = jax.jit(exp.call if exp is not None else _flat(fn, treedef, rest, static), compiler_options=options)
+        jitted.lower(*shapes).compile()  # fills the jitted function's own cache: its first call compiles nothing
+        return jitted
+
+    _AHEAD[key] = _pool().submit(work)
+
+
+@functools.cache
+def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="neuroplast-compile")
+
+
 def ran(name: str, dynamic: tuple, static: tuple = (), options: dict | None = None) -> bool:
     """Whether :func:`call` with these arguments (their shapes and static values) has already run in this
     process, so that calling it again compiles nothing. ``False`` when unsure (a kernel whose non-array parts
@@ -113,7 +171,7 @@ def ran(name: str, dynamic: tuple, static: tuple = (), options: dict | None = No
 def _key(name, dynamic, static, options):
     """``(key, leaves, treedef, rest)`` of a kernel call; ``key`` is ``None`` when its non-array parts are not
     plain values (it cannot be keyed: called the ordinary way, and :func:`ran` says False)."""
-    arrays, rest = eqx.partition(dynamic, eqx.is_array)
+    arrays, rest = eqx.partition(dynamic, _is_array)
     leaves, treedef = jax.tree_util.tree_flatten(arrays)
     rest_leaves = jax.tree_util.tree_leaves(rest)
     if not all(map(_plain, (*rest_leaves, *static))):
@@ -123,6 +181,10 @@ def _key(name, dynamic, static, options):
     key = hashlib.sha256(repr((name, _code_version(), jax.default_backend(), str(treedef), str(
         jax.tree_util.tree_structure(rest)), rest_leaves, static, spec, opts)).encode()).hexdigest()[:32]
     return key, leaves, treedef, rest
+
+
+def _is_array(x) -> bool:
+    return eqx.is_array(x) or isinstance(x, jax.ShapeDtypeStruct)  # shapes stand for arrays: compile_ahead()
 
 
 @functools.cache

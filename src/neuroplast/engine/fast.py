@@ -612,14 +612,23 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
         arrays, static = prepare(ind)["setup"]
         return "fast_setup", (ind, events, *arrays), static, quick
 
+    first = {"batch": True}  # the first batch looks at whether the kernels still have to be compiled (pop: atomic)
+
     def solve(ind, events):
         # two kernels through the kernel store (neuroplast._kernels: a later process neither traces nor compiles):
         # what is read off the model once per batch, compiled at XLA's level 0 (its compile time is what counts),
         # then the stepping
         name, dynamic, static, options = setup_args(ind, events)
+        arrays, loop_static = prepare(ind)["loop"]
+        if first.pop("batch", False) and not _kernels.ran(name, dynamic, static, options):
+            # cold: the stepping kernel is traced and compiled on another thread from the set-up's output shapes
+            # while this one compiles and runs the set-up (~0.4 s of the cold start; docs/scale.md)
+            shapes = _kernels.out_shapes(name, _setup, dynamic, static, options)
+            if shapes is not None:
+                _kernels.compile_ahead("fast_batch", _solve_batch, (ind, *shapes, *arrays), loop_static,
+                                       compile_options())
         tables = _kernels.call(name, _setup, dynamic, static, options)
-        arrays, static = prepare(ind)["loop"]
-        ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, *tables, *arrays), static,
+        ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, *tables, *arrays), loop_static,
                                               compile_options())
         if stats is not None:
             stats.append(tuple(int(s) for s in np.asarray(steps)))
