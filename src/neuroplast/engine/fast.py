@@ -622,7 +622,7 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
         arrays, loop_static = prepare(ind)["loop"]
         if first.pop("batch", False) and not _kernels.ran(name, dynamic, static, options):
             # cold: the stepping kernel is traced and compiled on another thread from the set-up's output shapes
-            # while this one compiles and runs the set-up (~0.4 s of the cold start; docs/scale.md)
+            # while this one compiles and runs the set-up (~0.3 s of the cold start; docs/scale.md)
             shapes = _kernels.out_shapes(name, _setup, dynamic, static, options)
             if shapes is not None:
                 _kernels.compile_ahead("fast_batch", _solve_batch, (ind, *shapes, *arrays), loop_static,
