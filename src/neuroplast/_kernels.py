@@ -94,10 +94,7 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
             _JITTED[key] = _AHEAD.pop(key).result()
         except Exception:  # noqa: BLE001
             pass
-    if folder and key not in _MEMORY:
-        _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
-                                       fn, treedef, rest, static, leaves)
-    exp = _MEMORY.get(key)
+    exp = _exported(folder, name, key, fn, treedef, rest, static, leaves) if folder else _MEMORY.get(key)
     if exp is None and not options:
         out = fn(*dynamic, *static)
         _RAN.add(key)
@@ -118,10 +115,7 @@ def out_shapes(name: str, fn, dynamic: tuple, static: tuple = (), options: dict 
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
     if key is None or not folder:
         return None
-    if key not in _MEMORY:
-        _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
-                                       fn, treedef, rest, static, leaves)
-    exp = _MEMORY[key]
+    exp = _exported(folder, name, key, fn, treedef, rest, static, leaves)
     if exp is None:
         return None
     on = jax.sharding.SingleDeviceSharding(jax.devices()[0])  # where call() leaves them: they stand for its results
@@ -145,10 +139,7 @@ def compile_ahead(name: str, fn, dynamic: tuple, static: tuple = (), options: di
         x.shape, x.dtype, sharding=x.sharding if isinstance(x, jax.Array) else None) for x in leaves]
 
     def work():
-        if key not in _MEMORY:
-            _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
-                                           fn, treedef, rest, static, leaves)
-        exp = _MEMORY[key]
+        exp = _exported(folder, name, key, fn, treedef, rest, static, leaves)
         jitted = jax.jit(exp.call if exp is not None else _flat(fn, treedef, rest, static), compiler_options=options)
         jitted.lower(*shapes).compile()  # fills the jitted function's own cache: its first call compiles nothing
         return jitted
@@ -197,6 +188,15 @@ def _flat(fn, treedef, rest, static):
         return fn(*eqx.combine(jax.tree_util.tree_unflatten(treedef, xs), rest), *static)
 
     return flat
+
+
+def _exported(folder, name, key, fn, treedef, rest, static, leaves):
+    """The kernel's export (``None``: not exportable), from this process's memory, the store in ``folder``, or a
+    new trace (then stored)."""
+    if key not in _MEMORY:
+        _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
+                                       fn, treedef, rest, static, leaves)
+    return _MEMORY[key]
 
 
 def _load_or_export(path: pathlib.Path, fn, treedef, rest, static, leaves):
