@@ -92,6 +92,37 @@ def test_ran_knows_the_kernels_this_process_has_run():
         jax.config.update("jax_compilation_cache_dir", before)
 
 
+def test_memoised_key_equals_the_full_key_and_tells_values_apart():
+    """``_kernels._key`` reuses the key of an earlier call shaped the same (the same ``static`` object, tree,
+    shapes, dtypes and non-array values). Oracle: ``_full_key``, the key computed from scratch, for the same
+    call; and calls that may trace differently (``1`` against ``1.0`` or ``True``, ``0.0`` against ``-0.0``,
+    another static object of other value, another dtype) get other keys."""
+    import equinox as eqx
+
+    from neuroplast import _kernels
+
+    class Params(eqx.Module):
+        rate: np.ndarray
+        scale: object  # a non-array leaf
+
+    static = (3, (1, 2))
+    options = _kernels.compile_options()
+
+    def key(scale, static=static, rate=np.ones(4)):
+        return _kernels._key("memo-test", (Params(rate, scale),), static, options)[0]
+
+    first = key(1.0)
+    assert first == _kernels._full_key("memo-test", (Params(np.ones(4), 1.0),), static, options)[0]
+    assert key(1.0, rate=np.zeros(4)) == first  # other values of the arrays: the same kernel
+    leaves = _kernels._key("memo-test", (Params(np.zeros(4), 1.0),), static, options)[1]
+    np.testing.assert_array_equal(leaves[0], np.zeros(4))  # this call's arrays, not the memoised call's
+    others = {key(1), key(True), key(-0.0), key(0.0), key(1.0, static=(3, (1, 3))),
+              key(1.0, rate=np.ones(4, np.int32)), key(1.0, rate=np.ones(5))}
+    assert first not in others and len(others) == 7
+    for scale in (1, True, -0.0, 0.0):  # each memo entry agrees with the full key
+        assert key(scale) == _kernels._full_key("memo-test", (Params(np.ones(4), scale),), static, options)[0]
+
+
 def test_store_keeps_to_its_bound_dropping_the_least_recently_used(tmp_path, monkeypatch):
     """Oracle: the files left. Old kernels of 10,000 bytes (modified at 1,000, 2,000 and 3,000 s) and a bound
     with room for the new kernel and two of them: writing the new kernel removes the oldest only; a kernel loaded

@@ -12,6 +12,19 @@ from neuroplast.cohort import individualize
 from .conftest import one_patient
 
 
+def test_individualize_on_the_host_matches_the_device(model):
+    """``individualize(..., host=True)`` (the engines' batches) gives the same model with numpy leaves in JAX's
+    dtype. Oracle: the default call (leaves put on the device), leaf by leaf, exactly."""
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 5, seed=4)
+    on_device, on_host = individualize(model.values, cohort), individualize(model.values, cohort, host=True)
+    a, tree_a = jax.tree_util.tree_flatten(on_device)
+    b, tree_b = jax.tree_util.tree_flatten(on_host)
+    assert tree_a == tree_b and len(a) > 50
+    for x, y in zip(a, b):
+        assert isinstance(y, np.ndarray) and y.dtype == x.dtype and y.shape == x.shape
+        np.testing.assert_array_equal(np.asarray(x), y)
+
+
 def test_full_model_matches_scipy_reference(model, single_infusion):
     """Oracle: SciPy LSODA (rtol 1e-10) on the same right-hand side, split at the infusion stop.
     Tolerance 1e-5 relative to each state's range: both solvers are converged well below it."""

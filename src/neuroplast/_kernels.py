@@ -32,6 +32,7 @@ _MEMORY: dict[str, object] = {}  # key -> Exported (or None: not exportable), pe
 _JITTED: dict[str, object] = {}  # key -> the callable that runs it (with its compiler options), per process
 _RAN: set = set()  # keys that have run in this process (traced, compiled, loaded): see ran()
 _AHEAD: dict[str, concurrent.futures.Future] = {}  # key -> the jitted kernel being compiled ahead: compile_ahead()
+_KEYS: dict[tuple, tuple] = {}  # a call's structure -> (key, treedef, rest, static): _key() without the hashing
 CACHE_MAX_BYTES = 2 * 2**30
 """The bound on JAX's persistent compilation cache where neuroplast sets it (:func:`use_cache`): JAX evicts the
 least recently used compiled programs beyond it (otherwise the folder grows with every new shape, option and
@@ -69,12 +70,18 @@ def use_cache(folder: str) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
-def compile_options() -> dict:
+def compile_options(*, wide: bool = False) -> dict:
     """XLA options for neuroplast's engine kernels. On the CPU, XLA's older loop emitters
     (``xla_cpu_use_fusion_emitters=False``) compile them faster and run them no slower (measured: the fast
     engine's kernel 8.7 → 4.5 s of XLA at the same speed, Tsit5's 5.4–6.3 → 3.5–4.0 s and 1.3× faster;
-    docs/scale.md)."""
-    return {"xla_cpu_use_fusion_emitters": False} if jax.default_backend() == "cpu" else {}
+    docs/scale.md). ``wide``: vectorise for 512-bit registers where the CPU has them
+    (``xla_cpu_prefer_vector_width``; XLA's default, 256, avoids the clock slow-down of older AVX-512 chips; a
+    CPU with narrower registers ignores the preference). Measured on the 2-core AMD EPYC (Zen 5) of these
+    benchmarks: the fast engine's step attempt ~10 % faster (its loops over a batch's 64 patients in half the
+    instructions), Tsit5 ~4 % slower, so only the fast engine asks for it (docs/scale.md)."""
+    if jax.default_backend() != "cpu":
+        return {}
+    return {"xla_cpu_use_fusion_emitters": False, **({"xla_cpu_prefer_vector_width": 512} if wide else {})}
 
 
 def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None = None):
@@ -161,7 +168,40 @@ def ran(name: str, dynamic: tuple, static: tuple = (), options: dict | None = No
 
 def _key(name, dynamic, static, options):
     """``(key, leaves, treedef, rest)`` of a kernel call; ``key`` is ``None`` when its non-array parts are not
-    plain values (it cannot be keyed: called the ordinary way, and :func:`ran` says False)."""
+    plain values (it cannot be keyed: called the ordinary way, and :func:`ran` says False).
+
+    A call shaped like an earlier one (the same tree, array shapes and dtypes, non-array values, options, and
+    the very same ``static`` object, as an engine passes for each of its batches) reuses that one's key: the
+    full key (partition, the tree's text, a hash) cost ~0.6 ms of Python per call, ~16 ms per 768-patient run
+    of the fast engine (docs/scale.md)."""
+    flat, structure = jax.tree_util.tree_flatten(dynamic)
+    try:
+        memo = (name, id(static), structure, tuple((x.shape, x.dtype) if _is_array(x) else _ident(x) for x in flat),
+                tuple(sorted((options or {}).items())))
+        hit = _KEYS.get(memo)
+    except TypeError:  # an unhashable value: the full key, every time
+        memo, hit = None, None
+    if hit is not None:
+        return hit[0], [x for x in flat if _is_array(x)], hit[1], hit[2]
+    key, leaves, treedef, rest = _full_key(name, dynamic, static, options)
+    if memo is not None and key is not None:
+        if len(_KEYS) >= 256:  # bounded: a caller that makes its static values anew for each call never hits
+            _KEYS.clear()
+        _KEYS[memo] = (key, treedef, rest, static)  # holds ``static``: its id is not reused while the entry lives
+    return key, leaves, treedef, rest
+
+
+def _ident(x):
+    """A non-array leaf as a memo entry: its type with its value (``1``, ``1.0`` and ``True`` are equal and hash
+    alike, but trace differently), and a float's sign (``0.0 == -0.0``)."""
+    if isinstance(x, tuple):
+        return tuple, tuple(map(_ident, x))
+    if isinstance(x, float):
+        return float, x, np.copysign(1.0, x)
+    return type(x), x
+
+
+def _full_key(name, dynamic, static, options):
     arrays, rest = eqx.partition(dynamic, _is_array)
     leaves, treedef = jax.tree_util.tree_flatten(arrays)
     rest_leaves = jax.tree_util.tree_leaves(rest)

@@ -222,8 +222,7 @@ def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, ba
     n = len(cohort)
     # every patient's parameters at once, on the host; a batch takes its rows (individualising batch by batch
     # cost ~3 ms of eager JAX per batch of 64, ~10 % of the fast engine's time on one thread)
-    ind_all = jax.tree_util.tree_map(lambda x: np.asarray(x) if eqx.is_array(x) else x,
-                                     individualize(model.values, cohort))
+    ind_all = individualize(model.values, cohort, host=True)
     weights = cohort.table["weight_kg"].to_numpy()
     ev_dtype = jax.dtypes.canonicalize_dtype(np.float64 if dtype is None else dtype)  # float32 unless x64
 

@@ -161,12 +161,22 @@ def _draw(rng, values, cvs, preset: Preset, m: int) -> pd.DataFrame:
     return t
 
 
-def individualize(values: dict, cohort: Cohort) -> Model:
+def _on_host(x):
+    """A numpy leaf in JAX's dtype for it (float32 unless float64 is enabled), as ``jax.device_put`` would make it."""
+    x = np.asarray(x)
+    return x.astype(jax.dtypes.canonicalize_dtype(x.dtype), copy=False)
+
+
+def individualize(values: dict, cohort: Cohort, *, host: bool = False) -> Model:
     """The batched :class:`Model` of a cohort: leaves have shape (n_patients,).
 
     Allometric scaling: clearances x (W/70)^0.75, volumes x W/70 (standard in population PK);
-    women clear ketamine 20% faster (A46).
+    women clear ketamine 20% faster (A46). ``host``: numpy leaves, for a caller that hands them to compiled
+    kernels (which take numpy arrays as they are) or slices them on the host: the engines' batches. Putting the
+    ~90 leaves on the device one by one costs ~5 ms of Python, and the batches took them back to the host.
     """
+    put = _on_host if host else jax.device_put
+
     t = cohort.table
     v = values
     w = t["weight_kg"].to_numpy() / 70.0
@@ -174,7 +184,7 @@ def individualize(values: dict, cohort: Cohort) -> Model:
 
     def arr(x):
         # device_put, not jnp.asarray: no eager conversion program to compile per shape (~5 ms each, cold)
-        return jax.device_put(np.broadcast_to(np.asarray(x, dtype=float), (len(t),)).copy())
+        return put(np.broadcast_to(np.asarray(x, dtype=float), (len(t),)).copy())
 
     def eta(name):
         return t[f"eta_{name}"].to_numpy()
@@ -200,13 +210,13 @@ def individualize(values: dict, cohort: Cohort) -> Model:
         out = np.zeros((len(t), len(rc)))
         for name, val in kw.items():
             out[:, rc[name]] = val
-        return jax.device_put(out)
+        return put(out)
 
     def by_drug(**kw):
         out = np.zeros((len(t), len(DRUG_CODES)))
         for name, val in kw.items():
             out[:, DRUG_CODES[name]] = val
-        return jax.device_put(out)
+        return put(out)
 
     swallowed = v["fp_nk_swallowed"]
     absorption = Absorption(
@@ -265,9 +275,9 @@ def individualize(values: dict, cohort: Cohort) -> Model:
     aptitude = t["learning_aptitude"].to_numpy() if "learning_aptitude" in t else np.ones(len(t))
     learning = Learning(k_natural=arr((v["k_natural"] / 168.0 if natural else 0.0) * aptitude),
                         k_session=arr(v["k_session"] * aptitude),
-                        efficacy=jax.device_put(np.tile([1.0, v["efficacy_mindfulness"], 0.0, v["efficacy_meditation"],
+                        efficacy=put(np.tile([1.0, v["efficacy_mindfulness"], 0.0, v["efficacy_meditation"],
                                                       v["efficacy_creative"]], (len(t), 1))),
-                        session_h=jax.device_put(np.tile(session_h, (len(t), 1))),
+                        session_h=put(np.tile(session_h, (len(t), 1))),
                         tau_forget_h=arr(v["tau_forget"]), window_gain=arr(v["window_gain"]),
                         immature_weight=arr(v["window_immature_weight"]))
     safety = Safety(cadss_per_100ng=arr(v["cadss_per_100ng"] * eta("cadss_per_100ng")),

@@ -533,9 +533,10 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
     n_ev = _bucket(len(regimen.doses), 8)
     batch = min(solver.batch, settings.batch, _bucket(n, 8))
     head = cohort.take(np.arange(min(n, 4)))  # the set-up's probe patients
-    probe = individualize(model.values, head)
+    probe = individualize(model.values, head, host=True)
     ev_probe = np.asarray(regimen.event_array(head.table["weight_kg"].to_numpy(), n_ev), dtype)
-    quick = {**compile_options(), "xla_backend_optimization_level": 0}  # set-up kernels run once: compile time counts
+    # set-up kernels run once: compile time counts
+    quick = {**compile_options(wide=True), "xla_backend_optimization_level": 0}
     y0s = np.asarray(_kernels.call("fast_initial", _initial_states, (probe,), (), quick))  # (probe patients, states)
     n_states = y0s.shape[1]
     pk = pk_indices(n_states)
@@ -626,10 +627,10 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             shapes = _kernels.out_shapes(name, _setup, dynamic, static, options)
             if shapes is not None:
                 _kernels.compile_ahead("fast_batch", _solve_batch, (ind, *shapes, *arrays), loop_static,
-                                       compile_options())
+                                       compile_options(wide=True))
         tables = _kernels.call(name, _setup, dynamic, static, options)
         ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, *tables, *arrays), loop_static,
-                                              compile_options())
+                                              compile_options(wide=True))
         if stats is not None:
             stats.append(tuple(int(s) for s in np.asarray(steps)))
         return ys, ro, status
