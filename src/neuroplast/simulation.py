@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _kernels, parameters
+from . import _kernels, _memory, parameters
 from ._errors import NeuroplastInputError, PatientStatus
 from .cohort import Cohort, individualize
 from .model import STATE_NAMES, Model
@@ -247,7 +247,7 @@ def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, ba
         parts = {"states": rows(ys), "status": rows(st), **{f"ro.{m}": rows(a) for m, a in ro.items()}}
         with lock:
             if not out:  # the first batch done gives the shapes
-                out.update({m: np.empty((n, *a.shape[1:]), a.dtype) for m, a in parts.items()})
+                out.update({m: _memory.empty((n, *a.shape[1:]), a.dtype) for m, a in parts.items()})
         for m, a in parts.items():
             out[m][lo:lo + k] = a
         return k
