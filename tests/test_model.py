@@ -2,6 +2,7 @@
 vmap equals per-patient runs, reproducibility, bounds, the inverted U."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -23,6 +24,25 @@ def test_individualize_on_the_host_matches_the_device(model):
     for x, y in zip(a, b):
         assert isinstance(y, np.ndarray) and y.dtype == x.dtype and y.shape == x.shape
         np.testing.assert_array_equal(np.asarray(x), y)
+
+
+def test_iv_rows_sum_to_the_table_inputs(model):
+    """``Model.iv_rows`` (what the fast engine sums for an IV-only regimen) against the model's own
+    ``table_inputs``: at every time, the rows on add up to its dose input, to rounding (1e-12 of the largest)."""
+    reg = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
+                              "at": ["0 d", "2 d", "4 d"]},
+                             {"drug": "esketamine", "route": "iv", "amount": "0.25 mg/kg", "duration": "1 h",
+                              "at": ["2 d"]}])
+    cohort = one_patient(model)
+    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    table = ind.input_table(jnp.asarray(reg.event_array(np.array([70.0]), 8)[0]))
+    start, end, into = (np.asarray(v) for v in ind.iv_rows(table))
+    times = np.concatenate([np.linspace(-1.0, 110.0, 997), start, end, start + 0.5])
+    for t in times:
+        expected = np.asarray(ind.table_inputs(t, table)[0])
+        got = np.sum(into[(t >= start) & (t < end)], axis=0)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.max(np.abs(into)))
+    assert np.max(np.abs(into)) > 0
 
 
 def test_full_model_matches_scipy_reference(model, single_infusion):

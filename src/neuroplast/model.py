@@ -129,6 +129,13 @@ class Model(eqx.Module):
         return jnp.stack([start, end, rate, is_iv, self.absorption.rate_constants(events), clinic_end, pill_end,
                           *into, *kinds], axis=1)
 
+    def iv_rows(self, table):
+        """For a compiled :meth:`input_table` whose rows are all IV infusions: each row's ``(start, end, into)``,
+        ``into`` (n_events, 8) the input into the PK entry points while the row is on, in the order of
+        :meth:`table_inputs`'s ``into`` (which is their sum over the rows on at ``t``). For an engine that knows
+        its regimen is IV only and evaluates the inputs itself (the fast engine, once per batch)."""
+        return table[:, 0], table[:, 1], table[:, 2:3] * table[:, 7:15]
+
     def table_inputs(self, t, table):
         """``(into, session, pill, therapy)`` at ``t`` from a compiled :meth:`input_table`: the dose input
         into each PK entry point (8,) in the table's order (umol/h: ketamine family S, R, S-nk, R-nk, lost;

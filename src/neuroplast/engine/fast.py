@@ -44,7 +44,8 @@ Only the PK states the regimen's inputs reach are propagated (a drug the regimen
 stays at zero: the ketamine trials skip the midazolam and SSRI states); each patient's linear
 block is checked to feed none of the skipped states. The dose input ``b(t)`` is ``B into(t)``,
 with ``into`` the model's input channels (:meth:`Model.table_inputs`) and ``B`` read off once;
-an IV-only regimen's input is constant on every step. A patient whose dose input lands on a PK row
+an IV-only regimen's input is constant on every step: the sum of the contributions of the infusions
+on, each read off once per batch (:meth:`Model.iv_rows`). A patient whose dose input lands on a PK row
 the engine was not set up for (cannot happen for a regimen's own drugs; a guard) is flagged
 ``solver_failed``.
 
@@ -71,6 +72,7 @@ from .. import _kernels
 from .._kernels import compile_options
 from .._errors import NeuroplastInputError, PatientStatus
 from ..cohort import Cohort, individualize
+from ..model import UNROLL_MAX_EVENTS
 from .grid import TimeBase, time_base
 from .linear import GAUSS, propagators, substeps
 from .sparse import Plan, pattern_of
@@ -313,9 +315,24 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
     reads = np.asarray(reads, dtype=np.int64)
     a_reads, in_reads = a[reads], in_rows[reads]  # the rows of x' the non-PK block reads: (q, n, B), (q, r)
 
-    def inputs_at(t):
-        """The dose input on the input rows at ``t``: (r, B)."""
-        return matvec(bm_r, _into_at(model, events, t))
+    if iv_only:
+        # infusions only: each row's contribution to the input rows while it is on, once per batch ((rows, r, B),
+        # Model.iv_rows); a step's input is the sum of the rows on (the model's table_inputs, vmapped, with the
+        # depot outflows it would discard and the channels, cost ~3 us of a ~20 us attempt: docs/scale.md)
+        rows_iv = jax.vmap(lambda m, e: m.iv_rows(e))(model, events)
+        ev_start, ev_end, ev_into = (jnp.moveaxis(v, 0, -1) for v in rows_iv)  # (rows, B), (rows, B), (rows, 8, B)
+        ev_in = jnp.stack([matvec(bm_r, ev_into[i]) for i in range(ev_into.shape[0])])  # (rows, r, B)
+
+        def inputs_at(t):
+            """The dose input on the input rows at ``t``: (r, B)."""
+            on = (t >= ev_start) & (t < ev_end)
+            if ev_in.shape[0] > UNROLL_MAX_EVENTS:  # a long table: one reduction, not hundreds of terms
+                return jnp.sum(jnp.where(on[:, None], ev_in, 0.0), axis=0)
+            return sum(jnp.where(on[i], ev_in[i], 0.0) for i in range(ev_in.shape[0]))  # unrolled (see matvec)
+    else:
+        def inputs_at(t):
+            """The dose input on the input rows at ``t``: (r, B)."""
+            return matvec(bm_r, _into_at(model, events, t))
 
     def pk_rate(x, b):  # x' of the live PK block: A x + input
         return matvec(a, x) + matvec(in_rows[:, :, None], b)  # in_rows: the same for every patient
