@@ -32,7 +32,9 @@ def test_iv_rows_sum_to_the_table_inputs(model):
     reg = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
                               "at": ["0 d", "2 d", "4 d"]},
                              {"drug": "esketamine", "route": "iv", "amount": "0.25 mg/kg", "duration": "1 h",
-                              "at": ["2 d"]}])
+                              "at": ["2 d"]},
+                             {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration": "40 min",
+                              "at": ["1 d"]}])
     cohort = one_patient(model)
     ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
     table = ind.input_table(jnp.asarray(reg.event_array(np.array([70.0]), 8)[0]))

@@ -276,7 +276,7 @@ def individualize(values: dict, cohort: Cohort, *, host: bool = False) -> Model:
     learning = Learning(k_natural=arr((v["k_natural"] / 168.0 if natural else 0.0) * aptitude),
                         k_session=arr(v["k_session"] * aptitude),
                         efficacy=put(np.tile([1.0, v["efficacy_mindfulness"], 0.0, v["efficacy_meditation"],
-                                                      v["efficacy_creative"]], (len(t), 1))),
+                                              v["efficacy_creative"]], (len(t), 1))),
                         session_h=put(np.tile(session_h, (len(t), 1))),
                         tau_forget_h=arr(v["tau_forget"]), window_gain=arr(v["window_gain"]),
                         immature_weight=arr(v["window_immature_weight"]))
