@@ -77,7 +77,7 @@ def compile_probe(args) -> None:
     jax.config.update("jax_compilation_cache_dir", args.compile_probe)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     npl, model, regimen, saveat, solver = setup(args)
-    n = getattr(solver, "batch", 256)
+    n = solver.batch or 256  # --batch, else 256 patients (as before the Solver's batch defaulted to the engine's)
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", n, seed=2)
     t0 = time.perf_counter()
     npl.simulate(model, regimen, cohort, saveat=saveat, solver=solver)
@@ -225,9 +225,9 @@ def run_engine(a) -> dict:
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", a.patients, seed=a.seed)
     # compile outside the clock, and warm every batch thread twice: a thread's first batches run slower (measured:
     # after one warm batch, 768 patients took 0.53 and 0.48 s, then 0.36-0.39 s; benchmarks/README.md)
-    from neuroplast.simulation import batch_threads
+    from neuroplast.simulation import batch_size, batch_threads
 
-    warm = cohort.take(np.arange(min(a.patients, 2 * batch_threads() * getattr(solver, "batch", 256))))
+    warm = cohort.take(np.arange(min(a.patients, 2 * batch_threads() * batch_size(solver, a.patients))))
     npl.simulate(model, regimen, warm, saveat=saveat, solver=solver)
     times = []
     for _ in range(a.repeats):
@@ -241,7 +241,7 @@ def run_engine(a) -> dict:
           f"{failed} patients failed", flush=True)
     return dict(device=device, cohort=cohort, rss_start=rss_start, sim=sim, engine_s=engine_s, per_pm=per_pm,
                 failed=failed, compile_cold=compile_cold, compile_cached=compile_cached, rss_engine=rss_mb(),
-                solver=solver)
+                solver=solver, batch=batch_size(solver, a.patients))
 
 
 def main():
@@ -255,7 +255,7 @@ def main():
     ap.add_argument("--methods", default="fast,tsit5",
                     help="engine methods, comma-separated; the first gives the top-level keys (default fast,tsit5)")
     ap.add_argument("--method", default="tsit5", help=argparse.SUPPRESS)
-    ap.add_argument("--batch", type=int, default=None, help="patients per compiled batch (default: the Solver's)")
+    ap.add_argument("--batch", type=int, default=None, help="patients per compiled batch (default: the engine's, neuroplast.simulation.batch_size)")
     ap.add_argument("--repeats", type=int, default=3, help="warm engine runs; the median is reported")
     ap.add_argument("--no-compile", action="store_true", help="skip the compile-time child processes")
     ap.add_argument("--seed", type=int, default=1)
@@ -318,6 +318,7 @@ def main():
             "compile_s_cold": r["compile_cold"], "compile_s_cached": r["compile_cached"],
             "peak_rss_after_engine_mb": r["rss_engine"], "max_abs_error_vs_reference": err_state,
             "max_abs_error_by_readout": by_readout, "solver": dataclasses.asdict(r["solver"]),
+            "batch": r["batch"],
             "max_abs_error_by_state": {k_: {"error": e, "largest_value": v} for k_, (e, v) in by_state.items()},
         }
         if method == "fast":  # the fast engine's own step control (Solver's rtol/atol are the adaptive engines')

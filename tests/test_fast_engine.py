@@ -385,3 +385,63 @@ def test_reachable_follows_the_feeding_graph():
     assert fast_engine._reachable(a, np.array([0]), none).tolist() == [0, 1, 2]
     assert fast_engine._reachable(a, np.array([2]), none).tolist() == [2]
     assert fast_engine._reachable(a, np.array([0]), np.array([0.0, 0.0, 0.0, 1.0, 0.0])).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_batch_size_is_the_solvers_or_the_engines_own(model, monkeypatch):
+    """``simulation.batch_size``: an explicit ``Solver.batch`` is honoured by every engine (a GPU run asks for tens of
+    thousands of patients per batch; it was once cut to the CPU's 64 without a word); otherwise the engine's own:
+    256 for Tsit5, 64 for the fast engine on the CPU and ``device_batch`` on other backends; never more than the
+    cohort rounded up to 8. Oracle for the engine: the number of batches it solved (``stats``, one entry each)."""
+    from neuroplast.simulation import batch_size
+
+    assert batch_size(npl.Solver(), 10_000) == 256
+    assert batch_size(npl.Solver(method="fast"), 10_000) == fast_engine.FastSettings().batch == 64
+    assert batch_size(npl.Solver(method="fast", batch=32_768), 1_000_000) == 32_768
+    assert batch_size(npl.Solver(method="fast", batch=32_768), 1_000) == 1_000
+    assert batch_size(npl.Solver(batch=100), 3) == 8
+    monkeypatch.setattr(fast_engine.jax, "default_backend", lambda: "gpu")
+    assert batch_size(npl.Solver(method="fast"), 10**6) == fast_engine.FastSettings().device_batch == 32_768
+    assert batch_size(npl.Solver(), 10**6) == 256
+    monkeypatch.undo()
+
+    regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
+                                  "at": ["0 h"]}])
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 16, seed=5)
+    saveat = np.arange(0.0, 25.0, 6.0)
+    counts = {}
+    for label, solver in (("solver's", npl.Solver(method="fast", batch=16)), ("engine's", npl.Solver(method="fast"))):
+        settings = fast_engine.FastSettings(batch=8)
+        stats = []
+        sim = fast_engine.simulate_fast(model, regimen, cohort, saveat, solver, settings=settings, stats=stats)
+        assert np.all(sim.ok)
+        counts[label] = len(stats)
+    assert counts == {"solver's": 1, "engine's": 2}, counts  # 16 patients in one batch of 16, or two of 8
+
+
+@pytest.mark.slow  # compiles the fast engine a second time, with XLA's default (slower to compile) emitters (~10 s)
+def test_the_path_a_gpu_takes_runs_on_the_cpu(model, monkeypatch, tmp_path):
+    """On a backend other than the CPU the engine's kernels get no XLA options (``compile_options`` gives ``{}``:
+    its options were measured on the CPU) and the fast engine's default batch is ``device_batch``. That path once
+    failed (a kernel that is not itself jitted was run op by op). Here the CPU is told it is a GPU. Oracle: the same
+    cohort through the CPU's own path; tolerance 1e-9 MADRS points (only the XLA options differ, which change the
+    rounding: ~1e-14 measured), also through the kernel store."""
+    from neuroplast import _kernels
+
+    regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
+                                  "at": ["0 d", "2 d"]}])
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=6)
+    saveat = np.arange(0.0, 72.0 + 1e-9, 6.0)
+    cpu = npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)
+    monkeypatch.setattr(_kernels.jax, "default_backend", lambda: "gpu")
+    assert _kernels.compile_options(wide=True, quick=True) == {}
+    runs = [npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(method="fast"))]
+    before = _kernels.jax.config.jax_compilation_cache_dir
+    _kernels.jax.config.update("jax_compilation_cache_dir", str(tmp_path))  # the kernel store's folder
+    try:
+        runs.append(npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(method="fast")))
+    finally:
+        _kernels.jax.config.update("jax_compilation_cache_dir", before)
+    assert len(list((tmp_path / "neuroplast-kernels").glob("fast_batch-*.bin"))) == 1  # stored and called
+    for sim in runs:
+        assert np.all(sim.ok)
+        np.testing.assert_allclose(sim.readouts["madrs_true"], cpu.readouts["madrs_true"], rtol=0, atol=1e-9)

@@ -17,8 +17,10 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import neuroplast as npl
     from neuroplast import simulation
+    from neuroplast import _kernels
     from neuroplast.engine import fast
 
+    _kernels._known_cpu_options()  # the process's one question about XLA's options: a trivial compile, not a kernel
     jax.config.update("jax_compilation_cache_dir", sys.argv[1])
     compiles = []
     jax.monitoring.register_event_duration_secs_listener(
@@ -297,3 +299,29 @@ def test_large_result_arrays_reuse_the_pages_of_arrays_that_are_gone():
     assert small.base is None
     del b, c
     assert pool.lent == 0 and len(pool.free) == 2
+
+
+def test_compile_options_leave_out_what_this_xla_does_not_know(monkeypatch):
+    """XLA drops options between releases (jaxlib 0.11 has no ``xla_cpu_use_fusion_emitters``) and a compile with an
+    unknown one fails. Oracle: XLA itself. An option it cannot know is asked about and left out; the ones the locked
+    jaxlib knows stay; what ``compile_options`` gives compiles a function and leaves its value unchanged."""
+    from neuroplast import _kernels
+
+    if jax.default_backend() != "cpu":
+        assert _kernels.compile_options(wide=True, quick=True) == {}
+        return
+    bogus = "xla_cpu_neuroplast_no_such_option"
+    with pytest.raises(Exception, match=f"No such compile option: '{bogus}'"):  # the message the probe reads
+        jax.jit(lambda x: x + 1).lower(np.float32(0)).compile(compiler_options={bogus: True})
+    monkeypatch.setitem(_kernels._CPU_OPTIONS, bogus, True)
+    _kernels._known_cpu_options.cache_clear()
+    try:
+        known = _kernels._known_cpu_options()
+        assert bogus not in known
+        assert known == set(_kernels._CPU_OPTIONS) - {bogus}  # the locked jaxlib knows the three real ones
+        options = _kernels.compile_options(wide=True, quick=True)
+        assert options == {k: v for k, v in _kernels._CPU_OPTIONS.items() if k != bogus}
+        f = jax.jit(lambda x: jax.numpy.sin(x) * 2.0, compiler_options=options)
+        np.testing.assert_allclose(f(np.arange(4.0)), np.sin(np.arange(4.0)) * 2.0, rtol=1e-6)  # float32 rounding
+    finally:
+        _kernels._known_cpu_options.cache_clear()

@@ -22,6 +22,7 @@ import hashlib
 import importlib.metadata
 import os
 import pathlib
+import re
 import tempfile
 
 import equinox as eqx
@@ -70,7 +71,7 @@ def use_cache(folder: str) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
-def compile_options(*, wide: bool = False) -> dict:
+def compile_options(*, wide: bool = False, quick: bool = False) -> dict:
     """XLA options for neuroplast's engine kernels. On the CPU, XLA's older loop emitters
     (``xla_cpu_use_fusion_emitters=False``) compile them faster and run them no slower (measured: the fast
     engine's kernel 8.7 → 4.5 s of XLA at the same speed, Tsit5's 5.4–6.3 → 3.5–4.0 s and 1.3× faster;
@@ -78,10 +79,41 @@ def compile_options(*, wide: bool = False) -> dict:
     (``xla_cpu_prefer_vector_width``; XLA's default, 256, avoids the clock slow-down of older AVX-512 chips; a
     CPU with narrower registers ignores the preference). Measured on the 2-core AMD EPYC (Zen 5) of these
     benchmarks: the fast engine's step attempt ~10 % faster (its loops over a batch's 64 patients in half the
-    instructions), Tsit5 ~4 % slower, so only the fast engine asks for it (docs/scale.md)."""
+    instructions), Tsit5 ~4 % slower, so only the fast engine asks for it (docs/scale.md). ``quick``: no LLVM
+    optimisation (``xla_backend_optimization_level=0``), for set-up kernels that run once per batch or run
+    (their compile counts, their run time does not). All three were measured on the CPU only: on other backends
+    this is ``{}``. An option this jaxlib's XLA does not know is left out (:func:`_known_cpu_options`)."""
     if jax.default_backend() != "cpu":
         return {}
-    return {"xla_cpu_use_fusion_emitters": False, **({"xla_cpu_prefer_vector_width": 512} if wide else {})}
+    wanted = {"xla_cpu_use_fusion_emitters": False,
+              **({"xla_cpu_prefer_vector_width": 512} if wide else {}),
+              **({"xla_backend_optimization_level": 0} if quick else {})}
+    known = _known_cpu_options()
+    return {k: v for k, v in wanted.items() if k in known}
+
+
+_CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_prefer_vector_width": 512,
+                "xla_backend_optimization_level": 0}
+
+
+@functools.cache
+def _known_cpu_options() -> frozenset[str]:
+    """The options :func:`compile_options` may give that this jaxlib's XLA accepts. XLA drops options between
+    releases (jaxlib 0.11 has no ``xla_cpu_use_fusion_emitters``), and a compile with an unknown one fails
+    ("No such compile option: 'name'"). One trivial compile per process asks (~25 ms on the CPU); each refusal
+    names the option, which is dropped before asking again."""
+    names = set(_CPU_OPTIONS)
+    while names:
+        try:
+            jax.jit(lambda x: x + 1).lower(np.float32(0)).compile(
+                compiler_options={k: _CPU_OPTIONS[k] for k in sorted(names)})
+            break
+        except Exception as e:  # jax.errors.JaxRuntimeError (XlaRuntimeError in older jaxlibs)
+            unknown = re.search(r"No such compile option: '(\w+)'", str(e))
+            if unknown is None or unknown.group(1) not in names:
+                raise
+            names.discard(unknown.group(1))
+    return frozenset(names)
 
 
 def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None = None):
@@ -89,8 +121,8 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
 
     ``dynamic`` is a pytree of arrays (Equinox modules included; their non-array fields must be plain
     values); ``static`` plain Python values. Without a cache folder, or when the kernel cannot be
-    exported, this is the ordinary call. ``options``: XLA compiler options for this kernel (both ways
-    of calling it compile with them, so they give the same numbers; part of the stored key). A kernel
+    exported, the kernel is jitted here (``fn`` need not be). ``options``: XLA compiler options for this kernel
+    (both ways of calling it compile with them, so they give the same numbers; part of the stored key). A kernel
     whose non-array parts are not plain values is called the ordinary way, with XLA's defaults."""
     folder = jax.config.jax_compilation_cache_dir
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
@@ -102,13 +134,11 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
         except Exception:  # noqa: BLE001
             pass
     exp = _exported(folder, name, key, fn, treedef, rest, static, leaves) if folder else _MEMORY.get(key)
-    if exp is None and not options:
-        out = fn(*dynamic, *static)
-        _RAN.add(key)
-        return out
-    if key not in _JITTED:  # one jitted wrapper per kernel, so that JAX's own caches see the same function
+    if key not in _JITTED:  # one jitted wrapper per kernel, so that JAX's own caches see the same function;
+        # jitted also without options (a GPU's): not every kernel is jitted itself, and run op by op one would be
+        # slow, or fail (the fast engine's probe indexes the host's numpy leaves with a traced index)
         target = exp.call if exp is not None else _flat(fn, treedef, rest, static)
-        _JITTED[key] = jax.jit(target, compiler_options=options) if options else target
+        _JITTED[key] = jax.jit(target, compiler_options=options or None)
     out = _JITTED[key](*leaves)
     _RAN.add(key)
     return out
@@ -134,12 +164,11 @@ def compile_ahead(name: str, fn, dynamic: tuple, static: tuple = (), options: di
     """Trace and compile a kernel on a background thread for arguments shaped like ``dynamic`` (its leaves may be
     ``jax.ShapeDtypeStruct``), while the caller goes on; :func:`call` with such arguments then waits for it
     instead of compiling. Python's tracing holds the interpreter lock, XLA's compile does not: the fast engine
-    traces and compiles its set-up kernel while its stepping kernel is being compiled (docs/scale.md). Only for
-    kernels called with XLA ``options`` (jitted, :func:`call`) and a kernel store; nothing happens for a kernel
-    this process has compiled or is compiling."""
+    traces and compiles its set-up kernel while its stepping kernel is being compiled (docs/scale.md). Only with a
+    kernel store; nothing happens for a kernel this process has compiled or is compiling."""
     folder = jax.config.jax_compilation_cache_dir
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
-    if key is None or not folder or not options or key in _JITTED or key in _AHEAD:
+    if key is None or not folder or key in _JITTED or key in _AHEAD:
         return
     # as placed: a committed array (or a shape that says where) compiles differently from a numpy one
     shapes = [x if isinstance(x, jax.ShapeDtypeStruct) else jax.ShapeDtypeStruct(
@@ -147,7 +176,8 @@ def compile_ahead(name: str, fn, dynamic: tuple, static: tuple = (), options: di
 
     def work():
         exp = _exported(folder, name, key, fn, treedef, rest, static, leaves)
-        jitted = jax.jit(exp.call if exp is not None else _flat(fn, treedef, rest, static), compiler_options=options)
+        jitted = jax.jit(exp.call if exp is not None else _flat(fn, treedef, rest, static),
+                         compiler_options=options or None)
         jitted.lower(*shapes).compile()  # fills the jitted function's own cache: its first call compiles nothing
         return jitted
 

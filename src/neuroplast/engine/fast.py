@@ -36,8 +36,8 @@ synapses → mood, and whatever slow states the model has). The engine
 
 The step size is the batch's (one branch per step for all patients: the per-step matrices stay
 contiguous and shared branches stay branches), so a patient's result depends, within the
-tolerances, on the patients it shares a batch with (``FastSettings.batch``, 64): the same cohort
-with the same batch size gives the same numbers. A patient whose states turn non-finite or go
+tolerances, on the patients it shares a batch with (``Solver.batch``; by default ``FastSettings.batch``, 64, on
+the CPU and ``FastSettings.device_batch`` on a GPU): the same cohort with the same batch size gives the same numbers. A patient whose states turn non-finite or go
 beyond :data:`DIVERGED` at the shortest step is flagged ``non_finite`` and left out of the control.
 
 Only the PK states the regimen's inputs reach are propagated (a drug the regimen does not give
@@ -98,7 +98,11 @@ class FastSettings:
     coarse_h: float = 24.0  # longest step
     rtol: float = 5e-3  # the controller's tolerances on the non-PK states (ROS2's embedded error estimate), chosen
     atol: float = 2e-4  # by step counts and true-MADRS errors against rtol 1e-8 references: docs/scale.md
-    batch: int = 64  # at most this many patients share a step size (the controller follows the batch's worst patient)
+    batch: int = 64  # on the CPU, patients sharing a step size (the controller follows the batch's worst patient)
+    # other backends (a GPU): assumption, not measured. A step attempt is a few dozen kernels whatever the batch, so a
+    # GPU needs tens of thousands of patients in flight; a batch of 32,768 needs ~1.6 GB (measured on the CPU in float32,
+    # 84 days saved daily). Solver(batch=N) overrides either.
+    device_batch: int = 32_768
     jac_every: int = 8  # accepted steps between fresh Jacobians of the non-PK block (ROS2 is a W-method: docs/scale.md)
 
 
@@ -541,19 +545,19 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                   settings: FastSettings = FastSettings(), stats: list | None = None):
     """The fast engine behind ``simulate(..., solver=Solver(method="fast"))``; same :class:`Simulation`.
     ``saveat`` sorted (``simulate`` checks it). ``stats``: if given, gets ``(accepted, rejected)`` steps per batch."""
-    from ..simulation import run_batches
+    from ..simulation import batch_size, run_batches
 
     ts = np.asarray(saveat, dtype=float)
     n = len(cohort)
     dtype = jax.dtypes.canonicalize_dtype(np.float64)  # float32 unless x64 (no eager JAX: each compiles a program)
     itype = jax.dtypes.canonicalize_dtype(np.int64)
     n_ev = _bucket(len(regimen.doses), 8)
-    batch = min(solver.batch, settings.batch, _bucket(n, 8))
+    batch = batch_size(solver, n, settings)
     head = cohort.take(np.arange(min(n, 4)))  # the set-up's probe patients
     probe = individualize(model.values, head, host=True)
     ev_probe = np.asarray(regimen.event_array(head.table["weight_kg"].to_numpy(), n_ev), dtype)
     # set-up kernels run once: compile time counts
-    quick = {**compile_options(wide=True), "xla_backend_optimization_level": 0}
+    quick = compile_options(wide=True, quick=True)
     y0s = np.asarray(_kernels.call("fast_initial", _initial_states, (probe,), (), quick))  # (probe patients, states)
     n_states = y0s.shape[1]
     pk = pk_indices(n_states)
