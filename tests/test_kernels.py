@@ -1,6 +1,7 @@
 """The on-disk kernel store (neuroplast._kernels): a second process loads the traced engine instead of
 tracing it, and gets the same numbers."""
 
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -313,12 +314,14 @@ def test_compile_options_leave_out_what_this_xla_does_not_know(monkeypatch):
     bogus = "xla_cpu_neuroplast_no_such_option"
     with pytest.raises(Exception, match=f"No such compile option: '{bogus}'"):  # the message the probe reads
         jax.jit(lambda x: x + 1).lower(np.float32(0)).compile(compiler_options={bogus: True})
+    recorded = _kernels._CPU_OPTIONS_KNOWN.get(importlib.metadata.version("jaxlib"))
     monkeypatch.setitem(_kernels._CPU_OPTIONS, bogus, True)
     _kernels._known_cpu_options.cache_clear()
     try:
-        known = _kernels._known_cpu_options()
+        known = _kernels._known_cpu_options(ask=True)
         assert bogus not in known
         assert known == set(_kernels._CPU_OPTIONS) - {bogus}  # the locked jaxlib knows the three real ones
+        assert recorded is None or recorded == known  # the recorded answer for this jaxlib is XLA's
         options = _kernels.compile_options(wide=True, quick=True)
         assert options == {k: v for k, v in _kernels._CPU_OPTIONS.items() if k != bogus}
         f = jax.jit(lambda x: jax.numpy.sin(x) * 2.0, compiler_options=options)

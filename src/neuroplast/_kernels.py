@@ -96,12 +96,22 @@ _CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_prefer_vector_wid
                 "xla_backend_optimization_level": 0}
 
 
+_CPU_OPTIONS_KNOWN = {"0.10.2": frozenset(_CPU_OPTIONS)}
+"""jaxlib version -> the options of :data:`_CPU_OPTIONS` its XLA accepts, as :func:`_known_cpu_options` found them
+(uv.lock's jaxlib; checked against XLA by ``test_compile_options_leave_out_what_this_xla_does_not_know``): spares
+the cold start its question."""
+
+
 @functools.cache
-def _known_cpu_options() -> frozenset[str]:
+def _known_cpu_options(ask: bool = False) -> frozenset[str]:
     """The options :func:`compile_options` may give that this jaxlib's XLA accepts. XLA drops options between
     releases (jaxlib 0.11 has no ``xla_cpu_use_fusion_emitters``), and a compile with an unknown one fails
-    ("No such compile option: 'name'"). One trivial compile per process asks (~25 ms on the CPU); each refusal
-    names the option, which is dropped before asking again."""
+    ("No such compile option: 'name'"). For a jaxlib not in :data:`_CPU_OPTIONS_KNOWN` (or with ``ask``), one
+    trivial compile per process asks (~25 ms on the CPU); each refusal names the option, which is dropped before
+    asking again."""
+    known = _CPU_OPTIONS_KNOWN.get(importlib.metadata.version("jaxlib"))
+    if known is not None and not ask:
+        return known
     names = set(_CPU_OPTIONS)
     while names:
         try:
