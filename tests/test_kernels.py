@@ -328,3 +328,32 @@ def test_compile_options_leave_out_what_this_xla_does_not_know(monkeypatch):
         np.testing.assert_allclose(f(np.arange(4.0)), np.sin(np.arange(4.0)) * 2.0, rtol=1e-6)  # float32 rounding
     finally:
         _kernels._known_cpu_options.cache_clear()
+
+
+def test_kernels_are_traced_at_full_matmul_precision(tmp_path):
+    """JAX lets a GPU compute float32 matrix products in TensorFloat-32 (10-bit mantissa) unless told otherwise; the
+    engine's propagators are matrix products. Oracle: the stored kernel's own program (its StableHLO names the
+    product's precision HIGHEST), and the configuration the kernel was traced under, on the calling thread and on
+    the compile-ahead thread."""
+    from neuroplast import _kernels
+
+    seen = []
+
+    def fn(a, b):
+        seen.append(jax.config.jax_default_matmul_precision)
+        return a @ b
+
+    x = np.arange(9.0).reshape(3, 3)
+    before = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path))
+    try:
+        np.testing.assert_allclose(_kernels.call("precision-test", fn, (x, x)), x @ x)
+        key = _kernels._key("precision-test", (x, x), (), None)[0]
+        program = _kernels._MEMORY[key].mlir_module()
+        assert "HIGHEST" in program and "DEFAULT" not in program, program
+        y = np.ones((4, 4))
+        _kernels.compile_ahead("precision-test", fn, (y, y))
+        np.testing.assert_allclose(_kernels.call("precision-test", fn, (y, y)), y @ y)
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+    assert seen and set(seen) == {_kernels.MATMUL_PRECISION}, seen

@@ -126,6 +126,17 @@ def _known_cpu_options(ask: bool = False) -> frozenset[str]:
     return frozenset(names)
 
 
+MATMUL_PRECISION = "highest"
+"""Matrix products in neuroplast's kernels are traced at full precision. JAX's default lets a GPU compute float32
+products in TensorFloat-32 (10-bit mantissa) and a TPU in bfloat16 (https://docs.jax.dev/en/latest/201/precision.html):
+the fast engine's propagators (matrix exponentials by Taylor series and repeated squaring, engine/linear.py) and
+its input products would carry ~1e-3 relative errors into every step. No effect on the CPU (same programs)."""
+
+
+def _precision():
+    return jax.default_matmul_precision(MATMUL_PRECISION)
+
+
 def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None = None):
     """``fn(*dynamic, *static)`` through a stored export when a persistent cache folder is set.
 
@@ -133,7 +144,13 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
     values); ``static`` plain Python values. Without a cache folder, or when the kernel cannot be
     exported, the kernel is jitted here (``fn`` need not be). ``options``: XLA compiler options for this kernel
     (both ways of calling it compile with them, so they give the same numbers; part of the stored key). A kernel
-    whose non-array parts are not plain values is called the ordinary way, with XLA's defaults."""
+    whose non-array parts are not plain values is called the ordinary way, with XLA's defaults. Traced with
+    :data:`MATMUL_PRECISION`."""
+    with _precision():
+        return _call(name, fn, dynamic, static, options)
+
+
+def _call(name, fn, dynamic, static, options):
     folder = jax.config.jax_compilation_cache_dir
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
     if key is None:
@@ -162,7 +179,8 @@ def out_shapes(name: str, fn, dynamic: tuple, static: tuple = (), options: dict 
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
     if key is None or not folder:
         return None
-    exp = _exported(folder, name, key, fn, treedef, rest, static, leaves)
+    with _precision():
+        exp = _exported(folder, name, key, fn, treedef, rest, static, leaves)
     if exp is None:
         return None
     on = jax.sharding.SingleDeviceSharding(jax.devices()[0])  # where call() leaves them: they stand for its results
@@ -185,10 +203,11 @@ def compile_ahead(name: str, fn, dynamic: tuple, static: tuple = (), options: di
         x.shape, x.dtype, sharding=x.sharding if isinstance(x, jax.Array) else None) for x in leaves]
 
     def work():
-        exp = _exported(folder, name, key, fn, treedef, rest, static, leaves)
-        jitted = jax.jit(exp.call if exp is not None else _flat(fn, treedef, rest, static),
-                         compiler_options=options or None)
-        jitted.lower(*shapes).compile()  # fills the jitted function's own cache: its first call compiles nothing
+        with _precision():  # as call() traces it (a thread's own configuration)
+            exp = _exported(folder, name, key, fn, treedef, rest, static, leaves)
+            jitted = jax.jit(exp.call if exp is not None else _flat(fn, treedef, rest, static),
+                             compiler_options=options or None)
+            jitted.lower(*shapes).compile()  # fills the jitted function's own cache: its first call compiles nothing
         return jitted
 
     _AHEAD[key] = _pool().submit(work)
