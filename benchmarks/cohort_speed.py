@@ -235,7 +235,8 @@ def run_engine(a) -> dict:
     from neuroplast.simulation import batch_size, batch_threads
 
     warm = cohort.take(np.arange(min(a.patients, 2 * batch_threads() * batch_size(solver, a.patients))))
-    npl.simulate(model, regimen, warm, saveat=saveat, solver=solver)
+    done = []  # patients per batch as the engine reports them: the batch size it ran, not the one asked for
+    npl.simulate(model, regimen, warm, saveat=saveat, solver=solver, progress=done.append)
     times = []
     for _ in range(a.repeats):
         t0 = time.perf_counter()
@@ -248,7 +249,7 @@ def run_engine(a) -> dict:
           f"{failed} patients failed", flush=True)
     return dict(device=device, cohort=cohort, rss_start=rss_start, sim=sim, engine_s=engine_s, per_pm=per_pm,
                 failed=failed, compile_cold=compile_cold, compile_cached=compile_cached, rss_engine=rss_mb(),
-                solver=solver, batch=batch_size(solver, a.patients))
+                solver=solver, batch=max(done))
 
 
 def main():

@@ -24,8 +24,9 @@ mkdir -p "$OUT"
 log() { echo "[gpu_run $(date -u +%H:%M:%S)] $*" | tee -a "$OUT/gpu_run.log"; }
 
 SITE=${GPU_RUN_SITE:-/tmp/neuroplast-site}
-if compgen -G ".whl/*.whl" >/dev/null; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" .whl/*.whl \
+WHEELS=${GPU_RUN_WHEELS:-.whl}  # another folder (an empty one: none) for the smoke test
+if compgen -G "$WHEELS/*.whl" >/dev/null; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" "$WHEELS"/*.whl \
     >>"$OUT/gpu_run.log" 2>&1 || { log "could not install the carried wheels (.whl/)"; exit 2; }
   export PYTHONPATH="$PWD/src:$SITE${PYTHONPATH:+:$PYTHONPATH}"
 else
