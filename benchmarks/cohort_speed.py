@@ -263,7 +263,8 @@ def main():
     ap.add_argument("--methods", default="fast,tsit5",
                     help="engine methods, comma-separated; the first gives the top-level keys (default fast,tsit5)")
     ap.add_argument("--method", default="tsit5", help=argparse.SUPPRESS)
-    ap.add_argument("--batch", type=int, default=None, help="patients per compiled batch (default: the engine's, neuroplast.simulation.batch_size)")
+    ap.add_argument("--batch", type=int, default=None,
+                    help="patients per compiled batch (default: the engine's, neuroplast.simulation.batch_size)")
     ap.add_argument("--repeats", type=int, default=3, help="warm engine runs; the median is reported")
     ap.add_argument("--no-compile", action="store_true", help="skip the compile-time child processes")
     ap.add_argument("--seed", type=int, default=1)

@@ -434,11 +434,11 @@ def test_the_path_a_gpu_takes_runs_on_the_cpu(model, monkeypatch, tmp_path):
     cpu = npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)
     monkeypatch.setattr(_kernels.jax, "default_backend", lambda: "gpu")
     assert _kernels.compile_options(wide=True, quick=True) == {}
-    runs = [npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(method="fast"))]
-    before = _kernels.jax.config.jax_compilation_cache_dir
-    _kernels.jax.config.update("jax_compilation_cache_dir", str(tmp_path))  # the kernel store's folder
+    runs, before = [], _kernels.jax.config.jax_compilation_cache_dir  # (an earlier test may have set a folder)
     try:
-        runs.append(npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(method="fast")))
+        for folder in (None, str(tmp_path)):  # without a kernel store, then with one
+            _kernels.jax.config.update("jax_compilation_cache_dir", folder)
+            runs.append(npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(method="fast")))
     finally:
         _kernels.jax.config.update("jax_compilation_cache_dir", before)
     assert len(list((tmp_path / "neuroplast-kernels").glob("fast_batch-*.bin"))) == 1  # stored and called

@@ -15,8 +15,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 @pytest.mark.slow  # three benchmark runs, each compiling the fast engine (~1.5 min on 2 cores)
 def test_gpu_script_runs_end_to_end_with_the_batches_it_asks_for(tmp_path):
     """Oracles: each run's JSON (the script's product) says the engine ran the batch size the script asked for (the
-    largest batch its progress reports counted; it once ran 64 whatever ``--batch`` said), lost no patient, and kept the true MADRS within the 0.15 points of the
-    fast engine's tests (tests/test_fast_engine.py) of the SciPy reference."""
+    largest batch its progress reports counted; it once ran 64 whatever ``--batch`` said), lost no patient, and
+    kept the true MADRS within the 0.15 points of the fast engine's tests (tests/test_fast_engine.py) of the SciPy
+    reference."""
     env = {**os.environ, "GPU_RUN_SMOKE": "1", "PYTHON": sys.executable, "OUT": str(tmp_path / "out"),
            "GPU_RUN_SITE": str(tmp_path / "site"), "GPU_RUN_WHEELS": str(tmp_path),  # none: this environment has all
            "PYTHONWARNINGS": "ignore"}

@@ -94,8 +94,6 @@ def compile_options(*, wide: bool = False, quick: bool = False) -> dict:
 
 _CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_prefer_vector_width": 512,
                 "xla_backend_optimization_level": 0}
-
-
 _CPU_OPTIONS_KNOWN = {"0.10.2": frozenset(_CPU_OPTIONS)}
 """jaxlib version -> the options of :data:`_CPU_OPTIONS` its XLA accepts, as :func:`_known_cpu_options` found them
 (uv.lock's jaxlib; checked against XLA by ``test_compile_options_leave_out_what_this_xla_does_not_know``): spares

@@ -36,9 +36,10 @@ synapses → mood, and whatever slow states the model has). The engine
 
 The step size is the batch's (one branch per step for all patients: the per-step matrices stay
 contiguous and shared branches stay branches), so a patient's result depends, within the
-tolerances, on the patients it shares a batch with (``Solver.batch``; by default ``FastSettings.batch``, 64, on
-the CPU and ``FastSettings.device_batch`` on a GPU): the same cohort with the same batch size gives the same numbers. A patient whose states turn non-finite or go
-beyond :data:`DIVERGED` at the shortest step is flagged ``non_finite`` and left out of the control.
+tolerances, on the patients it shares a batch with (``Solver.batch``; by default ``FastSettings.batch``,
+64, on the CPU and ``FastSettings.device_batch`` on a GPU): the same cohort with the same batch size
+gives the same numbers. A patient whose states turn non-finite or go beyond :data:`DIVERGED` at the
+shortest step is flagged ``non_finite`` and left out of the control.
 
 Only the PK states the regimen's inputs reach are propagated (a drug the regimen does not give
 stays at zero: the ketamine trials skip the midazolam and SSRI states); each patient's linear
@@ -99,9 +100,9 @@ class FastSettings:
     rtol: float = 5e-3  # the controller's tolerances on the non-PK states (ROS2's embedded error estimate), chosen
     atol: float = 2e-4  # by step counts and true-MADRS errors against rtol 1e-8 references: docs/scale.md
     batch: int = 64  # on the CPU, patients sharing a step size (the controller follows the batch's worst patient)
-    # other backends (a GPU): assumption, not measured. A step attempt is a few dozen kernels whatever the batch, so a
-    # GPU needs tens of thousands of patients in flight; a batch of 32,768 needs ~1.6 GB (measured on the CPU in float32,
-    # 84 days saved daily). Solver(batch=N) overrides either.
+    # other backends (a GPU): assumption, not measured. A step attempt is a few dozen kernels whatever the batch, so
+    # a GPU needs tens of thousands of patients in flight; a batch of 32,768 needs ~1.6 GB (measured on the CPU in
+    # float32, 84 days saved daily). Solver(batch=N) overrides either.
     device_batch: int = 32_768
     jac_every: int = 8  # accepted steps between fresh Jacobians of the non-PK block (ROS2 is a W-method: docs/scale.md)
 
