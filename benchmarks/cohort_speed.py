@@ -247,9 +247,23 @@ def run_engine(a) -> dict:
     per_pm = 1e3 * engine_s / (a.patients * DAYS / MONTH_D)
     print(f"[{solver.method}] engine: {engine_s:.2f} s (median of {a.repeats}), {per_pm:.4f} ms per patient-month, "
           f"{failed} patients failed", flush=True)
+    one_batch = None
+    if solver.method == "fast":  # where a batch's time goes: its step attempts (on a GPU: per-attempt cost vs batch)
+        from neuroplast.engine import simulate_fast
+
+        stats = []
+        first = cohort.take(np.arange(max(done)))
+        t0 = time.perf_counter()
+        simulate_fast(model, regimen, first, saveat, solver, stats=stats)
+        wall = time.perf_counter() - t0
+        accepted, rejected = (int(np.sum(v)) for v in stats[0])
+        one_batch = {"patients": max(done), "wall_s": wall, "accepted_steps": accepted, "rejected_steps": rejected,
+                     "us_per_attempt": 1e6 * wall / (accepted + rejected)}
+        print(f"[fast] one batch of {max(done)} alone: {wall:.3f} s (its set-up included), {accepted} accepted + "
+              f"{rejected} rejected steps, {one_batch['us_per_attempt']:.1f} us per attempt", flush=True)
     return dict(device=device, cohort=cohort, rss_start=rss_start, sim=sim, engine_s=engine_s, per_pm=per_pm,
                 failed=failed, compile_cold=compile_cold, compile_cached=compile_cached, rss_engine=rss_mb(),
-                solver=solver, batch=max(done))
+                solver=solver, batch=max(done), one_batch=one_batch)
 
 
 def main():
@@ -328,7 +342,7 @@ def main():
             "compile_s_cold": r["compile_cold"], "compile_s_cached": r["compile_cached"],
             "peak_rss_after_engine_mb": r["rss_engine"], "max_abs_error_vs_reference": err_state,
             "max_abs_error_by_readout": by_readout, "solver": dataclasses.asdict(r["solver"]),
-            "batch": r["batch"],
+            "batch": r["batch"], "one_batch": r["one_batch"],
             "max_abs_error_by_state": {k_: {"error": e, "largest_value": v} for k_, (e, v) in by_state.items()},
         }
         if method == "fast":  # the fast engine's own step control (Solver's rtol/atol are the adaptive engines')

@@ -32,5 +32,6 @@ def test_gpu_script_runs_end_to_end_with_the_batches_it_asks_for(tmp_path):
         fast = result["methods"]["fast"]
         assert (fast["batch"], result["float"], fast["patients_failed"]) == (batch, bits, 0), name
         assert fast["max_abs_error_by_readout"]["madrs_true"] <= 0.15, name
+        assert fast["one_batch"]["patients"] == batch and fast["one_batch"]["accepted_steps"] > 0, name
     first = json.loads((tmp_path / "out" / "gpu_1m_float32.json").read_text())["methods"]["fast"]
     assert first["compile_s_cold"] > 0 and first["compile_s_cached"] > 0
