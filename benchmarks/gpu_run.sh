@@ -13,7 +13,7 @@
 # Budget: < 8 minutes in all (each run has its own timeout).
 #
 # Smoke test on a CPU before spending device time (tiny cohorts, any backend), e.g. with a virtual environment
-# that copies the image's versions (jax 0.11.2, numpy 2.5.2, Python 3.12; docs/scale.md, "The GPU run"):
+# that copies the image's versions (jax 0.11.2, numpy 2.5.2, Python 3.12; docs/scale.md, "The GPU run rehearsed"):
 #   GPU_RUN_SMOKE=1 PYTHON=/path/to/venv/bin/python OUT=/tmp/smoke benchmarks/gpu_run.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
