@@ -298,6 +298,14 @@ def main():
     for method in methods:
         a.method = method
         runs[method] = run_engine(a)
+    if a.json:  # the engine's figures now, marked partial: a run stopped later (a device's time limit) keeps them
+        keep = {"engine_s": "engine_s", "engine_ms_per_patient_month": "per_pm", "patients_failed": "failed",
+                "compile_s_cold": "compile_cold", "compile_s_cached": "compile_cached",
+                "peak_rss_after_engine_mb": "rss_engine", "batch": "batch", "one_batch": "one_batch"}
+        with open(a.json, "w") as fh:
+            json.dump({"partial": True, "patients": a.patients, "float": 32 if a.float32 else 64,
+                       "device": runs[methods[0]]["device"],
+                       "methods": {m: {k: r[v] for k, v in keep.items()} for m, r in runs.items()}}, fh, indent=1)
     a.method = methods[0]
     r0 = runs[methods[0]]
     npl, model, regimen, saveat, solver = setup(a)
