@@ -266,6 +266,13 @@ def run_engine(a) -> dict:
                 solver=solver, batch=max(done), one_batch=one_batch)
 
 
+def engine_record(r: dict) -> dict:
+    """A method's engine figures (from :func:`run_engine`) under the JSON's names."""
+    return {"engine_s": r["engine_s"], "engine_ms_per_patient_month": r["per_pm"], "patients_failed": r["failed"],
+            "compile_s_cold": r["compile_cold"], "compile_s_cached": r["compile_cached"],
+            "peak_rss_after_engine_mb": r["rss_engine"], "batch": r["batch"], "one_batch": r["one_batch"]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--patients", type=int, default=10_000)
@@ -299,13 +306,10 @@ def main():
         a.method = method
         runs[method] = run_engine(a)
     if a.json:  # the engine's figures now, marked partial: a run stopped later (a device's time limit) keeps them
-        keep = {"engine_s": "engine_s", "engine_ms_per_patient_month": "per_pm", "patients_failed": "failed",
-                "compile_s_cold": "compile_cold", "compile_s_cached": "compile_cached",
-                "peak_rss_after_engine_mb": "rss_engine", "batch": "batch", "one_batch": "one_batch"}
         with open(a.json, "w") as fh:
             json.dump({"partial": True, "patients": a.patients, "float": 32 if a.float32 else 64,
                        "device": runs[methods[0]]["device"],
-                       "methods": {m: {k: r[v] for k, v in keep.items()} for m, r in runs.items()}}, fh, indent=1)
+                       "methods": {m: engine_record(r) for m, r in runs.items()}}, fh, indent=1)
     a.method = methods[0]
     r0 = runs[methods[0]]
     npl, model, regimen, saveat, solver = setup(a)
@@ -345,12 +349,10 @@ def main():
                 e = float(np.max(np.abs(np.asarray(arr[idx[j]], float) - ref_ro[j][name])))
                 by_readout[name] = max(by_readout.get(name, 0.0), e)
         per_method[method] = {
-            "engine_s": r["engine_s"], "engine_ms_per_patient_month": r["per_pm"], "patients_failed": r["failed"],
+            **engine_record(r),
             "ratio_vs_scipy_loop": loop_pm / r["per_pm"], "ratio_vs_scipy_stacked": stacked_pm / r["per_pm"],
-            "compile_s_cold": r["compile_cold"], "compile_s_cached": r["compile_cached"],
-            "peak_rss_after_engine_mb": r["rss_engine"], "max_abs_error_vs_reference": err_state,
+            "max_abs_error_vs_reference": err_state,
             "max_abs_error_by_readout": by_readout, "solver": dataclasses.asdict(r["solver"]),
-            "batch": r["batch"], "one_batch": r["one_batch"],
             "max_abs_error_by_state": {k_: {"error": e, "largest_value": v} for k_, (e, v) in by_state.items()},
         }
         if method == "fast":  # the fast engine's own step control (Solver's rtol/atol are the adaptive engines')

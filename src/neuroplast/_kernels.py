@@ -85,11 +85,10 @@ def compile_options(*, wide: bool = False, quick: bool = False) -> dict:
     this is ``{}``. An option this jaxlib's XLA does not know is left out (:func:`_known_cpu_options`)."""
     if jax.default_backend() != "cpu":
         return {}
-    wanted = {"xla_cpu_use_fusion_emitters": False,
-              **({"xla_cpu_prefer_vector_width": 512} if wide else {}),
-              **({"xla_backend_optimization_level": 0} if quick else {})}
+    wanted = ["xla_cpu_use_fusion_emitters", *(["xla_cpu_prefer_vector_width"] if wide else []),
+              *(["xla_backend_optimization_level"] if quick else [])]
     known = _known_cpu_options()
-    return {k: v for k, v in wanted.items() if k in known}
+    return {k: _CPU_OPTIONS[k] for k in wanted if k in known}
 
 
 _CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_prefer_vector_width": 512,

@@ -60,8 +60,20 @@ _N = slice(32, 34)
 _L = slice(34, 35)
 SPINES_INDEX, MOOD_INDEX = 26, 28
 UNROLL_MAX_EVENTS = 32
-"""Event tables up to this many rows have their dose-input sum unrolled (:meth:`Model.table_inputs`); longer
-ones (a year of daily pills read whole by the fast engine) keep one reduction, so compile does not grow with them."""
+"""Event tables up to this many rows have their dose-input sum unrolled (:func:`sum_rows`); longer ones (a year of
+daily pills read whole by the fast engine) keep one reduction, so compile does not grow with them."""
+
+
+def sum_rows(term, n, whole):
+    """``term(0) + ... + term(n - 1)`` over an event table's ``n`` rows, unrolled up to :data:`UNROLL_MAX_EVENTS`
+    rows: XLA's CPU backend runs the same sum written as multiply-and-sum as a reduction fusion several times slower
+    on these small shapes (docs/scale.md). A longer table: ``whole()``, the sum as one reduction."""
+    if n > UNROLL_MAX_EVENTS:
+        return whole()
+    acc = term(0)
+    for i in range(1, n):
+        acc = acc + term(i)
+    return acc
 _KE = _K.start + KetaminePK.effect_start
 PK_READ = (*range(_KE, _KE + 5), _M.start + MidazolamPK.effect_index, *range(_R.start, _R.stop))
 """The PK states the rest of the model reads (:meth:`Model.field`): the ketamine family's five effect
@@ -144,12 +156,8 @@ class Model(eqx.Module):
         start, end, rate, is_iv, ka = table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4]
         on = (t >= start) & (t < end)
         flux = event_flux(t, start, end, rate, is_iv > 0.0, ka)
-        if table.shape[0] <= UNROLL_MAX_EVENTS:  # unrolled: XLA's CPU backend runs the multiply-and-sum below
-            into = flux[0] * table[0, 7:15]  # as a reduction fusion several times slower here (docs/scale.md)
-            for i in range(1, table.shape[0]):
-                into = into + flux[i] * table[i, 7:15]
-        else:  # a long table (a year of daily pills in the fast engine): one reduction, not hundreds of terms
-            into = jnp.sum(flux[:, None] * table[:, 7:15], axis=0)  # multiply-and-sum: no tiny dot per patient
+        into = sum_rows(lambda i: flux[i] * table[i, 7:15], table.shape[0],  # multiply-and-sum: no tiny dot
+                        lambda: jnp.sum(flux[:, None] * table[:, 7:15], axis=0))
         session = jnp.any((t >= start) & (t < table[:, 5])).astype(table.dtype)
         pill_on = jnp.any((t >= start) & (t < table[:, 6])).astype(table.dtype)
         therapy = jnp.max(jnp.where(on[:, None], table[:, 15:20], 0.0), axis=0)

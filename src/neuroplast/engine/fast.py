@@ -73,7 +73,7 @@ from .. import _kernels
 from .._kernels import compile_options
 from .._errors import NeuroplastInputError, PatientStatus
 from ..cohort import Cohort, individualize
-from ..model import UNROLL_MAX_EVENTS
+from ..model import sum_rows
 from .grid import TimeBase, time_base
 from .linear import GAUSS, propagators, substeps
 from .sparse import Plan, pattern_of
@@ -331,9 +331,8 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
         def inputs_at(t):
             """The dose input on the input rows at ``t``: (r, B)."""
             on = (t >= ev_start) & (t < ev_end)
-            if ev_in.shape[0] > UNROLL_MAX_EVENTS:  # a long table: one reduction, not hundreds of terms
-                return jnp.sum(jnp.where(on[:, None], ev_in, 0.0), axis=0)
-            return sum(jnp.where(on[i], ev_in[i], 0.0) for i in range(ev_in.shape[0]))  # unrolled (see matvec)
+            return sum_rows(lambda i: jnp.where(on[i], ev_in[i], 0.0), ev_in.shape[0],
+                            lambda: jnp.sum(jnp.where(on[:, None], ev_in, 0.0), axis=0))
     else:
         def inputs_at(t):
             """The dose input on the input rows at ``t``: (r, B)."""
