@@ -46,8 +46,15 @@ import numpy as np
 
 DAYS = 84.0
 MONTH_D = 365.25 / 12
-DOSES = [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-          "at": ["0 d", "2 d", "4 d", "7 d", "9 d", "11 d"]}]  # Mon/Wed/Fri for 2 weeks (Murrough 2013 schedule)
+DOSES = [
+    {
+        "drug": "ketamine",
+        "route": "iv",
+        "amount": "0.5 mg/kg",
+        "duration": "40 min",
+        "at": ["0 d", "2 d", "4 d", "7 d", "9 d", "11 d"],
+    }
+]  # Mon/Wed/Fri for 2 weeks (Murrough 2013 schedule)
 REF_RTOL, REF_ATOL = 1e-10, 1e-12
 
 
@@ -154,8 +161,14 @@ def scipy_loop(ones, events, regimen, saveat, rtol, atol):
     np.asarray(rhs(0.0, np.asarray(ones[0].initial_state()), ones[0], events[0]))
     t0 = time.perf_counter()
     for one, ev in zip(ones, events):
-        y, nf = solve_segments(lambda t, y, one=one, ev=ev: np.asarray(rhs(t, y, one, ev)),
-                               np.asarray(one.initial_state()), segs, saveat, rtol, atol)
+        y, nf = solve_segments(
+            lambda t, y, one=one, ev=ev: np.asarray(rhs(t, y, one, ev)),
+            np.asarray(one.initial_state()),
+            segs,
+            saveat,
+            rtol,
+            atol,
+        )
         results.append(y)
         nfev += nf
     return (time.perf_counter() - t0) / len(ones), results, nfev
@@ -167,8 +180,9 @@ def scipy_stacked(ind, events, regimen, saveat, rtol, atol):
     k = events.shape[0]
     y0 = np.asarray(jax.vmap(lambda m: m.initial_state())(ind))
     n = y0.shape[1]
-    rhs = jax.jit(lambda t, y, m, ev: jax.vmap(lambda mm, yy, ee: mm.vector_field(t, yy, ee))(m, y.reshape(k, n), ev)
-                  .reshape(-1))
+    rhs = jax.jit(
+        lambda t, y, m, ev: jax.vmap(lambda mm, yy, ee: mm.vector_field(t, yy, ee))(m, y.reshape(k, n), ev).reshape(-1)
+    )
     fun = lambda t, y: np.asarray(rhs(t, y, ind, events))  # noqa: E731
     fun(0.0, y0.reshape(-1))
     t0 = time.perf_counter()
@@ -181,15 +195,38 @@ def scipy_child(a, rtol, atol):
     on), on the same patients; returns the subset, timings, RHS call counts and saved states."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "scipy.npz")
-        cmd = [sys.executable, __file__, "--scipy-child", path, "--patients", str(a.patients), "--seed", str(a.seed),
-               "--every-h", str(a.every_h), "--scipy-patients", str(a.scipy_patients),
-               "--stacked-patients", str(a.stacked_patients), "--reference-patients", str(a.reference_patients),
-               "--scipy-tol", f"{rtol!r},{atol!r}"]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--scipy-child",
+            path,
+            "--patients",
+            str(a.patients),
+            "--seed",
+            str(a.seed),
+            "--every-h",
+            str(a.every_h),
+            "--scipy-patients",
+            str(a.scipy_patients),
+            "--stacked-patients",
+            str(a.stacked_patients),
+            "--reference-patients",
+            str(a.reference_patients),
+            "--scipy-tol",
+            f"{rtol!r},{atol!r}",
+        ]
         env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONWARNINGS": "ignore"}
         subprocess.run(cmd, check=True, env=env)
         r = np.load(path)
-        return (r["idx"], float(r["loop_s"]), float(r["stacked_s"]), float(r["loop_nfev"]), float(r["stacked_nfev"]),
-                r["loop_ys"], r["ref_ys"])
+        return (
+            r["idx"],
+            float(r["loop_s"]),
+            float(r["stacked_s"]),
+            float(r["loop_nfev"]),
+            float(r["stacked_nfev"]),
+            r["loop_ys"],
+            r["ref_ys"],
+        )
 
 
 def scipy_main(a) -> None:
@@ -210,8 +247,16 @@ def scipy_main(a) -> None:
     stacked_s, _, stacked_nfev = scipy_stacked(sub, events[:ks], regimen, saveat, rtol, atol)
     m = a.reference_patients
     _, ref_ys, _ = scipy_loop(ones[:m], events[:m], regimen, saveat, REF_RTOL, REF_ATOL)
-    np.savez(a.scipy_child, idx=idx, loop_s=loop_s, stacked_s=stacked_s, loop_nfev=loop_nfev / max(1, len(loop_ys)),
-             stacked_nfev=stacked_nfev, loop_ys=np.array(loop_ys), ref_ys=np.array(ref_ys))
+    np.savez(
+        a.scipy_child,
+        idx=idx,
+        loop_s=loop_s,
+        stacked_s=stacked_s,
+        loop_nfev=loop_nfev / max(1, len(loop_ys)),
+        stacked_nfev=stacked_nfev,
+        loop_ys=np.array(loop_ys),
+        ref_ys=np.array(ref_ys),
+    )
 
 
 def run_engine(a) -> dict:
@@ -226,8 +271,11 @@ def run_engine(a) -> dict:
 
     dev = jax.devices()[0]
     device = f"{dev.platform}: {getattr(dev, 'device_kind', str(dev))}"
-    print(f"[{solver.method}] device {device}; float{'32' if a.float32 else '64'}; {a.patients} patients, "
-          f"{DAYS:g} days, {saveat.size} saved times", flush=True)
+    print(
+        f"[{solver.method}] device {device}; float{'32' if a.float32 else '64'}; {a.patients} patients, "
+        f"{DAYS:g} days, {saveat.size} saved times",
+        flush=True,
+    )
     rss_start = rss_mb()
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", a.patients, seed=a.seed)
     # compile outside the clock, and warm every batch thread twice: a thread's first batches run slower (measured:
@@ -245,8 +293,11 @@ def run_engine(a) -> dict:
     engine_s = float(np.median(times))
     failed = int((~sim.ok).sum())
     per_pm = 1e3 * engine_s / (a.patients * DAYS / MONTH_D)
-    print(f"[{solver.method}] engine: {engine_s:.2f} s (median of {a.repeats}), {per_pm:.4f} ms per patient-month, "
-          f"{failed} patients failed", flush=True)
+    print(
+        f"[{solver.method}] engine: {engine_s:.2f} s (median of {a.repeats}), {per_pm:.4f} ms per patient-month, "
+        f"{failed} patients failed",
+        flush=True,
+    )
     one_batch = None
     if solver.method == "fast":  # where a batch's time goes: its step attempts (on a GPU: per-attempt cost vs batch)
         from neuroplast.engine import simulate_fast
@@ -257,20 +308,47 @@ def run_engine(a) -> dict:
         simulate_fast(model, regimen, first, saveat, solver, stats=stats)
         wall = time.perf_counter() - t0
         accepted, rejected = (int(np.sum(v)) for v in stats[0])
-        one_batch = {"patients": max(done), "wall_s": wall, "accepted_steps": accepted, "rejected_steps": rejected,
-                     "us_per_attempt": 1e6 * wall / (accepted + rejected)}
-        print(f"[fast] one batch of {max(done)} alone: {wall:.3f} s (its set-up included), {accepted} accepted + "
-              f"{rejected} rejected steps, {one_batch['us_per_attempt']:.1f} us per attempt", flush=True)
-    return dict(device=device, cohort=cohort, rss_start=rss_start, sim=sim, engine_s=engine_s, per_pm=per_pm,
-                failed=failed, compile_cold=compile_cold, compile_cached=compile_cached, rss_engine=rss_mb(),
-                solver=solver, batch=max(done), one_batch=one_batch)
+        one_batch = {
+            "patients": max(done),
+            "wall_s": wall,
+            "accepted_steps": accepted,
+            "rejected_steps": rejected,
+            "us_per_attempt": 1e6 * wall / (accepted + rejected),
+        }
+        print(
+            f"[fast] one batch of {max(done)} alone: {wall:.3f} s (its set-up included), {accepted} accepted + "
+            f"{rejected} rejected steps, {one_batch['us_per_attempt']:.1f} us per attempt",
+            flush=True,
+        )
+    return dict(
+        device=device,
+        cohort=cohort,
+        rss_start=rss_start,
+        sim=sim,
+        engine_s=engine_s,
+        per_pm=per_pm,
+        failed=failed,
+        compile_cold=compile_cold,
+        compile_cached=compile_cached,
+        rss_engine=rss_mb(),
+        solver=solver,
+        batch=max(done),
+        one_batch=one_batch,
+    )
 
 
 def engine_record(r: dict) -> dict:
     """A method's engine figures (from :func:`run_engine`) under the JSON's names."""
-    return {"engine_s": r["engine_s"], "engine_ms_per_patient_month": r["per_pm"], "patients_failed": r["failed"],
-            "compile_s_cold": r["compile_cold"], "compile_s_cached": r["compile_cached"],
-            "peak_rss_after_engine_mb": r["rss_engine"], "batch": r["batch"], "one_batch": r["one_batch"]}
+    return {
+        "engine_s": r["engine_s"],
+        "engine_ms_per_patient_month": r["per_pm"],
+        "patients_failed": r["failed"],
+        "compile_s_cold": r["compile_cold"],
+        "compile_s_cached": r["compile_cached"],
+        "peak_rss_after_engine_mb": r["rss_engine"],
+        "batch": r["batch"],
+        "one_batch": r["one_batch"],
+    }
 
 
 def main():
@@ -281,11 +359,18 @@ def main():
     ap.add_argument("--reference-patients", type=int, default=2, help="patients solved at rtol 1e-10 for the error")
     ap.add_argument("--every-h", type=float, default=6.0, help="save interval, hours (default 6 h: 337 saved times)")
     ap.add_argument("--float32", action="store_true")
-    ap.add_argument("--methods", default="fast,tsit5",
-                    help="engine methods, comma-separated; the first gives the top-level keys (default fast,tsit5)")
+    ap.add_argument(
+        "--methods",
+        default="fast,tsit5",
+        help="engine methods, comma-separated; the first gives the top-level keys (default fast,tsit5)",
+    )
     ap.add_argument("--method", default="tsit5", help=argparse.SUPPRESS)
-    ap.add_argument("--batch", type=int, default=None,
-                    help="patients per compiled batch (default: the engine's, neuroplast.simulation.batch_size)")
+    ap.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="patients per compiled batch (default: the engine's, neuroplast.simulation.batch_size)",
+    )
     ap.add_argument("--repeats", type=int, default=3, help="warm engine runs; the median is reported")
     ap.add_argument("--no-compile", action="store_true", help="skip the compile-time child processes")
     ap.add_argument("--seed", type=int, default=1)
@@ -307,9 +392,17 @@ def main():
         runs[method] = run_engine(a)
     if a.json:  # the engine's figures now, marked partial: a run stopped later (a device's time limit) keeps them
         with open(a.json, "w") as fh:
-            json.dump({"partial": True, "patients": a.patients, "float": 32 if a.float32 else 64,
-                       "device": runs[methods[0]]["device"],
-                       "methods": {m: engine_record(r) for m, r in runs.items()}}, fh, indent=1)
+            json.dump(
+                {
+                    "partial": True,
+                    "patients": a.patients,
+                    "float": 32 if a.float32 else 64,
+                    "device": runs[methods[0]]["device"],
+                    "methods": {m: engine_record(r) for m, r in runs.items()},
+                },
+                fh,
+                indent=1,
+            )
     a.method = methods[0]
     r0 = runs[methods[0]]
     npl, model, regimen, saveat, solver = setup(a)
@@ -319,8 +412,11 @@ def main():
     idx, loop_s, stacked_s, loop_nfev, stacked_nfev, loop_ys, ref_ys = scipy_child(a, solver.rtol, solver.atol)
     months = DAYS / MONTH_D
     loop_pm, stacked_pm = 1e3 * loop_s / months, 1e3 * stacked_s / months
-    print(f"scipy loop: {1e3 * loop_s:.0f} ms per patient ({loop_pm:.2f} ms per patient-month); "
-          f"stacked ({a.stacked_patients} patients): {1e3 * stacked_s:.0f} ms per patient", flush=True)
+    print(
+        f"scipy loop: {1e3 * loop_s:.0f} ms per patient ({loop_pm:.2f} ms per patient-month); "
+        f"stacked ({a.stacked_patients} patients): {1e3 * stacked_s:.0f} ms per patient",
+        flush=True,
+    )
     ks = a.stacked_patients
 
     # accuracy against the tight-tolerance reference (the first reference-patients of the subset)
@@ -332,8 +428,9 @@ def main():
     err_loop = 0.0
     for j in range(min(m, len(loop_ys))):
         err_loop = max(err_loop, float(np.max(np.abs(loop_ys[j] - ref_ys[j]))))
-    ref_ro = [{k_: np.asarray(v, float) for k_, v in ro(ones[j], jax.numpy.asarray(ref_ys[j])).items()}
-              for j in range(m)]
+    ref_ro = [
+        {k_: np.asarray(v, float) for k_, v in ro(ones[j], jax.numpy.asarray(ref_ys[j])).items()} for j in range(m)
+    ]
     per_method = {}
     for method, r in runs.items():
         sim = r["sim"]
@@ -350,9 +447,11 @@ def main():
                 by_readout[name] = max(by_readout.get(name, 0.0), e)
         per_method[method] = {
             **engine_record(r),
-            "ratio_vs_scipy_loop": loop_pm / r["per_pm"], "ratio_vs_scipy_stacked": stacked_pm / r["per_pm"],
+            "ratio_vs_scipy_loop": loop_pm / r["per_pm"],
+            "ratio_vs_scipy_stacked": stacked_pm / r["per_pm"],
             "max_abs_error_vs_reference": err_state,
-            "max_abs_error_by_readout": by_readout, "solver": dataclasses.asdict(r["solver"]),
+            "max_abs_error_by_readout": by_readout,
+            "solver": dataclasses.asdict(r["solver"]),
             "max_abs_error_by_state": {k_: {"error": e, "largest_value": v} for k_, (e, v) in by_state.items()},
         }
         if method == "fast":  # the fast engine's own step control (Solver's rtol/atol are the adaptive engines')
@@ -367,42 +466,76 @@ def main():
     err_state, by_readout = top["max_abs_error_vs_reference"], top["max_abs_error_by_readout"]
 
     out = {
-        "patients": a.patients, "months": months, "days": DAYS, "saved_times": int(saveat.size),
-        "regimen": "6 x 0.5 mg/kg IV ketamine over 40 min at days 0, 2, 4, 7, 9, 11", "population": "trd",
-        "device": device, "float": 32 if a.float32 else 64,
-        "engine": "neuroplast.simulate", "method": methods[0], "methods": per_method,
+        "patients": a.patients,
+        "months": months,
+        "days": DAYS,
+        "saved_times": int(saveat.size),
+        "regimen": "6 x 0.5 mg/kg IV ketamine over 40 min at days 0, 2, 4, 7, 9, 11",
+        "population": "trd",
+        "device": device,
+        "float": 32 if a.float32 else 64,
+        "engine": "neuroplast.simulate",
+        "method": methods[0],
+        "methods": per_method,
         "solver": {k_: v for k_, v in dataclasses.asdict(solver).items()},
-        "engine_s": engine_s, "engine_ms_per_patient_month": per_pm, "patients_failed": failed,
-        "scipy_loop_ms_per_patient_month": loop_pm, "scipy_loop_patients": len(loop_ys),
-        "scipy_stacked_ms_per_patient_month": stacked_pm, "scipy_stacked_patients": ks,
+        "engine_s": engine_s,
+        "engine_ms_per_patient_month": per_pm,
+        "patients_failed": failed,
+        "scipy_loop_ms_per_patient_month": loop_pm,
+        "scipy_loop_patients": len(loop_ys),
+        "scipy_stacked_ms_per_patient_month": stacked_pm,
+        "scipy_stacked_patients": ks,
         "scipy_rhs_calls_per_patient": loop_nfev,
         "scipy_stacked_rhs_calls": stacked_nfev,
-        "ratio_vs_scipy_loop": loop_pm / per_pm, "ratio_vs_scipy_stacked": stacked_pm / per_pm,
-        "compile_s_cold": compile_cold, "compile_s_cached": compile_cached,
-        "peak_rss_mb": rss_mb(), "rss_before_cohort_mb": rss_start, "peak_rss_after_engine_mb": rss_engine,
+        "ratio_vs_scipy_loop": loop_pm / per_pm,
+        "ratio_vs_scipy_stacked": stacked_pm / per_pm,
+        "compile_s_cold": compile_cold,
+        "compile_s_cached": compile_cached,
+        "peak_rss_mb": rss_mb(),
+        "rss_before_cohort_mb": rss_start,
+        "peak_rss_after_engine_mb": rss_engine,
         "reference": f"SciPy LSODA rtol {REF_RTOL:g} atol {REF_ATOL:g}, same RHS, split at infusion starts/stops",
-        "reference_patients": m, "max_abs_error_vs_reference": err_state,
-        "scipy_loop_max_abs_error_vs_reference": err_loop, "max_abs_error_by_readout": by_readout,
+        "reference_patients": m,
+        "max_abs_error_vs_reference": err_state,
+        "scipy_loop_max_abs_error_vs_reference": err_loop,
+        "max_abs_error_by_readout": by_readout,
         "max_abs_error_by_state": top["max_abs_error_by_state"],
         "targets": {"engine_ms_per_patient_month": 0.1, "ratio_vs_scipy_loop": 300, "compile_s_cold": 5.0},
     }
     print()
     print(f"{'measure':38s} {'value':>12s}  target")
-    for key, target in (("engine_ms_per_patient_month", "<= 0.1"), ("scipy_loop_ms_per_patient_month", ""),
-                        ("scipy_stacked_ms_per_patient_month", ""), ("ratio_vs_scipy_loop", ">= 300"),
-                        ("ratio_vs_scipy_stacked", ""), ("patients_failed", "0"), ("compile_s_cold", "<= 5"),
-                        ("compile_s_cached", "~0"), ("peak_rss_mb", ""), ("max_abs_error_vs_reference", ""),
-                        ("scipy_loop_max_abs_error_vs_reference", "")):
+    for key, target in (
+        ("engine_ms_per_patient_month", "<= 0.1"),
+        ("scipy_loop_ms_per_patient_month", ""),
+        ("scipy_stacked_ms_per_patient_month", ""),
+        ("ratio_vs_scipy_loop", ">= 300"),
+        ("ratio_vs_scipy_stacked", ""),
+        ("patients_failed", "0"),
+        ("compile_s_cold", "<= 5"),
+        ("compile_s_cached", "~0"),
+        ("peak_rss_mb", ""),
+        ("max_abs_error_vs_reference", ""),
+        ("scipy_loop_max_abs_error_vs_reference", ""),
+    ):
         v = out[key]
         print(f"{key:38s} {('n/a' if v is None else f'{v:.4g}'):>12s}  {target}")
     print(f"{'max abs error, madrs_true (points)':38s} {by_readout.get('madrs_true', float('nan')):>12.3g}")
     worst = max(out["max_abs_error_by_state"].items(), key=lambda kv: kv[1]["error"])
-    print(f"{'worst state (error / its largest value)':38s} {worst[0]}: {worst[1]['error']:.3g} / {worst[1]['largest_value']:.3g}")
+    print(
+        f"{'worst state (error / its largest value)':38s} {worst[0]}: {worst[1]['error']:.3g} / {worst[1]['largest_value']:.3g}"
+    )
     print()
     cols = list(per_method)
     print(f"{'method (side by side)':38s} " + " ".join(f"{c:>12s}" for c in cols))
-    for key in ("engine_ms_per_patient_month", "ratio_vs_scipy_loop", "ratio_vs_scipy_stacked", "patients_failed",
-                "compile_s_cold", "compile_s_cached", "max_abs_error_vs_reference"):
+    for key in (
+        "engine_ms_per_patient_month",
+        "ratio_vs_scipy_loop",
+        "ratio_vs_scipy_stacked",
+        "patients_failed",
+        "compile_s_cold",
+        "compile_s_cached",
+        "max_abs_error_vs_reference",
+    ):
         vals = [per_method[c][key] for c in cols]
         print(f"{key:38s} " + " ".join(f"{('n/a' if v is None else f'{v:.4g}'):>12s}" for v in vals))
     vals = [per_method[c]["max_abs_error_by_readout"].get("madrs_true", float("nan")) for c in cols]

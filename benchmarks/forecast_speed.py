@@ -31,7 +31,7 @@ from neuroplast.forecast.validation import coverage_study
 from neuroplast.io.history import read_history
 
 EX = Path(__file__).parents[1] / "examples" / "patient_history.csv"
-NOW = dt.datetime(2026, 10, 24, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 10, 24, 12, tzinfo=dt.UTC)
 
 
 def timed(fn, reps=3, cold: dict | None = None, key: str = ""):
@@ -65,22 +65,27 @@ def _nuts_old_settings(pm, obs, sv, lap, seed=0):
     def model():
         z = numpyro.sample("z", dist.Normal(jnp.zeros(n), 1.0).to_event(1))
         r = residuals(pm, z, obs, sv)
-        ll = -0.5 * jnp.sum(r ** 2)
+        ll = -0.5 * jnp.sum(r**2)
         numpyro.factor("scores", jnp.where(jnp.isfinite(ll), ll, -1e10))
 
     cov = 0.5 * (np.asarray(lap.cov) + np.asarray(lap.cov).T)
-    kernel = NUTS(model, dense_mass=True, inverse_mass_matrix=jnp.asarray(cov), max_tree_depth=5,
-                  target_accept_prob=0.85)
+    kernel = NUTS(
+        model, dense_mass=True, inverse_mass_matrix=jnp.asarray(cov), max_tree_depth=5, target_accept_prob=0.85
+    )
     mcmc = MCMC(kernel, num_warmup=100, num_samples=150, num_chains=2, chain_method="vectorized", progress_bar=False)
     init = np.random.default_rng(seed + 1).multivariate_normal(lap.mode, cov, size=2, method="cholesky")
     mcmc.run(jax.random.PRNGKey(seed), init_params={"z": jnp.asarray(init)}, extra_fields=("diverging", "num_steps"))
     samples = np.asarray(mcmc.get_samples(group_by_chain=True)["z"])
     ex = mcmc.get_extra_fields(group_by_chain=True)
     s = summary({"z": samples}, prob=0.9, group_by_chain=True)["z"]
-    return {"r_hat_max": float(np.max(s["r_hat"])), "n_eff_min": float(np.min(s["n_eff"])),
-            "divergences": int(np.sum(np.asarray(ex["diverging"]))),
-            "leapfrog_steps_sampling": int(np.sum(np.asarray(ex["num_steps"]))),
-            "mean": samples.reshape(-1, n).mean(0).tolist(), "sd": samples.reshape(-1, n).std(0).tolist()}
+    return {
+        "r_hat_max": float(np.max(s["r_hat"])),
+        "n_eff_min": float(np.min(s["n_eff"])),
+        "divergences": int(np.sum(np.asarray(ex["diverging"]))),
+        "leapfrog_steps_sampling": int(np.sum(np.asarray(ex["num_steps"]))),
+        "mean": samples.reshape(-1, n).mean(0).tolist(),
+        "sd": samples.reshape(-1, n).std(0).tolist(),
+    }
 
 
 def main():
@@ -89,8 +94,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="skip NUTS and use fewer virtual patients")
     ap.add_argument("--speed-only", action="store_true", help="skip the virtual-patient coverage study")
     ap.add_argument("--nuts-reps", type=int, default=3, help="warm NUTS runs (median reported)")
-    ap.add_argument("--nuts-old", action="store_true",
-                    help="also time the NUTS settings before the speed work (2 runs of ~3 min), same patient")
+    ap.add_argument(
+        "--nuts-old",
+        action="store_true",
+        help="also time the NUTS settings before the speed work (2 runs of ~3 min), same patient",
+    )
     a = ap.parse_args()
     model = npl.default_model()
     h = read_history(EX, now=NOW)
@@ -104,9 +112,9 @@ def main():
         oh = fdata.observation_hours(tl, h)
         end = tl.hours(NOW) + 8 * 7 * 24.0
         daily = tl.hours(NOW) + 24.0 * np.arange(57)
-        (sv, idx), (sv2, idx2) = fdata.prepare_shared(model, coh, tl, h.doses, h.weight_kg,
-                                                      [(float(oh[-1]) + 1e-3, oh), (end, daily)],
-                                                      max_h=pm.stable_step_h())
+        (sv, idx), (sv2, idx2) = fdata.prepare_shared(
+            model, coh, tl, h.doses, h.weight_kg, [(float(oh[-1]) + 1e-3, oh), (end, daily)], max_h=pm.stable_step_h()
+        )
         return pm, tl, oh, sv, fdata.observed(h, idx), sv2, idx2
 
     pm, tl, oh, sv, obs, sv2, idx2 = setup()
@@ -120,8 +128,9 @@ def main():
 
     res["forecast_bands_s"] = timed(fc)
     res["laplace_forecast_total_s"] = res["setup_s"] + res["laplace_fit_s"] + res["forecast_bands_s"]
-    res["forecast_with_plan_search_s"] = timed(lambda: forecast(h, weeks=8, target=parse_target("PHQ9<10"), now=NOW),
-                                               reps=1)
+    res["forecast_with_plan_search_s"] = timed(
+        lambda: forecast(h, weeks=8, target=parse_target("PHQ9<10"), now=NOW), reps=1
+    )
     if not a.quick:
         runs = []
 
@@ -136,9 +145,14 @@ def main():
             res["nuts_old_settings_diagnostics"] = old[-1]
     n = 12 if a.quick else 40
     # the same 4 weekly visits (days 35-56) for every history length
-    res["by_n_scores"] = [] if a.speed_only else [
-        coverage_study(model, n_patients=n, n_scores=k, n_future=4, n_draws=100, seed=7, future_start=10)
-        for k in (4, 7, 10)]
+    res["by_n_scores"] = (
+        []
+        if a.speed_only
+        else [
+            coverage_study(model, n_patients=n, n_scores=k, n_future=4, n_draws=100, seed=7, future_start=10)
+            for k in (4, 7, 10)
+        ]
+    )
     print(json.dumps(res, indent=1, default=float))
     if a.json:
         a.json.write_text(json.dumps(res, indent=1, default=float))

@@ -24,7 +24,12 @@ import neuroplast as npl
 MONTH_H = 365.25 * 24.0 / 12.0
 SSRI = {"drug": "escitalopram", "route": "oral", "amount": "20 mg", "start": "0 d", "every": "1 d"}
 CBT = {"kind": "cbt", "start": "0 d", "every": "7 d"}
-KET = {"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d", "4 d", "7 d", "9 d", "11 d"]}
+KET = {
+    "drug": "ketamine",
+    "amount": "0.5 mg/kg",
+    "duration": "40 min",
+    "at": ["0 d", "2 d", "4 d", "7 d", "9 d", "11 d"],
+}
 
 CASES = {
     "ketamine 6 infusions, 12 weeks": ("trd", [KET], [], 84),
@@ -56,15 +61,26 @@ def main():
             times.append(time.perf_counter() - t0)
         warm = float(np.median(times))
         months = days * 24.0 / MONTH_H
-        rows.append({"case": name, "events": len(reg.doses), "days": days, "patients": a.patients,
-                     "failed": int((~sim.ok).sum()), "cold_s": cold, "warm_s": warm,
-                     "ms_per_patient_month": 1000.0 * warm / (a.patients * months)})
+        rows.append(
+            {
+                "case": name,
+                "events": len(reg.doses),
+                "days": days,
+                "patients": a.patients,
+                "failed": int((~sim.ok).sum()),
+                "cold_s": cold,
+                "warm_s": warm,
+                "ms_per_patient_month": 1000.0 * warm / (a.patients * months),
+            }
+        )
     ref = rows[0]["ms_per_patient_month"]
     print(f"{'case':45s} {'events':>6s} {'ms/patient-month':>17s} {'vs ketamine':>12s} {'failed':>6s}")
     for r in rows:
         r["ratio_vs_ketamine"] = r["ms_per_patient_month"] / ref
-        print(f"{r['case']:45s} {r['events']:6d} {r['ms_per_patient_month']:17.2f} {r['ratio_vs_ketamine']:11.2f}x "
-              f"{r['failed']:6d}")
+        print(
+            f"{r['case']:45s} {r['events']:6d} {r['ms_per_patient_month']:17.2f} {r['ratio_vs_ketamine']:11.2f}x "
+            f"{r['failed']:6d}"
+        )
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"rows": rows, "patients": a.patients, "repeats": a.repeats}, f, indent=1)

@@ -24,10 +24,21 @@ from neuroplast.cohort import individualize
 from neuroplast.trials import parse_spec, run_trial
 
 SPEC = {
-    "trial": {"id": "bench", "population": "trd", "scale": "MADRS", "seed": 1,
-              "inclusion": {"min_baseline": 22}, "endpoints": {"timepoints": ["40 min", "4 h", "1 d", "3 d", "7 d"]}},
-    "arm": [{"name": "ketamine", "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}]},
-            {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]}],
+    "trial": {
+        "id": "bench",
+        "population": "trd",
+        "scale": "MADRS",
+        "seed": 1,
+        "inclusion": {"min_baseline": 22},
+        "endpoints": {"timepoints": ["40 min", "4 h", "1 d", "3 d", "7 d"]},
+    },
+    "arm": [
+        {
+            "name": "ketamine",
+            "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}],
+        },
+        {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]},
+    ],
 }
 
 
@@ -38,11 +49,12 @@ def scipy_per_patient(model, regimen, cohort, ts, k):
 
     def run(i):
         one = jax.tree_util.tree_map(lambda x: x[i], ind)
-        ev = regimen.event_array(cohort.table["weight_kg"].to_numpy()[i:i + 1], 8)[0]
+        ev = regimen.event_array(cohort.table["weight_kg"].to_numpy()[i : i + 1], 8)[0]
         y, t_prev = np.asarray(one.initial_state()), 0.0
         for seg in (2 / 3, ts[-1]):
-            sol = solve_ivp(lambda t, yy: np.asarray(rhs(t, yy, one, ev)), (t_prev, seg), y, method="LSODA",
-                            rtol=1e-6, atol=1e-9)
+            sol = solve_ivp(
+                lambda t, yy: np.asarray(rhs(t, yy, one, ev)), (t_prev, seg), y, method="LSODA", rtol=1e-6, atol=1e-9
+            )
             y, t_prev = sol.y[:, -1], seg
 
     run(0)
@@ -74,10 +86,17 @@ def main():
     cohort = r.arms["ketamine"].simulation.cohort
     sp = scipy_per_patient(model, reg, cohort, np.array([0.0, 168.0]), a.scipy_patients)
     engine_per_patient = warm_s / (2 * n)
-    out = {"patients": 2 * n, "days": 7, "trial_s_including_compile": cold, "trial_s_warm_median": warm_s,
-           "engine_ms_per_patient": 1e3 * engine_per_patient, "scipy_lsoda_ms_per_patient": 1e3 * sp,
-           "ratio_scipy_over_engine": sp / engine_per_patient,
-           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "device": str(jax.devices()[0])}
+    out = {
+        "patients": 2 * n,
+        "days": 7,
+        "trial_s_including_compile": cold,
+        "trial_s_warm_median": warm_s,
+        "engine_ms_per_patient": 1e3 * engine_per_patient,
+        "scipy_lsoda_ms_per_patient": 1e3 * sp,
+        "ratio_scipy_over_engine": sp / engine_per_patient,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "device": str(jax.devices()[0]),
+    }
     for k, v in out.items():
         print(f"{k:32s} {v:.4g}" if isinstance(v, float) else f"{k:32s} {v}")
     if a.json:

@@ -90,10 +90,12 @@ def test_slow_endpoints(slow_rows):
     """Placebo, wait-list, CBT and exercise endpoints are fitted within their CIs; wilkinson2017's response at
     12 days is set by the ketamine stage (four infusions), not by stage 3, and is reported, not asserted."""
     fit = {(r["study"], r["arm"], r["metric"]): r for r in slow_rows if r["use"] == "fit"}
-    for key in [("rutherford2012_waitlist", "wait list", "within_effect_size"),
-                ("furukawa2016_placebo", "placebo", "response_rate"),
-                ("cuijpers2023_cbt", "cbt vs wait list", "cohens_d"),
-                ("noetel2024_exercise", "exercise vs usual care", "cohens_d")]:
+    for key in [
+        ("rutherford2012_waitlist", "wait list", "within_effect_size"),
+        ("furukawa2016_placebo", "placebo", "response_rate"),
+        ("cuijpers2023_cbt", "cbt vs wait list", "cohens_d"),
+        ("noetel2024_exercise", "exercise vs usual care", "cohens_d"),
+    ]:
         assert fit[key]["ci_holds"], fit[key]
     z = np.array([abs(r["z"]) for r in slow_rows if r["use"] == "fit"])
     assert np.median(z) < 2.0

@@ -18,8 +18,17 @@ import neuroplast as npl
 from neuroplast._errors import NeuroplastInputError
 from neuroplast.evidence import HERE, source_ids
 from neuroplast.parameters import all_parameters
-from neuroplast.scales.circuits import (PROJECTIONS, REGIONS, CircuitConstants, circuit_from_factors, healthy_circuit,
-                                        mood_circuit, plasticity_factors, stationary_covariance, subcircuit_activity)
+from neuroplast.scales.circuits import (
+    PROJECTIONS,
+    REGIONS,
+    CircuitConstants,
+    circuit_from_factors,
+    healthy_circuit,
+    mood_circuit,
+    plasticity_factors,
+    stationary_covariance,
+    subcircuit_activity,
+)
 from neuroplast.scales.circuits.rate import _sigmoid, correlation, jacobian
 
 DAY = 24.0
@@ -87,23 +96,27 @@ def test_depression_shows_the_published_directions(states, treated):
     i_amy, i_vm = REGIONS.index("amygdala"), REGIONS.index("vmpfc")
     assert abs(st.coupling[0, base, i_amy, i_vm]) < abs(h.coupling[0, 0, i_amy, i_vm])
     for pfc in ("vmpfc", "dlpfc"):
-        assert abs(st.fc_between(pfc, "amygdala")[0, base]) < abs(h.fc_between(pfc, "amygdala")[0, 0]) - 0.05, \
+        assert abs(st.fc_between(pfc, "amygdala")[0, base]) < abs(h.fc_between(pfc, "amygdala")[0, 0]) - 0.05, (
             f"{pfc}-amygdala coupling weaker in MDD (tang2013_amygdala_vpfc, wu2020_amygdala_pfc_adolescent)"
+        )
     # weaker hippocampal-prefrontal coupling
     i_hpc = REGIONS.index("hippocampus")
     assert st.coupling[0, base, i_vm, i_hpc] < h.coupling[0, 0, i_vm, i_hpc]
-    assert st.fc_between("hippocampus", "vmpfc")[0, base] < h.fc_between("hippocampus", "vmpfc")[0, 0] - 0.05, \
+    assert st.fc_between("hippocampus", "vmpfc")[0, base] < h.fc_between("hippocampus", "vmpfc")[0, 0] - 0.05, (
         "hippocampal-prefrontal coupling impaired in MDD (cao2012_hippocampus_rsfc)"
+    )
 
 
 def _measures(st, h, k):
     """Signed distances from health at time index k, each positive in depression."""
-    return np.array([
-        st.region("sgacc")[0, k] - h.region("sgacc")[0, 0],
-        st.region("amygdala")[0, k] - h.region("amygdala")[0, 0],
-        abs(h.fc_between("vmpfc", "amygdala")[0, 0]) - abs(st.fc_between("vmpfc", "amygdala")[0, k]),
-        h.fc_between("hippocampus", "vmpfc")[0, 0] - st.fc_between("hippocampus", "vmpfc")[0, k],
-    ])
+    return np.array(
+        [
+            st.region("sgacc")[0, k] - h.region("sgacc")[0, 0],
+            st.region("amygdala")[0, k] - h.region("amygdala")[0, 0],
+            abs(h.fc_between("vmpfc", "amygdala")[0, 0]) - abs(st.fc_between("vmpfc", "amygdala")[0, k]),
+            h.fc_between("hippocampus", "vmpfc")[0, 0] - st.fc_between("hippocampus", "vmpfc")[0, k],
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -167,8 +180,9 @@ def test_fixed_point_matches_scipy_fsolve_and_is_stable(factor_state):
     st = factor_state
     const = CircuitConstants.from_values()
     w = st.coupling[0, 0]
-    ref = optimize.fsolve(lambda r: r - _sigmoid(w @ r + const.drive, const.slope), np.full(len(REGIONS), 0.5),
-                          xtol=1e-13)
+    ref = optimize.fsolve(
+        lambda r: r - _sigmoid(w @ r + const.drive, const.slope), np.full(len(REGIONS), 0.5), xtol=1e-13
+    )
     assert np.allclose(st.activity[0, 0], ref, atol=1e-10)
     assert np.max(np.linalg.eigvals(jacobian(w, ref, const.drive, const)).real) < 0
 
@@ -203,10 +217,18 @@ def test_readouts_drive_the_factors_by_name_not_index():
     ro = {"spine_density": np.full((2, 3), 0.8), "potentiation": np.full((2, 3), 0.05)}
     f = plasticity_factors(ro)
     assert np.allclose(f["prefrontal"], 0.85) and np.allclose(f["hippocampal"], 1.0)  # absent hippocampal -> 1
-    ro |= {"hippocampal_volume": np.full((2, 3), 0.9), "immature_neurons": np.full((2, 3), 0.5),
-           "neurogenesis": np.full((2, 3), 700.0), "plasticity_window": np.full((2, 3), 1.5)}
-    units = {"hippocampal_volume": "fraction of healthy", "immature_neurons": "fraction of healthy",
-             "neurogenesis": "new neurons per day (one hippocampus)", "plasticity_window": "multiplier"}
+    ro |= {
+        "hippocampal_volume": np.full((2, 3), 0.9),
+        "immature_neurons": np.full((2, 3), 0.5),
+        "neurogenesis": np.full((2, 3), 700.0),
+        "plasticity_window": np.full((2, 3), 1.5),
+    }
+    units = {
+        "hippocampal_volume": "fraction of healthy",
+        "immature_neurons": "fraction of healthy",
+        "neurogenesis": "new neurons per day (one hippocampus)",
+        "plasticity_window": "multiplier",
+    }
     f = plasticity_factors(ro, units=units)
     v = npl.default_model().values
     assert np.allclose(f["hippocampal"], 0.9 * 0.5 ** v["circuit_neurogenesis_exponent"])

@@ -13,8 +13,9 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "ketamine_vs_midazolam.toml"
 
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "neuroplast.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "neuroplast.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 def test_trial_end_to_end(tmp_path):
@@ -30,10 +31,24 @@ def test_trial_end_to_end(tmp_path):
     assert set(arm["baseline"]) == {"mean", "sd"}
     tp = arm["timepoints"][2]
     assert tp["time"] == "1 d" and tp["time_h"] == 24.0
-    assert set(tp) == {"time", "time_h", "mean_score", "mean_change", "sd_change", "response_rate", "remission_rate",
-                       "hippocampal_volume_pct", "plasticity_window", "learning"}  # the last three: extension (issue 4)
+    assert set(tp) == {
+        "time",
+        "time_h",
+        "mean_score",
+        "mean_change",
+        "sd_change",
+        "response_rate",
+        "remission_rate",
+        "hippocampal_volume_pct",
+        "plasticity_window",
+        "learning",
+    }  # the last three: extension (issue 4)
     assert 50.0 < tp["hippocampal_volume_pct"] <= 100.0 and tp["plasticity_window"] >= 1.0
-    assert set(arm["brain"]) >= {"hippocampal_volume_pct_start", "hippocampal_volume_change_pct", "plasticity_window_peak"}
+    assert set(arm["brain"]) >= {
+        "hippocampal_volume_pct_start",
+        "hippocampal_volume_change_pct",
+        "plasticity_window_peak",
+    }
     assert set(arm["relapse"]) >= {"responders_at_last_dose", "median_days_to_relapse"}
     c = s["contrasts"][0]
     assert c["arms"] == ["ketamine", "midazolam"] and len(c["ci95"]) == 2
@@ -41,16 +56,25 @@ def test_trial_end_to_end(tmp_path):
     patients = pd.read_parquet(out / "patients.parquet")
     assert len(patients) == 32 and set(patients["arm"]) == {"ketamine", "midazolam"}
     ds = xr.open_dataset(out / "trajectories.nc", engine="h5netcdf")
-    assert {"ketamine_plasma", "occupancy_interneuron", "bdnf", "spine_density", "score", "cadss", "sbp"} <= set(ds.data_vars)
+    assert {"ketamine_plasma", "occupancy_interneuron", "bdnf", "spine_density", "score", "cadss", "sbp"} <= set(
+        ds.data_vars
+    )
     ds.close()
     html = (out / "report.html").read_text()
-    assert "not a medical device" in html and "data:image/png;base64" in html and "http" not in html.replace("http-equiv", "")
+    assert (
+        "not a medical device" in html
+        and "data:image/png;base64" in html
+        and "http" not in html.replace("http-equiv", "")
+    )
     assert not list(tmp_path.glob(".run.tmp-*"))
 
 
-@pytest.mark.parametrize("args, field", [
-    (["--allow-high-dose"], None),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["--allow-high-dose"], None),
+    ],
+)
 def test_high_dose_needs_override(tmp_path, args, field):
     spec = tmp_path / "high.toml"
     spec.write_text(EXAMPLE.read_text().replace('amount = "0.5 mg/kg"', 'amount = "2 mg/kg"'))
@@ -64,17 +88,20 @@ def test_high_dose_needs_override(tmp_path, args, field):
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("old, new, expect", [
-    ('drug = "ketamine"', 'drug = "ketamin"', "arm[0].dose[0].drug"),
-    ('route = "iv"', 'route = "nasal"', "arm[0].dose[0].route"),
-    ('scale = "MADRS"', 'scale = "BDI"', "trial.scale"),
-    ('population = "trd"', 'population = "zzz"', "trial.population"),
-    ('amount = "0.5 mg/kg"', 'amount = "-0.5 mg/kg"', "arm[0].dose[0].amount"),
-    ('amount = "0.5 mg/kg"', 'amount = 0.5', "arm[0].dose[0].amount"),
-    ('amount = "0.5 mg/kg"', 'amount = "0.5 zorks"', "arm[0].dose[0].amount"),
-    ('"40 min", "4 h"', '"-40 min", "4 h"', "trial.endpoints.timepoints[0]"),
-    ('[trial.endpoints]', '[trial.endpoints', "malformed TOML"),
-])
+@pytest.mark.parametrize(
+    "old, new, expect",
+    [
+        ('drug = "ketamine"', 'drug = "ketamin"', "arm[0].dose[0].drug"),
+        ('route = "iv"', 'route = "nasal"', "arm[0].dose[0].route"),
+        ('scale = "MADRS"', 'scale = "BDI"', "trial.scale"),
+        ('population = "trd"', 'population = "zzz"', "trial.population"),
+        ('amount = "0.5 mg/kg"', 'amount = "-0.5 mg/kg"', "arm[0].dose[0].amount"),
+        ('amount = "0.5 mg/kg"', "amount = 0.5", "arm[0].dose[0].amount"),
+        ('amount = "0.5 mg/kg"', 'amount = "0.5 zorks"', "arm[0].dose[0].amount"),
+        ('"40 min", "4 h"', '"-40 min", "4 h"', "trial.endpoints.timepoints[0]"),
+        ("[trial.endpoints]", "[trial.endpoints", "malformed TOML"),
+    ],
+)
 def test_bad_input_one_line_exit_2(tmp_path, old, new, expect):
     text = EXAMPLE.read_text()
     assert old in text

@@ -63,8 +63,9 @@ def test_subcircuit_identities():
     table = pd.DataFrame({"baseline_ybocs_true": [30.0]})
     sc = _symptoms.score(ro, table, "baseline_ybocs_true", "prefrontal", 1.0, 1.0)
     np.testing.assert_allclose(sc, [[30.0, 15.0, 0.0, 30.0]], atol=1e-12)
-    np.testing.assert_allclose(_symptoms.score({"madrs_true": np.ones((1, 1))}, table, "baseline_ybocs_true",
-                                               "compulsion", 2.0, 1.0), [[30.0]])
+    np.testing.assert_allclose(
+        _symptoms.score({"madrs_true": np.ones((1, 1))}, table, "baseline_ybocs_true", "compulsion", 2.0, 1.0), [[30.0]]
+    )
 
 
 @pytest.mark.slow
@@ -88,21 +89,28 @@ def test_scale_population_mismatch_is_one_line_exit_2(tmp_path):
     spec = tmp_path / "bad.toml"
     spec.write_text(text.replace('scale = "PDD"', 'scale = "YBOCS"', 1))
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "neuroplast.cli", "trial", str(spec), "--out", str(out)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "neuroplast.cli", "trial", str(spec), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert "trial.scale" in r.stderr and "YBOCS" in r.stderr and str(spec) in r.stderr
     assert not out.exists()
 
 
-@pytest.mark.parametrize("population, scale", [("trd", "CAPS5"), ("ptsd", "MADRS"), ("ocd", "HAMA"),
-                                               ("chronic_pain", "YMRS")])
+@pytest.mark.parametrize(
+    "population, scale", [("trd", "CAPS5"), ("ptsd", "MADRS"), ("ocd", "HAMA"), ("chronic_pain", "YMRS")]
+)
 def test_scale_population_mismatch_in_the_library(population, scale):
     from neuroplast import NeuroplastInputError
 
-    data = {"trial": {"id": "x", "population": population, "scale": scale, "endpoints": {"timepoints": ["1 d"]}},
-            "arm": [{"name": "k", "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min"}]}]}
+    data = {
+        "trial": {"id": "x", "population": population, "scale": scale, "endpoints": {"timepoints": ["1 d"]}},
+        "arm": [{"name": "k", "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min"}]}],
+    }
     with pytest.raises(NeuroplastInputError, match="does not fit population"):
         parse_spec(data)
 
@@ -137,8 +145,9 @@ def test_directions_ketamine_beats_control(calibration_sims, model):
     rodriguez2013_ocd (more responders than saline); dakwar2020_alcohol (fewer drinking days than midazolam)."""
     v = model.values
     assert calibrate.feder_difference(calibration_sims, v) > 0
-    assert (calibrate.response_probability(calibration_sims["rodriguez2013_ocd ketamine"], v)
-            > calibrate.response_probability(calibration_sims["rodriguez2013_ocd saline"], v))
+    assert calibrate.response_probability(
+        calibration_sims["rodriguez2013_ocd ketamine"], v
+    ) > calibrate.response_probability(calibration_sims["rodriguez2013_ocd saline"], v)
     from neuroplast.conditions.validate import TRIALS
 
     r = run_trial(parse_spec(TRIALS["aud"]), model=model, n_per_arm=30)
@@ -160,8 +169,9 @@ def test_response_probability_single_visit_matches_closed_form(model):
     from neuroplast.conditions import ocd
 
     st = ocd.SCALES[0]["true"](ro, table, v)[:, 1]
-    closed = stats.norm.cdf(-(st - 0.65 * table["baseline_ybocs_true"].to_numpy())
-                            / (v["ybocs_noise_sd"] * np.sqrt(1 + 0.65 ** 2))).mean()
+    closed = stats.norm.cdf(
+        -(st - 0.65 * table["baseline_ybocs_true"].to_numpy()) / (v["ybocs_noise_sd"] * np.sqrt(1 + 0.65**2))
+    ).mean()
     assert calibrate.response_probability(sim, v) == pytest.approx(closed, abs=1e-9)
 
 
@@ -182,9 +192,20 @@ def test_addiction_and_mania_read_outs_follow_their_definitions(model):
 
     v = model.values
     s = np.array([[0.8, 0.9], [0.8, 0.9]])
-    ro = {"spine_density": s, "potentiation": np.zeros_like(s), "expectancy": np.zeros_like(s), "cadss": np.zeros_like(s)}
-    t = pd.DataFrame({"baseline_pdd_true": [80.0, 60.0], "heavy_day_share": [0.5, 1.0],
-                      "baseline_ymrs_true": [4.0, 4.0], "on_mood_stabiliser": [True, False]})
+    ro = {
+        "spine_density": s,
+        "potentiation": np.zeros_like(s),
+        "expectancy": np.zeros_like(s),
+        "cadss": np.zeros_like(s),
+    }
+    t = pd.DataFrame(
+        {
+            "baseline_pdd_true": [80.0, 60.0],
+            "heavy_day_share": [0.5, 1.0],
+            "baseline_ymrs_true": [4.0, 4.0],
+            "on_mood_stabiliser": [True, False],
+        }
+    )
     pdd = SCALES["PDD"].true(ro, t, v)
     hdd = SCALES["HDD"].true(ro, t, v)
     np.testing.assert_allclose(hdd, pdd * t["heavy_day_share"].to_numpy()[:, None])

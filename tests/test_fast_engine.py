@@ -40,9 +40,18 @@ def _cohort(model, n=3):
     """Typical patients plus extreme random effects (5th-95th percentile and beyond)."""
     c = npl.sample_cohort(model.values, model.cvs, "trd", n, seed=11)
     t = c.table.copy()
-    extremes = [dict(weight_kg=45.0, eta_cl_ket=0.4, eta_v1_ket=0.5, eta_stress_load=2.0, eta_cl_esc=0.4),
-                dict(weight_kg=140.0, eta_cl_ket=2.5, eta_v1_ket=2.0, eta_stress_load=0.4, eta_cl_esc=2.5,
-                     eta_cadss_per_100ng=2.5, eta_sbp_per_100ng=2.5)]
+    extremes = [
+        dict(weight_kg=45.0, eta_cl_ket=0.4, eta_v1_ket=0.5, eta_stress_load=2.0, eta_cl_esc=0.4),
+        dict(
+            weight_kg=140.0,
+            eta_cl_ket=2.5,
+            eta_v1_ket=2.0,
+            eta_stress_load=0.4,
+            eta_cl_esc=2.5,
+            eta_cadss_per_100ng=2.5,
+            eta_sbp_per_100ng=2.5,
+        ),
+    ]
     for i, row in enumerate(extremes[: n - 1]):
         for k, v in row.items():
             t.loc[t.index[i + 1], k] = v
@@ -73,34 +82,64 @@ def _compare(model, doses, saveat, n=3):
 
 @pytest.mark.slow  # the tight-tolerance reference takes ~30-60 s on 2 shared cores
 def test_single_infusion(model):
-    _compare(model, [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}],
-             np.concatenate([[0, 0.25, 0.5, 2 / 3, 1, 2, 4], np.arange(6, 7 * 24 + 1, 6)]))
+    _compare(
+        model,
+        [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}],
+        np.concatenate([[0, 0.25, 0.5, 2 / 3, 1, 2, 4], np.arange(6, 7 * 24 + 1, 6)]),
+    )
 
 
 @pytest.mark.slow  # the tight-tolerance reference takes ~30-60 s on 2 shared cores
 def test_repeated_infusions(model):
-    _compare(model, [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                      "at": ["0 d", "2 d", "4 d", "7 d"]}], np.arange(0.0, 14 * 24 + 1, 3.0))
+    _compare(
+        model,
+        [
+            {
+                "drug": "ketamine",
+                "route": "iv",
+                "amount": "0.5 mg/kg",
+                "duration": "40 min",
+                "at": ["0 d", "2 d", "4 d", "7 d"],
+            }
+        ],
+        np.arange(0.0, 14 * 24 + 1, 3.0),
+    )
 
 
 @pytest.mark.slow  # the tight-tolerance reference takes ~30-60 s on 2 shared cores
 def test_intranasal_esketamine(model):
-    _compare(model, [{"drug": "esketamine", "route": "intranasal", "amount": "56 mg", "start": "0 d",
-                      "every": "3.5 d", "count": 2}], np.arange(0.0, 7 * 24 + 1, 0.5))
+    _compare(
+        model,
+        [
+            {
+                "drug": "esketamine",
+                "route": "intranasal",
+                "amount": "56 mg",
+                "start": "0 d",
+                "every": "3.5 d",
+                "count": 2,
+            }
+        ],
+        np.arange(0.0, 7 * 24 + 1, 0.5),
+    )
 
 
 @pytest.mark.slow  # the tight-tolerance reference takes ~30-60 s on 2 shared cores
 def test_daily_oral_escitalopram(model):
-    _compare(model, [{"drug": "escitalopram", "route": "oral", "amount": "10 mg", "start": "0 d", "every": "1 d",
-                      "count": 14}], np.arange(0.0, 16 * 24 + 1, 4.0))
+    _compare(
+        model,
+        [{"drug": "escitalopram", "route": "oral", "amount": "10 mg", "start": "0 d", "every": "1 d", "count": 14}],
+        np.arange(0.0, 16 * 24 + 1, 4.0),
+    )
 
 
 def test_no_patient_lost_and_one_compile(model, monkeypatch):
     """200 sampled patients: none flagged, all finite (no step limit to hit: the shortest step is always
     accepted). Two cohort sizes with the same batch shape trace the compiled kernel at most once; the patients of
     a batch share its step sizes, so the same batch gives the same numbers."""
-    regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                                  "at": ["0 d", "2 d", "4 d"]}])
+    regimen = npl.build_regimen(
+        [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d", "4 d"]}]
+    )
     saveat = np.arange(0.0, 21 * 24 + 1, 6.0)
     solver = npl.Solver(method="fast", batch=64)
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 200, seed=5)
@@ -121,8 +160,9 @@ def test_no_patient_lost_and_one_compile(model, monkeypatch):
     # the same batch gives the same numbers; a patient in another batch may take other steps (the step size is
     # the batch's: its worst patient's), so agrees within the engine's tolerances (see _compare)
     np.testing.assert_array_equal(small.states[:64], sim.states[:64])
-    np.testing.assert_allclose(small.states[64:], sim.states[64:70], rtol=0,
-                               atol=0.01 * float(np.max(np.abs(sim.states))))
+    np.testing.assert_allclose(
+        small.states[64:], sim.states[64:70], rtol=0, atol=0.01 * float(np.max(np.abs(sim.states)))
+    )
     assert np.max(np.abs(small.readouts["madrs_true"] - sim.readouts["madrs_true"][:70])) <= 0.15
 
 
@@ -143,8 +183,9 @@ def test_sparse_lu_solve(kind):
 
     rng = np.random.default_rng(3)
     pattern = np.zeros((12, 12), bool)
-    for i, cols in enumerate([[0], [0, 1], [1, 2], [2, 3, 7, 8], [0, 4], [3, 4, 5, 7, 11], [6], [7], [8], [7, 8, 9],
-                              [5, 7, 8], [11]]):
+    for i, cols in enumerate(
+        [[0], [0, 1], [1, 2], [2, 3, 7, 8], [0, 4], [3, 4, 5, 7, 11], [6], [7], [8], [7, 8, 9], [5, 7, 8], [11]]
+    ):
         pattern[i, cols] = True
     if kind == "cycles":
         pattern[0, 5] = pattern[7, 10] = True  # mood feeds glutamate, volume feeds trophic: loops
@@ -166,8 +207,12 @@ def test_sparse_lu_solve(kind):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.max(np.abs(want)))
     # J v (the save's derivative at a step's end: engine.fast.pd_step) against the dense product; a sum of at most
     # 12 terms, rounding only
-    np.testing.assert_allclose(np.asarray(plan.matvec(entries, v)), np.einsum("bij,jb->ib", jac, v), rtol=0,
-                               atol=1e-13 * np.max(np.abs(v)) * np.max(np.abs(jac)) * 12)
+    np.testing.assert_allclose(
+        np.asarray(plan.matvec(entries, v)),
+        np.einsum("bij,jb->ib", jac, v),
+        rtol=0,
+        atol=1e-13 * np.max(np.abs(v)) * np.max(np.abs(jac)) * 12,
+    )
 
 
 def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
@@ -187,14 +232,26 @@ def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
         return call(name, fn, dynamic, static, options)
 
     monkeypatch.setattr(fast_engine._kernels, "call", spy)
-    regimen = npl.build_regimen([
-        {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d", "9 d"]},
-        {"drug": "escitalopram", "route": "oral", "amount": "10 mg", "start": "0 d", "every": "1 d", "count": 21}],
-        therapy=[{"kind": "cbt", "start": "1 d", "every": "7 d", "count": 3}])
+    regimen = npl.build_regimen(
+        [
+            {
+                "drug": "ketamine",
+                "route": "iv",
+                "amount": "0.5 mg/kg",
+                "duration": "40 min",
+                "at": ["0 d", "2 d", "9 d"],
+            },
+            {"drug": "escitalopram", "route": "oral", "amount": "10 mg", "start": "0 d", "every": "1 d", "count": 21},
+        ],
+        therapy=[{"kind": "cbt", "start": "1 d", "every": "7 d", "count": 3}],
+    )
     cohort = _cohort(model, 3)
     # every 6 h, and inside the infusions and the therapy sessions (learning reads the plasticity window then)
-    saveat = np.sort(np.concatenate([[0.0, 0.25, 0.5, 2 / 3, 1.0], np.arange(2.0, 21 * 24 + 1, 6.0),
-                                     24.4 + 24 * np.arange(0, 21, 7)]))
+    saveat = np.sort(
+        np.concatenate(
+            [[0.0, 0.25, 0.5, 2 / 3, 1.0], np.arange(2.0, 21 * 24 + 1, 6.0), 24.4 + 24 * np.arange(0, 21, 7)]
+        )
+    )
     npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)
     ref = npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(batch=8))
     plan = plans[0]
@@ -205,9 +262,10 @@ def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
     events = regimen.event_array(cohort.table["weight_kg"].to_numpy(), fast_engine._bucket(len(regimen.doses), 8))
     seen = np.zeros_like(allowed)
     for p in range(len(cohort)):
-        m = jax.tree_util.tree_map(lambda x: x[p], ind)
-        jac = jax.vmap(jax.jacfwd(lambda t, y: m.vector_field(t, y, events[p]), argnums=1))(
-            saveat, ref.states[p])
+        m = jax.tree_util.tree_map(lambda x, p=p: x[p], ind)
+        jac = jax.vmap(jax.jacfwd(lambda t, y, m=m, p=p: m.vector_field(t, y, events[p]), argnums=1))(
+            saveat, ref.states[p]
+        )
         seen |= np.any(np.asarray(jac)[:, pd][:, :, pd] != 0.0, axis=0)
     assert not np.any(seen & ~allowed), np.argwhere(seen & ~allowed)
     # and the probes miss none either way: the plan is exactly what the trajectories show, with the diagonal
@@ -220,8 +278,9 @@ def test_time_base(model):
     and save times play no part (6-hourly saves do not shorten the base below the 40-minute infusion's). The base
     is the largest whole fraction of the gcd within the shortest step: 40 min / 480 = 5 s; a 9.375 s gcd
     (3 x 5^5 ms) gives 3.125 s, not the millisecond that halving an odd gcd falls to."""
-    regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                                  "at": ["0 d", "2 d"]}])
+    regimen = npl.build_regimen(
+        [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}]
+    )
     ind = npl.cohort.individualize(model.values, npl.sample_cohort(model.values, model.cvs, "trd", 2, seed=1))
     settings = fast_engine.FastSettings()
     tb = fast_engine.plan(ind, regimen, np.arange(0.0, 7 * 24 + 1, 6.0), settings)
@@ -240,16 +299,24 @@ def test_error_control(model):
     rtol 1e-9, as above). One infusion, 3 days, saves at irregular times that no step lands on (cubic Hermite
     interpolation): at rtol 1e-4 the true MADRS is within 0.01 points and every state within 1e-3 of its peak;
     at rtol 1e-2 (looser than the default) the MADRS error is larger but within the 0.15 points of ``_compare``."""
-    regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                                  "at": ["0 d"]}])
+    regimen = npl.build_regimen(
+        [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}]
+    )
     saveat = np.concatenate([[0.0], np.sort(np.random.default_rng(4).uniform(0.05, 72.0, 60)), [72.0]])
     cohort = _cohort(model, 3)
     ref = npl.simulate(model, regimen, cohort, saveat=saveat, solver=REF)
     errs, steps = [], []
     for rtol in (1e-2, 1e-4):
         stats = []
-        sim = fast_engine.simulate_fast(model, regimen, cohort, saveat, FAST,
-                                        settings=fast_engine.FastSettings(rtol=rtol, atol=rtol * 1e-3), stats=stats)
+        sim = fast_engine.simulate_fast(
+            model,
+            regimen,
+            cohort,
+            saveat,
+            FAST,
+            settings=fast_engine.FastSettings(rtol=rtol, atol=rtol * 1e-3),
+            stats=stats,
+        )
         assert np.all(sim.ok)
         errs.append(float(np.max(np.abs(sim.readouts["madrs_true"] - ref.readouts["madrs_true"]))))
         steps.append(stats[0][0])
@@ -274,7 +341,12 @@ def test_read_rows():
     jac[0, pd[0], s_effect] = 1.0
     reads = fast_engine.read_rows(jac, pk, pd, live)
     assert [model_module.STATE_NAMES[pk[live][i]] for i in reads] == [
-        "s_effect", "r_effect", "snk_effect", "rnk_effect", "hnk_effect"]
+        "s_effect",
+        "r_effect",
+        "snk_effect",
+        "rnk_effect",
+        "hnk_effect",
+    ]
     jac[1, pd[2], model_module.STATE_NAMES.index("s_central")] = 0.5
     with pytest.raises(RuntimeError, match="PK_READ"):
         fast_engine.read_rows(jac, pk, pd, live)
@@ -298,8 +370,9 @@ def test_pk_groups(model):
     pk = fast_engine.pk_indices(len(names))
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 1, seed=3)
     m = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
-    reg = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                              "at": ["0 d"]}])
+    reg = npl.build_regimen(
+        [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}]
+    )
     ev = jnp.asarray(reg.event_array(cohort.table["weight_kg"].to_numpy(), 8))[0]
     a = np.asarray(jax.jacfwd(lambda y: m.vector_field(0.1, y, ev))(m.initial_state()))[np.ix_(pk, pk)]
     groups = fast_engine.pk_groups(np.abs(a))
@@ -307,9 +380,14 @@ def test_pk_groups(model):
     assert by_name == [
         (["s_central", "s_shallow", "s_deep", "snk_central", "snk_peripheral"], 5),
         (["r_central", "r_shallow", "r_deep", "rnk_central", "rnk_peripheral", "hnk_central"], 6),
-        (["mdz_central", "mdz_peripheral"], 2), (["escitalopram_central"], 1), (["sertraline_central"], 1),
-        (["eliminated"], 12), (["s_effect", "snk_effect"], 7), (["r_effect", "rnk_effect", "hnk_effect"], 9),
-        (["mdz_effect", "mdz_eliminated"], 4)], by_name
+        (["mdz_central", "mdz_peripheral"], 2),
+        (["escitalopram_central"], 1),
+        (["sertraline_central"], 1),
+        (["eliminated"], 12),
+        (["s_effect", "snk_effect"], 7),
+        (["r_effect", "rnk_effect", "hnk_effect"], 9),
+        (["mdz_effect", "mdz_eliminated"], 4),
+    ], by_name
     mask = fast_engine.covered(groups, pk.size)
     e, _ = propagators(jnp.asarray(a), jnp.arange(4), 5.0 / 3600.0, 16, 6)
     e = np.asarray(e)
@@ -365,8 +443,9 @@ def test_horizon_beyond_32bit_step_count_is_a_clear_input_error(model):
     NeuroplastInputError (one line: field, value, what to do), raised before any solve."""
     import jax
 
-    reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min",
-                              "at": ["0 h", "3600.001 s"]}])
+    reg = npl.build_regimen(
+        [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 h", "3600.001 s"]}]
+    )
     cohort = _cohort(model, 2)
     saveat = np.arange(0.0, 7 * 24 + 1, 24.0)
     with jax.enable_x64(False):
@@ -404,8 +483,9 @@ def test_batch_size_is_the_solvers_or_the_engines_own(model, monkeypatch):
     assert batch_size(npl.Solver(), 10**6) == 256
     monkeypatch.undo()
 
-    regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                                  "at": ["0 h"]}])
+    regimen = npl.build_regimen(
+        [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 h"]}]
+    )
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 16, seed=5)
     saveat = np.arange(0.0, 25.0, 6.0)
     counts = {}
@@ -427,8 +507,9 @@ def test_the_path_a_gpu_takes_runs_on_the_cpu(model, monkeypatch, tmp_path):
     rounding: ~1e-14 measured), also through the kernel store."""
     from neuroplast import _kernels
 
-    regimen = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                                  "at": ["0 d", "2 d"]}])
+    regimen = npl.build_regimen(
+        [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}]
+    )
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=6)
     saveat = np.arange(0.0, 72.0 + 1e-9, 6.0)
     cpu = npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)

@@ -17,7 +17,7 @@ from neuroplast.io.history import read_history
 from neuroplast.scales.symptoms import crosswalk
 
 EX = Path(__file__).parents[1] / "examples"
-NOW = dt.datetime(2026, 10, 24, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 10, 24, 12, tzinfo=dt.UTC)
 
 
 def test_crosswalk_published_anchors_and_inverse():
@@ -35,8 +35,12 @@ def test_crosswalk_published_anchors_and_inverse():
     m = np.linspace(0, 60, 333)
     for name in crosswalk.INSTRUMENTS:
         codes = jnp.full(m.shape, crosswalk.code(name))
-        assert np.max(np.abs(np.asarray(crosswalk.from_madrs_coded(jnp.asarray(m), codes))
-                             - crosswalk.from_madrs(m, name))) < 0.05
+        assert (
+            np.max(
+                np.abs(np.asarray(crosswalk.from_madrs_coded(jnp.asarray(m), codes)) - crosswalk.from_madrs(m, name))
+            )
+            < 0.05
+        )
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +70,12 @@ def test_patient_model_matches_the_library_solve(example):
             table[lat.column] = v
     values = dict(model.values)
     values["spine_lifetime"] = vals[-1]
-    sim = npl.simulate(npl.PopulationModel(values, model.cvs), fdata.regimen(tl, h.doses),
-                       npl.Cohort(coh.population, table), saveat=hours)
+    sim = npl.simulate(
+        npl.PopulationModel(values, model.cvs),
+        fdata.regimen(tl, h.doses),
+        npl.Cohort(coh.population, table),
+        saveat=hours,
+    )
     assert np.max(np.abs(ours - sim.readouts["madrs_true"][0])) < 0.25
 
 
@@ -80,8 +88,9 @@ def _virtual_patient(example):
     hist = virtual_history(pm, model, coh, z_true, n_scores=14, seed=3)
     tl = fdata.timeline(hist)
     oh = fdata.observation_hours(tl, hist)
-    sv, idx = fdata.prepare(model, coh, tl, hist.doses, hist.weight_kg, float(oh[-1]) + 1e-3, oh,
-                            max_h=pm.stable_step_h())
+    sv, idx = fdata.prepare(
+        model, coh, tl, hist.doses, hist.weight_kg, float(oh[-1]) + 1e-3, oh, max_h=pm.stable_step_h()
+    )
     return pm, z_true, fdata.observed(hist, idx), sv
 
 
@@ -125,8 +134,18 @@ def cli(*args):
 @pytest.mark.slow
 def test_cli_forecast_end_to_end(tmp_path):
     out = tmp_path / "fc"
-    r = cli("forecast", str(EX / "patient_history.fhir.json"), "--now", "2026-10-24T12:00", "--weeks", "3",
-            "--target", "PHQ9<12", "--out", str(out))
+    r = cli(
+        "forecast",
+        str(EX / "patient_history.fhir.json"),
+        "--now",
+        "2026-10-24T12:00",
+        "--weeks",
+        "3",
+        "--target",
+        "PHQ9<12",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     d = json.loads((out / "forecast.json").read_text())
     assert d["instrument"] == "PHQ9"
@@ -150,19 +169,23 @@ def test_cli_forecast_end_to_end(tmp_path):
     assert "patient_history" not in (out / "forecast.json").read_text() + html
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--target", "BDI<10"], "unknown instrument"),
-    (["--target", "PHQ9<40"], "outside the PHQ9 range"),
-    (["--weeks", "0"], "--weeks"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--target", "BDI<10"], "unknown instrument"),
+        (["--target", "PHQ9<40"], "outside the PHQ9 range"),
+        (["--weeks", "0"], "--weeks"),
+    ],
+)
 def test_cli_forecast_bad_options(tmp_path, args, words):
     from typer.testing import CliRunner
 
     from neuroplast.cli import app
 
     out = tmp_path / "never"
-    r = CliRunner().invoke(app, ["forecast", str(EX / "patient_history.csv"), "--now", "2026-10-24T12:00", *args,
-                                 "--out", str(out)])
+    r = CliRunner().invoke(
+        app, ["forecast", str(EX / "patient_history.csv"), "--now", "2026-10-24T12:00", *args, "--out", str(out)]
+    )
     assert r.exit_code == 2 and words in r.output
     assert "Traceback" not in r.output
     assert not out.exists()
@@ -170,8 +193,10 @@ def test_cli_forecast_bad_options(tmp_path, args, words):
 
 def test_cli_forecast_bad_history_writes_nothing(tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("record,time,item,value,route,duration\ncovariate,,weight,80 kg,,\ncovariate,,sex,male,,\n"
-                   "score,2026-01-05T08:30,PHQ9,31,,\n")
+    bad.write_text(
+        "record,time,item,value,route,duration\ncovariate,,weight,80 kg,,\ncovariate,,sex,male,,\n"
+        "score,2026-01-05T08:30,PHQ9,31,,\n"
+    )
     out = tmp_path / "never"
     r = cli("forecast", str(bad), "--now", "2026-10-24T12:00", "--out", str(out))
     assert r.returncode == 2 and "row 4" in r.stderr and "31" in r.stderr and "out of range" in r.stderr

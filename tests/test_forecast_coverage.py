@@ -28,9 +28,11 @@ def test_band_coverage_on_virtual_patients():
 def test_error_shrinks_with_more_scores():
     """Forecast error of the 4 weeks after visit 10 (day 28): more history → smaller median error.
     Same 20 virtual patients (same seed) with 4 vs 10 scores; a 10% margin absorbs Monte-Carlo noise."""
-    few = coverage_study(npl.default_model(), n_patients=20, n_scores=4, n_future=4, n_draws=40, seed=5,
-                         future_start=10)
-    many = coverage_study(npl.default_model(), n_patients=20, n_scores=10, n_future=4, n_draws=40, seed=5,
-                          future_start=10)
+    few = coverage_study(
+        npl.default_model(), n_patients=20, n_scores=4, n_future=4, n_draws=40, seed=5, future_start=10
+    )
+    many = coverage_study(
+        npl.default_model(), n_patients=20, n_scores=10, n_future=4, n_draws=40, seed=5, future_start=10
+    )
     assert many["z_error_rms"] < few["z_error_rms"]
     assert np.isfinite(few["mae_median"]) and np.isfinite(many["mae_median"])

@@ -18,11 +18,18 @@ def test_gpu_script_runs_end_to_end_with_the_batches_it_asks_for(tmp_path):
     largest batch its progress reports counted; it once ran 64 whatever ``--batch`` said), lost no patient, and
     kept the true MADRS within the 0.15 points of the fast engine's tests (tests/test_fast_engine.py) of the SciPy
     reference."""
-    env = {**os.environ, "GPU_RUN_SMOKE": "1", "PYTHON": sys.executable, "OUT": str(tmp_path / "out"),
-           "GPU_RUN_SITE": str(tmp_path / "site"), "GPU_RUN_WHEELS": str(tmp_path),  # none: this environment has all
-           "PYTHONWARNINGS": "ignore"}
-    run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_run.sh")], env=env, capture_output=True, text=True,
-                         timeout=900)
+    env = {
+        **os.environ,
+        "GPU_RUN_SMOKE": "1",
+        "PYTHON": sys.executable,
+        "OUT": str(tmp_path / "out"),
+        "GPU_RUN_SITE": str(tmp_path / "site"),
+        "GPU_RUN_WHEELS": str(tmp_path),  # none: this environment has all
+        "PYTHONWARNINGS": "ignore",
+    }
+    run = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_run.sh")], env=env, capture_output=True, text=True, timeout=900
+    )
     log = (tmp_path / "out" / "gpu_run.log").read_text()
     assert run.returncode == 0, run.stdout + run.stderr + log
     asked = {"gpu_1m_float32": (64, 32), "gpu_1m_float32_big_batch": (128, 32), "gpu_100k_float64": (64, 64)}

@@ -55,8 +55,13 @@ def test_second_process_loads_the_stored_kernel_and_matches(tmp_path, model, met
     script.write_text(SCRIPT)
     compiles = {}
     for mode, out in (("trace", "a.npy"), ("forbid-tracing", "b.npy")):
-        run = subprocess.run([sys.executable, str(script), str(cache), mode, str(tmp_path / out), method], check=True,
-                             timeout=600, capture_output=True, text=True)
+        run = subprocess.run(
+            [sys.executable, str(script), str(cache), mode, str(tmp_path / out), method],
+            check=True,
+            timeout=600,
+            capture_output=True,
+            text=True,
+        )
         compiles[mode] = int(run.stdout.split("compiles")[-1])
     if method == "fast":  # each of its four kernels compiled once, the stepping kernel ahead (_kernels.compile_ahead)
         assert compiles["trace"] == 4, compiles
@@ -78,7 +83,7 @@ def test_ran_knows_the_kernels_this_process_has_run():
     from neuroplast import _kernels
 
     def fn(x, y, power):
-        return x * y ** power
+        return x * y**power
 
     args = (jnp.ones(3), jnp.full(3, 2.0))
     before = jax.config.jax_compilation_cache_dir
@@ -119,8 +124,15 @@ def test_memoised_key_equals_the_full_key_and_tells_values_apart():
     assert key(1.0, rate=np.zeros(4)) == first  # other values of the arrays: the same kernel
     leaves = _kernels._key("memo-test", (Params(np.zeros(4), 1.0),), static, options)[1]
     np.testing.assert_array_equal(leaves[0], np.zeros(4))  # this call's arrays, not the memoised call's
-    others = {key(1), key(True), key(-0.0), key(0.0), key(1.0, static=(3, (1, 3))),
-              key(1.0, rate=np.ones(4, np.int32)), key(1.0, rate=np.ones(5))}
+    others = {
+        key(1),
+        key(True),
+        key(-0.0),
+        key(0.0),
+        key(1.0, static=(3, (1, 3))),
+        key(1.0, rate=np.ones(4, np.int32)),
+        key(1.0, rate=np.ones(5)),
+    }
     assert first not in others and len(others) == 7
     for scale in (1, True, -0.0, 0.0):  # each memo entry agrees with the full key
         assert key(scale) == _kernels._full_key("memo-test", (Params(np.ones(4), scale),), static, options)[0]
@@ -211,8 +223,9 @@ HOIST_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("given, hoisted", [
-    (None, True), ("--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0", False)])
+@pytest.mark.parametrize(
+    "given, hoisted", [(None, True), ("--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0", False)]
+)
 def test_import_lets_xla_compile_a_while_loop_as_one_function(tmp_path, given, hoisted):
     """Oracle: XLA's own compiled program. After ``import neuroplast`` a while loop over 32 kB (above XLA's 1 kB
     default) is compiled as one function (XLA marks it ``xla_cpu_small_call``): what makes the fast engine's
@@ -222,8 +235,11 @@ def test_import_lets_xla_compile_a_while_loop_as_one_function(tmp_path, given, h
     script = tmp_path / "hoist.py"
     script.write_text(HOIST_SCRIPT)
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | ({"XLA_FLAGS": given} if given else {})
-    out = subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True, env=env,
-                         timeout=300).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True, env=env, timeout=300)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     flags, got = out.split("|")
     assert got == str(hoisted), out
     assert flags == (given or "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000")
@@ -258,8 +274,11 @@ def test_import_keeps_freed_memory_for_reuse(tmp_path, given, tuned):
     script.write_text(MALLOC_SCRIPT)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env |= {"MALLOC_TRIM_THRESHOLD_": given} if given else {}
-    out = subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True, env=env,
-                         timeout=300).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True, env=env, timeout=300)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     applied, first, second = out.split("|")
     first, second = int(first), int(second)
     assert applied == str(tuned), out

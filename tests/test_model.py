@@ -29,12 +29,19 @@ def test_individualize_on_the_host_matches_the_device(model):
 def test_iv_rows_sum_to_the_table_inputs(model):
     """``Model.iv_rows`` (what the fast engine sums for an IV-only regimen) against the model's own
     ``table_inputs``: at every time, the rows on add up to its dose input, to rounding (1e-12 of the largest)."""
-    reg = npl.build_regimen([{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                              "at": ["0 d", "2 d", "4 d"]},
-                             {"drug": "esketamine", "route": "iv", "amount": "0.25 mg/kg", "duration": "1 h",
-                              "at": ["2 d"]},
-                             {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration": "40 min",
-                              "at": ["1 d"]}])
+    reg = npl.build_regimen(
+        [
+            {
+                "drug": "ketamine",
+                "route": "iv",
+                "amount": "0.5 mg/kg",
+                "duration": "40 min",
+                "at": ["0 d", "2 d", "4 d"],
+            },
+            {"drug": "esketamine", "route": "iv", "amount": "0.25 mg/kg", "duration": "1 h", "at": ["2 d"]},
+            {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["1 d"]},
+        ]
+    )
     cohort = one_patient(model)
     ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
     table = ind.input_table(jnp.asarray(reg.event_array(np.array([70.0]), 8)[0]))
@@ -95,7 +102,9 @@ def test_no_drug_no_drug_effect(model):
     from neuroplast.model import STATE_NAMES
 
     m = model.with_values(expectancy_base=0.0, expectancy_felt=0.0)
-    reg = npl.build_regimen([{"drug": "saline", "amount": "0 mg", "duration": "40 min", "start": "0 d", "every": "2 d", "count": 3}])
+    reg = npl.build_regimen(
+        [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "start": "0 d", "every": "2 d", "count": 3}]
+    )
     cohort = npl.sample_cohort(m.values, m.cvs, "trd", 8, seed=5)
     ts = np.linspace(0, 240, 41)
     sim = npl.simulate(m, reg, cohort, saveat=ts)
@@ -235,8 +244,7 @@ def test_occupancies_stay_in_unit_interval_and_esketamine_is_more_potent(model):
 def test_failed_patient_is_flagged_not_averaged(model, single_infusion):
     """A step limit makes the solve fail: the patient gets a status code, no exception."""
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 4, seed=1)
-    sim = npl.simulate(model, single_infusion, cohort, saveat=np.array([0.0, 24.0]),
-                       solver=npl.Solver(max_steps=5))
+    sim = npl.simulate(model, single_infusion, cohort, saveat=np.array([0.0, 24.0]), solver=npl.Solver(max_steps=5))
     assert np.all(sim.status == npl.PatientStatus.solver_failed)
 
 
@@ -247,11 +255,15 @@ def test_event_window_reads_every_live_event(model):
     agree to 1e-14 relative. Short tables (the ketamine trials) are read whole."""
     from neuroplast import simulation as S
 
-    reg = npl.build_regimen([{"drug": "sertraline", "route": "oral", "amount": "50 mg", "every": "1 d", "count": 364}],
-                            therapy=[{"kind": "cbt", "every": "7 d", "count": 52}])
+    reg = npl.build_regimen(
+        [{"drug": "sertraline", "route": "oral", "amount": "50 mg", "every": "1 d", "count": 364}],
+        therapy=[{"kind": "cbt", "every": "7 d", "count": 52}],
+    )
     lookback, k = S.event_window(reg, model.values, 512)
     assert k == 8 and 45.0 / model.values["ka_ser"] < lookback < 100.0
-    six = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "every": "2 d", "count": 6}])
+    six = npl.build_regimen(
+        [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "every": "2 d", "count": 6}]
+    )
     assert S.event_window(six, model.values, 8) == (0.0, None)
     cohort = one_patient(model)
     ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))

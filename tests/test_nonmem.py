@@ -69,7 +69,16 @@ name = "placebo"
   at = ["0 d"]
 """
 
-TIMES = [0.25, 0.75, 2.0, 8.0, 24.0, 50.0, 90.0, 336.0]  # ends at HORIZON_STEP_H: export and import share one compiled solve
+TIMES = [
+    0.25,
+    0.75,
+    2.0,
+    8.0,
+    24.0,
+    50.0,
+    90.0,
+    336.0,
+]  # ends at HORIZON_STEP_H: export and import share one compiled solve
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +93,12 @@ def _same_doses(regimen, expected, weight):
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert (g.drug, g.route) == (w.drug, w.route)
-        np.testing.assert_allclose([g.time_h, g.duration_h, float(g.amount_mg(np.asarray(weight)))],
-                                   [w.time_h, w.duration_h, float(w.amount_mg(np.asarray(weight)))], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            [g.time_h, g.duration_h, float(g.amount_mg(np.asarray(weight)))],
+            [w.time_h, w.duration_h, float(w.amount_mg(np.asarray(weight)))],
+            rtol=1e-9,
+            atol=1e-12,
+        )
 
 
 @pytest.mark.slow
@@ -142,29 +155,32 @@ HEAD = "ID,TIME,AMT,RATE,CMT,EVID,DV"
 OK = f"{HEAD}\n1,0,35,52.5,1,1,.\n1,1,0,0,0,0,120\n"
 
 
-@pytest.mark.parametrize("text, field, value, words", [
-    (OK.replace(",RATE", ""), "RATE", None, "missing column"),
-    (f"{HEAD}\n1,0,35,52.5,1,1,.\n1,2,0,0,0,0,120\n1,1,0,0,0,0,100\n", "row 4 TIME", "'1'", "decreases"),
-    (f"{HEAD}\n1,0,-35,52.5,1,1,.\n", "row 2 AMT", "'-35'", "negative"),
-    (f"{HEAD}\n1,0,35,-2,1,1,.\n", "row 2 RATE", "'-2'", "not supported"),
-    (f"{HEAD}\n1,0,35,52.5,1,3,.\n", "row 2 EVID", "'3'", "not supported"),
-    (f"{HEAD}\n1,0,35,52.5,9,1,.\n", "row 2 CMT", "'9'", "route"),
-    (f"{HEAD}\n1,0,200,300,1,1,.\n", "row 2 AMT", "'200'", "safety ceiling"),
-    (f"{HEAD},DRUG\n1,0,30,0,3,1,.,esketamine\n", "row 2 AMT", "'30'", "28 mg devices"),
-    (f"{HEAD},DRUG\n1,0,5,0,3,1,.,midazolam\n", "row 2 CMT", "'3'", "route"),
-    (f"{HEAD},DRUG\n1,0,5,0,1,1,.,aspirin\n", "row 2 DRUG", "'aspirin'", "unknown drug"),
-    (f"{HEAD}\n1,0,35,52.5,1,1,.\n2,0,35,52.5,1,1,.\n1,3,0,0,0,0,5\n", "row 4 ID", "'1'", "contiguous"),
-    (f"{HEAD},WT\n1,0,35,52.5,1,1,.,70\n1,1,0,0,0,0,120,80\n", "row 3 WT", "'80'", "time-varying"),
-    (f"{HEAD},WT\n1,0,35,52.5,1,1,.,700\n", "row 2 WT", "'700'", "between"),
-    (f"{HEAD},DVID\n1,0,35,52.5,1,1,.,.\n1,1,0,0,0,0,120,99\n", "row 3 DVID", "'99'", "unknown DVID"),
-    (f"{HEAD},ROUTE\n1,0,35,52.5,1,1,.,oral\n", "row 2 ROUTE", "'oral'", "disagrees"),
-    (f"{HEAD}\n1,0,35,52.5,1,1,.\n1,1,5,0,0,0,120\n", "row 3 AMT", "'5'", "observation"),
-    (f"{HEAD},SS\n1,0,35,52.5,1,1,.,1\n", "row 2 SS", "'1'", "steady-state"),
-    (f"{HEAD},ADDL\n1,0,35,52.5,1,1,.,2\n", "row 2 II", None, "positive II"),
-    (f"{HEAD}\n1,zero,35,52.5,1,1,.\n", "row 2 TIME", "'zero'", "not a number"),
-    (f"{HEAD}\n1,0,35,52.5,1,1\n", "row 2", None, "expected 7 values"),
-    (f"{HEAD},{HEAD[:2]}\n", "ID", None, "duplicate column"),
-])
+@pytest.mark.parametrize(
+    "text, field, value, words",
+    [
+        (OK.replace(",RATE", ""), "RATE", None, "missing column"),
+        (f"{HEAD}\n1,0,35,52.5,1,1,.\n1,2,0,0,0,0,120\n1,1,0,0,0,0,100\n", "row 4 TIME", "'1'", "decreases"),
+        (f"{HEAD}\n1,0,-35,52.5,1,1,.\n", "row 2 AMT", "'-35'", "negative"),
+        (f"{HEAD}\n1,0,35,-2,1,1,.\n", "row 2 RATE", "'-2'", "not supported"),
+        (f"{HEAD}\n1,0,35,52.5,1,3,.\n", "row 2 EVID", "'3'", "not supported"),
+        (f"{HEAD}\n1,0,35,52.5,9,1,.\n", "row 2 CMT", "'9'", "route"),
+        (f"{HEAD}\n1,0,200,300,1,1,.\n", "row 2 AMT", "'200'", "safety ceiling"),
+        (f"{HEAD},DRUG\n1,0,30,0,3,1,.,esketamine\n", "row 2 AMT", "'30'", "28 mg devices"),
+        (f"{HEAD},DRUG\n1,0,5,0,3,1,.,midazolam\n", "row 2 CMT", "'3'", "route"),
+        (f"{HEAD},DRUG\n1,0,5,0,1,1,.,aspirin\n", "row 2 DRUG", "'aspirin'", "unknown drug"),
+        (f"{HEAD}\n1,0,35,52.5,1,1,.\n2,0,35,52.5,1,1,.\n1,3,0,0,0,0,5\n", "row 4 ID", "'1'", "contiguous"),
+        (f"{HEAD},WT\n1,0,35,52.5,1,1,.,70\n1,1,0,0,0,0,120,80\n", "row 3 WT", "'80'", "time-varying"),
+        (f"{HEAD},WT\n1,0,35,52.5,1,1,.,700\n", "row 2 WT", "'700'", "between"),
+        (f"{HEAD},DVID\n1,0,35,52.5,1,1,.,.\n1,1,0,0,0,0,120,99\n", "row 3 DVID", "'99'", "unknown DVID"),
+        (f"{HEAD},ROUTE\n1,0,35,52.5,1,1,.,oral\n", "row 2 ROUTE", "'oral'", "disagrees"),
+        (f"{HEAD}\n1,0,35,52.5,1,1,.\n1,1,5,0,0,0,120\n", "row 3 AMT", "'5'", "observation"),
+        (f"{HEAD},SS\n1,0,35,52.5,1,1,.,1\n", "row 2 SS", "'1'", "steady-state"),
+        (f"{HEAD},ADDL\n1,0,35,52.5,1,1,.,2\n", "row 2 II", None, "positive II"),
+        (f"{HEAD}\n1,zero,35,52.5,1,1,.\n", "row 2 TIME", "'zero'", "not a number"),
+        (f"{HEAD}\n1,0,35,52.5,1,1\n", "row 2", None, "expected 7 values"),
+        (f"{HEAD},{HEAD[:2]}\n", "ID", None, "duplicate column"),
+    ],
+)
 def test_bad_dataset_names_row_field_and_value(tmp_path, text, field, value, words):
     path = _write(tmp_path, text)
     with pytest.raises(NeuroplastInputError) as exc:
@@ -178,11 +194,13 @@ def test_bad_dataset_names_row_field_and_value(tmp_path, text, field, value, wor
 
 def test_valid_optional_columns(tmp_path):
     """Names or codes for DRUG and DVID, M/F for SEX, comments, ADDL/II, ROUTE agreeing with CMT, extra columns."""
-    text = ("#ID,TIME,AMT,RATE,CMT,EVID,MDV,DV,DVID,DRUG,ROUTE,SEX,WT,ADDL,II,OCC\n"
-            "# a comment line\n"
-            "7,0,28,0,3,1,1,.,.,esketamine,intranasal,F,60,1,72,1\n"
-            "7,1,0,0,0,0,0,80,s_ketamine_plasma,.,.,F,60,0,0,1\n"
-            "7,2,0,0,.,0,1,.,10,.,.,F,60,0,0,1\n")
+    text = (
+        "#ID,TIME,AMT,RATE,CMT,EVID,MDV,DV,DVID,DRUG,ROUTE,SEX,WT,ADDL,II,OCC\n"
+        "# a comment line\n"
+        "7,0,28,0,3,1,1,.,.,esketamine,intranasal,F,60,1,72,1\n"
+        "7,1,0,0,0,0,0,80,s_ketamine_plasma,.,.,F,60,0,0,1\n"
+        "7,2,0,0,.,0,1,.,10,.,.,F,60,0,0,1\n"
+    )
     data = read_nonmem(_write(tmp_path, text))
     (ind,) = data.individuals
     assert ind.female and ind.weight_kg == 60.0 and data.ignored_columns == ("OCC",)
@@ -215,8 +233,11 @@ def test_cli_import_and_export(tmp_path):
     from neuroplast.cli import app
 
     # predictions run to 336 h (HORIZON_STEP_H) as in the round-trip tests, so the compiled solver is reused
-    data = _write(tmp_path, "ID,TIME,AMT,RATE,CMT,EVID,DV,DVID,WT\n1,0,50,0,2,1,.,.,60\n1,0.5,0,0,0,0,150,1,60\n"
-                            "1,90,0,0,0,0,.,sbp,60\n2,0,10,0,4,1,.,.,.\n2,24,10,0,4,1,.,.,.\n2,26,0,0,0,0,8,.,.\n")
+    data = _write(
+        tmp_path,
+        "ID,TIME,AMT,RATE,CMT,EVID,DV,DVID,WT\n1,0,50,0,2,1,.,.,60\n1,0.5,0,0,0,0,150,1,60\n"
+        "1,90,0,0,0,0,.,sbp,60\n2,0,10,0,4,1,.,.,.\n2,24,10,0,4,1,.,.,.\n2,26,0,0,0,0,8,.,.\n",
+    )
     out = tmp_path / "pred"
     r = CliRunner().invoke(app, ["nonmem", str(data), "--out", str(out)])
     assert r.exit_code == 0, r.output
@@ -227,18 +248,34 @@ def test_cli_import_and_export(tmp_path):
     assert list(obs["ANALYTE"]) == ["ketamine_plasma", "sbp", "ketamine_plasma"]
     assert {"PRED", "PRED_REF", "RES", "ANALYTE", "UNIT"} <= set(table.columns) and (out / "summary.json").exists()
     csv = tmp_path / "data.csv"
-    r = CliRunner().invoke(app, ["nonmem-export", str(ROOT / "examples" / "ketamine_vs_midazolam.toml"), "--arm", "midazolam",
-                                 "--times", "20 min, 2 h, 14 d", "--analytes", "midazolam_plasma,sedation", "--out", str(csv)])
+    r = CliRunner().invoke(
+        app,
+        [
+            "nonmem-export",
+            str(ROOT / "examples" / "ketamine_vs_midazolam.toml"),
+            "--arm",
+            "midazolam",
+            "--times",
+            "20 min, 2 h, 14 d",
+            "--analytes",
+            "midazolam_plasma,sedation",
+            "--out",
+            str(csv),
+        ],
+    )
     assert r.exit_code == 0, r.output
     df = pd.read_csv(csv)
     assert list(df["EVID"]) == [1, 0, 0, 0, 0, 0, 0] and set(df.loc[df["EVID"] == 0, "DVID"]) == {"6", "13"}
 
 
-@pytest.mark.parametrize("text, needle", [
-    (OK.replace(",RATE", ""), "missing column"),
-    (f"{HEAD}\n1,0,35,52.5,1,1,.\n1,2,0,0,0,0,120\n1,1,0,0,0,0,100\n", "row 4 TIME"),
-    (f"{HEAD}\n1,0,-35,52.5,1,1,.\n", "row 2 AMT"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        (OK.replace(",RATE", ""), "missing column"),
+        (f"{HEAD}\n1,0,35,52.5,1,1,.\n1,2,0,0,0,0,120\n1,1,0,0,0,0,100\n", "row 4 TIME"),
+        (f"{HEAD}\n1,0,-35,52.5,1,1,.\n", "row 2 AMT"),
+    ],
+)
 def test_cli_bad_dataset(tmp_path, text, needle):
     """The issue's three malformed datasets: exit 2, one line naming the file, nothing written."""
     from neuroplast.cli import app
@@ -254,7 +291,12 @@ def test_cli_bad_dataset(tmp_path, text, needle):
 def test_cli_bad_dataset_in_a_real_process(tmp_path):
     path = _write(tmp_path, f"{HEAD}\n1,0,-35,52.5,1,1,.\n")
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "neuroplast.cli", "nonmem", str(path), "--out", str(out)],
-                       capture_output=True, text=True, timeout=300, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "neuroplast.cli", "nonmem", str(path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "row 2 AMT" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()

@@ -52,12 +52,15 @@ def test_pk_command_racemate_reports_enantiomers_and_metabolites():
     out = json.loads(r.stdout)
     assert {"ketamine", "esketamine", "arketamine", "norketamine", "hnk"} <= set(out)
     k = out["ketamine"]
-    assert k["cmax_ng_per_ml"] == pytest.approx(out["esketamine"]["cmax_ng_per_ml"] + out["arketamine"]["cmax_ng_per_ml"],
-                                                rel=0.02)  # peaks at the same sample, (S) slightly lower
+    assert k["cmax_ng_per_ml"] == pytest.approx(
+        out["esketamine"]["cmax_ng_per_ml"] + out["arketamine"]["cmax_ng_per_ml"], rel=0.02
+    )  # peaks at the same sample, (S) slightly lower
     assert r.returncode == 0
 
 
-@pytest.mark.parametrize("weight, text", [("70", "no unit"), ("7 kg", "between 20 and 250 kg"), ("70 min", "wrong unit")])
+@pytest.mark.parametrize(
+    "weight, text", [("70", "no unit"), ("7 kg", "between 20 and 250 kg"), ("70 min", "wrong unit")]
+)
 def test_pk_command_bad_weight(weight, text):
     r = cli("pk", str(EXAMPLES / "ketamine_vs_midazolam.toml"), "--weight", weight)
     assert r.returncode == 2
@@ -70,10 +73,22 @@ def test_safety_summary_per_arm_and_discharge():
     res = run_trial(load_spec(EXAMPLES / "esketamine_dose_finding.toml"), n_per_arm=12)
     for name, arm in res.summary["arms"].items():
         s = arm["safety"]
-        assert {"cadss_peak_mean", "sbp_peak_mean", "sbp_largest_mean_rise", "sedation_peak_mean",
-                "share_sbp_above_160", "share_sbp_above_180"} <= set(s)
-        assert {"dbp_largest_mean_rise", "heart_rate_largest_mean_rise", "share_sbp_rise_40", "share_dbp_rise_25",
-                "discharge_h_median", "discharge_h_p90"} <= set(s)
+        assert {
+            "cadss_peak_mean",
+            "sbp_peak_mean",
+            "sbp_largest_mean_rise",
+            "sedation_peak_mean",
+            "share_sbp_above_160",
+            "share_sbp_above_180",
+        } <= set(s)
+        assert {
+            "dbp_largest_mean_rise",
+            "heart_rate_largest_mean_rise",
+            "share_sbp_rise_40",
+            "share_dbp_rise_25",
+            "discharge_h_median",
+            "discharge_h_p90",
+        } <= set(s)
         for k, v in s.items():
             assert v is None or np.isfinite(v), (name, k)
     p = res.patients[res.patients["arm"] == "esketamine 84 mg"]
@@ -101,8 +116,9 @@ def test_hamd6_scale_and_mechanistic_dose_response(model):
     assert all(peak[a] < peak[b] for a, b in zip(doses, doses[1:]))
 
     def surge(mg_per_kg):
-        reg = npl.build_regimen([{"drug": "ketamine", "amount": f"{mg_per_kg} mg/kg", "duration": "40 min"}],
-                                allow_high_dose=True)
+        reg = npl.build_regimen(
+            [{"drug": "ketamine", "amount": f"{mg_per_kg} mg/kg", "duration": "40 min"}], allow_high_dose=True
+        )
         sim = npl.simulate(model, reg, npl.typical_patient(model.values), saveat=np.array([0.0, 40 / 60]))
         return sim.readouts["glutamate"][0, -1]  # at the end of the infusion: deepest block
 

@@ -55,11 +55,17 @@ def _augmented(m, drug, route):
     return big, b, 1
 
 
-CASES = [("ketamine", "iv", "0.5 mg/kg", "40 min"), ("ketamine", "im", "0.5 mg/kg", None),
-         ("ketamine", "intranasal", "0.5 mg/kg", None), ("ketamine", "oral", "0.5 mg/kg", None),
-         ("ketamine", "sublingual", "25 mg", None), ("esketamine", "intranasal", "56 mg", None),
-         ("esketamine", "iv", "0.25 mg/kg", "40 min"), ("esketamine", "oral", "84 mg", None),
-         ("arketamine", "iv", "0.5 mg/kg", "40 min")]
+CASES = [
+    ("ketamine", "iv", "0.5 mg/kg", "40 min"),
+    ("ketamine", "im", "0.5 mg/kg", None),
+    ("ketamine", "intranasal", "0.5 mg/kg", None),
+    ("ketamine", "oral", "0.5 mg/kg", None),
+    ("ketamine", "sublingual", "25 mg", None),
+    ("esketamine", "intranasal", "56 mg", None),
+    ("esketamine", "iv", "0.25 mg/kg", "40 min"),
+    ("esketamine", "oral", "84 mg", None),
+    ("arketamine", "iv", "0.5 mg/kg", "40 min"),
+]
 
 
 def _regimen(drug, route, amount, duration, at=("0 h",)):
@@ -70,8 +76,10 @@ def _regimen(drug, route, amount, duration, at=("0 h",)):
 
 
 def _infusions(regimen, weight):
-    return [(d.time_h, d.time_h + d.duration_h, float(d.amount_mg(weight)) * UMOL_PER_MG / d.duration_h)
-            for d in regimen.doses]
+    return [
+        (d.time_h, d.time_h + d.duration_h, float(d.amount_mg(weight)) * UMOL_PER_MG / d.duration_h)
+        for d in regimen.doses
+    ]
 
 
 @pytest.mark.parametrize("drug,route,amount,duration", CASES)
@@ -136,7 +144,9 @@ def test_two_back_to_back_infusions_equal_one_long(model):
     two = closed_form_linear(a, b, [(0.0, 1 / 3, 10.0), (1 / 3, 2 / 3, 10.0)], ts)
     np.testing.assert_allclose(two, one, rtol=1e-12, atol=1e-12)
     long = _regimen("ketamine", "iv", "0.5 mg/kg", "40 min")
-    split = npl.build_regimen([{"drug": "ketamine", "amount": "0.25 mg/kg", "duration": "20 min", "at": ["0 min", "20 min"]}])
+    split = npl.build_regimen(
+        [{"drug": "ketamine", "amount": "0.25 mg/kg", "duration": "20 min", "at": ["0 min", "20 min"]}]
+    )
     # every state but expectancy, which counts clinic time (a split dose keeps the patient longer)
     keep = [i for i, n in enumerate(STATE_NAMES) if n != "expectancy"]
     s1 = npl.simulate(model, long, one_patient(model), saveat=ts, solver=TIGHT).states[0][:, keep]
@@ -173,14 +183,17 @@ def test_published_peak_racemic_iv(model, single_infusion):
     assert r["tmax_h"] == pytest.approx(40 / 60, abs=1 / 60)
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the central volume is anchored to the 40-min infusion peak (A34); "
-                   "the 2-min peak after a bolus needs a front-end mixing model (Kamp's venous delay compartments, A03)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the central volume is anchored to the 40-min infusion peak (A34); "
+    "the 2-min peak after a bolus needs a front-end mixing model (Kamp's venous delay compartments, A03)",
+)
 def test_bolus_peak_within_published_spread(model):
     """10 mg IV bolus (60-s push): peak within the published geometric mean 296 ng/mL x/÷ GSD^2
     (1.71^2; about 95% of patients), ketamine_intranasal_iv_pk_pharmacotherapy2022 / A38. Not fitted.
     The model gives ~85 ng/mL (10 mg / V1): strict xfail, so a model that mends it is noticed."""
     r, _ = _nca(model, _regimen("ketamine", "iv", "10 mg", "1 min"), "ketamine_plasma")
-    assert 296 / 1.71 ** 2 <= r["cmax"] <= 296 * 1.71 ** 2
+    assert 296 / 1.71**2 <= r["cmax"] <= 296 * 1.71**2
 
 
 def test_clearance_and_volume_against_kamp_and_the_label(model, single_infusion):
@@ -207,7 +220,9 @@ def test_esketamine_intranasal_against_the_label(model):
     assert (nasal["auc"] / 84.0) / (iv["auc"] / 28.0) == pytest.approx(0.48, rel=0.01)
 
 
-@pytest.mark.parametrize("route,amount,f", [("oral", "0.5 mg/kg", 0.20), ("sublingual", "25 mg", 0.29), ("im", "0.5 mg/kg", 0.93)])
+@pytest.mark.parametrize(
+    "route,amount,f", [("oral", "0.5 mg/kg", 0.20), ("sublingual", "25 mg", 0.29), ("im", "0.5 mg/kg", 0.93)]
+)
 def test_extravascular_bioavailability(model, route, amount, f):
     """AUC(route)/AUC(IV) per mg = the registry bioavailability (A41/A42, A40): the closed-form depot
     delivers exactly F to the circulation; 1% covers the NCA's tail extrapolation."""

@@ -23,17 +23,31 @@ TIMES = np.linspace(0.0, 54.0, 109)  # every 30 min over 2.25 days: absorption, 
 
 REGIMENS = {
     # IV ketamine infusion, then IV midazolam (sedation read-out) later the same day
-    "iv": [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 h"]},
-           {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["6 h"]}],
+    "iv": [
+        {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 h"]},
+        {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["6 h"]},
+    ],
     # intranasal esketamine: three 28 mg devices 5 min apart (depot, F and first-pass norketamine), twice
     "intranasal": [{"drug": "esketamine", "route": "intranasal", "amount": "84 mg", "at": ["0 h", "1 d"]}],
     # oral ketamine (low F, large first-pass norketamine) and daily oral escitalopram (SERT occupancy)
-    "oral": [{"drug": "ketamine", "route": "oral", "amount": "1 mg/kg", "at": ["0 h"]},
-             {"drug": "escitalopram", "route": "oral", "amount": "10 mg", "start": "0 h", "every": "1 d", "count": 3}],
+    "oral": [
+        {"drug": "ketamine", "route": "oral", "amount": "1 mg/kg", "at": ["0 h"]},
+        {"drug": "escitalopram", "route": "oral", "amount": "10 mg", "start": "0 h", "every": "1 d", "count": 3},
+    ],
 }
 
-PD = {"occupancy_pyramidal", "occupancy_interneuron", "sert_occupancy", "cadss", "sbp", "dbp", "heart_rate", "sedation",
-      "ketamine_plasma", "norketamine_plasma"}
+PD = {
+    "occupancy_pyramidal",
+    "occupancy_interneuron",
+    "sert_occupancy",
+    "cadss",
+    "sbp",
+    "dbp",
+    "heart_rate",
+    "sedation",
+    "ketamine_plasma",
+    "norketamine_plasma",
+}
 
 
 def _roadrunner(sbml: str, selections, times=TIMES):
@@ -75,8 +89,11 @@ def test_mass_balance_and_validity(model, patient):
     exp = export_sbml(model, regimen, patient)
     doc = libsbml.readSBMLFromString(exp.sbml)
     doc.checkConsistency()
-    errors = [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
-              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    errors = [
+        doc.getError(i).getMessage()
+        for i in range(doc.getNumErrors())
+        if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
     assert not errors, errors[0]
     sm = doc.getModel()
     amounts = [s.getId() for s in sm.getListOfSpecies() if s.getCompartment() == "body"]

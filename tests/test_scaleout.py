@@ -15,18 +15,37 @@ import numpy as np
 import pytest
 
 from neuroplast import NeuroplastInputError
-from neuroplast.scaleout import (Endpoint, parameter_bounds, parse_parameters, parse_sizes, power_curve,
-                                 replicate_seeds, replicate_trials, runner, sobol, sweep)
+from neuroplast.scaleout import (
+    Endpoint,
+    parameter_bounds,
+    parse_parameters,
+    parse_sizes,
+    power_curve,
+    replicate_seeds,
+    replicate_trials,
+    runner,
+    sobol,
+    sweep,
+)
 from neuroplast.scaleout.power import wilson
 from neuroplast.trials import parse_spec
 
 SPEC = {
-    "trial": {"id": "scaleout-test", "population": "trd", "scale": "MADRS", "seed": 3,
-              "inclusion": {"min_baseline": 22},
-              "endpoints": {"timepoints": ["1 d", "3 d"], "follow_up": "7 d"}},
-    "arm": [{"name": "ketamine",
-             "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}]},
-            {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]}],
+    "trial": {
+        "id": "scaleout-test",
+        "population": "trd",
+        "scale": "MADRS",
+        "seed": 3,
+        "inclusion": {"min_baseline": 22},
+        "endpoints": {"timepoints": ["1 d", "3 d"], "follow_up": "7 d"},
+    },
+    "arm": [
+        {
+            "name": "ketamine",
+            "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}],
+        },
+        {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]},
+    ],
 }
 N = 6  # patients per arm: every trial here is one padded batch of 8 (one compilation for the whole module)
 
@@ -49,6 +68,7 @@ def _free_port() -> int:
 
 
 # --- where the work runs -------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_local_cluster_equals_single_process(spec, serial, tmp_path_factory):
@@ -116,16 +136,44 @@ def test_sweep_applies_each_grid_point(spec):
 # --- endpoints -----------------------------------------------------------------------------
 
 SUMMARY = {
-    "arms": {"a": {"n": 10, "timepoints": [{"time": "1 d", "time_h": 24.0, "response_rate": 0.4},
-                                           {"time": "3 d", "time_h": 72.0, "response_rate": 0.3}],
-                   "relapse": {"median_days_to_relapse": None}, "safety": {"cadss_peak_mean": 12.0}},
-             "b": {"n": 10, "timepoints": [{"time": "1 d", "time_h": 24.0, "response_rate": 0.1},
-                                           {"time": "3 d", "time_h": 72.0, "response_rate": 0.2}],
-                   "relapse": {"median_days_to_relapse": 5.0}, "safety": {"cadss_peak_mean": 0.5}}},
-    "contrasts": [{"arms": ["a", "b"], "time": "1 d", "mean_difference": -4.0, "odds_ratio_response": 4.0,
-                   "cohens_d": 0.5, "p_welch": 0.01},
-                  {"arms": ["a", "b"], "time": "3 d", "mean_difference": -2.0, "odds_ratio_response": 2.0,
-                   "cohens_d": 0.25, "p_welch": 0.2}],
+    "arms": {
+        "a": {
+            "n": 10,
+            "timepoints": [
+                {"time": "1 d", "time_h": 24.0, "response_rate": 0.4},
+                {"time": "3 d", "time_h": 72.0, "response_rate": 0.3},
+            ],
+            "relapse": {"median_days_to_relapse": None},
+            "safety": {"cadss_peak_mean": 12.0},
+        },
+        "b": {
+            "n": 10,
+            "timepoints": [
+                {"time": "1 d", "time_h": 24.0, "response_rate": 0.1},
+                {"time": "3 d", "time_h": 72.0, "response_rate": 0.2},
+            ],
+            "relapse": {"median_days_to_relapse": 5.0},
+            "safety": {"cadss_peak_mean": 0.5},
+        },
+    },
+    "contrasts": [
+        {
+            "arms": ["a", "b"],
+            "time": "1 d",
+            "mean_difference": -4.0,
+            "odds_ratio_response": 4.0,
+            "cohens_d": 0.5,
+            "p_welch": 0.01,
+        },
+        {
+            "arms": ["a", "b"],
+            "time": "3 d",
+            "mean_difference": -2.0,
+            "odds_ratio_response": 2.0,
+            "cohens_d": 0.25,
+            "p_welch": 0.2,
+        },
+    ],
 }
 
 
@@ -153,6 +201,7 @@ def test_endpoint_defaults_and_bad_names(spec):
 
 
 # --- power ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (37, 40)])
 def test_wilson_interval_matches_statsmodels(k, n):
@@ -190,16 +239,17 @@ def test_power_bad_input(spec):
 
 # --- sensitivity ---------------------------------------------------------------------------
 
+
 def test_parameter_bounds():
     from neuroplast.parameters import all_parameters
 
     params = all_parameters()  # picked by property, not by name: the registry grows
     cl = next(p for p in params if p.cv > 0 and p.value > 0)  # has between-patient CV: central 95% of its log-normal
-    sigma = math.sqrt(math.log1p(cl.cv ** 2))
-    (lo, hi), = parameter_bounds([cl.name])
+    sigma = math.sqrt(math.log1p(cl.cv**2))
+    ((lo, hi),) = parameter_bounds([cl.name])
     assert (lo, hi) == pytest.approx((cl.value * math.exp(-2 * sigma), cl.value * math.exp(2 * sigma)), rel=1e-12)
     fixed = next(p for p in params if p.cv == 0 and p.value > 1 and "frac" not in p.name)  # no CV: value ÷/x spread
-    (lo, hi), = parameter_bounds([fixed.name], spread=2.0)
+    ((lo, hi),) = parameter_bounds([fixed.name], spread=2.0)
     assert (lo, hi) == pytest.approx((fixed.value / 2, fixed.value * 2), rel=1e-12)
     frac = next((p for p in params if "frac" in p.name and 1 / 3 < p.value < 1 and p.cv == 0), None)
     if frac is not None:  # a fraction stays <= 1
@@ -216,8 +266,12 @@ def test_parse_parameters():
     from neuroplast.parameters import all_parameters
 
     assert names == [p.name for p in all_parameters() if p.source == "fit"] and names
-    for bad, match in (("spine_gian", "did you mean spine_gain"), ("cl_ket=2:1", "lower < upper"),
-                       ("cl_ket=a:b", "name=lower:upper"), ("cl_ket,cl_ket", "twice")):
+    for bad, match in (
+        ("spine_gian", "did you mean spine_gain"),
+        ("cl_ket=2:1", "lower < upper"),
+        ("cl_ket=a:b", "name=lower:upper"),
+        ("cl_ket,cl_ket", "twice"),
+    ):
         with pytest.raises(NeuroplastInputError, match=match) as exc:
             parse_parameters(bad)
         assert exc.value.field == "--params"
@@ -226,8 +280,15 @@ def test_parse_parameters():
 def test_sobol_indices(spec):
     """CADSS depends on its gain and not at all on the HAM-D17 rater noise (this is a MADRS trial)."""
     with runner("none") as r:
-        res = sobol(spec, Endpoint("cadss_peak_mean"), names=["cadss_per_100ng", "hamd17_noise_sd"],
-                    base_samples=4, n_per_arm=N, seed=2, run=r)
+        res = sobol(
+            spec,
+            Endpoint("cadss_peak_mean"),
+            names=["cadss_per_100ng", "hamd17_noise_sd"],
+            base_samples=4,
+            n_per_arm=N,
+            seed=2,
+            run=r,
+        )
     assert res.values.shape == (4 * (2 + 2),) and res.samples.shape == (16, 2)
     for (lo, hi), col in zip(res.bounds, res.samples.T):
         assert np.all((col >= lo * (1 - 1e-12)) & (col <= hi * (1 + 1e-12)))
@@ -279,23 +340,57 @@ def test_cli_power_and_sensitivity(tmp_path, serial):
     spec_file = tmp_path / "t.toml"
     spec_file.write_text(TOML)
     cli = CliRunner()
-    r = cli.invoke(app, ["power", str(spec_file), "--sizes", str(N), "--replicates", "2", "--seed", "11",
-                         "--scheduler", "none", "--out", str(tmp_path / "pw")])
+    r = cli.invoke(
+        app,
+        [
+            "power",
+            str(spec_file),
+            "--sizes",
+            str(N),
+            "--replicates",
+            "2",
+            "--seed",
+            "11",
+            "--scheduler",
+            "none",
+            "--out",
+            str(tmp_path / "pw"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     got = json.loads((tmp_path / "pw" / "power.json").read_text())
     expected = np.mean([s["contrasts"][-1]["p_welch"] < 0.05 for s in serial])  # the same two trials
     assert got["curve"][0]["power"] == expected and (tmp_path / "pw" / "power.png").stat().st_size > 0
-    r = cli.invoke(app, ["sensitivity", str(spec_file), "--endpoint", "cadss_peak_mean", "--params", "cadss_per_100ng",
-                         "--samples", "2", "--n-per-arm", str(N), "--scheduler", "none", "--out", str(tmp_path / "se")])
+    r = cli.invoke(
+        app,
+        [
+            "sensitivity",
+            str(spec_file),
+            "--endpoint",
+            "cadss_peak_mean",
+            "--params",
+            "cadss_per_100ng",
+            "--samples",
+            "2",
+            "--n-per-arm",
+            str(N),
+            "--scheduler",
+            "none",
+            "--out",
+            str(tmp_path / "se"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     sens = json.loads((tmp_path / "se" / "sensitivity.json").read_text())
     assert [p["name"] for p in sens["parameters"]] == ["cadss_per_100ng"] and sens["settings"]["trials"] == 7
     bad_port = f"tcp://127.0.0.1:{_free_port()}"
-    for args, needle in ((["power", str(spec_file), "--sizes", "ten"], "--sizes"),
-                         (["power", str(spec_file), "--scheduler", bad_port], bad_port),
-                         (["sensitivity", str(spec_file), "--params", "spine_gian"], "spine_gain"),
-                         (["sensitivity", str(spec_file), "--time", "9 d"], "--time"),
-                         (["sensitivity", str(spec_file), "--samples", "3", "--scheduler", "none"], "power of 2")):
+    for args, needle in (
+        (["power", str(spec_file), "--sizes", "ten"], "--sizes"),
+        (["power", str(spec_file), "--scheduler", bad_port], bad_port),
+        (["sensitivity", str(spec_file), "--params", "spine_gian"], "spine_gain"),
+        (["sensitivity", str(spec_file), "--time", "9 d"], "--time"),
+        (["sensitivity", str(spec_file), "--samples", "3", "--scheduler", "none"], "power of 2"),
+    ):
         r = cli.invoke(app, [*args, "--out", str(tmp_path / "bad")])
         assert r.exit_code == 2, r.output
         assert needle in r.output and "Traceback" not in r.output

@@ -68,8 +68,13 @@ def test_one_cbt_session_closed_form(model):
 def test_guideline_exercise_holds_fitness_at_one(model):
     """Three 50-min sessions a week (150 min) hold the period-mean fitness at 1 (linear ODE: the mean of
     its periodic solution is the mean input over the decay rate); transient after 16 weeks: e^-8 of 1."""
-    sim = _run(model, "mdd", therapy=[{"kind": "exercise", "duration": "50 min", "start": "0 d", "every": "56 h",
-                                      "count": 48}], days=112, step_d=1 / 24)
+    sim = _run(
+        model,
+        "mdd",
+        therapy=[{"kind": "exercise", "duration": "50 min", "start": "0 d", "every": "56 h", "count": 48}],
+        days=112,
+        step_d=1 / 24,
+    )
     x = sim.readouts["fitness"][0]
     last = sim.times_h >= (112 - 28) * DAY
     assert x[last].mean() == pytest.approx(1.0, rel=0.02)  # 2%: hourly sampling of a sawtooth
@@ -78,8 +83,10 @@ def test_guideline_exercise_holds_fitness_at_one(model):
     # volume balance (closed form of its ODE): dV/dt = -loss mood (1 - T) + gain X, integrated by the trapezoid rule
     # over the hourly read-outs from day 28 to the end; tolerance: the trapezoid error on the sawtooth of fitness
     ro, per_h = sim.readouts, 1.0 / (365.25 * DAY)
-    rate = (-model.values["volume_loss_untreated"] * ro["mood"][0] * (1.0 - ro["trophic"][0])
-            + model.values["volume_gain_exercise"] * x) * per_h
+    rate = (
+        -model.values["volume_loss_untreated"] * ro["mood"][0] * (1.0 - ro["trophic"][0])
+        + model.values["volume_gain_exercise"] * x
+    ) * per_h
     i = int(np.searchsorted(sim.times_h, 28 * DAY))
     vol = ro["hippocampal_volume"][0]
     change = np.trapezoid(rate[i:], sim.times_h[i:])
@@ -135,7 +142,9 @@ def test_every_therapy_kind_learns(model, kind):
     session_h = npl.regimen.THERAPIES[kind]
     forgetting = math.exp(-(24.0 - session_h) / model.values["tau_forget"])  # from the session's end to 1 d
     expected = (1.0 - math.exp(-model.values["k_session"] * eff)) * forgetting
-    assert sim.readouts["learning"][0, -1] == pytest.approx(expected, rel=3e-4)  # forgetting within the session: ~ session_h / tau_forget
+    assert sim.readouts["learning"][0, -1] == pytest.approx(
+        expected, rel=3e-4
+    )  # forgetting within the session: ~ session_h / tau_forget
 
 
 def test_presets_define_illness_history():

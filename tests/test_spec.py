@@ -8,10 +8,13 @@ import neuroplast as npl
 from neuroplast.trials import parse_spec
 
 BASE = {
-    "trial": {"id": "t", "population": "trd", "scale": "MADRS", "n_per_arm": 10,
-              "endpoints": {"timepoints": ["1 d"]}},
-    "arm": [{"name": "k", "dose": [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min",
-                                     "at": ["0 d"]}]}],
+    "trial": {"id": "t", "population": "trd", "scale": "MADRS", "n_per_arm": 10, "endpoints": {"timepoints": ["1 d"]}},
+    "arm": [
+        {
+            "name": "k",
+            "dose": [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}],
+        }
+    ],
 }
 
 
@@ -30,27 +33,30 @@ def spec_with(path, value):
 DOSE = ("arm", 0, "dose", 0)
 
 
-@pytest.mark.parametrize("path, value, field, text", [
-    (DOSE + ("drug",), "ketamin", "arm[0].dose[0].drug", "unknown drug"),
-    (DOSE + ("route",), "rectal", "arm[0].dose[0].route", "unknown route"),
-    (DOSE + ("drug",), "midazolam", "arm[0].dose[0].amount", "safety ceiling"),
-    (("trial", "scale"), "BDI", "trial.scale", "unknown scale"),
-    (("trial", "population"), "martians", "trial.population", "unknown population"),
-    (DOSE + ("amount",), "-0.5 mg/kg", "arm[0].dose[0].amount", "negative"),
-    (DOSE + ("amount",), KeyError, "arm[0].dose[0].amount", "missing"),
-    (DOSE + ("amount",), 0.5, "arm[0].dose[0].amount", "no unit"),
-    (DOSE + ("amount",), "0.5", "arm[0].dose[0].amount", "no unit"),
-    (DOSE + ("amount",), "0.5 blorps/kg", "arm[0].dose[0].amount", "cannot parse"),
-    (DOSE + ("duration",), "40 mg", "arm[0].dose[0].duration", "wrong unit"),
-    (DOSE + ("at",), ["-1 d"], "arm[0].dose[0].at[0]", "before 0"),
-    (("trial", "endpoints", "timepoints"), ["-2 h"], "trial.endpoints.timepoints[0]", "before 0"),
-    (DOSE + ("amount",), "2 mg/kg", "arm[0].dose[0].amount", "safety ceiling"),
-    (DOSE + ("amount",), "200 mg", "arm[0].dose[0].amount", "safety ceiling"),
-    (("trial", "n_per_arm"), -3, "trial.n_per_arm", "greater than or equal"),
-    (("trial", "seed"), -1, "trial.seed", "greater than or equal"),
-    (("trial", "colour"), "blue", "trial.colour", "Extra inputs"),
-    (DOSE + ("every",), "1 d", "arm[0].dose[0].at", "not both"),
-])
+@pytest.mark.parametrize(
+    "path, value, field, text",
+    [
+        (DOSE + ("drug",), "ketamin", "arm[0].dose[0].drug", "unknown drug"),
+        (DOSE + ("route",), "rectal", "arm[0].dose[0].route", "unknown route"),
+        (DOSE + ("drug",), "midazolam", "arm[0].dose[0].amount", "safety ceiling"),
+        (("trial", "scale"), "BDI", "trial.scale", "unknown scale"),
+        (("trial", "population"), "martians", "trial.population", "unknown population"),
+        (DOSE + ("amount",), "-0.5 mg/kg", "arm[0].dose[0].amount", "negative"),
+        (DOSE + ("amount",), KeyError, "arm[0].dose[0].amount", "missing"),
+        (DOSE + ("amount",), 0.5, "arm[0].dose[0].amount", "no unit"),
+        (DOSE + ("amount",), "0.5", "arm[0].dose[0].amount", "no unit"),
+        (DOSE + ("amount",), "0.5 blorps/kg", "arm[0].dose[0].amount", "cannot parse"),
+        (DOSE + ("duration",), "40 mg", "arm[0].dose[0].duration", "wrong unit"),
+        (DOSE + ("at",), ["-1 d"], "arm[0].dose[0].at[0]", "before 0"),
+        (("trial", "endpoints", "timepoints"), ["-2 h"], "trial.endpoints.timepoints[0]", "before 0"),
+        (DOSE + ("amount",), "2 mg/kg", "arm[0].dose[0].amount", "safety ceiling"),
+        (DOSE + ("amount",), "200 mg", "arm[0].dose[0].amount", "safety ceiling"),
+        (("trial", "n_per_arm"), -3, "trial.n_per_arm", "greater than or equal"),
+        (("trial", "seed"), -1, "trial.seed", "greater than or equal"),
+        (("trial", "colour"), "blue", "trial.colour", "Extra inputs"),
+        (DOSE + ("every",), "1 d", "arm[0].dose[0].at", "not both"),
+    ],
+)
 def test_bad_input_names_field_and_value(path, value, field, text):
     with pytest.raises(npl.NeuroplastInputError) as exc:
         parse_spec(spec_with(path, value), file="spec.toml")
@@ -67,18 +73,49 @@ def _dose_spec(**dose):
     return d
 
 
-@pytest.mark.parametrize("dose, field, text", [
-    ({"drug": "midazolam", "route": "intranasal", "amount": "2 mg"}, "arm[0].dose[0].route", "unknown route for midazolam"),
-    ({"drug": "arketamine", "route": "oral", "amount": "50 mg"}, "arm[0].dose[0].route", "known: iv"),
-    ({"drug": "esketamine", "route": "intranasal", "amount": "30 mg"}, "arm[0].dose[0].amount", "28 mg devices"),
-    ({"drug": "esketamine", "route": "intranasal", "amount": "112 mg"}, "arm[0].dose[0].amount", "safety ceiling"),
-    ({"drug": "esketamine", "route": "intranasal", "amount": "0.5 mg/kg"}, "arm[0].dose[0].amount", "28 mg devices"),
-    ({"drug": "escitalopram", "route": "iv", "amount": "10 mg", "duration": "1 h"}, "arm[0].dose[0].route", "known: oral"),
-    ({"drug": "escitalopram", "route": "oral", "amount": "40 mg"}, "arm[0].dose[0].amount", "safety ceiling of 20 mg"),
-    ({"drug": "sertraline", "route": "oral", "amount": "300 mg"}, "arm[0].dose[0].amount", "safety ceiling of 200 mg"),
-    ({"drug": "ketamine", "route": "oral", "amount": "5 mg/kg"}, "arm[0].dose[0].amount", "safety ceiling of 3 mg/kg"),
-    ({"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg"}, "arm[0].dose[0].duration", "missing infusion duration"),
-])
+@pytest.mark.parametrize(
+    "dose, field, text",
+    [
+        (
+            {"drug": "midazolam", "route": "intranasal", "amount": "2 mg"},
+            "arm[0].dose[0].route",
+            "unknown route for midazolam",
+        ),
+        ({"drug": "arketamine", "route": "oral", "amount": "50 mg"}, "arm[0].dose[0].route", "known: iv"),
+        ({"drug": "esketamine", "route": "intranasal", "amount": "30 mg"}, "arm[0].dose[0].amount", "28 mg devices"),
+        ({"drug": "esketamine", "route": "intranasal", "amount": "112 mg"}, "arm[0].dose[0].amount", "safety ceiling"),
+        (
+            {"drug": "esketamine", "route": "intranasal", "amount": "0.5 mg/kg"},
+            "arm[0].dose[0].amount",
+            "28 mg devices",
+        ),
+        (
+            {"drug": "escitalopram", "route": "iv", "amount": "10 mg", "duration": "1 h"},
+            "arm[0].dose[0].route",
+            "known: oral",
+        ),
+        (
+            {"drug": "escitalopram", "route": "oral", "amount": "40 mg"},
+            "arm[0].dose[0].amount",
+            "safety ceiling of 20 mg",
+        ),
+        (
+            {"drug": "sertraline", "route": "oral", "amount": "300 mg"},
+            "arm[0].dose[0].amount",
+            "safety ceiling of 200 mg",
+        ),
+        (
+            {"drug": "ketamine", "route": "oral", "amount": "5 mg/kg"},
+            "arm[0].dose[0].amount",
+            "safety ceiling of 3 mg/kg",
+        ),
+        (
+            {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg"},
+            "arm[0].dose[0].duration",
+            "missing infusion duration",
+        ),
+    ],
+)
 def test_drug_route_rules(dose, field, text):
     """Unknown drug/route pairs, non-existent device doses and per-drug, per-route ceilings: one line."""
     with pytest.raises(npl.NeuroplastInputError) as exc:
@@ -128,24 +165,56 @@ def _with_therapy(*sessions, doses=None):
 
 
 def test_therapy_sessions_become_events():
-    spec = parse_spec(_with_therapy({"kind": "cbt", "start": "1 d", "every": "7 d", "count": 4},
-                                    {"kind": "exercise", "start": "0 d", "every": "2 d", "count": 3}))
+    spec = parse_spec(
+        _with_therapy(
+            {"kind": "cbt", "start": "1 d", "every": "7 d", "count": 4},
+            {"kind": "exercise", "start": "0 d", "every": "2 d", "count": 3},
+        )
+    )
     reg = spec.regimens()["k"]
     kinds = [d.drug for d in reg.doses if d.route == "session"]
     assert kinds.count("cbt") == 4 and kinds.count("exercise") == 3
     assert reg.last_dose_h == 0.0  # relapse counts from the last drug dose, not the last session
 
 
-@pytest.mark.parametrize("bad, field, value", [
-    (_with_therapy({"kind": "hypnosis", "at": ["1 d"]}), "arm[0].therapy[0].kind", "hypnosis"),
-    (_with_therapy({"kind": "cbt", "start": "0 d", "every": "30 min", "count": 3}), "arm[0].therapy[0].every", "30 min"),
-    (_with_therapy({"kind": "cbt", "at": ["1 d"]}, {"kind": "cbt", "at": ["1 d"]}), "arm[0].therapy[1].start", None),
-    (_with_therapy({"kind": "cbt", "at": ["1 d"], "duration": "12 h"}), "arm[0].therapy[0].duration", "12 h"),
-    (_with_therapy(doses=[{"drug": "escitalopram", "route": "oral", "amount": "10 mg", "at": ["0 d", "3 d"]}]),
-     "arm[0].dose[0].every", None),
-    (_with_therapy(doses=[{"drug": "sertraline", "route": "oral", "amount": "50 mg", "start": "0 d", "every": "2 d",
-                           "count": 5}]), "arm[0].dose[0].every", "2 d"),
-])
+@pytest.mark.parametrize(
+    "bad, field, value",
+    [
+        (_with_therapy({"kind": "hypnosis", "at": ["1 d"]}), "arm[0].therapy[0].kind", "hypnosis"),
+        (
+            _with_therapy({"kind": "cbt", "start": "0 d", "every": "30 min", "count": 3}),
+            "arm[0].therapy[0].every",
+            "30 min",
+        ),
+        (
+            _with_therapy({"kind": "cbt", "at": ["1 d"]}, {"kind": "cbt", "at": ["1 d"]}),
+            "arm[0].therapy[1].start",
+            None,
+        ),
+        (_with_therapy({"kind": "cbt", "at": ["1 d"], "duration": "12 h"}), "arm[0].therapy[0].duration", "12 h"),
+        (
+            _with_therapy(doses=[{"drug": "escitalopram", "route": "oral", "amount": "10 mg", "at": ["0 d", "3 d"]}]),
+            "arm[0].dose[0].every",
+            None,
+        ),
+        (
+            _with_therapy(
+                doses=[
+                    {
+                        "drug": "sertraline",
+                        "route": "oral",
+                        "amount": "50 mg",
+                        "start": "0 d",
+                        "every": "2 d",
+                        "count": 5,
+                    }
+                ]
+            ),
+            "arm[0].dose[0].every",
+            "2 d",
+        ),
+    ],
+)
 def test_bad_therapy_and_daily_dosing(bad, field, value):
     """Unknown therapy kinds, overlapping sessions of one kind, oral SSRIs without a daily schedule: one line each."""
     with pytest.raises(npl.NeuroplastInputError) as exc:

@@ -23,11 +23,20 @@ from neuroplast.scaleout import bytes_per_patient, largest_chunk, open_cohort, p
 from neuroplast.trials import parse_spec
 
 SPEC = {
-    "trial": {"id": "stream-test", "population": "trd", "scale": "MADRS", "seed": 7,
-              "endpoints": {"timepoints": ["4 h", "1 d", "3 d"], "follow_up": "4 d"}},
-    "arm": [{"name": "ketamine", "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min",
-                                           "at": ["0 d"]}]},
-            {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]}],
+    "trial": {
+        "id": "stream-test",
+        "population": "trd",
+        "scale": "MADRS",
+        "seed": 7,
+        "endpoints": {"timepoints": ["4 h", "1 d", "3 d"], "follow_up": "4 d"},
+    },
+    "arm": [
+        {
+            "name": "ketamine",
+            "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}],
+        },
+        {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]},
+    ],
 }
 TOML = """
 [trial]
@@ -83,8 +92,8 @@ def test_stream_equals_the_front_door(spec, full):
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", CHUNK, seed=seed1)
     sim = npl.simulate(model, spec.regimens()["ketamine"], cohort, saveat=ts)
     for name, arr in sim.readouts.items():
-        assert np.array_equal(data[name][CHUNK:2 * CHUNK], np.asarray(arr, np.float32)), name
-    assert np.array_equal(data["cov_weight_kg"][CHUNK:2 * CHUNK], cohort.table["weight_kg"].to_numpy())
+        assert np.array_equal(data[name][CHUNK : 2 * CHUNK], np.asarray(arr, np.float32)), name
+    assert np.array_equal(data["cov_weight_kg"][CHUNK : 2 * CHUNK], cohort.table["weight_kg"].to_numpy())
     # the summary's means come from the store
     ok = data["status"] == 0
     for name, mean in summary["mean_at_last_time"].items():
@@ -116,8 +125,9 @@ def test_interrupted_run_resumes_to_the_same_result(spec, full, tmp_path):
     finally:
         jax.config.update("jax_enable_x64", True)
     redone = []
-    res = stream_cohort(spec, out, patients=PATIENTS, chunk=CHUNK, every_h=12.0, resume=True,
-                        on_chunk=lambda i, n: redone.append(i))
+    res = stream_cohort(
+        spec, out, patients=PATIENTS, chunk=CHUNK, every_h=12.0, resume=True, on_chunk=lambda i, n: redone.append(i)
+    )
     assert redone == [2] and res.summary["chunks_resumed"] == 2
     assert not partial.exists() and (out / "summary.json").exists()
     got, ts = _arrays(out)
@@ -145,9 +155,15 @@ def test_memory_refusal_names_a_chunk_that_fits(spec, tmp_path):
     assert not (tmp_path / "x").exists() and not (tmp_path / "x.partial").exists()  # planning writes nothing
 
 
-@pytest.mark.parametrize("kw,field", [({"patients": 0}, "--patients"), ({"patients": 5, "chunk": 0}, "--chunk"),
-                                      ({"patients": 5, "every_h": 0.0}, "--every"),
-                                      ({"patients": 5, "arm": "placebo"}, "--arm")])
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        ({"patients": 0}, "--patients"),
+        ({"patients": 5, "chunk": 0}, "--chunk"),
+        ({"patients": 5, "every_h": 0.0}, "--every"),
+        ({"patients": 5, "arm": "placebo"}, "--arm"),
+    ],
+)
 def test_bad_requests(spec, tmp_path, kw, field):
     with pytest.raises(NeuroplastInputError) as exc:
         plan_stream(spec, tmp_path / "x", **kw)
@@ -159,16 +175,19 @@ def test_cli_cohort(tmp_path):
     spec_file.write_text(TOML)
     runner = CliRunner()
     out = tmp_path / "out"
-    r = runner.invoke(app, ["cohort", str(spec_file), "--patients", "6", "--chunk", "3", "--every", "12 h",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app, ["cohort", str(spec_file), "--patients", "6", "--chunk", "3", "--every", "12 h", "--out", str(out)]
+    )
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["patients"] == 6 and summary["chunks"] == 2
     assert open_cohort(out)["madrs_true"].shape[0] == 6
-    for args, needle in ((["--patients", "6", "--every", "soon"], "--every"),
-                         (["--patients", "10000000000", "--every", "1 min"], "--chunk"),
-                         (["--patients", "6", "--arm", "nope"], "--arm"),
-                         (["--patients", "6", "--engine", "euler"], "--engine")):
+    for args, needle in (
+        (["--patients", "6", "--every", "soon"], "--every"),
+        (["--patients", "10000000000", "--every", "1 min"], "--chunk"),
+        (["--patients", "6", "--arm", "nope"], "--arm"),
+        (["--patients", "6", "--engine", "euler"], "--engine"),
+    ):
         r = runner.invoke(app, ["cohort", str(spec_file), *args, "--out", str(tmp_path / "bad")])
         assert r.exit_code == 2, r.output
         assert needle in r.output and "Traceback" not in r.output
@@ -182,8 +201,21 @@ def test_cli_cohort_fast_engine(tmp_path):
     spec_file.write_text(TOML)
     runner = CliRunner()
     for engine in ("tsit5", "fast"):
-        r = runner.invoke(app, ["cohort", str(spec_file), "--patients", "4", "--every", "12 h", "--engine", engine,
-                                "--out", str(tmp_path / engine)])
+        r = runner.invoke(
+            app,
+            [
+                "cohort",
+                str(spec_file),
+                "--patients",
+                "4",
+                "--every",
+                "12 h",
+                "--engine",
+                engine,
+                "--out",
+                str(tmp_path / engine),
+            ],
+        )
         assert r.exit_code == 0, r.output
     a, b = open_cohort(tmp_path / "tsit5"), open_cohort(tmp_path / "fast")
     assert np.all(b["status"].values == 0)
@@ -196,14 +228,27 @@ def test_cli_cohort_fast_engine_in_float32(tmp_path):
     float64. ``--float32`` with Tsit5 is refused (exit 2, the option named, nothing written)."""
     spec_file = tmp_path / "p.toml"
     spec_file.write_text(TOML)
-    cmd = [sys.executable, "-c", "from neuroplast.cli import app; app()", "cohort", str(spec_file), "--patients", "4",
-           "--every", "12 h", "--engine", "fast"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from neuroplast.cli import app; app()",
+        "cohort",
+        str(spec_file),
+        "--patients",
+        "4",
+        "--every",
+        "12 h",
+        "--engine",
+        "fast",
+    ]
     for name, extra in (("f64", []), ("f32", ["--float32"])):
         r = subprocess.run([*cmd, *extra, "--out", str(tmp_path / name)], capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
     a, b = open_cohort(tmp_path / "f64"), open_cohort(tmp_path / "f32")
     assert np.all(b["status"].values == 0)
     np.testing.assert_allclose(b["madrs_true"].values, a["madrs_true"].values, rtol=0, atol=0.15)
-    r = CliRunner().invoke(app, ["cohort", str(spec_file), "--patients", "4", "--float32", "--out", str(tmp_path / "x")])
+    r = CliRunner().invoke(
+        app, ["cohort", str(spec_file), "--patients", "4", "--float32", "--out", str(tmp_path / "x")]
+    )
     assert r.exit_code == 2 and "--float32" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "x").exists()

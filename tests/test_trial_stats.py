@@ -21,7 +21,9 @@ def test_contrast_matches_scipy_welch():
 
 
 def test_odds_ratio_with_an_empty_cell_is_finite():
-    c = stats.contrast(np.array([-20.0, -18, -25]), np.array([-1.0, 0, -2]), np.array([1, 1, 1], bool), np.zeros(3, bool))
+    c = stats.contrast(
+        np.array([-20.0, -18, -25]), np.array([-1.0, 0, -2]), np.array([1, 1, 1], bool), np.zeros(3, bool)
+    )
     assert np.isfinite(c["odds_ratio_response"]) and c["odds_ratio_response"] > 1
 
 

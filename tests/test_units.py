@@ -11,8 +11,10 @@ def test_times(text, hours):
     assert parse_quantity(text, "time", field="f") == pytest.approx(hours)
 
 
-@pytest.mark.parametrize("text, value, unit", [("0.5 mg/kg", 0.5, "mg/kg"), ("500 ug/kg", 0.5, "mg/kg"),
-                                               ("35 mg", 35.0, "mg"), ("0.035 g", 35.0, "mg")])
+@pytest.mark.parametrize(
+    "text, value, unit",
+    [("0.5 mg/kg", 0.5, "mg/kg"), ("500 ug/kg", 0.5, "mg/kg"), ("35 mg", 35.0, "mg"), ("0.035 g", 35.0, "mg")],
+)
 def test_amounts(text, value, unit):
     v, u = parse_amount(text, field="f")
     assert u == unit and v == pytest.approx(value)

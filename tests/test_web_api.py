@@ -68,8 +68,11 @@ def test_options_come_from_the_library(client):
 
 
 def test_simulate_equals_the_library_front_door(client, model):
-    body = {"protocol": {"name": "ket", "dose": [KETAMINE]},
-            "patient": {"weight_kg": 82.0, "age_y": 51.0, "female": True, "baseline_madrs": 33.0}, "days": 2}
+    body = {
+        "protocol": {"name": "ket", "dose": [KETAMINE]},
+        "patient": {"weight_kg": 82.0, "age_y": 51.0, "female": True, "baseline_madrs": 33.0},
+        "days": 2,
+    }
     r = client.post("/api/simulate", json=body)
     assert r.status_code == 200, r.text
     res = r.json()
@@ -84,8 +87,16 @@ def test_simulate_equals_the_library_front_door(client, model):
         # the same call on the same save times: equal up to float64 round-off
         np.testing.assert_allclose(got, arr[0], rtol=1e-12, atol=1e-12, err_msg=name)
     assert res["status"] == "ok"
-    assert res["doses"] == [{"time_h": 0.0, "duration_h": pytest.approx(2 / 3), "drug": "ketamine", "route": "iv",
-                             "amount": 0.5, "unit": "mg/kg"}]
+    assert res["doses"] == [
+        {
+            "time_h": 0.0,
+            "duration_h": pytest.approx(2 / 3),
+            "drug": "ketamine",
+            "route": "iv",
+            "amount": 0.5,
+            "unit": "mg/kg",
+        }
+    ]
     # plot groups follow the causal chain: concentration first, safety last
     keys = [g["key"] for g in res["groups"]]
     assert keys[0] == "concentrations" and "mood" in keys and keys.index("safety") > keys.index("mood")
@@ -138,8 +149,10 @@ def test_bad_patients_and_limits(client):
     # the same message as the CLI prints for the same dose (one library validation)
     from neuroplast.trials import parse_spec
 
-    doc = {"trial": {"id": "t", "population": "trd", "endpoints": {"timepoints": ["1 d"]}},
-           "arm": [{"name": "x", "dose": [{**KETAMINE, "amount": "5 mg/kg"}]}]}
+    doc = {
+        "trial": {"id": "t", "population": "trd", "endpoints": {"timepoints": ["1 d"]}},
+        "arm": [{"name": "x", "dose": [{**KETAMINE, "amount": "5 mg/kg"}]}],
+    }
     with pytest.raises(npl.NeuroplastInputError) as cli_error:
         parse_spec(doc)
     api = client.post("/api/simulate", json={"protocol": {"name": "x", "dose": [{**KETAMINE, "amount": "5 mg/kg"}]}})
@@ -165,9 +178,14 @@ def test_malformed_and_oversized_bodies(client):
 def test_trial_requests_are_validated_like_the_cli(client):
     cases = [
         ({"toml": "[trial\nid = 1"}, "malformed TOML"),
-        ({"toml": "[trial]\nid = 'x'\npopulation = 'trd'\n[trial.endpoints]\ntimepoints = ['1 d']\n"
-                  "[[arm]]\nname = 'a'\n[[arm.dose]]\ndrug = 'ketamine'\namount = '9 mg/kg'\nduration = '40 min'\n",
-          "filename": "mine.toml"}, "mine.toml, field 'arm[0].dose[0].amount'"),
+        (
+            {
+                "toml": "[trial]\nid = 'x'\npopulation = 'trd'\n[trial.endpoints]\ntimepoints = ['1 d']\n"
+                "[[arm]]\nname = 'a'\n[[arm.dose]]\ndrug = 'ketamine'\namount = '9 mg/kg'\nduration = '40 min'\n",
+                "filename": "mine.toml",
+            },
+            "mine.toml, field 'arm[0].dose[0].amount'",
+        ),
         ({"example": "nope"}, "unknown example"),
         ({"example": "demo", "toml": "x"}, "exactly one"),
         ({"example": "demo", "n_per_arm": 21}, "above this server's limit of 40"),
@@ -243,8 +261,10 @@ def test_forecast_answers_501_when_not_installed(client, monkeypatch):
     from neuroplast.web import forecast
 
     monkeypatch.setattr(forecast, "_modules", lambda: None)  # a build without neuroplast.forecast
-    assert client.get("/api/forecast").json() == {"available": False,
-                                                  "message": "forecasting is not installed in this build"}
+    assert client.get("/api/forecast").json() == {
+        "available": False,
+        "message": "forecasting is not installed in this build",
+    }
     r = client.post("/api/forecast", json={"history": "record,time,item,value,route,duration\n"})
     assert r.status_code == 501 and r.json()["detail"] == "forecasting is not installed in this build"
     assert client.get("/api/options").status_code == 200
@@ -253,18 +273,22 @@ def test_forecast_answers_501_when_not_installed(client, monkeypatch):
 def test_forecast_rejects_bad_histories_with_the_readers_message(client):
     if not _forecast_available():
         pytest.skip("forecasting is not installed in this build")
-    cases = [({"history": "record,time\n", "filename": "mine.csv"}, 400, "mine.csv"),
-             ({"history": "{}", "filename": "mine.txt"}, 400, "unknown history format"),
-             ({"history": "x", "weeks": 27}, 422, "weeks")]
+    cases = [
+        ({"history": "record,time\n", "filename": "mine.csv"}, 400, "mine.csv"),
+        ({"history": "{}", "filename": "mine.txt"}, 400, "unknown history format"),
+        ({"history": "x", "weeks": 27}, 422, "weeks"),
+    ]
     for body, status, words in cases:
         r = client.post("/api/forecast", json=body)
         assert r.status_code == status and words in r.json()["detail"], r.text
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("NEUROPLAST_WEB_FORECAST"),
-                    reason="a full forecast takes minutes on 2 cores (the forecast suite tests the library); "
-                           "set NEUROPLAST_WEB_FORECAST=1 to run it through the web API")
+@pytest.mark.skipif(
+    not os.environ.get("NEUROPLAST_WEB_FORECAST"),
+    reason="a full forecast takes minutes on 2 cores (the forecast suite tests the library); "
+    "set NEUROPLAST_WEB_FORECAST=1 to run it through the web API",
+)
 def test_forecast_runs_when_installed(client):
     if not _forecast_available() or not HISTORY.exists():
         pytest.skip("forecasting is not installed in this build")
@@ -308,8 +332,11 @@ def test_schemathesis_fuzz_of_the_openapi_schema():
     import schemathesis
     from hypothesis import HealthCheck, given, settings
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                                   status_code_conformance)
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     app = create_app(Limits(max_days=2, max_doses=8, max_queued=0, simulate_timeout_s=300))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -333,6 +360,7 @@ def test_schemathesis_fuzz_of_the_openapi_schema():
             for mode in modes:
                 if mode == schemathesis.GenerationMode.NEGATIVE and not len(operation.body):
                     continue  # a free-form string path parameter has no wrong shape; no body, nothing to get wrong
+
                 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
                 @given(case=operation.as_strategy(generation_mode=mode))
                 def fuzz(case):

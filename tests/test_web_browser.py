@@ -24,8 +24,10 @@ import pytest
 CHROMIUM = os.environ.get("NEUROPLAST_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists(),
-                       reason=f"no chromium at {CHROMIUM} (.ci/run installs it)"),
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists(),
+        reason=f"no chromium at {CHROMIUM} (.ci/run installs it)",
+    ),
 ]
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ketamine_vs_midazolam.toml"
 SCREENSHOTS = bool(os.environ.get("NEUROPLAST_SCREENSHOTS"))
@@ -41,8 +43,11 @@ def server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(Limits(max_patients=40)), host="127.0.0.1", port=port,
-                                        log_level="warning", lifespan="on"))
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Limits(max_patients=40)), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     t0 = time.monotonic()
@@ -118,14 +123,17 @@ def check_accessibility(pg) -> None:
     assert low == [], low
 
 
-@pytest.mark.parametrize("path, words", [("/", "Explorer"), ("/trials", "Trials"), ("/forecast", "Forecast"),
-                                         ("/about", "About")])
+@pytest.mark.parametrize(
+    "path, words", [("/", "Explorer"), ("/trials", "Trials"), ("/forecast", "Forecast"), ("/about", "About")]
+)
 def test_every_page_loads_offline_and_accessibly(page, path, words, tmp_path):
     page.goto(page.base + path)
     assert words in page.title()
     assert "not a medical device" in page.locator(".disclaimer").inner_text()
-    page.wait_for_function("() => document.getElementById('status') && !/Loading|Checking/.test("
-                           "document.getElementById('status').textContent)")
+    page.wait_for_function(
+        "() => document.getElementById('status') && !/Loading|Checking/.test("
+        "document.getElementById('status').textContent)"
+    )
     if path == "/forecast":
         from neuroplast.web import forecast
 

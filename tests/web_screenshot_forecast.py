@@ -25,8 +25,9 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(Limits(trial_timeout_s=1500)), host="127.0.0.1", port=port,
-                                        log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(Limits(trial_timeout_s=1500)), host="127.0.0.1", port=port, log_level="warning")
+    )
     threading.Thread(target=srv.run, daemon=True).start()
     while not srv.started:
         time.sleep(0.1)
@@ -45,8 +46,10 @@ def main() -> None:
         t0 = time.monotonic()
         page.click("#run")
         page.wait_for_function("() => !document.getElementById('run').disabled")
-        print(f"forecast took {time.monotonic() - t0:.0f} s; page errors: {errors or 'none'}; "
-              f"{page.locator('#errors').inner_text() or 'no error shown'}")
+        print(
+            f"forecast took {time.monotonic() - t0:.0f} s; page errors: {errors or 'none'}; "
+            f"{page.locator('#errors').inner_text() or 'no error shown'}"
+        )
         page.screenshot(path=str(ROOT / "docs" / "screenshots" / "forecast-run.png"), full_page=True)
         browser.close()
     srv.should_exit = True

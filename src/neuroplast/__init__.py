@@ -46,7 +46,21 @@ __version__ = "0.1.0"
 DISCLAIMER = "neuroplast is research and education software, not a medical device."
 
 __all__ = [
-    "DISCLAIMER", "Cohort", "Dose", "DoseCeilingError", "Inclusion", "NeuroplastInputError", "PatientStatus",
-    "PopulationModel", "Regimen", "Simulation", "Solver", "__version__", "build_regimen", "default_model",
-    "sample_cohort", "simulate", "typical_patient",
+    "DISCLAIMER",
+    "Cohort",
+    "Dose",
+    "DoseCeilingError",
+    "Inclusion",
+    "NeuroplastInputError",
+    "PatientStatus",
+    "PopulationModel",
+    "Regimen",
+    "Simulation",
+    "Solver",
+    "__version__",
+    "build_regimen",
+    "default_model",
+    "sample_cohort",
+    "simulate",
+    "typical_patient",
 ]

@@ -12,15 +12,14 @@ import enum
 class NeuroplastInputError(ValueError):
     """Bad user input: names the file, the field and the value, and suggests the fix."""
 
-    def __init__(self, message: str, *, field: str | None = None, value: object = None,
-                 file: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, value: object = None, file: str | None = None):
         self.message = message
         self.field = field
         self.value = value
         self.file = file
         super().__init__(self.one_line())
 
-    def with_file(self, file: str | None) -> "NeuroplastInputError":
+    def with_file(self, file: str | None) -> NeuroplastInputError:
         if file is not None and self.file is None:
             self.file = str(file)
             self.args = (self.one_line(),)

@@ -58,8 +58,11 @@ def _code_version() -> str:
 
 
 def _plain(x) -> bool:
-    return x is None or isinstance(x, (bool, int, float, str, np.generic)) or (
-        isinstance(x, tuple) and all(map(_plain, x)))
+    return (
+        x is None
+        or isinstance(x, (bool, int, float, str, np.generic))
+        or (isinstance(x, tuple) and all(map(_plain, x)))
+    )
 
 
 def use_cache(folder: str) -> None:
@@ -85,14 +88,20 @@ def compile_options(*, wide: bool = False, quick: bool = False) -> dict:
     this is ``{}``. An option this jaxlib's XLA does not know is left out (:func:`_known_cpu_options`)."""
     if jax.default_backend() != "cpu":
         return {}
-    wanted = ["xla_cpu_use_fusion_emitters", *(["xla_cpu_prefer_vector_width"] if wide else []),
-              *(["xla_backend_optimization_level"] if quick else [])]
+    wanted = [
+        "xla_cpu_use_fusion_emitters",
+        *(["xla_cpu_prefer_vector_width"] if wide else []),
+        *(["xla_backend_optimization_level"] if quick else []),
+    ]
     known = _known_cpu_options()
     return {k: _CPU_OPTIONS[k] for k in wanted if k in known}
 
 
-_CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_prefer_vector_width": 512,
-                "xla_backend_optimization_level": 0}
+_CPU_OPTIONS = {
+    "xla_cpu_use_fusion_emitters": False,
+    "xla_cpu_prefer_vector_width": 512,
+    "xla_backend_optimization_level": 0,
+}
 _CPU_OPTIONS_KNOWN = {"0.10.2": frozenset(_CPU_OPTIONS)}
 """jaxlib version -> the options of :data:`_CPU_OPTIONS` its XLA accepts, as :func:`_known_cpu_options` found them
 (uv.lock's jaxlib; checked against XLA by ``test_compile_options_leave_out_what_this_xla_does_not_know``): spares
@@ -113,7 +122,8 @@ def _known_cpu_options(ask: bool = False) -> frozenset[str]:
     while names:
         try:
             jax.jit(lambda x: x + 1).lower(np.float32(0)).compile(
-                compiler_options={k: _CPU_OPTIONS[k] for k in sorted(names)})
+                compiler_options={k: _CPU_OPTIONS[k] for k in sorted(names)}
+            )
             break
         except Exception as e:  # jax.errors.JaxRuntimeError (XlaRuntimeError in older jaxlibs)
             unknown = re.search(r"No such compile option: '(\w+)'", str(e))
@@ -181,8 +191,9 @@ def out_shapes(name: str, fn, dynamic: tuple, static: tuple = (), options: dict 
     if exp is None:
         return None
     on = jax.sharding.SingleDeviceSharding(jax.devices()[0])  # where call() leaves them: they stand for its results
-    return jax.tree_util.tree_unflatten(exp.out_tree, [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on)
-                                                       for a in exp.out_avals])
+    return jax.tree_util.tree_unflatten(
+        exp.out_tree, [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on) for a in exp.out_avals]
+    )
 
 
 def compile_ahead(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None = None) -> None:
@@ -196,14 +207,19 @@ def compile_ahead(name: str, fn, dynamic: tuple, static: tuple = (), options: di
     if key is None or not folder or key in _JITTED or key in _AHEAD:
         return
     # as placed: a committed array (or a shape that says where) compiles differently from a numpy one
-    shapes = [x if isinstance(x, jax.ShapeDtypeStruct) else jax.ShapeDtypeStruct(
-        x.shape, x.dtype, sharding=x.sharding if isinstance(x, jax.Array) else None) for x in leaves]
+    shapes = [
+        x
+        if isinstance(x, jax.ShapeDtypeStruct)
+        else jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding if isinstance(x, jax.Array) else None)
+        for x in leaves
+    ]
 
     def work():
         with _precision():  # as call() traces it (a thread's own configuration)
             exp = _exported(folder, name, key, fn, treedef, rest, static, leaves)
-            jitted = jax.jit(exp.call if exp is not None else _flat(fn, treedef, rest, static),
-                             compiler_options=options or None)
+            jitted = jax.jit(
+                exp.call if exp is not None else _flat(fn, treedef, rest, static), compiler_options=options or None
+            )
             jitted.lower(*shapes).compile()  # fills the jitted function's own cache: its first call compiles nothing
         return jitted
 
@@ -232,8 +248,13 @@ def _key(name, dynamic, static, options):
     of the fast engine (docs/scale.md)."""
     flat, structure = jax.tree_util.tree_flatten(dynamic)
     try:
-        memo = (name, id(static), structure, tuple((x.shape, x.dtype) if _is_array(x) else _ident(x) for x in flat),
-                tuple(sorted((options or {}).items())))
+        memo = (
+            name,
+            id(static),
+            structure,
+            tuple((x.shape, x.dtype) if _is_array(x) else _ident(x) for x in flat),
+            tuple(sorted((options or {}).items())),
+        )
         hit = _KEYS.get(memo)
     except TypeError:  # an unhashable value: the full key, every time
         memo, hit = None, None
@@ -265,8 +286,21 @@ def _full_key(name, dynamic, static, options):
         return None, leaves, treedef, rest
     opts = tuple(sorted((options or {}).items()))
     spec = [(tuple(x.shape), _dtype_name(x.dtype)) for x in leaves]
-    key = hashlib.sha256(repr((name, _code_version(), jax.default_backend(), str(treedef), str(
-        jax.tree_util.tree_structure(rest)), rest_leaves, static, spec, opts)).encode()).hexdigest()[:32]
+    key = hashlib.sha256(
+        repr(
+            (
+                name,
+                _code_version(),
+                jax.default_backend(),
+                str(treedef),
+                str(jax.tree_util.tree_structure(rest)),
+                rest_leaves,
+                static,
+                spec,
+                opts,
+            )
+        ).encode()
+    ).hexdigest()[:32]
     return key, leaves, treedef, rest
 
 
@@ -290,8 +324,9 @@ def _exported(folder, name, key, fn, treedef, rest, static, leaves):
     """The kernel's export (``None``: not exportable), from this process's memory, the store in ``folder``, or a
     new trace (then stored)."""
     if key not in _MEMORY:
-        _MEMORY[key] = _load_or_export(pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin",
-                                       fn, treedef, rest, static, leaves)
+        _MEMORY[key] = _load_or_export(
+            pathlib.Path(folder) / "neuroplast-kernels" / f"{name}-{key}.bin", fn, treedef, rest, static, leaves
+        )
     return _MEMORY[key]
 
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="neuroplast: simulate neuroplasticity in depression and its treatment, from dose to rating "
-                       "scale. Research and education software, not a medical device.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="neuroplast: simulate neuroplasticity in depression and its treatment, from dose to rating "
+    "scale. Research and education software, not a medical device.",
+)
 console = Console(width=None if sys.stdout.isatty() else 160)  # wide tables in logs and pipes
 err = Console(stderr=True)
 
@@ -43,8 +47,9 @@ def _guard(fn, *args, **kwargs):
 def _progress(total: int, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                    transient=False)
+    prog = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=False
+    )
     task = prog.add_task(label, total=total)
     return prog, (lambda k: prog.advance(task, k))
 
@@ -57,14 +62,24 @@ def _published_table(rows: list[dict], title: str) -> Table:
         ci = f" [{r['lo']:.3g}, {r['hi']:.3g}]" if r.get("lo") is not None else ""
         sim = "—" if r["simulated"] is None else f"{r['simulated']:.3g}"
         holds = {True: "[green]yes[/]", False: "[red]no[/]", None: "n/a"}[r["ci_holds"]]
-        t.add_row(r["study"], r["arm"], str(r["time"] or "—"), r["metric"], f"{r['value']:.3g}{ci}", sim, holds,
-                  r.get("use", ""))
+        t.add_row(
+            r["study"],
+            r["arm"],
+            str(r["time"] or "—"),
+            r["metric"],
+            f"{r['value']:.3g}{ci}",
+            sim,
+            holds,
+            r.get("use", ""),
+        )
     return t
 
 
 @app.command()
-def demo(out: OutOpt = Path("neuroplast-demo"),
-         n_per_arm: Annotated[Optional[int], typer.Option(help="Patients per arm (default: the demo's 300).")] = None):
+def demo(
+    out: OutOpt = Path("neuroplast-demo"),
+    n_per_arm: Annotated[int | None, typer.Option(help="Patients per arm (default: the demo's 300).")] = None,
+):
     """The flagship: one 0.5 mg/kg IV ketamine infusion vs saline in a trd cohort.
 
     Prints simulated vs published endpoints and writes report.html, figures, summary.json,
@@ -84,11 +99,13 @@ def demo(out: OutOpt = Path("neuroplast-demo"),
 
 
 @app.command()
-def trial(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2).")],
-          out: OutOpt = Path("neuroplast-trial"),
-          n_per_arm: Annotated[Optional[int], typer.Option(help="Override the spec's n_per_arm.")] = None,
-          seed: Annotated[Optional[int], typer.Option(help="Override the spec's seed.")] = None,
-          allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+def trial(
+    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2).")],
+    out: OutOpt = Path("neuroplast-trial"),
+    n_per_arm: Annotated[int | None, typer.Option(help="Override the spec's n_per_arm.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the spec's seed.")] = None,
+    allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False,
+):
     """Run an in-silico trial: summary.json, patients.parquet, trajectories.nc and report.html."""
     _setup()
     from . import DISCLAIMER, workflows
@@ -98,30 +115,45 @@ def trial(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, 
     n = n_per_arm or s.trial.n_per_arm
     prog, tick = _progress(n * len(s.arm), "simulating")
     with prog:
-        result = _guard(workflows.run_trial_to_dir, s, out, n_per_arm=n_per_arm, seed=seed,
-                        allow_high_dose=allow_high_dose, progress=tick)
+        result = _guard(
+            workflows.run_trial_to_dir,
+            s,
+            out,
+            n_per_arm=n_per_arm,
+            seed=seed,
+            allow_high_dose=allow_high_dose,
+            progress=tick,
+        )
     t = Table(title=f"{result.spec.trial.id} ({result.spec.trial.scale})")
     for col in ("arm", "time", "mean score", "mean change", "response", "remission"):
         t.add_column(col)
     for name, arm in result.summary["arms"].items():
         for tp in arm["timepoints"]:
-            t.add_row(name, tp["time"], f"{tp['mean_score']:.1f}", f"{tp['mean_change']:.1f}",
-                      f"{tp['response_rate']:.0%}", f"{tp['remission_rate']:.0%}")
+            t.add_row(
+                name,
+                tp["time"],
+                f"{tp['mean_score']:.1f}",
+                f"{tp['mean_change']:.1f}",
+                f"{tp['response_rate']:.0%}",
+                f"{tp['remission_rate']:.0%}",
+            )
     console.print(t)
     console.print(f"outputs: {out}")
     console.print(DISCLAIMER)
 
 
 @app.command()
-def simulate(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
-             out: OutOpt = Path("neuroplast-simulation"),
-             arm: Annotated[Optional[str], typer.Option(help="Arm to simulate (default: the first).")] = None,
-             weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
-             age: Annotated[float, typer.Option(help="Age, years.")] = 45.0,
-             female: Annotated[bool, typer.Option(help="Female patient.")] = False,
-             baseline_madrs: Annotated[Optional[float], typer.Option(help="Baseline MADRS (default: preset mean).")] = None,
-             days: Annotated[Optional[float], typer.Option(help="Days to simulate.")] = None,
-             allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+def simulate(
+    protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
+    out: OutOpt = Path("neuroplast-simulation"),
+    arm: Annotated[str | None, typer.Option(help="Arm to simulate (default: the first).")] = None,
+    weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
+    age: Annotated[float, typer.Option(help="Age, years.")] = 45.0,
+    female: Annotated[bool, typer.Option(help="Female patient.")] = False,
+    baseline_madrs: Annotated[float | None, typer.Option(help="Baseline MADRS (default: preset mean).")] = None,
+    days: Annotated[float | None, typer.Option(help="Days to simulate.")] = None,
+    allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False,
+):
     """One typical patient: every scale's trajectory (trajectories.nc), figures and report.html."""
     _setup()
     from . import DISCLAIMER, workflows
@@ -134,8 +166,17 @@ def simulate(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial
             raise NeuroplastInputError("MADRS must be between 0 and 60", field="--baseline-madrs", value=baseline_madrs)
         if days is not None and days <= 0:
             raise NeuroplastInputError("days must be positive", field="--days", value=days)
-        return workflows.simulate_protocol(protocol, out, arm=arm, weight_kg=weight, age_y=age, female=female,
-                                           baseline_madrs=baseline_madrs, allow_high_dose=allow_high_dose, days=days)
+        return workflows.simulate_protocol(
+            protocol,
+            out,
+            arm=arm,
+            weight_kg=weight,
+            age_y=age,
+            female=female,
+            baseline_madrs=baseline_madrs,
+            allow_high_dose=allow_high_dose,
+            days=days,
+        )
 
     sim = _guard(run)
     from .model import READOUT_UNITS
@@ -152,11 +193,13 @@ def simulate(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial
 
 
 @app.command()
-def pk(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML); the first arm's regimen is used.")],
-       weight: Annotated[str, typer.Option(help="Body weight with its unit, e.g. \"70 kg\".")] = "70 kg",
-       female: Annotated[bool, typer.Option(help="Female patient.")] = False,
-       as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object keyed by species.")] = False,
-       allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+def pk(
+    protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML); the first arm's regimen is used.")],
+    weight: Annotated[str, typer.Option(help='Body weight with its unit, e.g. "70 kg".')] = "70 kg",
+    female: Annotated[bool, typer.Option(help="Female patient.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object keyed by species.")] = False,
+    allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False,
+):
     """Non-compartmental PK of a typical patient: Cmax, Tmax, AUC and terminal half-life per species."""
     _setup()
     import json
@@ -182,26 +225,35 @@ def pk(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML)
         t.add_column(col)
     for sp, r in res.items():
         th = r["terminal_half_life_h"]
-        t.add_row(sp, f"{r['cmax_ng_per_ml']:.4g}", f"{r['tmax_h']:.3g}", f"{r['auc_ng_h_per_ml']:.4g}",
-                  "—" if th is None else f"{th:.3g}")
+        t.add_row(
+            sp,
+            f"{r['cmax_ng_per_ml']:.4g}",
+            f"{r['tmax_h']:.3g}",
+            f"{r['auc_ng_h_per_ml']:.4g}",
+            "—" if th is None else f"{th:.3g}",
+        )
     console.print(t)
 
 
 @app.command()
-def validate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each calibration trial.")] = 1000,
-             json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows as JSON.")] = None):
+def validate(
+    n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each calibration trial.")] = 1000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON.")] = None,
+):
     """Run every calibration trial; print simulated vs published for every calibration endpoint."""
     _setup()
     from .calibration import evaluate
+    from .conditions.validate import evaluate_conditions
     from .io import write_json
     from .simulation import default_model
 
-    from .conditions.validate import evaluate_conditions
-
     model = default_model()
     rows = evaluate(model, n_per_arm=n_per_arm) + evaluate_conditions(model, n_per_arm=n_per_arm)
-    for use, title in (("fit", "Calibration endpoints (fitted)"), ("holdout", "Held-out endpoints (never fitted)"),
-                       ("direction", "Direction checks (no number read; 'in CI' = right direction)")):
+    for use, title in (
+        ("fit", "Calibration endpoints (fitted)"),
+        ("holdout", "Held-out endpoints (never fitted)"),
+        ("direction", "Direction checks (no number read; 'in CI' = right direction)"),
+    ):
         sel = [r for r in rows if r["use"] == use]
         console.print(_published_table(sel, title))
         held = [r["ci_holds"] for r in sel if r["ci_holds"] is not None]
@@ -211,7 +263,9 @@ def validate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm of ea
 
 
 @app.command("calibrate-conditions")
-def calibrate_conditions(n_per_arm: Annotated[int, typer.Option(help="Virtual patients per calibration arm (>= 10).")] = 300):
+def calibrate_conditions(
+    n_per_arm: Annotated[int, typer.Option(help="Virtual patients per calibration arm (>= 10).")] = 300,
+):
     """Fit the condition parameters (PTSD, OCD) to the calibration set; write conditions/fitted.json."""
     _setup()
     from .conditions import calibrate as cond
@@ -221,7 +275,7 @@ def calibrate_conditions(n_per_arm: Annotated[int, typer.Option(help="Virtual pa
 
 
 @app.command()
-def params(scale: Annotated[Optional[str], typer.Option(help="Only this scale (pk, receptors, ...).")] = None):
+def params(scale: Annotated[str | None, typer.Option(help="Only this scale (pk, receptors, ...).")] = None):
     """List every model parameter: value, unit, variability and source."""
     from .parameters import all_parameters
 
@@ -231,17 +285,31 @@ def params(scale: Annotated[Optional[str], typer.Option(help="Only this scale (p
     for p in all_parameters():
         if scale and p.scale != scale:
             continue
-        t.add_row(p.scale, p.name, f"{p.value:.4g}", p.unit, f"{p.cv:.0%}" if p.cv else "", p.source,
-                  p.description + (f" — {p.note}" if p.note else ""))
+        t.add_row(
+            p.scale,
+            p.name,
+            f"{p.value:.4g}",
+            p.unit,
+            f"{p.cv:.0%}" if p.cv else "",
+            p.source,
+            p.description + (f" — {p.note}" if p.note else ""),
+        )
     console.print(t)
 
 
 @app.command()
-def calibrate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm while fitting.")] = 200,
-              max_evals: Annotated[int, typer.Option(help="Objective evaluations (Nelder-Mead).")] = 250,
-              stage: Annotated[str, typer.Option(help="'ketamine' (stages 1-2: hours to weeks), 'slow' (stage 3: SSRIs, "
-                                                      "therapy, exercise, natural course), 'all', or 'recheck' (recompute "
-                                                      "stage 2's residuals with the committed values).")] = "all"):
+def calibrate(
+    n_per_arm: Annotated[int, typer.Option(help="Patients per arm while fitting.")] = 200,
+    max_evals: Annotated[int, typer.Option(help="Objective evaluations (Nelder-Mead).")] = 250,
+    stage: Annotated[
+        str,
+        typer.Option(
+            help="'ketamine' (stages 1-2: hours to weeks), 'slow' (stage 3: SSRIs, "
+            "therapy, exercise, natural course), 'all', or 'recheck' (recompute "
+            "stage 2's residuals with the committed values)."
+        ),
+    ] = "all",
+):
     """Refit the free parameters to the calibration set and write parameters/fitted.json."""
     _setup()
     from .calibration import fit
@@ -251,8 +319,9 @@ def calibrate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm whil
         from ._errors import NeuroplastInputError
 
         def refuse():
-            raise NeuroplastInputError("unknown calibration stage; known: ketamine, slow, all, recheck", field="--stage",
-                                       value=stage)
+            raise NeuroplastInputError(
+                "unknown calibration stage; known: ketamine, slow, all, recheck", field="--stage", value=stage
+            )
 
         _guard(refuse)
     if stage == "recheck":
@@ -267,26 +336,36 @@ def calibrate(n_per_arm: Annotated[int, typer.Option(help="Patients per arm whil
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-          allow_remote: Annotated[bool, typer.Option("--allow-remote",
-                                                     help="Allow binding to a non-loopback address.")] = False,
-          max_patients: Annotated[int, typer.Option(min=1, help="Most patients of one trial (all arms).")] = 4000,
-          max_upload_kb: Annotated[int, typer.Option(min=1, help="Largest request body, KiB.")] = 256,
-          trial_timeout: Annotated[float, typer.Option(min=1, help="Longest run of one trial, s.")] = 600.0):
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow binding to a non-loopback address.")
+    ] = False,
+    max_patients: Annotated[int, typer.Option(min=1, help="Most patients of one trial (all arms).")] = 4000,
+    max_upload_kb: Annotated[int, typer.Option(min=1, help="Largest request body, KiB.")] = 256,
+    trial_timeout: Annotated[float, typer.Option(min=1, help="Longest run of one trial, s.")] = 600.0,
+):
     """Start the web app (Explorer, Trials, Forecast, About) with uvicorn; JSON API at /api, schema at /openapi.json."""
     from ._errors import NeuroplastInputError
     from .web import Limits, create_app, is_loopback
 
     def check():
         if not is_loopback(host) and not allow_remote:
-            raise NeuroplastInputError("a non-loopback address exposes the server to other machines; "
-                                       "pass --allow-remote to do so", field="--host", value=host)
+            raise NeuroplastInputError(
+                "a non-loopback address exposes the server to other machines; pass --allow-remote to do so",
+                field="--host",
+                value=host,
+            )
 
     _guard(check)
     if not is_loopback(host):
-        err.print(f"warning: serving on {host}: anyone who can reach this address can run simulations on this "
-                  "machine; the app has no authentication", markup=False, highlight=False)
+        err.print(
+            f"warning: serving on {host}: anyone who can reach this address can run simulations on this "
+            "machine; the app has no authentication",
+            markup=False,
+            highlight=False,
+        )
     _setup()
     import uvicorn
 
@@ -296,23 +375,32 @@ def serve(host: Annotated[str, typer.Option(help="Address to bind (loopback by d
 
 
 # --- scale-out (issue #8): power, sensitivity, cohorts streamed to disk; library in neuroplast.scaleout ---
-SchedulerOpt = Annotated[str, typer.Option(help='Where the trials run: "local" (a local dask cluster), "none" (this '
-                                                'process) or a dask scheduler address, e.g. tcp://host:8786.')]
-WorkersOpt = Annotated[Optional[int], typer.Option(help="Worker processes of the local cluster (default: one per core, "
-                                                        "at most 8).")]
+SchedulerOpt = Annotated[
+    str,
+    typer.Option(
+        help='Where the trials run: "local" (a local dask cluster), "none" (this '
+        "process) or a dask scheduler address, e.g. tcp://host:8786."
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(help="Worker processes of the local cluster (default: one per core, at most 8).")
+]
 
 
 @app.command()
-def power(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2), two arms or more.")],
-          out: OutOpt = Path("neuroplast-power"),
-          sizes: Annotated[str, typer.Option(help="Patients per arm to try, comma-separated.")] = "10,20,40,80",
-          replicates: Annotated[int, typer.Option(help="Simulated trials per size.")] = 40,
-          alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
-          arm: Annotated[Optional[str], typer.Option(help="First arm of the contrast (default: the first).")] = None,
-          versus: Annotated[Optional[str], typer.Option(help="Second arm (default: the next).")] = None,
-          at: Annotated[Optional[str], typer.Option("--time", help="Timepoint label (default: the last).")] = None,
-          seed: Annotated[Optional[int], typer.Option(help="Seed of the replicate seeds (default: the spec's).")] = None,
-          scheduler: SchedulerOpt = "local", workers: WorkersOpt = None):
+def power(
+    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2), two arms or more.")],
+    out: OutOpt = Path("neuroplast-power"),
+    sizes: Annotated[str, typer.Option(help="Patients per arm to try, comma-separated.")] = "10,20,40,80",
+    replicates: Annotated[int, typer.Option(help="Simulated trials per size.")] = 40,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
+    arm: Annotated[str | None, typer.Option(help="First arm of the contrast (default: the first).")] = None,
+    versus: Annotated[str | None, typer.Option(help="Second arm (default: the next).")] = None,
+    at: Annotated[str | None, typer.Option("--time", help="Timepoint label (default: the last).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the replicate seeds (default: the spec's).")] = None,
+    scheduler: SchedulerOpt = "local",
+    workers: WorkersOpt = None,
+):
     """Power by simulation: replicate the trial at several sizes; P(Welch p < alpha) on the primary contrast."""
     _setup()
     from . import DISCLAIMER
@@ -326,8 +414,18 @@ def power(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, 
         with runner(scheduler, workers=workers) as r:
             prog, tick = _progress(len(n_sizes) * max(replicates, 0), f"trials ({r.where})")
             with prog:
-                res = power_curve(s, n_sizes, replicates=replicates, alpha=alpha, seed=seed, arm=arm, versus=versus,
-                                  time=at, run=r, progress=tick)
+                res = power_curve(
+                    s,
+                    n_sizes,
+                    replicates=replicates,
+                    alpha=alpha,
+                    seed=seed,
+                    arm=arm,
+                    versus=versus,
+                    time=at,
+                    run=r,
+                    progress=tick,
+                )
         write_power(res, out)
         return res
 
@@ -337,8 +435,13 @@ def power(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, 
     for col in ("n per arm", "power", "95% interval", "mean difference (sd)", "median p"):
         t.add_column(col)
     for row in res.curve:
-        t.add_row(str(row["n_per_arm"]), f"{row['power']:.0%}", f"{row['ci95'][0]:.0%}–{row['ci95'][1]:.0%}",
-                  f"{row['mean_difference_mean']:.2f} ({row['mean_difference_sd']:.2f})", f"{row['median_p']:.3g}")
+        t.add_row(
+            str(row["n_per_arm"]),
+            f"{row['power']:.0%}",
+            f"{row['ci95'][0]:.0%}–{row['ci95'][1]:.0%}",
+            f"{row['mean_difference_mean']:.2f} ({row['mean_difference_sd']:.2f})",
+            f"{row['median_p']:.3g}",
+        )
     console.print(t)
     n80 = res.smallest_size(0.8)
     console.print(f"smallest size tried with power >= 80%: {n80 if n80 else 'none of them'} per arm")
@@ -347,23 +450,30 @@ def power(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, 
 
 
 @app.command()
-def sensitivity(spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2).")],
-                out: OutOpt = Path("neuroplast-sensitivity"),
-                endpoint: Annotated[str, typer.Option(help="A summary.json key: response_rate, mean_change, "
-                                                           "median_days_to_relapse, mean_difference, cohens_d, ...")]
-                = "response_rate",
-                arm: Annotated[Optional[str], typer.Option(help="Arm (default: the first).")] = None,
-                versus: Annotated[Optional[str], typer.Option(help="Second arm, for a contrast endpoint.")] = None,
-                at: Annotated[Optional[str], typer.Option("--time", help="Timepoint label (default: the last).")] = None,
-                params: Annotated[Optional[str], typer.Option(help="Parameters, comma-separated, optionally with "
-                                                                   "bounds name=lo:hi (default: the fitted ones).")]
-                = None,
-                samples: Annotated[int, typer.Option(help="Sobol base samples N (a power of 2); N x (k + 2) trials.")]
-                = 32,
-                n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each trial.")] = 64,
-                spread: Annotated[float, typer.Option(help="Factor around the value for parameters without CV.")] = 1.5,
-                seed: Annotated[Optional[int], typer.Option(help="Trial and sampling seed (default: the spec's).")] = None,
-                scheduler: SchedulerOpt = "local", workers: WorkersOpt = None):
+def sensitivity(
+    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2).")],
+    out: OutOpt = Path("neuroplast-sensitivity"),
+    endpoint: Annotated[
+        str,
+        typer.Option(
+            help="A summary.json key: response_rate, mean_change, "
+            "median_days_to_relapse, mean_difference, cohens_d, ..."
+        ),
+    ] = "response_rate",
+    arm: Annotated[str | None, typer.Option(help="Arm (default: the first).")] = None,
+    versus: Annotated[str | None, typer.Option(help="Second arm, for a contrast endpoint.")] = None,
+    at: Annotated[str | None, typer.Option("--time", help="Timepoint label (default: the last).")] = None,
+    params: Annotated[
+        str | None,
+        typer.Option(help="Parameters, comma-separated, optionally with bounds name=lo:hi (default: the fitted ones)."),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Sobol base samples N (a power of 2); N x (k + 2) trials.")] = 32,
+    n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each trial.")] = 64,
+    spread: Annotated[float, typer.Option(help="Factor around the value for parameters without CV.")] = 1.5,
+    seed: Annotated[int | None, typer.Option(help="Trial and sampling seed (default: the spec's).")] = None,
+    scheduler: SchedulerOpt = "local",
+    workers: WorkersOpt = None,
+):
     """Sobol sensitivity (SALib) of one trial endpoint to model parameters: indices, samples and a figure."""
     _setup()
     from . import DISCLAIMER
@@ -378,8 +488,18 @@ def sensitivity(spec: Annotated[Path, typer.Argument(help="Trial specification (
         with runner(scheduler, workers=workers) as r:
             prog, tick = _progress(max(samples, 0) * (len(names) + 2) + 1, f"trials ({r.where})")
             with prog:
-                res = sobol(s, ep, names=names, explicit=explicit, base_samples=samples, n_per_arm=n_per_arm,
-                            seed=seed, spread=spread, run=r, progress=tick)
+                res = sobol(
+                    s,
+                    ep,
+                    names=names,
+                    explicit=explicit,
+                    base_samples=samples,
+                    n_per_arm=n_per_arm,
+                    seed=seed,
+                    spread=spread,
+                    run=r,
+                    progress=tick,
+                )
         write_sensitivity(res, out)
         return res
 
@@ -389,74 +509,114 @@ def sensitivity(spec: Annotated[Path, typer.Argument(help="Trial specification (
         t.add_column(col)
     for n, (lo, hi) in sorted(zip(res.names, res.bounds), key=lambda x: -res.indices[x[0]]["ST"]):
         ix = res.indices[n]
-        t.add_row(n, f"{lo:.3g}–{hi:.3g}", f"{ix['S1']:.2f} ± {ix['S1_conf']:.2f}", f"{ix['ST']:.2f} ± {ix['ST_conf']:.2f}")
+        t.add_row(
+            n, f"{lo:.3g}–{hi:.3g}", f"{ix['S1']:.2f} ± {ix['S1_conf']:.2f}", f"{ix['ST']:.2f} ± {ix['ST_conf']:.2f}"
+        )
     console.print(t)
     console.print(f"outputs: {out}")
     console.print(DISCLAIMER)
 
 
 @app.command()
-def cohort(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
-           patients: Annotated[int, typer.Option(help="Virtual patients in the cohort.")],
-           out: OutOpt = Path("neuroplast-cohort"),
-           chunk: Annotated[Optional[int], typer.Option(help="Patients per chunk streamed to disk (default: all at "
-                                                             "once if they fit in memory).")] = None,
-           arm: Annotated[Optional[str], typer.Option(help="Arm to simulate (default: the first).")] = None,
-           every: Annotated[str, typer.Option(help="Save interval, besides the spec's timepoints.")] = "1 d",
-           seed: Annotated[Optional[int], typer.Option(help="Cohort seed (default: the spec's).")] = None,
-           resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its completed chunks.")] = False,
-           states: Annotated[bool, typer.Option(help="Also store every state variable.")] = False,
-           engine: Annotated[str, typer.Option(help="tsit5 (adaptive, the trials' engine) or fast (closed-form PK + "
-                                                    "Rosenbrock-W with error control, ~20x faster; docs/scale.md).")] = "tsit5",
-           float32: Annotated[bool, typer.Option(help="Float32 arithmetic, with --engine fast: 1.4-1.7x faster on a "
-                                                      "CPU, read-outs within 0.03 MADRS points of float64 in the "
-                                                      "benchmark (docs/scale.md).")] = False,
-           allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+def cohort(
+    protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
+    patients: Annotated[int, typer.Option(help="Virtual patients in the cohort.")],
+    out: OutOpt = Path("neuroplast-cohort"),
+    chunk: Annotated[
+        int | None,
+        typer.Option(help="Patients per chunk streamed to disk (default: all at once if they fit in memory)."),
+    ] = None,
+    arm: Annotated[str | None, typer.Option(help="Arm to simulate (default: the first).")] = None,
+    every: Annotated[str, typer.Option(help="Save interval, besides the spec's timepoints.")] = "1 d",
+    seed: Annotated[int | None, typer.Option(help="Cohort seed (default: the spec's).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its completed chunks.")] = False,
+    states: Annotated[bool, typer.Option(help="Also store every state variable.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="tsit5 (adaptive, the trials' engine) or fast (closed-form PK + "
+            "Rosenbrock-W with error control, ~20x faster; docs/scale.md)."
+        ),
+    ] = "tsit5",
+    float32: Annotated[
+        bool,
+        typer.Option(
+            help="Float32 arithmetic, with --engine fast: 1.4-1.7x faster on a "
+            "CPU, read-outs within 0.03 MADRS points of float64 in the "
+            "benchmark (docs/scale.md)."
+        ),
+    ] = False,
+    allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False,
+):
     """A large cohort streamed to a Zarr store in chunks (bounded memory; resumable): cohort.zarr, summary.json."""
     _setup()
     from . import DISCLAIMER
-    from ._units import parse_quantity
     from ._errors import NeuroplastInputError
+    from ._units import parse_quantity
     from .scaleout import plan_stream, run_stream
     from .simulation import Solver
     from .trials import load_spec
 
     s = _guard(load_spec, protocol, allow_high_dose=allow_high_dose)
     every_h = _guard(parse_quantity, every, "time", field="--every")
+
     def check_engine():
         if engine not in ("tsit5", "fast"):
             raise NeuroplastInputError("unknown engine; use tsit5 or fast", field="--engine", value=engine)
         if float32 and engine != "fast":
-            raise NeuroplastInputError("float32 needs --engine fast (Tsit5's tolerances need float64)",
-                                       field="--float32", value=engine)
+            raise NeuroplastInputError(
+                "float32 needs --engine fast (Tsit5's tolerances need float64)", field="--float32", value=engine
+            )
 
     _guard(check_engine)
     if float32:  # before the model is built: every array of this process in float32
         import jax
 
         jax.config.update("jax_enable_x64", False)
-    plan = _guard(plan_stream, s, out, patients=patients, chunk=chunk, arm=arm, every_h=every_h, seed=seed,
-                  resume=resume, states=states, allow_high_dose=allow_high_dose, solver=Solver(method=engine))
+    plan = _guard(
+        plan_stream,
+        s,
+        out,
+        patients=patients,
+        chunk=chunk,
+        arm=arm,
+        every_h=every_h,
+        seed=seed,
+        resume=resume,
+        states=states,
+        allow_high_dose=allow_high_dose,
+        solver=Solver(method=engine),
+    )
     prog, tick = _progress(patients, "simulating")
     try:
         with prog:
             res = _guard(run_stream, plan, progress=tick)
     except KeyboardInterrupt:
-        err.print(f"interrupted: the completed chunks are kept in {out}.partial; run the same command with --resume "
-                  "to continue", markup=False, highlight=False)
+        err.print(
+            f"interrupted: the completed chunks are kept in {out}.partial; run the same command with --resume "
+            "to continue",
+            markup=False,
+            highlight=False,
+        )
         raise typer.Exit(130) from None
     sm = res.summary
-    console.print(f"{sm['patients']} patients ({sm['n_failed']} failed) in {sm['chunks']} chunk(s) of {sm['chunk']}, "
-                  f"{sm['saved_times']} saved times; {sm['chunks_resumed']} chunk(s) taken from the interrupted run")
+    console.print(
+        f"{sm['patients']} patients ({sm['n_failed']} failed) in {sm['chunks']} chunk(s) of {sm['chunk']}, "
+        f"{sm['saved_times']} saved times; {sm['chunks_resumed']} chunk(s) taken from the interrupted run"
+    )
     console.print(f"outputs: {out} (open with neuroplast.scaleout.open_cohort)")
     console.print(DISCLAIMER)
 
 
 @app.command("nonmem")
-def nonmem_import(data: Annotated[Path, typer.Argument(help="NONMEM-style dataset (CSV: ID, TIME, AMT, RATE, CMT, EVID, "
-                                                             "DV; see docs/interop.md).")],
-                  out: OutOpt = Path("neuroplast-nonmem"),
-                  allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+def nonmem_import(
+    data: Annotated[
+        Path,
+        typer.Argument(help="NONMEM-style dataset (CSV: ID, TIME, AMT, RATE, CMT, EVID, DV; see docs/interop.md)."),
+    ],
+    out: OutOpt = Path("neuroplast-nonmem"),
+    allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False,
+):
     """Simulate every ID of a NONMEM dataset; write predictions.csv (PRED, PRED_REF, RES beside DV) and summary.json."""
     _setup()
     from . import DISCLAIMER
@@ -467,9 +627,14 @@ def nonmem_import(data: Annotated[Path, typer.Argument(help="NONMEM-style datase
     for col in ("analyte", "unit", "records", "observed", "mean DV - PRED", "median DV/PRED"):
         t.add_column(col)
     for name, a in summary["analytes"].items():
-        t.add_row(name, a["unit"], str(a["n_records"]), str(a["n_observed"]),
-                  "—" if a["mean_residual"] is None else f"{a['mean_residual']:.3g}",
-                  "—" if a["median_dv_over_pred"] is None else f"{a['median_dv_over_pred']:.3g}")
+        t.add_row(
+            name,
+            a["unit"],
+            str(a["n_records"]),
+            str(a["n_observed"]),
+            "—" if a["mean_residual"] is None else f"{a['mean_residual']:.3g}",
+            "—" if a["median_dv_over_pred"] is None else f"{a['median_dv_over_pred']:.3g}",
+        )
     console.print(t)
     if summary["ignored_columns"]:
         console.print(f"columns carried through unused: {', '.join(summary['ignored_columns'])}")
@@ -478,18 +643,26 @@ def nonmem_import(data: Annotated[Path, typer.Argument(help="NONMEM-style datase
 
 
 @app.command("nonmem-export")
-def nonmem_export(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML).")],
-                  out: Annotated[Path, typer.Option("--out", "-o", help="Dataset to write (CSV, written atomically).")]
-                  = Path("neuroplast-nonmem.csv"),
-                  arm: Annotated[Optional[list[str]], typer.Option(help="Arm(s) to export (default: all).")] = None,
-                  patients: Annotated[int, typer.Option(help="Virtual patients per arm (0: the typical patient).")] = 0,
-                  seed: Annotated[Optional[int], typer.Option(help="Cohort seed (default: the spec's).")] = None,
-                  times: Annotated[Optional[str], typer.Option(help="Sampling times from the first dose, e.g. "
-                                                               "\"10 min, 40 min, 2 h, 1 d\".")] = None,
-                  analytes: Annotated[Optional[str], typer.Option(help="Read-outs to sample (names or DVID numbers, "
-                                                                  "comma-separated; default: plasma of each drug).")] = None,
-                  error_cv: Annotated[float, typer.Option(help="Proportional residual error CV added to DV.")] = 0.0,
-                  allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+def nonmem_export(
+    protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset to write (CSV, written atomically).")] = Path(
+        "neuroplast-nonmem.csv"
+    ),
+    arm: Annotated[list[str] | None, typer.Option(help="Arm(s) to export (default: all).")] = None,
+    patients: Annotated[int, typer.Option(help="Virtual patients per arm (0: the typical patient).")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Cohort seed (default: the spec's).")] = None,
+    times: Annotated[
+        str | None, typer.Option(help='Sampling times from the first dose, e.g. "10 min, 40 min, 2 h, 1 d".')
+    ] = None,
+    analytes: Annotated[
+        str | None,
+        typer.Option(
+            help="Read-outs to sample (names or DVID numbers, comma-separated; default: plasma of each drug)."
+        ),
+    ] = None,
+    error_cv: Annotated[float, typer.Option(help="Proportional residual error CV added to DV.")] = 0.0,
+    allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False,
+):
     """Export a protocol's arms as a NONMEM dataset: dose records and simulated EVID=0 DV records."""
     _setup()
     from . import DISCLAIMER
@@ -498,75 +671,113 @@ def nonmem_export(protocol: Annotated[Path, typer.Argument(help="Protocol file (
 
     def run():
         spec = load_spec(protocol, allow_high_dose=allow_high_dose)
-        df = export_nonmem(spec, arms=arm, n_patients=patients, seed=seed,
-                           times_h=parse_times(times) if times is not None else None,
-                           analytes=parse_analytes(analytes) if analytes is not None else None, error_cv=error_cv,
-                           allow_high_dose=allow_high_dose)
+        df = export_nonmem(
+            spec,
+            arms=arm,
+            n_patients=patients,
+            seed=seed,
+            times_h=parse_times(times) if times is not None else None,
+            analytes=parse_analytes(analytes) if analytes is not None else None,
+            error_cv=error_cv,
+            allow_high_dose=allow_high_dose,
+        )
         write_nonmem(df, out)
         return df
 
     df = _guard(run)
-    console.print(f"{df['ID'].nunique()} individuals, {int((df['EVID'] == 1).sum())} dose and "
-                  f"{int((df['EVID'] == 0).sum())} observation records: {out}")
+    console.print(
+        f"{df['ID'].nunique()} individuals, {int((df['EVID'] == 1).sum())} dose and "
+        f"{int((df['EVID'] == 0).sum())} observation records: {out}"
+    )
     console.print(DISCLAIMER)
 
 
 @app.command()
-def sbml(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is exported).")],
-         out: Annotated[Path, typer.Option("--out", "-o", help="SBML file to write (written atomically).")]
-         = Path("neuroplast-model.xml"),
-         arm: Annotated[Optional[str], typer.Option(help="Arm to export (default: the first).")] = None,
-         weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
-         age: Annotated[float, typer.Option(help="Age, years.")] = 45.0,
-         female: Annotated[bool, typer.Option(help="Female patient.")] = False,
-         allow_high_dose: Annotated[bool, typer.Option(help="Export doses above the safety ceilings.")] = False):
+def sbml(
+    protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is exported).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="SBML file to write (written atomically).")] = Path(
+        "neuroplast-model.xml"
+    ),
+    arm: Annotated[str | None, typer.Option(help="Arm to export (default: the first).")] = None,
+    weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
+    age: Annotated[float, typer.Option(help="Age, years.")] = 45.0,
+    female: Annotated[bool, typer.Option(help="Female patient.")] = False,
+    allow_high_dose: Annotated[bool, typer.Option(help="Export doses above the safety ceilings.")] = False,
+):
     """Export the PK/PD part of the model for one typical patient and one arm as SBML (Level 3 Version 2)."""
     _setup()
     from . import DISCLAIMER
     from .io.sbml import protocol_to_sbml
 
-    res = _guard(protocol_to_sbml, protocol, out, arm=arm, weight_kg=weight, female=female, age_y=age,
-                 allow_high_dose=allow_high_dose)
-    console.print(f"{len(res.species)} PK species, {len(res.depots)} depot(s), {len(res.readouts)} read-outs as "
-                  f"assignment rules ({', '.join(res.readouts)}): {out}")
+    res = _guard(
+        protocol_to_sbml,
+        protocol,
+        out,
+        arm=arm,
+        weight_kg=weight,
+        female=female,
+        age_y=age,
+        allow_high_dose=allow_high_dose,
+    )
+    console.print(
+        f"{len(res.species)} PK species, {len(res.depots)} depot(s), {len(res.readouts)} read-outs as "
+        f"assignment rules ({', '.join(res.readouts)}): {out}"
+    )
     console.print(DISCLAIMER)
 
 
 @app.command()
-def forecast(history: Annotated[Path, typer.Argument(help="The patient's history: CSV or a FHIR R4 Bundle (.json); "
-                                                          "see docs/forecast.md.")],
-             out: OutOpt = Path("neuroplast-forecast"),
-             weeks: Annotated[float, typer.Option(help="Forecast horizon, weeks.")] = 8.0,
-             target: Annotated[str, typer.Option(help="Keep this score below a threshold, e.g. \"PHQ9<10\".")] = "PHQ9<10",
-             probability: Annotated[float, typer.Option(help="...with at least this probability.")] = 0.8,
-             min_days: Annotated[float, typer.Option(help="Minimum days between infusions.")] = 7.0,
-             weekdays_only: Annotated[bool, typer.Option(help="Boosters on weekdays only.")] = True,
-             method: Annotated[str, typer.Option(help="Posterior: laplace (MAP + Laplace, fast) or nuts (NumPyro).")] = "laplace",
-             now: Annotated[Optional[str], typer.Option(help="Forecast from this ISO 8601 time (default: now).")] = None,
-             seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
-             label: Annotated[Optional[str], typer.Option(help="A label to print on the outputs (none by default: "
-                                                               "outputs carry no name or identifier).")] = None):
+def forecast(
+    history: Annotated[
+        Path, typer.Argument(help="The patient's history: CSV or a FHIR R4 Bundle (.json); see docs/forecast.md.")
+    ],
+    out: OutOpt = Path("neuroplast-forecast"),
+    weeks: Annotated[float, typer.Option(help="Forecast horizon, weeks.")] = 8.0,
+    target: Annotated[str, typer.Option(help='Keep this score below a threshold, e.g. "PHQ9<10".')] = "PHQ9<10",
+    probability: Annotated[float, typer.Option(help="...with at least this probability.")] = 0.8,
+    min_days: Annotated[float, typer.Option(help="Minimum days between infusions.")] = 7.0,
+    weekdays_only: Annotated[bool, typer.Option(help="Boosters on weekdays only.")] = True,
+    method: Annotated[
+        str, typer.Option(help="Posterior: laplace (MAP + Laplace, fast) or nuts (NumPyro).")
+    ] = "laplace",
+    now: Annotated[str | None, typer.Option(help="Forecast from this ISO 8601 time (default: now).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
+    label: Annotated[
+        str | None,
+        typer.Option(help="A label to print on the outputs (none by default: outputs carry no name or identifier)."),
+    ] = None,
+):
     """Fit the model to one patient's scores; forecast, relapse risk and booster plans (forecast.json, report.html)."""
     _setup()
     import datetime as dt
 
     from ._errors import NeuroplastInputError
-    from .forecast import Constraints, forecast as run_forecast, parse_target
-    from .forecast.report import DISCLAIMER as FORECAST_DISCLAIMER, write_outputs
+    from .forecast import Constraints, parse_target
+    from .forecast import forecast as run_forecast
+    from .forecast.report import DISCLAIMER as FORECAST_DISCLAIMER
+    from .forecast.report import write_outputs
     from .io.history import read_history
 
     def run():
-        when = dt.datetime.now(dt.timezone.utc)
+        when = dt.datetime.now(dt.UTC)
         if now is not None:
             try:
                 when = dt.datetime.fromisoformat(now)
             except ValueError:
                 raise NeuroplastInputError("not an ISO 8601 date-time", field="--now", value=now) from None
-            when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+            when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
         tgt = parse_target(target, probability)
         h = read_history(history, now=when)
-        result = run_forecast(h, weeks=weeks, target=tgt, method=method, now=when, seed=seed, label=label,
-                              constraints=Constraints(weekdays_only=weekdays_only, min_days=min_days))
+        result = run_forecast(
+            h,
+            weeks=weeks,
+            target=tgt,
+            method=method,
+            now=when,
+            seed=seed,
+            label=label,
+            constraints=Constraints(weekdays_only=weekdays_only, min_days=min_days),
+        )
         write_outputs(result, out)
         return result
 
@@ -574,11 +785,15 @@ def forecast(history: Annotated[Path, typer.Argument(help="The patient's history
     d = result.data
     rel, rec = d["relapse"], d["plans"][0]
     if rel["probability"] is not None:
-        console.print(f"relapse ({d['target']['label']}) within {weeks:g} weeks without further doses: "
-                      f"{rel['probability']:.0%}; median date: {(rel['median_time'] or 'not reached')[:10]}")
-    console.print(f"recommended: {rec['name']}: {rec['n_doses']} dose(s) "
-                  f"{' '.join(x[:10] for x in rec['doses'])}; target met with probability "
-                  f"{rec['probability_target_met']:.0%}" + ("" if rec["meets_target"] else " (below the target)"))
+        console.print(
+            f"relapse ({d['target']['label']}) within {weeks:g} weeks without further doses: "
+            f"{rel['probability']:.0%}; median date: {(rel['median_time'] or 'not reached')[:10]}"
+        )
+    console.print(
+        f"recommended: {rec['name']}: {rec['n_doses']} dose(s) "
+        f"{' '.join(x[:10] for x in rec['doses'])}; target met with probability "
+        f"{rec['probability_target_met']:.0%}" + ("" if rec["meets_target"] else " (below the target)")
+    )
     for w in d["posterior"].get("warnings", []):
         err.print(f"warning: {w}", markup=False, highlight=False)
     console.print(f"outputs: {out}")
@@ -586,16 +801,21 @@ def forecast(history: Annotated[Path, typer.Argument(help="The patient's history
 
 
 @app.command()
-def circuit(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
-            at: Annotated[Optional[list[str]], typer.Option(
-                "--at", help="Snapshot time (repeat the option; default 0 d, 1 d, 7 d; changes are against the "
-                             "first).")] = None,
-            out: OutOpt = Path("neuroplast-circuit"),
-            arm: Annotated[Optional[str], typer.Option(help="Arm to simulate (default: the first).")] = None,
-            weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
-            female: Annotated[bool, typer.Option(help="Female patient.")] = False,
-            days: Annotated[Optional[float], typer.Option(help="Days to simulate.")] = None,
-            allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False):
+def circuit(
+    protocol: Annotated[Path, typer.Argument(help="Protocol file (trial TOML; one arm is simulated).")],
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--at", help="Snapshot time (repeat the option; default 0 d, 1 d, 7 d; changes are against the first)."
+        ),
+    ] = None,
+    out: OutOpt = Path("neuroplast-circuit"),
+    arm: Annotated[str | None, typer.Option(help="Arm to simulate (default: the first).")] = None,
+    weight: Annotated[float, typer.Option(help="Body weight, kg.")] = 70.0,
+    female: Annotated[bool, typer.Option(help="Female patient.")] = False,
+    days: Annotated[float | None, typer.Option(help="Days to simulate.")] = None,
+    allow_high_dose: Annotated[bool, typer.Option(help="Simulate doses above the safety ceilings.")] = False,
+):
     """Mood-circuit activity and functional connectivity of one typical patient (circuit.json, figures/circuit.png)."""
     _setup()
     from . import DISCLAIMER, workflows
@@ -606,8 +826,16 @@ def circuit(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial 
             raise NeuroplastInputError("body weight must be between 20 and 250 kg", field="--weight", value=weight)
         if days is not None and days <= 0:
             raise NeuroplastInputError("days must be positive", field="--days", value=days)
-        return workflows.circuit_protocol(protocol, out, at=at or ["0 d", "1 d", "7 d"], arm=arm, weight_kg=weight, female=female,
-                                          allow_high_dose=allow_high_dose, days=days)
+        return workflows.circuit_protocol(
+            protocol,
+            out,
+            at=at or ["0 d", "1 d", "7 d"],
+            arm=arm,
+            weight_kg=weight,
+            female=female,
+            allow_high_dose=allow_high_dose,
+            days=days,
+        )
 
     doc = _guard(run)
     t = Table(title="mood circuit: regional activity (fraction of maximal rate; healthy = 0.5)")
@@ -619,6 +847,7 @@ def circuit(protocol: Annotated[Path, typer.Argument(help="Protocol file (trial 
     console.print(t)
     console.print(f"outputs: {out}")
     console.print(DISCLAIMER)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -23,17 +23,29 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._units import NG_PER_UMOL
-from .scales.pk import ROUTE_CODES, SSRIPK, Absorption, KetaminePK, MidazolamPK, event_flux
 from .scales.neurogenesis import Neurogenesis
+from .scales.pk import ROUTE_CODES, SSRIPK, Absorption, KetaminePK, MidazolamPK, event_flux
 from .scales.plasticity import Spines
 from .scales.receptors import HNKAction, NMDABlock, SERTOccupancy
 from .scales.safety import Safety
 from .scales.signalling import Cascade, Trophic
 from .scales.symptoms import KINDS, Learning, Mood
 
-DRUG_CODES = {"ketamine": 0, "midazolam": 1, "saline": 2, "esketamine": 3, "arketamine": 4,
-              "escitalopram": 5, "sertraline": 6, "placebo": 7,
-              "cbt": 8, "mindfulness": 9, "exercise": 10, "meditation": 11, "creative": 12}
+DRUG_CODES = {
+    "ketamine": 0,
+    "midazolam": 1,
+    "saline": 2,
+    "esketamine": 3,
+    "arketamine": 4,
+    "escitalopram": 5,
+    "sertraline": 6,
+    "placebo": 7,
+    "cbt": 8,
+    "mindfulness": 9,
+    "exercise": 10,
+    "meditation": 11,
+    "creative": 12,
+}
 """Event codes. Saline and placebo pills carry no drug (rate 0); codes 8-12 are session kinds."""
 
 PILLS = ("escitalopram", "sertraline", "placebo")
@@ -45,10 +57,28 @@ KETAMINE_FAMILY = {"ketamine": (0.5, 0.5), "esketamine": (1.0, 0.0), "arketamine
 CLINIC_DRUGS = ("ketamine", "esketamine", "arketamine", "midazolam", "saline")
 """Drugs given in a monitored session (which builds expectancy); SSRIs are taken at home."""
 
-STATE_NAMES = (KetaminePK.names + MidazolamPK.names + SSRIPK.names + Cascade.names + Spines.names + Mood.names
-               + Trophic.names + Neurogenesis.names + Learning.names)
-STATE_UNITS = (KetaminePK.units + ("umol", "umol", "uM", "umol") + SSRIPK.units + ("1", "1", "1")
-               + ("fraction of healthy", "1") + ("1", "1") + Trophic.units + Neurogenesis.units + Learning.units)
+STATE_NAMES = (
+    KetaminePK.names
+    + MidazolamPK.names
+    + SSRIPK.names
+    + Cascade.names
+    + Spines.names
+    + Mood.names
+    + Trophic.names
+    + Neurogenesis.names
+    + Learning.names
+)
+STATE_UNITS = (
+    KetaminePK.units
+    + ("umol", "umol", "uM", "umol")
+    + SSRIPK.units
+    + ("1", "1", "1")
+    + ("fraction of healthy", "1")
+    + ("1", "1")
+    + Trophic.units
+    + Neurogenesis.units
+    + Learning.units
+)
 _K = slice(0, 17)
 _M = slice(17, 21)
 _R = slice(21, 23)
@@ -74,6 +104,8 @@ def sum_rows(term, n, whole):
     for i in range(1, n):
         acc = acc + term(i)
     return acc
+
+
 _KE = _K.start + KetaminePK.effect_start
 PK_READ = (*range(_KE, _KE + 5), _M.start + MidazolamPK.effect_index, *range(_R.start, _R.stop))
 """The PK states the rest of the model reads (:meth:`Model.field`): the ketamine family's five effect
@@ -123,23 +155,35 @@ class Model(eqx.Module):
         esk = code == DRUG_CODES["esketamine"]
         f_parent = jnp.where(esk, self.absorption.f_esketamine[route], self.absorption.f_racemic[route])
         f_nk = self.absorption.f_nk[route]
-        s_share = jnp.select([code == DRUG_CODES[d] for d in KETAMINE_FAMILY], [v[0] for v in KETAMINE_FAMILY.values()], 0.0)
-        r_share = jnp.select([code == DRUG_CODES[d] for d in KETAMINE_FAMILY], [v[1] for v in KETAMINE_FAMILY.values()], 0.0)
+        s_share = jnp.select(
+            [code == DRUG_CODES[d] for d in KETAMINE_FAMILY], [v[0] for v in KETAMINE_FAMILY.values()], 0.0
+        )
+        r_share = jnp.select(
+            [code == DRUG_CODES[d] for d in KETAMINE_FAMILY], [v[1] for v in KETAMINE_FAMILY.values()], 0.0
+        )
         fam = s_share + r_share
         one = jnp.ones_like(rate)
         # SSRI clearances and volumes are apparent oral values (CL/F, V/F): the dose enters whole
-        into = [f_parent * s_share, f_parent * r_share, f_nk * s_share, f_nk * r_share, (1.0 - f_parent - f_nk) * fam,
-                jnp.where(code == DRUG_CODES["midazolam"], one, 0.0),
-                jnp.where(code == DRUG_CODES["escitalopram"], one, 0.0),
-                jnp.where(code == DRUG_CODES["sertraline"], one, 0.0)]
+        into = [
+            f_parent * s_share,
+            f_parent * r_share,
+            f_nk * s_share,
+            f_nk * r_share,
+            (1.0 - f_parent - f_nk) * fam,
+            jnp.where(code == DRUG_CODES["midazolam"], one, 0.0),
+            jnp.where(code == DRUG_CODES["escitalopram"], one, 0.0),
+            jnp.where(code == DRUG_CODES["sertraline"], one, 0.0),
+        ]
         clinic = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in CLINIC_DRUGS]), axis=0)
         pill = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in PILLS]), axis=0)
         clinic_end = jnp.where(clinic, jnp.maximum(end, start + self.session_min_h), start)
         pill_end = jnp.where(pill, start + self.session_min_h, start)
         kinds = [jnp.where(code == DRUG_CODES[k], one, 0.0) for k in KINDS]
         is_iv = jnp.where(route == ROUTE_CODES["iv"], one, 0.0)
-        return jnp.stack([start, end, rate, is_iv, self.absorption.rate_constants(events), clinic_end, pill_end,
-                          *into, *kinds], axis=1)
+        return jnp.stack(
+            [start, end, rate, is_iv, self.absorption.rate_constants(events), clinic_end, pill_end, *into, *kinds],
+            axis=1,
+        )
 
     def iv_rows(self, table):
         """For a compiled :meth:`input_table` whose rows are all IV infusions: each row's ``(start, end, into)``,
@@ -156,8 +200,11 @@ class Model(eqx.Module):
         start, end, rate, is_iv, ka = table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4]
         on = (t >= start) & (t < end)
         flux = event_flux(t, start, end, rate, is_iv > 0.0, ka)
-        into = sum_rows(lambda i: flux[i] * table[i, 7:15], table.shape[0],  # multiply-and-sum: no tiny dot
-                        lambda: jnp.sum(flux[:, None] * table[:, 7:15], axis=0))
+        into = sum_rows(
+            lambda i: flux[i] * table[i, 7:15],
+            table.shape[0],  # multiply-and-sum: no tiny dot
+            lambda: jnp.sum(flux[:, None] * table[:, 7:15], axis=0),
+        )
         session = jnp.any((t >= start) & (t < table[:, 5])).astype(table.dtype)
         pill_on = jnp.any((t >= start) & (t < table[:, 6])).astype(table.dtype)
         therapy = jnp.max(jnp.where(on[:, None], table[:, 15:20], 0.0), axis=0)
@@ -166,7 +213,9 @@ class Model(eqx.Module):
     def window(self, y):
         """The plasticity window (multiplier of learning rates, 1 = the depressed baseline)."""
         connectivity = y[..., SPINES_INDEX] + y[..., SPINES_INDEX + 1]
-        return self.learning.window(connectivity, self.spines.baseline(), y[..., _N.start], self.neurogenesis.birth(0.0, 0.0))
+        return self.learning.window(
+            connectivity, self.spines.baseline(), y[..., _N.start], self.neurogenesis.birth(0.0, 0.0)
+        )
 
     def vector_field(self, t, y, events):
         """dy/dt at time ``t`` for the raw event table ``events`` (n_events, 5)."""
@@ -191,17 +240,19 @@ class Model(eqx.Module):
         learning = y[_L.start]
         sert = self.sert.occupancy(*self.ssri.plasma(y[_R]))
         exercise = therapy[KINDS.index("exercise")]
-        return jnp.concatenate([
-            self.ketamine.rhs(k, ket_in),
-            self.midazolam.rhs(m, mdz_in),
-            self.ssri.rhs(y[_R], ssri_in),
-            self.cascade.rhs(sig, occ_pyr, occ_in, self.hnk.ampa_drive(hnk_e)),
-            self.spines.rhs(pl, sig[0], sig[2], trophic, fitness),
-            self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session, felt, learning, pill, trophic),
-            self.trophic.rhs(y[_T], sert, exercise),
-            self.neurogenesis.rhs(y[_N], trophic, fitness, y[MOOD_INDEX]),
-            self.learning.rhs(y[_L], therapy, self.window(y)),
-        ])
+        return jnp.concatenate(
+            [
+                self.ketamine.rhs(k, ket_in),
+                self.midazolam.rhs(m, mdz_in),
+                self.ssri.rhs(y[_R], ssri_in),
+                self.cascade.rhs(sig, occ_pyr, occ_in, self.hnk.ampa_drive(hnk_e)),
+                self.spines.rhs(pl, sig[0], sig[2], trophic, fitness),
+                self.mood.rhs(y[_Y], connectivity, self.spines.baseline(), session, felt, learning, pill, trophic),
+                self.trophic.rhs(y[_T], sert, exercise),
+                self.neurogenesis.rhs(y[_N], trophic, fitness, y[MOOD_INDEX]),
+                self.learning.rhs(y[_L], therapy, self.window(y)),
+            ]
+        )
 
     def readouts(self, ys):
         """Every scale's read-out from saved states ``ys`` (..., n_states), for one patient."""
@@ -255,17 +306,37 @@ class Model(eqx.Module):
 
 
 READOUT_UNITS = {
-    "ketamine_plasma": "ng/mL", "s_ketamine_plasma": "ng/mL", "r_ketamine_plasma": "ng/mL",
-    "norketamine_plasma": "ng/mL", "hnk_plasma": "ng/mL", "ketamine_effect_site": "ng/mL",
-    "midazolam_plasma": "ng/mL", "escitalopram_plasma": "ng/mL", "sertraline_plasma": "ng/mL",
-    "occupancy_pyramidal": "fraction", "occupancy_interneuron": "fraction", "sert_occupancy": "fraction",
+    "ketamine_plasma": "ng/mL",
+    "s_ketamine_plasma": "ng/mL",
+    "r_ketamine_plasma": "ng/mL",
+    "norketamine_plasma": "ng/mL",
+    "hnk_plasma": "ng/mL",
+    "ketamine_effect_site": "ng/mL",
+    "midazolam_plasma": "ng/mL",
+    "escitalopram_plasma": "ng/mL",
+    "sertraline_plasma": "ng/mL",
+    "occupancy_pyramidal": "fraction",
+    "occupancy_interneuron": "fraction",
+    "sert_occupancy": "fraction",
     "hnk_ampa_drive": "relative to the surge",
-    "glutamate": "relative to baseline", "bdnf": "relative to baseline", "mtorc1": "relative to baseline",
-    "spine_density": "fraction of healthy", "potentiation": "fraction of healthy connectivity",
-    "mood": "fraction of baseline depression", "expectancy": "fraction", "madrs_true": "MADRS points",
-    "cadss": "CADSS points", "sbp": "mmHg", "dbp": "mmHg", "heart_rate": "beats/min", "sedation": "probability",
-    "trophic": "fraction (follows SERT occupancy over weeks)", "fitness": "guideline exercise doses",
-    "neurogenesis": "new neurons per day (one hippocampus)", "immature_neurons": "fraction of healthy",
-    "hippocampal_volume": "fraction of healthy", "learning": "fraction of the negative state unlearned",
+    "glutamate": "relative to baseline",
+    "bdnf": "relative to baseline",
+    "mtorc1": "relative to baseline",
+    "spine_density": "fraction of healthy",
+    "potentiation": "fraction of healthy connectivity",
+    "mood": "fraction of baseline depression",
+    "expectancy": "fraction",
+    "madrs_true": "MADRS points",
+    "cadss": "CADSS points",
+    "sbp": "mmHg",
+    "dbp": "mmHg",
+    "heart_rate": "beats/min",
+    "sedation": "probability",
+    "trophic": "fraction (follows SERT occupancy over weeks)",
+    "fitness": "guideline exercise doses",
+    "neurogenesis": "new neurons per day (one hippocampus)",
+    "immature_neurons": "fraction of healthy",
+    "hippocampal_volume": "fraction of healthy",
+    "learning": "fraction of the negative state unlearned",
     "plasticity_window": "learning-rate multiplier (1 = depressed baseline)",
 }

@@ -35,7 +35,7 @@ class PopulationModel:
     values: dict
     cvs: dict
 
-    def with_values(self, **changes: float) -> "PopulationModel":
+    def with_values(self, **changes: float) -> PopulationModel:
         unknown = set(changes) - set(self.values)
         if unknown:
             raise NeuroplastInputError(f"unknown parameter(s) {sorted(unknown)}", field="model.values")
@@ -83,13 +83,22 @@ class Simulation:
 
         ds = xr.Dataset(coords={"patient": np.arange(len(self.status)), "time_h": self.times_h})
         for i, name in enumerate(STATE_NAMES):
-            ds[f"state_{name}"] = (("patient", "time_h"), self.states[:, :, i].astype(np.float32),
-                                   {"units": STATE_UNITS[i]})
+            ds[f"state_{name}"] = (
+                ("patient", "time_h"),
+                self.states[:, :, i].astype(np.float32),
+                {"units": STATE_UNITS[i]},
+            )
         for name, arr in self.readouts.items():
-            ds[name] = (("patient", "time_h"), np.asarray(arr, dtype=np.float32),
-                        {"units": READOUT_UNITS.get(name, "")})
-        ds["status"] = ("patient", self.status.astype(np.int8),
-                        {"meaning": ", ".join(f"{s.value}={s.name}" for s in PatientStatus)})
+            ds[name] = (
+                ("patient", "time_h"),
+                np.asarray(arr, dtype=np.float32),
+                {"units": READOUT_UNITS.get(name, "")},
+            )
+        ds["status"] = (
+            "patient",
+            self.status.astype(np.int8),
+            {"meaning": ", ".join(f"{s.value}={s.name}" for s in PatientStatus)},
+        )
         ds["time_h"].attrs["units"] = "h from the first dose"
         return ds
 
@@ -136,9 +145,19 @@ def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, lookback, meth
     else:
         term = diffrax.ODETerm(lambda t, y, args: model.rhs(t, y, _window(args, t, lookback, k)))
     controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts)
-    sol = diffrax.diffeqsolve(term, _METHODS[method](), t0=0.0, t1=t1, dt0=1.0 / 60.0,
-                              y0=model.initial_state(), args=table, saveat=diffrax.SaveAt(ts=ts),
-                              stepsize_controller=controller, max_steps=max_steps, throw=False)
+    sol = diffrax.diffeqsolve(
+        term,
+        _METHODS[method](),
+        t0=0.0,
+        t1=t1,
+        dt0=1.0 / 60.0,
+        y0=model.initial_state(),
+        args=table,
+        saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=controller,
+        max_steps=max_steps,
+        throw=False,
+    )
     ys = sol.ys
     ok = sol.result == diffrax.RESULTS.successful
     finite = jnp.all(jnp.isfinite(ys))
@@ -149,7 +168,8 @@ def _solve_one(model: Model, events, ts, jump_ts, t1, rtol, atol, lookback, meth
 @eqx.filter_jit
 def _solve_batch(model, events, ts, jump_ts, t1, rtol, atol, lookback, method, max_steps, k):
     return jax.vmap(_solve_one, in_axes=(0, 0, None, None, None, None, None, None, None, None, None))(
-        model, events, ts, jump_ts, t1, rtol, atol, lookback, method, max_steps, k)
+        model, events, ts, jump_ts, t1, rtol, atol, lookback, method, max_steps, k
+    )
 
 
 def _bucket(n: int, step: int) -> int:
@@ -173,8 +193,15 @@ def batch_size(solver: Solver, n: int, fast_settings=None) -> int:
     return min(b, _bucket(n, 8))
 
 
-def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat, solver: Solver = Solver(),
-             progress: Callable[[int], None] | None = None) -> Simulation:
+def simulate(
+    model: PopulationModel,
+    regimen: Regimen,
+    cohort: Cohort,
+    *,
+    saveat,
+    solver: Solver = Solver(),
+    progress: Callable[[int], None] | None = None,
+) -> Simulation:
     """Simulate every patient of ``cohort`` under ``regimen``; save at ``saveat`` (hours, >= 0).
 
     Returns a :class:`Simulation`. A patient whose solve fails (step limit, non-finite state)
@@ -201,16 +228,37 @@ def simulate(model: PopulationModel, regimen: Regimen, cohort: Cohort, *, saveat
 
     def args(ind, events):
         # t1 and the tolerances go in as arrays (traced), so a new end time or tolerance does not recompile
-        return ("solve_batch", (ind, events, jnp.asarray(ts_p), jnp.asarray(jumps), jnp.asarray(t1),
-                                jnp.asarray(solver.rtol), jnp.asarray(solver.atol), jnp.asarray(lookback)),
-                (solver.method, solver.max_steps, k), _kernels.compile_options())
+        return (
+            "solve_batch",
+            (
+                ind,
+                events,
+                jnp.asarray(ts_p),
+                jnp.asarray(jumps),
+                jnp.asarray(t1),
+                jnp.asarray(solver.rtol),
+                jnp.asarray(solver.atol),
+                jnp.asarray(lookback),
+            ),
+            (solver.method, solver.max_steps, k),
+            _kernels.compile_options(),
+        )
 
     def solve(ind, events):
         name, dynamic, static, options = args(ind, events)
         return _kernels.call(name, _solve_batch, dynamic, static, options)
 
-    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress,
-                       warm=lambda ind, events: _kernels.ran(*args(ind, events)))
+    return run_batches(
+        model,
+        regimen,
+        cohort,
+        ts,
+        batch,
+        n_ev,
+        solve,
+        progress,
+        warm=lambda ind, events: _kernels.ran(*args(ind, events)),
+    )
 
 
 def batch_threads() -> int:
@@ -228,8 +276,19 @@ def batch_threads() -> int:
     return max(1, min(8, 2 * cores) if jax.default_backend() == "cpu" else min(4, cores))
 
 
-def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, batch: int, n_ev: int, solve,
-                progress=None, prepare=lambda ind: ind, dtype=None, warm=None) -> Simulation:
+def run_batches(
+    model: PopulationModel,
+    regimen: Regimen,
+    cohort: Cohort,
+    ts,
+    batch: int,
+    n_ev: int,
+    solve,
+    progress=None,
+    prepare=lambda ind: ind,
+    dtype=None,
+    warm=None,
+) -> Simulation:
     """Solve ``cohort`` in padded batches of ``batch`` patients (fixed shapes: one compilation) with
     ``solve(ind, events) -> (ys, readouts, status)``; ``prepare`` may recast a batch's model, ``dtype`` its events.
 
@@ -267,20 +326,21 @@ def run_batches(model: PopulationModel, regimen: Regimen, cohort: Cohort, ts, ba
             if not out:  # the first batch done gives the shapes
                 out.update({m: _memory.empty((n, *a.shape[1:]), a.dtype) for m, a in parts.items()})
         for m, a in parts.items():
-            out[m][lo:lo + k] = a
+            out[m][lo : lo + k] = a
         return k
 
     starts = list(range(0, n, batch))
     first = inputs(starts[0])
     alone = [] if warm is not None and warm(first[1], first[2]) else [one(starts[0], first)]
-    todo = starts[len(alone):]
+    todo = starts[len(alone) :]
     workers = min(batch_threads(), len(todo))
-    run = (lambda lo: one(lo, first if lo == starts[0] else None))  # noqa: E731
+    run = lambda lo: one(lo, first if lo == starts[0] else None)  # noqa: E731
     with concurrent.futures.ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
         rest = pool.map(run, todo) if pool is not None else map(run, todo)
         for k in itertools.chain(alone, rest):  # in order
             if progress is not None:
                 progress(k)
     readouts = {m[3:]: a for m, a in out.items() if m.startswith("ro.")}
-    return Simulation(times_h=ts, states=out["states"], readouts=readouts, status=out["status"], cohort=cohort,
-                      regimen=regimen)
+    return Simulation(
+        times_h=ts, states=out["states"], readouts=readouts, status=out["status"], cohort=cohort, regimen=regimen
+    )

@@ -45,8 +45,14 @@ def trial_to_dir(result: TrialResult, out: Path, *, published: list[dict] | None
         (tmp / "figures").mkdir()
         for name, png in figs.items():
             (tmp / "figures" / f"{name}.png").write_bytes(png)
-        write_report(tmp / "report.html", title=result.spec.trial.title or result.spec.trial.id,
-                     summary=result.summary, figures=figs, published=published, notes=NOTES)
+        write_report(
+            tmp / "report.html",
+            title=result.spec.trial.title or result.spec.trial.id,
+            summary=result.summary,
+            figures=figs,
+            published=published,
+            notes=NOTES,
+        )
 
 
 def trial_dataset(result: TrialResult) -> xr.Dataset:
@@ -61,15 +67,31 @@ def trial_dataset(result: TrialResult) -> xr.Dataset:
     ds = xr.concat(parts, dim="patient")
     ds = ds.assign_coords(patient=np.arange(ds.sizes["patient"]))
     ds["arm"] = ds["arm"].astype(str)
-    ds.attrs.update({"trial": result.spec.trial.id, "seed": result.summary["seed"],
-                     "neuroplast_version": result.summary["neuroplast_version"], "disclaimer": DISCLAIMER})
+    ds.attrs.update(
+        {
+            "trial": result.spec.trial.id,
+            "seed": result.summary["seed"],
+            "neuroplast_version": result.summary["neuroplast_version"],
+            "disclaimer": DISCLAIMER,
+        }
+    )
     return ds
 
 
-def run_trial_to_dir(spec: TrialSpec, out, *, n_per_arm=None, seed=None, allow_high_dose=False,
-                     model: PopulationModel | None = None, progress: Callable[[int], None] | None = None) -> TrialResult:
+def run_trial_to_dir(
+    spec: TrialSpec,
+    out,
+    *,
+    n_per_arm=None,
+    seed=None,
+    allow_high_dose=False,
+    model: PopulationModel | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> TrialResult:
     """Run a validated spec (``trials.load_spec``) and write every output into ``out``."""
-    result = run_trial(spec, model=model, n_per_arm=n_per_arm, seed=seed, allow_high_dose=allow_high_dose, progress=progress)
+    result = run_trial(
+        spec, model=model, n_per_arm=n_per_arm, seed=seed, allow_high_dose=allow_high_dose, progress=progress
+    )
     trial_to_dir(result, Path(out))
     return result
 
@@ -82,9 +104,18 @@ def demo(spec: TrialSpec, out, *, n_per_arm: int | None = None, progress=None) -
     return result, published
 
 
-def simulate_protocol(path, out, *, arm: str | None = None, weight_kg: float = 70.0, age_y: float = 45.0,
-                      female: bool = False, baseline_madrs: float | None = None, allow_high_dose: bool = False,
-                      days: float | None = None):
+def simulate_protocol(
+    path,
+    out,
+    *,
+    arm: str | None = None,
+    weight_kg: float = 70.0,
+    age_y: float = 45.0,
+    female: bool = False,
+    baseline_madrs: float | None = None,
+    allow_high_dose: bool = False,
+    days: float | None = None,
+):
     """One typical patient (every random effect at its median) under one arm of a protocol file."""
     from ._errors import NeuroplastInputError
     from .report import simulation_figures, write_report
@@ -93,9 +124,13 @@ def simulate_protocol(path, out, *, arm: str | None = None, weight_kg: float = 7
     regimens = spec.regimens(allow_high_dose=allow_high_dose)
     name = arm or next(iter(regimens))
     if name not in regimens:
-        raise NeuroplastInputError(f"no such arm; arms: {', '.join(regimens)}", field="--arm", value=name, file=str(path))
+        raise NeuroplastInputError(
+            f"no such arm; arms: {', '.join(regimens)}", field="--arm", value=name, file=str(path)
+        )
     model = default_model()
-    cohort = typical_patient(model.values, weight_kg=weight_kg, female=female, age_y=age_y, baseline_madrs=baseline_madrs)
+    cohort = typical_patient(
+        model.values, weight_kg=weight_kg, female=female, age_y=age_y, baseline_madrs=baseline_madrs
+    )
     regimen = regimens[name]
     end = days * 24.0 if days else max(max(h for _, h in spec.timepoints_h()), regimen.last_dose_h + 24.0 * 14)
     ts = np.unique(np.concatenate([np.arange(0.0, min(end, 48.0), 1 / 12), np.arange(0.0, end + 1e-9, 1.0)]))
@@ -108,19 +143,34 @@ def simulate_protocol(path, out, *, arm: str | None = None, weight_kg: float = 7
         (tmp / "figures").mkdir()
         for k, png in figs.items():
             (tmp / "figures" / f"{k}.png").write_bytes(png)
-        write_report(tmp / "report.html", title=f"{spec.trial.title or spec.trial.id} — arm '{name}', one typical patient",
-                     summary=None, figures=figs, published=[], notes=NOTES[:1])
+        write_report(
+            tmp / "report.html",
+            title=f"{spec.trial.title or spec.trial.id} — arm '{name}', one typical patient",
+            summary=None,
+            figures=figs,
+            published=[],
+            notes=NOTES[:1],
+        )
     return sim
 
 
-PK_SPECIES = {"ketamine": "ketamine_plasma", "esketamine": "s_ketamine_plasma", "arketamine": "r_ketamine_plasma",
-              "norketamine": "norketamine_plasma", "hnk": "hnk_plasma", "midazolam": "midazolam_plasma",
-              "escitalopram": "escitalopram_plasma", "sertraline": "sertraline_plasma"}
+PK_SPECIES = {
+    "ketamine": "ketamine_plasma",
+    "esketamine": "s_ketamine_plasma",
+    "arketamine": "r_ketamine_plasma",
+    "norketamine": "norketamine_plasma",
+    "hnk": "hnk_plasma",
+    "midazolam": "midazolam_plasma",
+    "escitalopram": "escitalopram_plasma",
+    "sertraline": "sertraline_plasma",
+}
 """Species reported by ``neuroplast pk`` and the plasma read-out of each (racemic ketamine is
 reported as the total and as its enantiomers, esketamine = (S), arketamine = (R))."""
 
 
-def pk_summary(spec: TrialSpec, *, weight_kg: float = 70.0, female: bool = False, allow_high_dose: bool = False) -> dict:
+def pk_summary(
+    spec: TrialSpec, *, weight_kg: float = 70.0, female: bool = False, allow_high_dose: bool = False
+) -> dict:
     """NCA of every species present for a typical patient under the first arm's regimen.
 
     Returns ``{species: {"cmax_ng_per_ml", "tmax_h", "auc_ng_h_per_ml", "terminal_half_life_h"}}``;
@@ -147,13 +197,26 @@ def pk_summary(spec: TrialSpec, *, weight_kg: float = 70.0, female: bool = False
         if c.max() <= 1e-6:
             continue
         r = nca(ts, c)
-        out[species] = {"cmax_ng_per_ml": r["cmax"], "tmax_h": r["tmax_h"], "auc_ng_h_per_ml": r["auc"],
-                        "terminal_half_life_h": r["terminal_half_life_h"]}
+        out[species] = {
+            "cmax_ng_per_ml": r["cmax"],
+            "tmax_h": r["tmax_h"],
+            "auc_ng_h_per_ml": r["auc"],
+            "terminal_half_life_h": r["terminal_half_life_h"],
+        }
     return out
 
 
-def circuit_protocol(path, out, *, at: list[str], arm: str | None = None, weight_kg: float = 70.0,
-                     female: bool = False, allow_high_dose: bool = False, days: float | None = None) -> dict:
+def circuit_protocol(
+    path,
+    out,
+    *,
+    at: list[str],
+    arm: str | None = None,
+    weight_kg: float = 70.0,
+    female: bool = False,
+    allow_high_dose: bool = False,
+    days: float | None = None,
+) -> dict:
     """The mood circuit of one typical patient under one arm, at the snapshot times ``at`` ("0 d", "1 d", ...).
 
     Simulates like :func:`simulate_protocol` (same time span), evaluates the circuit rate model
@@ -166,19 +229,22 @@ def circuit_protocol(path, out, *, at: list[str], arm: str | None = None, weight
     from .scales.circuits import LABELS, healthy_circuit, mood_circuit
 
     if not at:
-        raise NeuroplastInputError("give at least one snapshot time, e.g. --at \"0 d\" --at \"1 d\"", field="--at")
+        raise NeuroplastInputError('give at least one snapshot time, e.g. --at "0 d" --at "1 d"', field="--at")
     hours = [parse_quantity(a, "time", field="--at") for a in at]
     spec = load_spec(path, allow_high_dose=allow_high_dose)
     regimens = spec.regimens(allow_high_dose=allow_high_dose)
     name = arm or next(iter(regimens))
     if name not in regimens:
-        raise NeuroplastInputError(f"no such arm; arms: {', '.join(regimens)}", field="--arm", value=name, file=str(path))
+        raise NeuroplastInputError(
+            f"no such arm; arms: {', '.join(regimens)}", field="--arm", value=name, file=str(path)
+        )
     regimen = regimens[name]
     end = days * 24.0 if days else max(max(h for _, h in spec.timepoints_h()), regimen.last_dose_h + 24.0 * 14)
     for a, h in zip(at, hours):
         if not 0.0 <= h <= end:
-            raise NeuroplastInputError(f"snapshot time outside the simulation (0 to {end / 24.0:g} d)", field="--at",
-                                       value=a)
+            raise NeuroplastInputError(
+                f"snapshot time outside the simulation (0 to {end / 24.0:g} d)", field="--at", value=a
+            )
     model = default_model()
     cohort = typical_patient(model.values, weight_kg=weight_kg, female=female)
     ts = np.unique(np.concatenate([np.arange(0.0, end + 1e-9, 1.0), np.asarray(hours)]))
@@ -192,23 +258,30 @@ def circuit_protocol(path, out, *, at: list[str], arm: str | None = None, weight
 
     snaps = []
     for k, (label, h) in enumerate(zip(at, hours)):
-        snaps.append({
-            "time": label, "time_h": h,
-            "prefrontal_factor": float(state.factors["prefrontal"][0, k]),
-            "hippocampal_factor": float(state.factors["hippocampal"][0, k]),
-            "activity": act(state.activity[0, k]),
-            "activity_change": act(state.activity[0, k] - state.activity[0, 0]),
-            "fc": state.fc[0, k].tolist(),
-            "fc_change": (state.fc[0, k] - state.fc[0, 0]).tolist(),
-        })
+        snaps.append(
+            {
+                "time": label,
+                "time_h": h,
+                "prefrontal_factor": float(state.factors["prefrontal"][0, k]),
+                "hippocampal_factor": float(state.factors["hippocampal"][0, k]),
+                "activity": act(state.activity[0, k]),
+                "activity_change": act(state.activity[0, k] - state.activity[0, 0]),
+                "fc": state.fc[0, k].tolist(),
+                "fc_change": (state.fc[0, k] - state.fc[0, 0]).tolist(),
+            }
+        )
     doc = {
-        "protocol": str(path), "arm": name, "patient": "typical (every random effect at its median)",
-        "neuroplast_version": __import__("neuroplast").__version__, "disclaimer": DISCLAIMER,
-        "regions": regions, "labels": LABELS,
+        "protocol": str(path),
+        "arm": name,
+        "patient": "typical (every random effect at its median)",
+        "neuroplast_version": __import__("neuroplast").__version__,
+        "disclaimer": DISCLAIMER,
+        "regions": regions,
+        "labels": LABELS,
         "method": "region rate model tau dr/dt = -r + f(W r + I) + noise; couplings W scaled by the plasticity "
-                  "read-outs; activity = fixed point; fc = correlation of the stationary covariance of the linearised "
-                  "model (continuous Lyapunov equation, scipy.linalg.solve_continuous_lyapunov). Changes are against "
-                  "the first snapshot. See docs/circuits.md.",
+        "read-outs; activity = fixed point; fc = correlation of the stationary covariance of the linearised "
+        "model (continuous Lyapunov equation, scipy.linalg.solve_continuous_lyapunov). Changes are against "
+        "the first snapshot. See docs/circuits.md.",
         "healthy": {"activity": act(healthy.activity[0, 0]), "fc": healthy.fc[0, 0].tolist()},
         "snapshots": snaps,
     }

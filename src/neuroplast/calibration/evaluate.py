@@ -17,90 +17,178 @@ _CBT = {"kind": "cbt", "start": "0 d", "every": "7 d", "count": 12}
 CALIBRATION_TRIALS = {
     # The trd preset with the usual inclusion of the IV ketamine RCTs (murrough2013_ajp).
     "single": {
-        "trial": {"id": "calibration-single-infusion", "population": "trd", "scale": "MADRS", "n_per_arm": 400, "seed": 2026,
-                  "inclusion": {"min_baseline": 22, "medication_free": True},
-                  "endpoints": {"timepoints": ["40 min", "2 h", "230 min", "4 h", "1 d", "3 d", "7 d"], "remission": 10}},
-        "arm": [{"name": "ketamine", "dose": [{**_INFUSION, "at": ["0 d"]}]},
-                {"name": "midazolam", "dose": [{"drug": "midazolam", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}]},
-                {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]}],
+        "trial": {
+            "id": "calibration-single-infusion",
+            "population": "trd",
+            "scale": "MADRS",
+            "n_per_arm": 400,
+            "seed": 2026,
+            "inclusion": {"min_baseline": 22, "medication_free": True},
+            "endpoints": {"timepoints": ["40 min", "2 h", "230 min", "4 h", "1 d", "3 d", "7 d"], "remission": 10},
+        },
+        "arm": [
+            {"name": "ketamine", "dose": [{**_INFUSION, "at": ["0 d"]}]},
+            {
+                "name": "midazolam",
+                "dose": [{"drug": "midazolam", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}],
+            },
+            {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]},
+        ],
     },
     # murrough2013_biolpsych / aanhetrot2010: days 1, 3, 5, 8, 10, 12 (0, 2, 4, 7, 9, 11 d from the first dose).
     "repeated": {
-        "trial": {"id": "calibration-repeated-infusions", "population": "trd", "scale": "MADRS", "n_per_arm": 400, "seed": 2027,
-                  "inclusion": {"min_baseline": 22, "medication_free": True},
-                  "endpoints": {"timepoints": ["2 h", "1 d", "12 d"], "remission": 10, "follow_up": "83 d"}},
+        "trial": {
+            "id": "calibration-repeated-infusions",
+            "population": "trd",
+            "scale": "MADRS",
+            "n_per_arm": 400,
+            "seed": 2027,
+            "inclusion": {"min_baseline": 22, "medication_free": True},
+            "endpoints": {"timepoints": ["2 h", "1 d", "12 d"], "remission": 10, "follow_up": "83 d"},
+        },
         "arm": [{"name": "ketamine", "dose": [{**_INFUSION, "at": ["0 d", "2 d", "4 d", "7 d", "9 d", "11 d"]}]}],
     },
     # daly2018_synapse period 1: adjunctive intranasal esketamine or placebo on days 1 and 4 (0 and 3 d).
     "esketamine": {
-        "trial": {"id": "calibration-esketamine-dose", "population": "trd", "scale": "MADRS", "n_per_arm": 400, "seed": 2028,
-                  "inclusion": {"min_baseline": 22, "on_stable_antidepressant": True},
-                  "endpoints": {"timepoints": ["2 h", "1 d", "7 d"], "remission": 10}},
-        "arm": [{"name": "placebo", "dose": [{"drug": "saline", "route": "intranasal", "amount": "0 mg", "at": ["0 d", "3 d"]}]},
-                *[{"name": f"esketamine {mg} mg", "dose": [{"drug": "esketamine", "route": "intranasal", "amount": f"{mg} mg",
-                                                          "at": ["0 d", "3 d"]}]} for mg in (28, 56, 84)]],
+        "trial": {
+            "id": "calibration-esketamine-dose",
+            "population": "trd",
+            "scale": "MADRS",
+            "n_per_arm": 400,
+            "seed": 2028,
+            "inclusion": {"min_baseline": 22, "on_stable_antidepressant": True},
+            "endpoints": {"timepoints": ["2 h", "1 d", "7 d"], "remission": 10},
+        },
+        "arm": [
+            {
+                "name": "placebo",
+                "dose": [{"drug": "saline", "route": "intranasal", "amount": "0 mg", "at": ["0 d", "3 d"]}],
+            },
+            *[
+                {
+                    "name": f"esketamine {mg} mg",
+                    "dose": [{"drug": "esketamine", "route": "intranasal", "amount": f"{mg} mg", "at": ["0 d", "3 d"]}],
+                }
+                for mg in (28, 56, 84)
+            ],
+        ],
     },
     # fava2018 (held out): single 40-min IV infusions of 0.1-1.0 mg/kg vs midazolam, adjunctive, HAM-D6.
     "dose": {
-        "trial": {"id": "validation-ketamine-dose", "population": "trd", "scale": "HAMD6", "n_per_arm": 400, "seed": 2029,
-                  "inclusion": {"on_stable_antidepressant": True},
-                  "endpoints": {"timepoints": ["1 d", "3 d"]}},
-        "arm": [*[{"name": f"ketamine {d} mg/kg", "dose": [{**_INFUSION, "amount": f"{d} mg/kg", "at": ["0 d"]}]}
-                  for d in (0.1, 0.2, 0.5, 1.0)],
-                {"name": "midazolam", "dose": [{"drug": "midazolam", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}]}],
+        "trial": {
+            "id": "validation-ketamine-dose",
+            "population": "trd",
+            "scale": "HAMD6",
+            "n_per_arm": 400,
+            "seed": 2029,
+            "inclusion": {"on_stable_antidepressant": True},
+            "endpoints": {"timepoints": ["1 d", "3 d"]},
+        },
+        "arm": [
+            *[
+                {"name": f"ketamine {d} mg/kg", "dose": [{**_INFUSION, "amount": f"{d} mg/kg", "at": ["0 d"]}]}
+                for d in (0.1, 0.2, 0.5, 1.0)
+            ],
+            {
+                "name": "midazolam",
+                "dose": [{"drug": "midazolam", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}],
+            },
+        ],
     },
     # ---- slow scales (issue #4): weeks to months, the mdd preset unless said otherwise -------------------
     # Placebo-controlled SSRI trial: escitalopram 20 mg/day stands in for citalopram 40 mg/day (the S-enantiomer
     # carries the activity; STAR*D mean exit dose 41.8 mg, trivedi2006_stard_level1), HAM-D17 >= 14 at entry.
     "ssri": {
-        "trial": {"id": "calibration-ssri-vs-placebo", "population": "mdd", "scale": "HAMD17", "n_per_arm": 400, "seed": 2030,
-                  "inclusion": {"min_baseline": 14},
-                  "endpoints": {"timepoints": ["7 d", "14 d", "28 d", "42 d", "56 d", "84 d"], "remission": 7}},
-        "arm": [{"name": "escitalopram", "dose": [_SSRI]},
-                {"name": "placebo", "dose": [{**_SSRI, "drug": "placebo", "amount": "0 mg"}]}],
+        "trial": {
+            "id": "calibration-ssri-vs-placebo",
+            "population": "mdd",
+            "scale": "HAMD17",
+            "n_per_arm": 400,
+            "seed": 2030,
+            "inclusion": {"min_baseline": 14},
+            "endpoints": {"timepoints": ["7 d", "14 d", "28 d", "42 d", "56 d", "84 d"], "remission": 7},
+        },
+        "arm": [
+            {"name": "escitalopram", "dose": [_SSRI]},
+            {"name": "placebo", "dose": [{**_SSRI, "drug": "placebo", "amount": "0 mg"}]},
+        ],
     },
     # STAR*D level 1 on its self-report (QIDS-SR16 >= 11, about HAM-D17 >= 14 by the Rush 2003 table).
     "stard": {
-        "trial": {"id": "calibration-stard-level1", "population": "mdd", "scale": "QIDS_SR16", "n_per_arm": 400, "seed": 2031,
-                  "inclusion": {"min_baseline": 11},
-                  "endpoints": {"timepoints": ["56 d", "84 d"], "remission": 5}},
+        "trial": {
+            "id": "calibration-stard-level1",
+            "population": "mdd",
+            "scale": "QIDS_SR16",
+            "n_per_arm": 400,
+            "seed": 2031,
+            "inclusion": {"min_baseline": 11},
+            "endpoints": {"timepoints": ["56 d", "84 d"], "remission": 5},
+        },
         "arm": [{"name": "escitalopram", "dose": [_SSRI]}],
     },
     # Psychotherapy trials: 12 weekly CBT sessions vs a wait list; SSRI and combined arms for the held-out
     # comparisons of cuijpers2023_cbt; follow-up to 9 months (treatment stops at 12 weeks).
     "psychotherapy": {
-        "trial": {"id": "calibration-psychotherapy", "population": "mdd", "scale": "HAMD17", "n_per_arm": 400, "seed": 2032,
-                  "inclusion": {"min_baseline": 14},
-                  "endpoints": {"timepoints": ["70 d", "84 d", "270 d"], "remission": 7}},
-        "arm": [{"name": "cbt", "therapy": [_CBT]},
-                {"name": "wait list"},
-                {"name": "escitalopram", "dose": [_SSRI]},
-                {"name": "cbt + escitalopram", "dose": [_SSRI], "therapy": [_CBT]}],
+        "trial": {
+            "id": "calibration-psychotherapy",
+            "population": "mdd",
+            "scale": "HAMD17",
+            "n_per_arm": 400,
+            "seed": 2032,
+            "inclusion": {"min_baseline": 14},
+            "endpoints": {"timepoints": ["70 d", "84 d", "270 d"], "remission": 7},
+        },
+        "arm": [
+            {"name": "cbt", "therapy": [_CBT]},
+            {"name": "wait list"},
+            {"name": "escitalopram", "dose": [_SSRI]},
+            {"name": "cbt + escitalopram", "dose": [_SSRI], "therapy": [_CBT]},
+        ],
     },
     # Supervised moderate exercise three times a week for 12 weeks vs usual care (noetel2024_exercise).
     "exercise": {
-        "trial": {"id": "calibration-exercise", "population": "mdd", "scale": "HAMD17", "n_per_arm": 400, "seed": 2033,
-                  "inclusion": {"min_baseline": 14},
-                  "endpoints": {"timepoints": ["84 d"], "remission": 7}},
-        "arm": [{"name": "exercise", "therapy": [{"kind": "exercise", "start": "0 d", "every": "56 h", "count": 36}]},
-                {"name": "usual care"}],
+        "trial": {
+            "id": "calibration-exercise",
+            "population": "mdd",
+            "scale": "HAMD17",
+            "n_per_arm": 400,
+            "seed": 2033,
+            "inclusion": {"min_baseline": 14},
+            "endpoints": {"timepoints": ["84 d"], "remission": 7},
+        },
+        "arm": [
+            {"name": "exercise", "therapy": [{"kind": "exercise", "start": "0 d", "every": "56 h", "count": 36}]},
+            {"name": "usual care"},
+        ],
     },
     # wilkinson2017_cbt: four infusions in two weeks with 12 CBT sessions over 10 weeks (twice weekly for the
     # first two weeks, then weekly), TRD; relapse counted over 8 weeks from the last infusion.
     "ketamine_cbt": {
-        "trial": {"id": "calibration-ketamine-cbt", "population": "trd", "scale": "MADRS", "n_per_arm": 400, "seed": 2034,
-                  "inclusion": {"min_baseline": 22, "medication_free": True},
-                  "endpoints": {"timepoints": ["12 d", "70 d"], "remission": 10, "follow_up": "56 d"}},
-        "arm": [{"name": "ketamine + cbt", "dose": [{**_INFUSION, "at": ["0 d", "3 d", "7 d", "10 d"]}],
-                 "therapy": [{"kind": "cbt", "at": ["1 d", "4 d", "8 d", "11 d"]},
-                             {"kind": "cbt", "start": "14 d", "every": "7 d", "count": 8}]},
-                {"name": "ketamine", "dose": [{**_INFUSION, "at": ["0 d", "3 d", "7 d", "10 d"]}]}],
+        "trial": {
+            "id": "calibration-ketamine-cbt",
+            "population": "trd",
+            "scale": "MADRS",
+            "n_per_arm": 400,
+            "seed": 2034,
+            "inclusion": {"min_baseline": 22, "medication_free": True},
+            "endpoints": {"timepoints": ["12 d", "70 d"], "remission": 10, "follow_up": "56 d"},
+        },
+        "arm": [
+            {
+                "name": "ketamine + cbt",
+                "dose": [{**_INFUSION, "at": ["0 d", "3 d", "7 d", "10 d"]}],
+                "therapy": [
+                    {"kind": "cbt", "at": ["1 d", "4 d", "8 d", "11 d"]},
+                    {"kind": "cbt", "start": "14 d", "every": "7 d", "count": 8},
+                ],
+            },
+            {"name": "ketamine", "dose": [{**_INFUSION, "at": ["0 d", "3 d", "7 d", "10 d"]}]},
+        ],
     },
 }
 
 
-def run_calibration_trials(model: PopulationModel, n_per_arm: int | None = None,
-                           names=None) -> dict[str, TrialResult]:
+def run_calibration_trials(model: PopulationModel, n_per_arm: int | None = None, names=None) -> dict[str, TrialResult]:
     """Run the calibration trials ``names`` (default: all)."""
     names = CALIBRATION_TRIALS if names is None else names
     return {name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n_per_arm) for name in names}
@@ -119,8 +207,14 @@ def _contrast(summary, arms, label):
             return c
         if c["arms"] == arms[::-1]:
             lo, hi = c["ci95"]
-            return {**c, "arms": arms, "mean_difference": -c["mean_difference"], "ci95": [-hi, -lo],
-                    "odds_ratio_response": 1.0 / c["odds_ratio_response"], "cohens_d": -c["cohens_d"]}
+            return {
+                **c,
+                "arms": arms,
+                "mean_difference": -c["mean_difference"],
+                "ci95": [-hi, -lo],
+                "odds_ratio_response": 1.0 / c["odds_ratio_response"],
+                "cohens_d": -c["cohens_d"],
+            }
     raise KeyError(f"no contrast {arms} at {label}")
 
 
@@ -172,16 +266,36 @@ def _enriched(res: TrialResult, t: Target) -> float | None:
     raise KeyError(t.metric)
 
 
-def evaluate(model: PopulationModel, *, n_per_arm: int | None = None, targets=TARGETS,
-             results: dict[str, TrialResult] | None = None) -> list[dict]:
+def evaluate(
+    model: PopulationModel,
+    *,
+    n_per_arm: int | None = None,
+    targets=TARGETS,
+    results: dict[str, TrialResult] | None = None,
+) -> list[dict]:
     """One row per target: study, arm, time, metric, published (value, lo, hi), simulated, z, CI holds."""
     if results is None:
         results = run_calibration_trials(model, n_per_arm, names=sorted({t.trial for t in targets}))
     rows = []
     for t in targets:
         sim = simulated_value(t, results)
-        rows.append({"study": t.study, "trial": t.trial, "arm": t.arm, "time": t.time, "time_h": t.time_h,
-                     "metric": t.metric, "value": t.value, "lo": t.lo, "hi": t.hi, "se": t.se, "use": t.use,
-                     "simulated": None if sim is None else float(sim), "z": t.z(sim), "ci_holds": t.ci_holds(sim),
-                     "note": t.note})
+        rows.append(
+            {
+                "study": t.study,
+                "trial": t.trial,
+                "arm": t.arm,
+                "time": t.time,
+                "time_h": t.time_h,
+                "metric": t.metric,
+                "value": t.value,
+                "lo": t.lo,
+                "hi": t.hi,
+                "se": t.se,
+                "use": t.use,
+                "simulated": None if sim is None else float(sim),
+                "z": t.z(sim),
+                "ci_holds": t.ci_holds(sim),
+                "note": t.note,
+            }
+        )
     return rows

@@ -24,18 +24,42 @@ from ..scales.pk import closed_form_linear
 from ..simulation import default_model
 from .evaluate import evaluate, run_calibration_trials
 
-FREE = ("spine_gain", "potentiation_gain", "tau_potentiation", "responsiveness_cv", "expectancy_base",
-        "expectancy_cv", "expectancy_felt", "tau_expectancy", "spine_lifetime",
-        "disinhibition_gain", "interneuron_selectivity", "w_eef2")
-BOUNDS = {"spine_gain": (0.1, 100.0), "potentiation_gain": (1e-3, 1.0), "responsiveness_cv": (0.05, 3.0),
-          "expectancy_base": (0.0, 0.5), "expectancy_cv": (0.05, 3.0), "expectancy_felt": (0.0, 0.6),
-          "tau_expectancy": (6.0, 24.0 * 60), "spine_lifetime": (7.0, 14.0), "tau_potentiation": (2.0, 72.0),
-          "disinhibition_gain": (1.0, 20.0), "interneuron_selectivity": (1.0, 10.0), "w_eef2": (0.0, 3.0)}
+FREE = (
+    "spine_gain",
+    "potentiation_gain",
+    "tau_potentiation",
+    "responsiveness_cv",
+    "expectancy_base",
+    "expectancy_cv",
+    "expectancy_felt",
+    "tau_expectancy",
+    "spine_lifetime",
+    "disinhibition_gain",
+    "interneuron_selectivity",
+    "w_eef2",
+)
+BOUNDS = {
+    "spine_gain": (0.1, 100.0),
+    "potentiation_gain": (1e-3, 1.0),
+    "responsiveness_cv": (0.05, 3.0),
+    "expectancy_base": (0.0, 0.5),
+    "expectancy_cv": (0.05, 3.0),
+    "expectancy_felt": (0.0, 0.6),
+    "tau_expectancy": (6.0, 24.0 * 60),
+    "spine_lifetime": (7.0, 14.0),
+    "tau_potentiation": (2.0, 72.0),
+    "disinhibition_gain": (1.0, 20.0),
+    "interneuron_selectivity": (1.0, 10.0),
+    "w_eef2": (0.0, 3.0),
+}
 """Search bounds: spine lifetime within the published 1-2 weeks (E03); the non-specific
 improvement of control arms (expectancy, with the natural course it stands in for) within 60 days."""
 
-SLOPES = {"sbp_per_100ng": "sbp_largest_mean_rise", "dbp_per_100ng": "dbp_largest_mean_rise",
-          "hr_per_100ng": "heart_rate_largest_mean_rise"}
+SLOPES = {
+    "sbp_per_100ng": "sbp_largest_mean_rise",
+    "dbp_per_100ng": "dbp_largest_mean_rise",
+    "hr_per_100ng": "heart_rate_largest_mean_rise",
+}
 """Safety slopes solved in closed form after the search (the mean rise is linear in each)."""
 
 PEAK_NG_ML = 185.0  # A34
@@ -87,8 +111,9 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
             log(f"  eval {len(history):4d}  objective {obj:9.3f}  best {min(history):9.3f}  ({time.time() - t0:.0f} s)")
         return obj
 
-    res = scipy.optimize.minimize(f, x0, method="Nelder-Mead",
-                                  options={"maxfev": max_evals, "xatol": 1e-3, "fatol": 1e-3, "adaptive": True})
+    res = scipy.optimize.minimize(
+        f, x0, method="Nelder-Mead", options={"maxfev": max_evals, "xatol": 1e-3, "fatol": 1e-3, "adaptive": True}
+    )
     best = dict(zip(FREE, np.exp(np.clip(res.x, lo, hi)).tolist()))
     model = model0.with_values(**best)
     # Blood pressure and pulse: the mean rise is proportional to the slope, so least squares is closed form.
@@ -96,7 +121,7 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
     for param, metric in SLOPES.items():
         targets = [t for t in TARGETS if t.use == "fit" and t.stage == "ketamine" and t.metric == metric]
         rise1 = results["single"].summary["arms"]["ketamine"]["safety"][metric]  # at slope 1
-        w = np.array([1 / t.se ** 2 for t in targets])
+        w = np.array([1 / t.se**2 for t in targets])
         v = np.array([t.value for t in targets])
         best[param] = float((w * v).sum() / (w.sum() * rise1))
     model = model.with_values(**{p: best[p] for p in SLOPES})
@@ -106,10 +131,14 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
     out = {
         "description": "Fitted by neuroplast.calibration.fit (neuroplast calibrate); do not edit by hand.",
         "method": "stage 1 closed-form anchors; stage 2 Nelder-Mead on log-parameters, objective = sum of squared z of the fit targets",
-        "n_per_arm": n_per_arm, "evaluations": len(history), "seconds": round(time.time() - t0, 1),
+        "n_per_arm": n_per_arm,
+        "evaluations": len(history),
+        "seconds": round(time.time() - t0, 1),
         "objective": float(sum(r["z"] ** 2 for r in fit_rows)),
         "values": fitted,
-        "residuals": [{k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows],
+        "residuals": [
+            {k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows
+        ],
     }
     if write:
         if parameters.FITTED_PATH.exists():  # keep stage 3 (the slow scales), fitted separately
@@ -131,7 +160,9 @@ def reevaluate(*, write: bool = True, log=print) -> dict:
     rows = evaluate(default_model(), n_per_arm=data["n_per_arm"], targets=[t for t in TARGETS if t.stage == "ketamine"])
     old = data["objective"]
     data["objective"] = float(sum(r["z"] ** 2 for r in rows if r["use"] == "fit"))
-    data["residuals"] = [{k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows]
+    data["residuals"] = [
+        {k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows
+    ]
     data["reevaluated"] = "residuals recomputed with unchanged values after the slow scales were added (issue 4)"
     if write:
         parameters.FITTED_PATH.write_text(json.dumps(data, indent=1) + "\n")

@@ -35,17 +35,27 @@ from .evaluate import CALIBRATION_TRIALS, evaluate, simulated_value
 BLOCKS = (
     (("k_natural",), {"psychotherapy": ("wait list",)}, ("rutherford2012_waitlist",)),
     (("pill_factor",), {"ssri": ("placebo",)}, ("furukawa2016_placebo",)),
-    (("ssri_spine_gain", "tau_trophic", "ssri_mood_gain"), {"ssri": ("escitalopram", "placebo"), "stard": ("escitalopram",)},
-     ("taylor2006_ssri_onset", "trivedi2006_stard_level1")),
+    (
+        ("ssri_spine_gain", "tau_trophic", "ssri_mood_gain"),
+        {"ssri": ("escitalopram", "placebo"), "stard": ("escitalopram",)},
+        ("taylor2006_ssri_onset", "trivedi2006_stard_level1"),
+    ),
     (("k_session",), {"psychotherapy": ("cbt", "wait list")}, ("cuijpers2023_cbt",)),
     (("fitness_spine_gain",), {"exercise": ("exercise", "usual care")}, ("noetel2024_exercise",)),
     (("window_gain",), {"ketamine_cbt": ("ketamine + cbt",)}, ("wilkinson2017_cbt",)),
 )
 """(parameters, {trial: arms simulated}, studies fitted) per block, in fitting order."""
 
-BOUNDS = {"k_natural": (1e-3, 0.3), "pill_factor": (0.05, 3.0), "ssri_spine_gain": (0.01, 3.0), "ssri_mood_gain": (0.005, 1.0),
-          "tau_trophic": (72.0, 1008.0), "k_session": (1e-3, 0.3), "fitness_spine_gain": (0.01, 3.0),
-          "window_gain": (0.01, 30.0)}
+BOUNDS = {
+    "k_natural": (1e-3, 0.3),
+    "pill_factor": (0.05, 3.0),
+    "ssri_spine_gain": (0.01, 3.0),
+    "ssri_mood_gain": (0.005, 1.0),
+    "tau_trophic": (72.0, 1008.0),
+    "k_session": (1e-3, 0.3),
+    "fitness_spine_gain": (0.01, 3.0),
+    "window_gain": (0.01, 30.0),
+}
 """Search bounds; ``tau_trophic`` within 3-42 days (chronic, not acute, exposure acts: F06, F07)."""
 
 FREE = tuple(p for block in BLOCKS for p in block[0])
@@ -56,8 +66,10 @@ def _block_targets(studies, trials):
 
 
 def _run(model, trials: dict, n: int):
-    return {name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n, only_arms=arms)
-            for name, arms in trials.items()}
+    return {
+        name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n, only_arms=arms)
+        for name, arms in trials.items()
+    }
 
 
 def _objective(model, trials, targets, n):
@@ -70,7 +82,9 @@ def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool
     t0 = time.time()
     from ..parameters.table import SCALES
 
-    start = {p.name: p.value for params in SCALES.values() for p in params if p.name in FREE}  # the table, not a past fit
+    start = {
+        p.name: p.value for params in SCALES.values() for p in params if p.name in FREE
+    }  # the table, not a past fit
     model = default_model().with_values(**start)
     evals = 0
     for names, trials, studies in BLOCKS:
@@ -78,7 +92,7 @@ def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool
         lo = np.log([BOUNDS[k][0] for k in names])
         hi = np.log([BOUNDS[k][1] for k in names])
 
-        def f(x, names=names, trials=trials, targets=targets, lo=lo, hi=hi):
+        def f(x, names=names, trials=trials, targets=targets, lo=lo, hi=hi, model=model):
             nonlocal evals
             evals += 1
             x = np.clip(np.atleast_1d(x), lo, hi)
@@ -86,24 +100,38 @@ def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool
 
         x0 = np.log([min(max(model.values[k], BOUNDS[k][0]), BOUNDS[k][1]) for k in names])
         if len(names) == 1:
-            res = scipy.optimize.minimize_scalar(lambda x: f([x]), bounds=(lo[0], hi[0]), method="bounded",
-                                                 options={"xatol": 0.02, "maxiter": max_evals_per_block})
+            res = scipy.optimize.minimize_scalar(
+                lambda x: f([x]),
+                bounds=(lo[0], hi[0]),
+                method="bounded",
+                options={"xatol": 0.02, "maxiter": max_evals_per_block},
+            )
             best = np.atleast_1d(res.x)
         else:
-            res = scipy.optimize.minimize(f, x0, method="Nelder-Mead",
-                                          options={"maxfev": len(names) * max_evals_per_block, "xatol": 0.02, "fatol": 0.01})
+            res = scipy.optimize.minimize(
+                f,
+                x0,
+                method="Nelder-Mead",
+                options={"maxfev": len(names) * max_evals_per_block, "xatol": 0.02, "fatol": 0.01},
+            )
             best = res.x
         model = model.with_values(**dict(zip(names, np.exp(np.clip(best, lo, hi)).tolist())))
-        log(f"  {', '.join(f'{k} = {model.values[k]:.4g}' for k in names)}  objective {float(res.fun):.3f}"
-            f"  ({time.time() - t0:.0f} s)")
+        log(
+            f"  {', '.join(f'{k} = {model.values[k]:.4g}' for k in names)}  objective {float(res.fun):.3f}"
+            f"  ({time.time() - t0:.0f} s)"
+        )
     rows = evaluate(model, n_per_arm=n_per_arm, targets=SLOW_TARGETS)
     fit_rows = [r for r in rows if r["use"] == "fit"]
     slow = {
         "method": "stage 3, block by block: " + "; ".join(f"{'+'.join(b[0])} to {', '.join(b[2])}" for b in BLOCKS),
-        "n_per_arm": n_per_arm, "evaluations": evals, "seconds": round(time.time() - t0, 1),
+        "n_per_arm": n_per_arm,
+        "evaluations": evals,
+        "seconds": round(time.time() - t0, 1),
         "objective": float(sum(r["z"] ** 2 for r in fit_rows)),
         "values": {k: float(model.values[k]) for k in FREE},
-        "residuals": [{k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows],
+        "residuals": [
+            {k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows
+        ],
     }
     if write:
         data = json.loads(parameters.FITTED_PATH.read_text())

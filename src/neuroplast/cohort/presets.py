@@ -20,9 +20,14 @@ class Preset:
     p_inpatient: float
     failed_antidepressants_min: int
     sources: tuple[str, ...]
-    madrs_baseline: tuple[float, float] | None = None  # mean, SD of the true baseline MADRS (None: the registry's trd values)
+    madrs_baseline: tuple[float, float] | None = (
+        None  # mean, SD of the true baseline MADRS (None: the registry's trd values)
+    )
     illness_y: tuple[float, float, float, float] = (12.0, 8.0, 1.0, 40.0)  # years since onset: mean, sd, min, max
-    untreated_share: tuple[float, float] = (0.1, 0.05)  # share of the ill years without treatment: mean, sd (clipped 0-1)
+    untreated_share: tuple[float, float] = (
+        0.1,
+        0.05,
+    )  # share of the ill years without treatment: mean, sd (clipped 0-1)
     natural_course: bool = False  # spontaneous improvement over weeks (mdd); TRD is chronic by definition
     # conditions beyond depression (neuroplast.conditions): true baseline severities drawn as cohort columns,
     # (column, mean, sd, min, max) each, from their own random stream; share on lithium/valproate
@@ -33,8 +38,10 @@ class Preset:
 PRESETS = {
     "trd": Preset(
         name="trd",
-        description=("Unipolar treatment-resistant depression: >= 2 failed adequate antidepressant trials, "
-                     "adult outpatients/inpatients as enrolled in IV ketamine RCTs"),
+        description=(
+            "Unipolar treatment-resistant depression: >= 2 failed adequate antidepressant trials, "
+            "adult outpatients/inpatients as enrolled in IV ketamine RCTs"
+        ),
         weight_kg=(80.0, 16.0, 45.0, 150.0),  # assumption: US adult trial populations; not in the evidence table
         age_y=(46.7, 11.2, 18.0, 70.0),  # zarate2006 population: age 46.7 (SD 11.2)
         female=0.667,  # zarate2006: 66.7% female
@@ -49,8 +56,10 @@ PRESETS = {
     ),
     "mdd": Preset(
         name="mdd",
-        description=("Major depressive disorder, outpatients as enrolled in antidepressant, psychotherapy and exercise "
-                     "trials (not treatment-resistant): STAR*D level 1, placebo-controlled SSRI trials"),
+        description=(
+            "Major depressive disorder, outpatients as enrolled in antidepressant, psychotherapy and exercise "
+            "trials (not treatment-resistant): STAR*D level 1, placebo-controlled SSRI trials"
+        ),
         weight_kg=(80.0, 17.0, 45.0, 150.0),  # assumption: US adult outpatients, as for trd
         age_y=(40.8, 13.0, 18.0, 75.0),  # assumption: STAR*D level-1 mean age about 41 (not read in a stored source)
         female=0.64,  # assumption: STAR*D about two thirds women (not read in a stored source)

@@ -53,7 +53,7 @@ def subcircuit_activity(readouts: dict, kind: str, values: dict | None = None) -
     # before 8e22abf), that patient alone gets the prefrontal deficit, so one patient never sinks a trial.
     out = prefrontal_deficit(readouts)
     for i in range(out.shape[0]):
-        row = {k: np.asarray(v)[i:i + 1] for k, v in readouts.items() if np.ndim(v) == 2}
+        row = {k: np.asarray(v)[i : i + 1] for k, v in readouts.items() if np.ndim(v) == 2}
         try:
             out[i] = np.asarray(hook(row, values=values)[kind], dtype=float)[0]
         except RuntimeError:
@@ -70,7 +70,9 @@ def expectancy(readouts: dict) -> np.ndarray | float:
     return np.asarray(readouts["expectancy"], dtype=float) if "expectancy" in readouts else 0.0
 
 
-def relief_factor(readouts: dict, kind: str, gain: float, expectancy_share: float, values: dict | None = None) -> np.ndarray:
+def relief_factor(
+    readouts: dict, kind: str, gain: float, expectancy_share: float, values: dict | None = None
+) -> np.ndarray:
     """``(1 - share x expectancy) x max(0, 1 - gain (1 - a))``: 1 at baseline, 0 = no symptoms."""
     a = subcircuit_activity(readouts, kind, values)
     return (1.0 - expectancy_share * expectancy(readouts)) * np.maximum(1.0 - gain * (1.0 - a), 0.0)
@@ -86,5 +88,13 @@ def score(readouts, table, column: str, kind: str, gain: float, expectancy_share
     return baseline(table, column) * relief_factor(readouts, kind, gain, expectancy_share, values)
 
 
-__all__ = ["KINDS", "baseline", "expectancy", "prefrontal_deficit", "relief_factor", "score", "subcircuit_activity",
-           "with_subcircuits"]
+__all__ = [
+    "KINDS",
+    "baseline",
+    "expectancy",
+    "prefrontal_deficit",
+    "relief_factor",
+    "score",
+    "subcircuit_activity",
+    "with_subcircuits",
+]

@@ -35,12 +35,16 @@ PRESET = dict(
     madrs_baseline=(14.0, 7.0),  # assumption: mild depressive symptoms are common in AUD
     illness_y=(20.0, 10.0, 2.0, 50.0),  # assumption: long drinking histories at mean age 53
     untreated_share=(0.6, 0.2),  # assumption: most years of AUD go untreated
-    baselines=(("baseline_pdd_true", 80.0, 15.0, 20.0, 100.0),  # assumption: ~5 drinks/day means drinking most days
-               ("heavy_day_share", 0.7, 0.15, 0.1, 1.0)),  # assumption: share of drinking days that are heavy
+    baselines=(
+        ("baseline_pdd_true", 80.0, 15.0, 20.0, 100.0),  # assumption: ~5 drinks/day means drinking most days
+        ("heavy_day_share", 0.7, 0.15, 0.1, 1.0),
+    ),  # assumption: share of drinking days that are heavy
 )
 
-EVIDENCE = ("dakwar2020_alcohol (calibration set): directions only (abstinence, relapse, heavy drinking days better "
-            "with ketamine + MET than midazolam + MET); numeric estimates NOT READ.")
+EVIDENCE = (
+    "dakwar2020_alcohol (calibration set): directions only (abstinence, relapse, heavy drinking days better "
+    "with ketamine + MET than midazolam + MET); numeric estimates NOT READ."
+)
 
 
 def _pdd(ro, table, v):
@@ -53,10 +57,24 @@ def _hdd(ro, table, v):
 
 
 SCALES = [
-    dict(name="PDD", title="Percent drinking days (= 100 - percent days abstinent), 0-100", max=100.0, remission=0.0,
-         remission_source="assumption: complete abstinence (no drinking day)",
-         true=_pdd, noise_sd=lambda v: v["use_days_noise_sd"], populations=POPULATIONS),
-    dict(name="HDD", title="Percent heavy-drinking days, 0-100", max=100.0, remission=0.0,
-         remission_source="assumption: no heavy drinking day (a common regulatory endpoint; not read)",
-         true=_hdd, noise_sd=lambda v: v["use_days_noise_sd"], populations=POPULATIONS),
+    dict(
+        name="PDD",
+        title="Percent drinking days (= 100 - percent days abstinent), 0-100",
+        max=100.0,
+        remission=0.0,
+        remission_source="assumption: complete abstinence (no drinking day)",
+        true=_pdd,
+        noise_sd=lambda v: v["use_days_noise_sd"],
+        populations=POPULATIONS,
+    ),
+    dict(
+        name="HDD",
+        title="Percent heavy-drinking days, 0-100",
+        max=100.0,
+        remission=0.0,
+        remission_source="assumption: no heavy drinking day (a common regulatory endpoint; not read)",
+        true=_hdd,
+        noise_sd=lambda v: v["use_days_noise_sd"],
+        populations=POPULATIONS,
+    ),
 ]

@@ -31,7 +31,9 @@ PRESET = dict(
     baselines=(("baseline_hama_true", 24.0, 6.0, 8.0, 56.0),),  # assumption: moderate-severe HAM-A (not read)
 )
 
-EVIDENCE = "No anxiety trial in the calibration set. glue2017_anxiety and taylor2018_sad read (directions only, not fitted)."
+EVIDENCE = (
+    "No anxiety trial in the calibration set. glue2017_anxiety and taylor2018_sad read (directions only, not fitted)."
+)
 
 
 def _hama(ro, table, v):
@@ -39,7 +41,14 @@ def _hama(ro, table, v):
 
 
 SCALES = [
-    dict(name="HAMA", title="Hamilton Anxiety Rating Scale (0-56)", max=56.0, remission=7.0,
-         remission_source="assumption: HAM-A <= 7 as commonly used for remission (not read)",
-         true=_hama, noise_sd=lambda v: v["hama_noise_sd"], populations=POPULATIONS),
+    dict(
+        name="HAMA",
+        title="Hamilton Anxiety Rating Scale (0-56)",
+        max=56.0,
+        remission=7.0,
+        remission_source="assumption: HAM-A <= 7 as commonly used for remission (not read)",
+        true=_hama,
+        noise_sd=lambda v: v["hama_noise_sd"],
+        populations=POPULATIONS,
+    ),
 ]

@@ -25,8 +25,10 @@ HYPOMANIA = 12.0  # YMRS >= 12: hypomanic symptoms (assumption: a commonly used 
 
 PRESET = dict(
     name=NAME,
-    description=("Treatment-resistant bipolar I/II depression maintained on lithium or valproate "
-                 "(diazgranados2010: 18 patients, add-on ketamine)"),
+    description=(
+        "Treatment-resistant bipolar I/II depression maintained on lithium or valproate "
+        "(diazgranados2010: 18 patients, add-on ketamine)"
+    ),
     weight_kg=(82.0, 17.0, 45.0, 150.0),  # assumption: as trd
     age_y=(47.0, 11.0, 18.0, 70.0),  # assumption (not read), as the NIMH TRD trials
     female=0.6,  # assumption (not read)
@@ -41,8 +43,10 @@ PRESET = dict(
     p_mood_stabiliser=1.0,  # diazgranados2010: all at therapeutic lithium or valproate levels
 )
 
-EVIDENCE = ("No bipolar outcome in the calibration set (the depression parameters are the trd fit). "
-            "diazgranados2010 (abstract read) is held out: 71% vs 6% responders, 1 vs 1 manic switch.")
+EVIDENCE = (
+    "No bipolar outcome in the calibration set (the depression parameters are the trd fit). "
+    "diazgranados2010 (abstract read) is held out: 71% vs 6% responders, 1 vs 1 manic switch."
+)
 
 
 def ymrs(ro, table, v):
@@ -56,7 +60,14 @@ def ymrs(ro, table, v):
 
 
 SCALES = [
-    dict(name="YMRS", title="Young Mania Rating Scale (0-60), switch-to-mania read-out", max=60.0, remission=HYPOMANIA - 1,
-         remission_source="assumption: below the hypomania threshold YMRS 12 (not read)",
-         true=ymrs, noise_sd=lambda v: v["ymrs_noise_sd"], populations=POPULATIONS),
+    dict(
+        name="YMRS",
+        title="Young Mania Rating Scale (0-60), switch-to-mania read-out",
+        max=60.0,
+        remission=HYPOMANIA - 1,
+        remission_source="assumption: below the hypomania threshold YMRS 12 (not read)",
+        true=ymrs,
+        noise_sd=lambda v: v["ymrs_noise_sd"],
+        populations=POPULATIONS,
+    ),
 ]

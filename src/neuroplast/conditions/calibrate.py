@@ -54,9 +54,11 @@ def simulate_calibration(model, n: int = N) -> dict:
     for arm, dose in (("ketamine", _KET), ("midazolam", _MDZ)):
         sim = simulate(model, build_regimen([dose]), ptsd_cohort, saveat=ts)
         out[f"feder2014 {arm}"] = (_symptoms.with_subcircuits(sim.readouts, v), sim.cohort.table, ts, sim.ok)
-    for name, dose, ts in (("rodriguez2013_ocd ketamine", _KET, np.array([0.0, 168.0])),
-                           ("rodriguez2013_ocd saline", _SAL, np.array([0.0, 168.0])),
-                           ("bloch2012_ocd", _KET, np.array([0.0, 24.0, 48.0, 72.0]))):
+    for name, dose, ts in (
+        ("rodriguez2013_ocd ketamine", _KET, np.array([0.0, 168.0])),
+        ("rodriguez2013_ocd saline", _SAL, np.array([0.0, 168.0])),
+        ("bloch2012_ocd", _KET, np.array([0.0, 24.0, 48.0, 72.0])),
+    ):
         cohort = sample_cohort(v, cvs, "ocd", n, seed=SEEDS[name])
         sim = simulate(model, build_regimen([dose]), cohort, saveat=ts)
         out[name] = (_symptoms.with_subcircuits(sim.readouts, v), sim.cohort.table, ts, sim.ok)
@@ -109,15 +111,20 @@ def _fit_ocd(sims, values, names, fix_share=None):
     if fix_share is None:
         grid = [(g, e) for g in np.linspace(0.0, 4.0, 9) for e in np.linspace(0.0, 1.0, 5)]
         x0 = min(grid, key=nll)
-        res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[(0.0, 6.0), (0.0, 1.0)],
-                               options={"ftol": 1e-14, "gtol": 1e-9})
+        res = optimize.minimize(
+            nll, x0, method="L-BFGS-B", bounds=[(0.0, 6.0), (0.0, 1.0)], options={"ftol": 1e-14, "gtol": 1e-9}
+        )
         g, e = res.x
     else:
         res = optimize.minimize_scalar(lambda g: nll([g]), bounds=(0.0, 6.0), method="bounded", options={"xatol": 1e-9})
         g, e = res.x, fix_share
     vals = {**values, "ocd_gain": float(g), "ocd_expectancy_share": float(e)}
-    return {"ocd_gain": float(g), "ocd_expectancy_share": float(e), "loglik": -float(res.fun),
-            "response": {name: response_probability(sims[name], vals) for name in OCD_COUNTS}}
+    return {
+        "ocd_gain": float(g),
+        "ocd_expectancy_share": float(e),
+        "loglik": -float(res.fun),
+        "response": {name: response_probability(sims[name], vals) for name in OCD_COUNTS},
+    }
 
 
 def fit(model=None, n: int = N, sims=None) -> dict:
@@ -133,25 +140,45 @@ def fit(model=None, n: int = N, sims=None) -> dict:
         return (feder_difference(sims, {**v, "ptsd_gain": g}) - FEDER["value"]) / FEDER["se"]
 
     lo, hi = 0.0, 8.0
-    g_ptsd = optimize.brentq(feder_z, lo, hi, xtol=1e-10) if feder_z(lo) * feder_z(hi) < 0 else \
-        optimize.minimize_scalar(lambda g: feder_z(g) ** 2, bounds=(lo, hi), method="bounded").x
-    slope = (feder_difference(sims, {**v, "ptsd_gain": g_ptsd + 1e-3}) - feder_difference(sims, {**v, "ptsd_gain": g_ptsd})) / 1e-3
+    g_ptsd = (
+        optimize.brentq(feder_z, lo, hi, xtol=1e-10)
+        if feder_z(lo) * feder_z(hi) < 0
+        else optimize.minimize_scalar(lambda g: feder_z(g) ** 2, bounds=(lo, hi), method="bounded").x
+    )
+    slope = (
+        feder_difference(sims, {**v, "ptsd_gain": g_ptsd + 1e-3}) - feder_difference(sims, {**v, "ptsd_gain": g_ptsd})
+    ) / 1e-3
     joint = _fit_ocd(sims, v, tuple(OCD_COUNTS))
     rod = _fit_ocd(sims, v, ("rodriguez2013_ocd ketamine", "rodriguez2013_ocd saline"))
     blo = _fit_ocd(sims, v, ("bloch2012_ocd",), fix_share=joint["ocd_expectancy_share"])
-    values = {"ptsd_gain": float(g_ptsd), "ocd_gain": joint["ocd_gain"], "ocd_expectancy_share": joint["ocd_expectancy_share"]}
+    values = {
+        "ptsd_gain": float(g_ptsd),
+        "ocd_gain": joint["ocd_gain"],
+        "ocd_expectancy_share": joint["ocd_expectancy_share"],
+    }
     assert set(values) == set(FREE)
     return {
         "description": "Fitted by neuroplast.conditions.calibrate (neuroplast calibrate-conditions); do not edit by hand.",
-        "method": ("each calibration arm simulated once (fixed seeds); ptsd_gain solves z = 0 for feder2014; the OCD pair "
-                   "maximises the binomial log-likelihood of rodriguez2013_ocd and bloch2012_ocd (L-BFGS-B from a grid)"),
-        "n_per_arm": n, "seeds": SEEDS, "seconds": round(time.time() - t0, 1),
+        "method": (
+            "each calibration arm simulated once (fixed seeds); ptsd_gain solves z = 0 for feder2014; the OCD pair "
+            "maximises the binomial log-likelihood of rodriguez2013_ocd and bloch2012_ocd (L-BFGS-B from a grid)"
+        ),
+        "n_per_arm": n,
+        "seeds": SEEDS,
+        "seconds": round(time.time() - t0, 1),
         "values": values,
-        "feder2014": {"published_difference": FEDER["value"], "se": FEDER["se"],
-                      "simulated_difference": feder_difference(sims, {**v, **values}),
-                      "ptsd_gain_se": float(FEDER["se"] / slope) if slope > 0 else None},
-        "ocd": {"counts": {k: list(c) for k, c in OCD_COUNTS.items()}, "joint": joint,
-                "rodriguez2013_ocd_alone": rod, "bloch2012_ocd_alone (expectancy share fixed at the joint fit)": blo},
+        "feder2014": {
+            "published_difference": FEDER["value"],
+            "se": FEDER["se"],
+            "simulated_difference": feder_difference(sims, {**v, **values}),
+            "ptsd_gain_se": float(FEDER["se"] / slope) if slope > 0 else None,
+        },
+        "ocd": {
+            "counts": {k: list(c) for k, c in OCD_COUNTS.items()},
+            "joint": joint,
+            "rodriguez2013_ocd_alone": rod,
+            "bloch2012_ocd_alone (expectancy share fixed at the joint fit)": blo,
+        },
     }
 
 
@@ -160,7 +187,9 @@ def main(n: int = N, path=FITTED_PATH) -> dict:
     from .._errors import NeuroplastInputError
 
     if not isinstance(n, int) or n < 10:
-        raise NeuroplastInputError("needs at least 10 virtual patients per calibration arm", field="--n-per-arm", value=n)
+        raise NeuroplastInputError(
+            "needs at least 10 virtual patients per calibration arm", field="--n-per-arm", value=n
+        )
     result = fit(n=n)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=1) + "\n")

@@ -37,18 +37,29 @@ PRESET = dict(
     baselines=(("baseline_nrs_true", 6.5, 1.5, 3.0, 10.0),),  # assumption: moderate-severe pain at entry (not read)
 )
 
-EVIDENCE = "No pain trial in the calibration set. orhurhu2019 (abstract read): NRS -1.83 [-2.35, -1.31] vs placebo, held out."
+EVIDENCE = (
+    "No pain trial in the calibration set. orhurhu2019 (abstract read): NRS -1.83 [-2.35, -1.31] vs placebo, held out."
+)
 
 
 def _nrs(ro, table, v):
     block = np.asarray(ro["occupancy_pyramidal"], dtype=float) if "occupancy_pyramidal" in ro else 0.0
     acute = 1.0 - v["pain_acute_max"] * np.clip(block, 0.0, 1.0)
-    sustained = _symptoms.score(ro, table, "baseline_nrs_true", "prefrontal", v["pain_gain"], v["pain_expectancy_share"], v)
+    sustained = _symptoms.score(
+        ro, table, "baseline_nrs_true", "prefrontal", v["pain_gain"], v["pain_expectancy_share"], v
+    )
     return sustained * acute
 
 
 SCALES = [
-    dict(name="NRS", title="Pain intensity, 0-10 numerical rating scale", max=10.0, remission=3.0,
-         remission_source="assumption: NRS <= 3 as mild pain (not read)",
-         true=_nrs, noise_sd=lambda v: v["nrs_noise_sd"], populations=POPULATIONS),
+    dict(
+        name="NRS",
+        title="Pain intensity, 0-10 numerical rating scale",
+        max=10.0,
+        remission=3.0,
+        remission_source="assumption: NRS <= 3 as mild pain (not read)",
+        true=_nrs,
+        noise_sd=lambda v: v["nrs_noise_sd"],
+        populations=POPULATIONS,
+    ),
 ]

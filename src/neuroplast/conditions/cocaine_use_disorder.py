@@ -38,7 +38,14 @@ def _pud(ro, table, v):
 
 
 SCALES = [
-    dict(name="PUD", title="Percent days of cocaine use, 0-100", max=100.0, remission=0.0,
-         remission_source="assumption: complete abstinence (no day of use)",
-         true=_pud, noise_sd=lambda v: v["use_days_noise_sd"], populations=POPULATIONS),
+    dict(
+        name="PUD",
+        title="Percent days of cocaine use, 0-100",
+        max=100.0,
+        remission=0.0,
+        remission_source="assumption: complete abstinence (no day of use)",
+        true=_pud,
+        noise_sd=lambda v: v["use_days_noise_sd"],
+        populations=POPULATIONS,
+    ),
 ]

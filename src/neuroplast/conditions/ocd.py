@@ -32,9 +32,11 @@ PRESET = dict(
     baselines=(("baseline_ybocs_true", 26.0, 5.0, 12.0, 40.0),),  # assumption: severe OCD at entry (baseline NOT READ)
 )
 
-EVIDENCE = ("rodriguez2013_ocd (verified): Y-BOCS response at 1 week 4/8 ketamine vs 0/7 saline (first phase of a "
-            "crossover). bloch2012_ocd (verified): 0/10 Y-BOCS responders days 1-3 after open-label ketamine. "
-            "Baselines NOT READ in either.")
+EVIDENCE = (
+    "rodriguez2013_ocd (verified): Y-BOCS response at 1 week 4/8 ketamine vs 0/7 saline (first phase of a "
+    "crossover). bloch2012_ocd (verified): 0/10 Y-BOCS responders days 1-3 after open-label ketamine. "
+    "Baselines NOT READ in either."
+)
 
 
 def _ybocs(ro, table, v):
@@ -42,7 +44,14 @@ def _ybocs(ro, table, v):
 
 
 SCALES = [
-    dict(name="YBOCS", title="Yale-Brown Obsessive Compulsive Scale (0-40)", max=40.0, remission=12.0,
-         remission_source="assumption: the consensus Y-BOCS <= 12 (Mataix-Cols 2016; not read)",
-         true=_ybocs, noise_sd=lambda v: v["ybocs_noise_sd"], populations=POPULATIONS),
+    dict(
+        name="YBOCS",
+        title="Yale-Brown Obsessive Compulsive Scale (0-40)",
+        max=40.0,
+        remission=12.0,
+        remission_source="assumption: the consensus Y-BOCS <= 12 (Mataix-Cols 2016; not read)",
+        true=_ybocs,
+        noise_sd=lambda v: v["ybocs_noise_sd"],
+        populations=POPULATIONS,
+    ),
 ]

@@ -21,8 +21,10 @@ POPULATIONS = (NAME,)
 
 PRESET = dict(
     name=NAME,
-    description=("Chronic PTSD, psychotropic-free adults as enrolled in the Mount Sinai ketamine trials "
-                 "(feder2014: 41 patients, 46% female, mean age 36, PTSD for 13 years)"),
+    description=(
+        "Chronic PTSD, psychotropic-free adults as enrolled in the Mount Sinai ketamine trials "
+        "(feder2014: 41 patients, 46% female, mean age 36, PTSD for 13 years)"
+    ),
     weight_kg=(80.0, 16.0, 45.0, 150.0),  # assumption: US adult trial populations, as trd
     age_y=(36.0, 10.0, 18.0, 70.0),  # feder2014: mean age 36 (SD not read: assumption 10)
     female=0.46,  # feder2014
@@ -36,8 +38,10 @@ PRESET = dict(
     baselines=(("baseline_caps5_true", 40.0, 9.0, 10.0, 80.0),),  # assumption: CAPS-5 about 40 at entry (not read)
 )
 
-EVIDENCE = ("feder2014 (calibration set, verified): IES-R difference 12.7 at 24 h vs midazolam, p = 0.02, n = 41 "
-            "crossover; baseline NOT READ. feder2021 (added source, abstract read): CAPS-5 -11.88 (SE 3.96) at week 2.")
+EVIDENCE = (
+    "feder2014 (calibration set, verified): IES-R difference 12.7 at 24 h vs midazolam, p = 0.02, n = 41 "
+    "crossover; baseline NOT READ. feder2021 (added source, abstract read): CAPS-5 -11.88 (SE 3.96) at week 2."
+)
 
 
 def _caps5(ro, table, v):
@@ -53,13 +57,34 @@ def _iesr(ro, table, v):
 
 
 SCALES = [
-    dict(name="CAPS5", title="Clinician-Administered PTSD Scale for DSM-5 (total severity 0-80)", max=80.0,
-         remission=20.0, remission_source="assumption: CAPS-5 <= 20 as loss of clinically significant symptoms (not read)",
-         true=_caps5, noise_sd=lambda v: v["caps5_noise_sd"], populations=POPULATIONS),
-    dict(name="PCL5", title="PTSD Checklist for DSM-5 (self-report 0-80)", max=80.0,
-         remission=32.0, remission_source="assumption: below the usual probable-PTSD cut-off of 31-33 (not read)",
-         true=_pcl5, noise_sd=lambda v: v["pcl5_noise_sd"], populations=POPULATIONS),
-    dict(name="IESR", title="Impact of Event Scale - Revised (self-report 0-88)", max=88.0,
-         remission=23.0, remission_source="assumption: below the cut-off of 24 often used for clinical concern (not read)",
-         true=_iesr, noise_sd=lambda v: v["iesr_noise_sd"], populations=POPULATIONS),
+    dict(
+        name="CAPS5",
+        title="Clinician-Administered PTSD Scale for DSM-5 (total severity 0-80)",
+        max=80.0,
+        remission=20.0,
+        remission_source="assumption: CAPS-5 <= 20 as loss of clinically significant symptoms (not read)",
+        true=_caps5,
+        noise_sd=lambda v: v["caps5_noise_sd"],
+        populations=POPULATIONS,
+    ),
+    dict(
+        name="PCL5",
+        title="PTSD Checklist for DSM-5 (self-report 0-80)",
+        max=80.0,
+        remission=32.0,
+        remission_source="assumption: below the usual probable-PTSD cut-off of 31-33 (not read)",
+        true=_pcl5,
+        noise_sd=lambda v: v["pcl5_noise_sd"],
+        populations=POPULATIONS,
+    ),
+    dict(
+        name="IESR",
+        title="Impact of Event Scale - Revised (self-report 0-88)",
+        max=88.0,
+        remission=23.0,
+        remission_source="assumption: below the cut-off of 24 often used for clinical concern (not read)",
+        true=_iesr,
+        noise_sd=lambda v: v["iesr_noise_sd"],
+        populations=POPULATIONS,
+    ),
 ]

@@ -31,12 +31,19 @@ def extra_safety(sim, ok, values: dict, summary: dict, per_patient: dict) -> Non
             raise KeyError(f"safety key {k!r} already present")
         per_patient[k] = v
     if not ok.any():
-        keys = {"ymrs_peak_mean": None, "ymrs_largest_mean_rise": None, "share_ymrs_above_12": None, "share_mania_switch": None}
+        keys = {
+            "ymrs_peak_mean": None,
+            "ymrs_largest_mean_rise": None,
+            "share_ymrs_above_12": None,
+            "share_mania_switch": None,
+        }
     else:
-        keys = {"ymrs_peak_mean": float(peak[ok].mean()),
-                "ymrs_largest_mean_rise": float((y[ok] - y[ok, :1]).mean(axis=0).max()),
-                "share_ymrs_above_12": float((peak[ok] >= HYPOMANIA).mean()),
-                "share_mania_switch": float(switch[ok].mean())}
+        keys = {
+            "ymrs_peak_mean": float(peak[ok].mean()),
+            "ymrs_largest_mean_rise": float((y[ok] - y[ok, :1]).mean(axis=0).max()),
+            "share_ymrs_above_12": float((peak[ok] >= HYPOMANIA).mean()),
+            "share_mania_switch": float(switch[ok].mean()),
+        }
     for k, v in keys.items():
         if k in summary:
             raise KeyError(f"safety key {k!r} already present")

@@ -22,28 +22,81 @@ _SIX = ["0 d", "2 d", "4 d", "7 d", "9 d", "11 d"]  # feder2021: three a week fo
 
 
 def _spec(tid, population, scale, timepoints, arms, response=0.5, seed=3001):
-    return {"trial": {"id": tid, "population": population, "scale": scale, "n_per_arm": 100, "seed": seed,
-                      "endpoints": {"timepoints": timepoints, "response": response}},
-            "arm": [{"name": name, "dose": [dose]} for name, dose in arms]}
+    return {
+        "trial": {
+            "id": tid,
+            "population": population,
+            "scale": scale,
+            "n_per_arm": 100,
+            "seed": seed,
+            "endpoints": {"timepoints": timepoints, "response": response},
+        },
+        "arm": [{"name": name, "dose": [dose]} for name, dose in arms],
+    }
 
 
 TRIALS = {
-    "ptsd_single": _spec("conditions-feder2014", "ptsd", "IESR", ["1 d"],
-                         [("ketamine", {**_KET, "at": ["0 d"]}), ("midazolam", {**_MDZ, "at": ["0 d"]})], seed=3001),
-    "ptsd_repeated": _spec("conditions-feder2021", "ptsd", "CAPS5", ["12 d"],
-                           [("ketamine", {**_KET, "at": _SIX}), ("midazolam", {**_MDZ, "at": _SIX})], seed=3002),
-    "ocd_rodriguez": _spec("conditions-rodriguez2013", "ocd", "YBOCS", ["7 d"],
-                           [("ketamine", {**_KET, "at": ["0 d"]}), ("saline", {**_SAL, "at": ["0 d"]})], 0.35, seed=3003),
-    "ocd_bloch": _spec("conditions-bloch2012", "ocd", "YBOCS", ["1 d", "2 d", "3 d"],
-                       [("ketamine", {**_KET, "at": ["0 d"]})], 0.35, seed=3004),
-    "aud": _spec("conditions-dakwar2020", "alcohol_use_disorder", "PDD", ["21 d"],
-                 [("ketamine", {**_KET, "amount": "0.71 mg/kg", "duration": "52 min", "at": ["0 d"]}),
-                  ("midazolam", {**_MDZ, "amount": "0.025 mg/kg", "duration": "52 min", "at": ["0 d"]})], seed=3005),
-    "pain": _spec("conditions-orhurhu2019", "chronic_pain", "NRS", ["2 d"],
-                  [("ketamine", {**_KET, "at": ["0 d"]}), ("saline", {**_SAL, "at": ["0 d"]})], seed=3006),
-    "bipolar": _spec("conditions-diazgranados2010", "bipolar_depression", "MADRS",
-                     ["40 min", "80 min", "110 min", "230 min", "1 d", "2 d", "3 d", "7 d", "10 d", "14 d"],
-                     [("ketamine", {**_KET, "at": ["0 d"]}), ("saline", {**_SAL, "at": ["0 d"]})], seed=3007),
+    "ptsd_single": _spec(
+        "conditions-feder2014",
+        "ptsd",
+        "IESR",
+        ["1 d"],
+        [("ketamine", {**_KET, "at": ["0 d"]}), ("midazolam", {**_MDZ, "at": ["0 d"]})],
+        seed=3001,
+    ),
+    "ptsd_repeated": _spec(
+        "conditions-feder2021",
+        "ptsd",
+        "CAPS5",
+        ["12 d"],
+        [("ketamine", {**_KET, "at": _SIX}), ("midazolam", {**_MDZ, "at": _SIX})],
+        seed=3002,
+    ),
+    "ocd_rodriguez": _spec(
+        "conditions-rodriguez2013",
+        "ocd",
+        "YBOCS",
+        ["7 d"],
+        [("ketamine", {**_KET, "at": ["0 d"]}), ("saline", {**_SAL, "at": ["0 d"]})],
+        0.35,
+        seed=3003,
+    ),
+    "ocd_bloch": _spec(
+        "conditions-bloch2012",
+        "ocd",
+        "YBOCS",
+        ["1 d", "2 d", "3 d"],
+        [("ketamine", {**_KET, "at": ["0 d"]})],
+        0.35,
+        seed=3004,
+    ),
+    "aud": _spec(
+        "conditions-dakwar2020",
+        "alcohol_use_disorder",
+        "PDD",
+        ["21 d"],
+        [
+            ("ketamine", {**_KET, "amount": "0.71 mg/kg", "duration": "52 min", "at": ["0 d"]}),
+            ("midazolam", {**_MDZ, "amount": "0.025 mg/kg", "duration": "52 min", "at": ["0 d"]}),
+        ],
+        seed=3005,
+    ),
+    "pain": _spec(
+        "conditions-orhurhu2019",
+        "chronic_pain",
+        "NRS",
+        ["2 d"],
+        [("ketamine", {**_KET, "at": ["0 d"]}), ("saline", {**_SAL, "at": ["0 d"]})],
+        seed=3006,
+    ),
+    "bipolar": _spec(
+        "conditions-diazgranados2010",
+        "bipolar_depression",
+        "MADRS",
+        ["40 min", "80 min", "110 min", "230 min", "1 d", "2 d", "3 d", "7 d", "10 d", "14 d"],
+        [("ketamine", {**_KET, "at": ["0 d"]}), ("saline", {**_SAL, "at": ["0 d"]})],
+        seed=3007,
+    ),
 }
 
 
@@ -58,10 +111,25 @@ def _row(study, trial, arm, time, metric, value, simulated, use, *, lo=None, hi=
 
     holds = None if simulated is None or lo is None else bool(lo <= simulated <= hi)
     z = None if simulated is None or not se else (simulated - value) / se
-    return {"study": study, "trial": trial, "arm": arm, "time": time,
-            "time_h": None if time is None or " " not in time or "-" in time else parse_quantity(time, "time", field="time"),
-            "metric": metric, "value": value, "lo": lo, "hi": hi, "se": se, "use": use, "simulated": simulated,
-            "z": z, "ci_holds": holds, "note": note}
+    return {
+        "study": study,
+        "trial": trial,
+        "arm": arm,
+        "time": time,
+        "time_h": None
+        if time is None or " " not in time or "-" in time
+        else parse_quantity(time, "time", field="time"),
+        "metric": metric,
+        "value": value,
+        "lo": lo,
+        "hi": hi,
+        "se": se,
+        "use": use,
+        "simulated": simulated,
+        "z": z,
+        "ci_holds": holds,
+        "note": note,
+    }
 
 
 def _rate_row(study, trial, arm, time, k, n, simulated, use, note=""):
@@ -91,41 +159,135 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
     r = run_trials(model, n_per_arm) if results is None else results
     rows = []
     s = r["ptsd_single"].summary
-    rows.append(_row("feder2014", "ptsd_single", "ketamine vs midazolam", "1 d", "mean_difference", -FEDER["value"],
-                     _contrast(s, "1 d")["mean_difference"], "fit", se=FEDER["se"],
-                     lo=-FEDER["value"] - 1.96 * FEDER["se"], hi=-FEDER["value"] + 1.96 * FEDER["se"],
-                     note="IES-R; a crossover in the study, a parallel trial here; SE from p = 0.02"))
+    rows.append(
+        _row(
+            "feder2014",
+            "ptsd_single",
+            "ketamine vs midazolam",
+            "1 d",
+            "mean_difference",
+            -FEDER["value"],
+            _contrast(s, "1 d")["mean_difference"],
+            "fit",
+            se=FEDER["se"],
+            lo=-FEDER["value"] - 1.96 * FEDER["se"],
+            hi=-FEDER["value"] + 1.96 * FEDER["se"],
+            note="IES-R; a crossover in the study, a parallel trial here; SE from p = 0.02",
+        )
+    )
     for arm, (k, n) in (("ketamine", (4, 8)), ("saline", (0, 7))):
-        rows.append(_rate_row("rodriguez2013_ocd", "ocd_rodriguez", arm, "7 d", k, n,
-                              _tp(r["ocd_rodriguez"].summary, arm, "7 d")["response_rate"], "fit",
-                              note="Y-BOCS >= 35% reduction; first phase of the crossover"))
+        rows.append(
+            _rate_row(
+                "rodriguez2013_ocd",
+                "ocd_rodriguez",
+                arm,
+                "7 d",
+                k,
+                n,
+                _tp(r["ocd_rodriguez"].summary, arm, "7 d")["response_rate"],
+                "fit",
+                note="Y-BOCS >= 35% reduction; first phase of the crossover",
+            )
+        )
     p = r["ocd_bloch"].patients
     p = p[p["status"] == "ok"]
     anyday = (p["response_1 d"] | p["response_2 d"] | p["response_3 d"]).mean()
-    rows.append(_rate_row("bloch2012_ocd", "ocd_bloch", "ketamine", "days 1-3", 0, 10, float(anyday), "fit",
-                          note="responder at any visit on days 1-3; open label"))
+    rows.append(
+        _rate_row(
+            "bloch2012_ocd",
+            "ocd_bloch",
+            "ketamine",
+            "days 1-3",
+            0,
+            10,
+            float(anyday),
+            "fit",
+            note="responder at any visit on days 1-3; open label",
+        )
+    )
     for scale_note in ("PDD",):
         d = _contrast(r["aud"].summary, "21 d")["mean_difference"]
-        rows.append(_row("dakwar2020_alcohol", "aud", "ketamine vs midazolam", "21 d", f"mean_difference < 0 ({scale_note})",
-                         0.0, d, "direction", note="numbers NOT READ: only the direction (ketamine better) is checked"))
+        rows.append(
+            _row(
+                "dakwar2020_alcohol",
+                "aud",
+                "ketamine vs midazolam",
+                "21 d",
+                f"mean_difference < 0 ({scale_note})",
+                0.0,
+                d,
+                "direction",
+                note="numbers NOT READ: only the direction (ketamine better) is checked",
+            )
+        )
         rows[-1]["ci_holds"] = bool(d < 0)
     s = r["ptsd_repeated"].summary
-    rows.append(_row("feder2021_ptsd_repeated", "ptsd_repeated", "ketamine vs midazolam", "12 d", "mean_difference",
-                     -11.88, _contrast(s, "12 d")["mean_difference"], "holdout", se=3.96,
-                     lo=-11.88 - 1.96 * 3.96, hi=-11.88 + 1.96 * 3.96, note="CAPS-5 at week 2, six infusions"))
-    rows.append(_row("orhurhu2019_pain", "pain", "ketamine vs saline", "2 d", "mean_difference", -1.83,
-                     _contrast(r["pain"].summary, "2 d")["mean_difference"], "holdout", se=(2.35 - 1.31) / 3.92,
-                     lo=-2.35, hi=-1.31, note="NRS; pooled RCTs of many regimens, lowest pain >= 48 h after"))
+    rows.append(
+        _row(
+            "feder2021_ptsd_repeated",
+            "ptsd_repeated",
+            "ketamine vs midazolam",
+            "12 d",
+            "mean_difference",
+            -11.88,
+            _contrast(s, "12 d")["mean_difference"],
+            "holdout",
+            se=3.96,
+            lo=-11.88 - 1.96 * 3.96,
+            hi=-11.88 + 1.96 * 3.96,
+            note="CAPS-5 at week 2, six infusions",
+        )
+    )
+    rows.append(
+        _row(
+            "orhurhu2019_pain",
+            "pain",
+            "ketamine vs saline",
+            "2 d",
+            "mean_difference",
+            -1.83,
+            _contrast(r["pain"].summary, "2 d")["mean_difference"],
+            "holdout",
+            se=(2.35 - 1.31) / 3.92,
+            lo=-2.35,
+            hi=-1.31,
+            note="NRS; pooled RCTs of many regimens, lowest pain >= 48 h after",
+        )
+    )
     p = r["bipolar"].patients
     for arm, k in (("ketamine", 13), ("saline", 1)):
         q = p[(p["arm"] == arm) & (p["status"] == "ok")]
         cols = [c for c in q.columns if c.startswith("response_")]
-        rows.append(_rate_row("diazgranados2010_bipolar", "bipolar", arm, "0-14 d", k, 18, float(q[cols].any(axis=1).mean()),
-                              "holdout", note="MADRS responder at some visit (71% vs 6% of 18: 13 and 1 taken)"))
+        rows.append(
+            _rate_row(
+                "diazgranados2010_bipolar",
+                "bipolar",
+                arm,
+                "0-14 d",
+                k,
+                18,
+                float(q[cols].any(axis=1).mean()),
+                "holdout",
+                note="MADRS responder at some visit (71% vs 6% of 18: 13 and 1 taken)",
+            )
+        )
         lo, hi = _exact(1, 18)
-        rows.append(_row("diazgranados2010_bipolar", "bipolar", arm, "1-14 d", "share_mania_switch", 1 / 18,
-                         r["bipolar"].summary["arms"][arm]["safety"]["share_mania_switch"], "holdout", lo=lo, hi=hi,
-                         se=math.sqrt((1 / 18) * (17 / 18) / 18), note="1 of 18 developed manic symptoms in each arm"))
+        rows.append(
+            _row(
+                "diazgranados2010_bipolar",
+                "bipolar",
+                arm,
+                "1-14 d",
+                "share_mania_switch",
+                1 / 18,
+                r["bipolar"].summary["arms"][arm]["safety"]["share_mania_switch"],
+                "holdout",
+                lo=lo,
+                hi=hi,
+                se=math.sqrt((1 / 18) * (17 / 18) / 18),
+                note="1 of 18 developed manic symptoms in each arm",
+            )
+        )
     return rows
 
 

@@ -70,8 +70,8 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from .. import _kernels
-from .._kernels import compile_options
 from .._errors import NeuroplastInputError, PatientStatus
+from .._kernels import compile_options
 from ..cohort import Cohort, individualize
 from ..model import sum_rows
 from .grid import TimeBase, time_base
@@ -126,6 +126,7 @@ def _one(tree, i=0):
 def _probe(model, events, idx, ts, ys):
     """The vector field of patient ``idx[i]`` at ``(ts[i], ys[i])`` and its Jacobian there, for the host-side
     set-up (one compiled look at the model, not one per question: each copy of the model costs a compile)."""
+
     def one(i, t, y):
         m, e = _one(model, i), events[i]
         return jax.jacfwd(lambda yy: (m.vector_field(t, yy, e),) * 2, has_aux=True)(y)
@@ -142,8 +143,9 @@ def read_rows(jac: np.ndarray, pk: np.ndarray, pd: np.ndarray, live: np.ndarray)
     declared = np.isin(pk[live], PK_READ)
     seen = np.any(jac[:, pd][:, :, pk[live]] != 0.0, axis=(0, 1))
     if np.any(seen & ~declared):
-        raise RuntimeError("the model's non-PK states read PK states that neuroplast.model.PK_READ does not list: "
-                           "add them there")
+        raise RuntimeError(
+            "the model's non-PK states read PK states that neuroplast.model.PK_READ does not list: add them there"
+        )
     return tuple(np.flatnonzero(declared).tolist())
 
 
@@ -168,8 +170,10 @@ def verify_pk_block(jac: np.ndarray, pk: np.ndarray) -> None:
     other = np.setdiff1d(np.arange(n), pk)
     scale = np.max(np.abs(rows)) + 1e-300
     if np.any(np.abs(rows[:, :, other]) > 1e-12 * scale) or np.any(np.abs(rows - rows[:1]) > 1e-9 * scale):
-        raise RuntimeError("the fast solver needs the model's PK states (neuroplast.model slices) to form a linear "
-                           "block with constant coefficients; they do not: use Solver(method='tsit5')")
+        raise RuntimeError(
+            "the fast solver needs the model's PK states (neuroplast.model slices) to form a linear "
+            "block with constant coefficients; they do not: use Solver(method='tsit5')"
+        )
 
 
 def matvec(m, v):
@@ -244,8 +248,9 @@ def _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, *, pk, fr
         a_all = jax.jacfwd(lambda xa: m.rhs(jnp.zeros((), dtype), y0.at[pk_all].set(xa), e)[pk_all])(y0[pk_all])
         a = a_all[live_in_all][:, live_in_all]
         # stray: how strongly it feeds the frozen states, or reaches entries of E the groups skip (must be 0)
-        stray = (jnp.sum(jnp.abs(a_all[frozen_in_all][:, live_in_all]))
-                 + jnp.sum(jnp.abs(a_all[live_in_all][:, live_in_all]) * uncovered))
+        stray = jnp.sum(jnp.abs(a_all[frozen_in_all][:, live_in_all])) + jnp.sum(
+            jnp.abs(a_all[live_in_all][:, live_in_all]) * uncovered
+        )
         return a, stray
 
     a, stray = jax.vmap(tables)(model, events)  # (B, n, n), (B,)
@@ -257,15 +262,47 @@ def _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, *, pk, fr
     # float32 (a third of the patients flagged; test_float32_keeps_every_patient)
     leak_bm = jnp.einsum("brc,r->bc", jnp.abs(bm), outside)
 
-    leak = stray + jnp.sum(jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(_into_at(model, events, tm)), axis=0))(
-        marks_u.astype(dtype) * base_h + delta), axis=0)  # (B,): must be 0
+    leak = stray + jnp.sum(
+        jax.vmap(lambda tm: jnp.sum(leak_bm.T * jnp.abs(_into_at(model, events, tm)), axis=0))(
+            marks_u.astype(dtype) * base_h + delta
+        ),
+        axis=0,
+    )  # (B,): must be 0
     y0 = jax.vmap(y0_of)(model)  # (B, n)
     return events, a, bm_r, leak, y0[:, pk].T, y0[:, pd].T
 
 
-def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, cols, col_mask, base_h, delta,
-                      k_max, k_mark, tol, *, pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every,
-                      iv_only, pk_groups):
+def _solve_batch_impl(
+    model,
+    events,
+    a,
+    bm_r,
+    leak,
+    x0,
+    z0,
+    marks_u,
+    saves,
+    j0,
+    cols,
+    col_mask,
+    base_h,
+    delta,
+    k_max,
+    k_mark,
+    tol,
+    *,
+    pk,
+    frozen,
+    pd,
+    reads,
+    lu_plan,
+    n_classes,
+    n_sub,
+    n_slots,
+    jac_every,
+    iv_only,
+    pk_groups,
+):
     """Solve a batch from what :func:`_setup_impl` made of it (``events``: the compiled event tables). The
     per-patient tables and the PK state keep the patient axis LAST, so that the step class's propagator is one
     contiguous slice and the products fuse into loops over patients (a patient-first table was re-laid out on
@@ -294,8 +331,9 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
             return jnp.concatenate([x, fz, z])
 
         def rows_pd(f):
-            return f[pk.size + frozen.size:]
+            return f[pk.size + frozen.size :]
     else:
+
         def assemble(x, fz, z):
             return jnp.zeros(n, dtype=x.dtype).at[pk].set(x).at[frozen].set(fz).at[pd].set(z)
 
@@ -331,9 +369,13 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
         def inputs_at(t):
             """The dose input on the input rows at ``t``: (r, B)."""
             on = (t >= ev_start) & (t < ev_end)
-            return sum_rows(lambda i: jnp.where(on[i], ev_in[i], 0.0), ev_in.shape[0],
-                            lambda: jnp.sum(jnp.where(on[:, None], ev_in, 0.0), axis=0))
+            return sum_rows(
+                lambda i: jnp.where(on[i], ev_in[i], 0.0),
+                ev_in.shape[0],
+                lambda: jnp.sum(jnp.where(on[:, None], ev_in, 0.0), axis=0),
+            )
     else:
+
         def inputs_at(t):
             """The dose input on the input rows at ``t``: (r, B)."""
             return matvec(bm_r, _into_at(model, events, t))
@@ -438,8 +480,11 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
             shortest (then the patient is flagged and left out from there on)."""
             scale = atol + rtol * jnp.maximum(jnp.abs(z), jnp.abs(z1))
             e_p = jnp.sqrt(jnp.mean((dz / scale) ** 2, axis=0))
-            sane = (jnp.all(jnp.isfinite(x1) & (jnp.abs(x1) < DIVERGED), axis=0)
-                    & jnp.all(jnp.isfinite(z1) & (jnp.abs(z1) < DIVERGED), axis=0) & jnp.isfinite(e_p))
+            sane = (
+                jnp.all(jnp.isfinite(x1) & (jnp.abs(x1) < DIVERGED), axis=0)
+                & jnp.all(jnp.isfinite(z1) & (jnp.abs(z1) < DIVERGED), axis=0)
+                & jnp.isfinite(e_p)
+            )
             err = jnp.max(jnp.where(alive, jnp.where(sane, e_p, jnp.inf), 0.0))
             return err, (err <= 1.0) | (k_step == 0), sane
 
@@ -459,8 +504,12 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
                 write = (j + s < n_save) & (ts_ <= t1 + delta)
                 th = jnp.clip((ts_ - t) / h, 0.0, 1.0)
                 th2, th3 = th * th, th * th * th
-                row = ((2 * th3 - 3 * th2 + 1) * y_0 + (th3 - 2 * th2 + th) * d_0 + (3 * th2 - 2 * th3) * y_1
-                       + (th3 - th2) * d_1)
+                row = (
+                    (2 * th3 - 3 * th2 + 1) * y_0
+                    + (th3 - 2 * th2 + th) * d_0
+                    + (3 * th2 - 2 * th3) * y_1
+                    + (th3 - th2) * d_1
+                )
                 old = jax.lax.dynamic_index_in_dim(out, i, 0, keepdims=False)
                 out = jax.lax.dynamic_update_index_in_dim(out, jnp.where(write, row, old), i, 0)
                 written = written + write.astype(itype)
@@ -477,16 +526,41 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
         down = jnp.clip(jnp.ceil(-jnp.log2(jnp.minimum(factor, 0.5))), 1.0, 4.0).astype(itype)
         k_new = jnp.minimum(jnp.where(accept, k_acc, jnp.maximum(k_step - down, 0)), k_max)
         sel = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
-        return (sel(tu + (jnp.ones((), itype) << k_step), tu), k_new, j + written, sel(x1, x), sel(z1, z), jac,
-                jnp.where(refresh, tu, jac_tu), jnp.where(refresh, 0, since) + accept.astype(itype), ~accept,
-                out, alive & (sane | ~accept), n_acc + accept, n_rej + ~accept)
+        return (
+            sel(tu + (jnp.ones((), itype) << k_step), tu),
+            k_new,
+            j + written,
+            sel(x1, x),
+            sel(z1, z),
+            jac,
+            jnp.where(refresh, tu, jac_tu),
+            jnp.where(refresh, 0, since) + accept.astype(itype),
+            ~accept,
+            out,
+            alive & (sane | ~accept),
+            n_acc + accept,
+            n_rej + ~accept,
+        )
 
     n_b = x0.shape[1]
     out0 = jnp.broadcast_to(jnp.concatenate([x0, z0])[None], (n_save, pk.size + pd.size, n_b))
     jac0 = jnp.zeros((len(lu_plan.entries), n_b), dtype)
     zero = jnp.zeros((), itype)
-    carry0 = (zero, k_mark, j0, x0, z0, jac0, -jnp.ones((), itype), zero, jnp.asarray(False),
-              out0, jnp.ones(n_b, bool), zero, zero)
+    carry0 = (
+        zero,
+        k_mark,
+        j0,
+        x0,
+        z0,
+        jac0,
+        -jnp.ones((), itype),
+        zero,
+        jnp.asarray(False),
+        out0,
+        jnp.ones(n_b, bool),
+        zero,
+        zero,
+    )
     final = jax.lax.while_loop(lambda c: c[0] < end_u, attempt, carry0)
     y_lp, alive, n_acc, n_rej = final[9], final[10], final[11], final[12]
     y_fz = jnp.zeros((n_save, frozen.size, n_b), dtype)
@@ -494,24 +568,80 @@ def _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, 
     ys = jnp.moveaxis(jnp.concatenate([y_lp, y_fz], axis=1)[:, order], -1, 0)  # (B, T, n)
     # finite and within DIVERGED of zero: a step that lost stability shows as huge, not always as inf/NaN
     sane = alive & jnp.all(jnp.isfinite(ys) & (jnp.abs(ys) < DIVERGED), axis=(1, 2))
-    status = jnp.where(sane, jnp.where(leak > 0, PatientStatus.solver_failed, PatientStatus.ok),
-                       PatientStatus.non_finite)
+    status = jnp.where(
+        sane, jnp.where(leak > 0, PatientStatus.solver_failed, PatientStatus.ok), PatientStatus.non_finite
+    )
     return ys, jax.vmap(lambda m, y: m.readouts(y))(model, ys), status, jnp.stack([n_acc, n_rej])
 
 
 @eqx.filter_jit
 def _setup(model, events, marks_u, cols, col_mask, base_h, delta, pk, frozen, pd, pk_groups):
-    return _setup_impl(model, events, marks_u, cols, col_mask, base_h, delta, pk=pk, frozen=frozen, pd=pd,
-                       pk_groups=pk_groups)
+    return _setup_impl(
+        model, events, marks_u, cols, col_mask, base_h, delta, pk=pk, frozen=frozen, pd=pd, pk_groups=pk_groups
+    )
 
 
 @eqx.filter_jit
-def _solve_batch(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, cols, col_mask, base_h, delta, k_max,
-                 k_mark, tol, pk, frozen, pd, reads, lu_plan, n_classes, n_sub, n_slots, jac_every, iv_only, pk_groups):
-    return _solve_batch_impl(model, events, a, bm_r, leak, x0, z0, marks_u, saves, j0, cols, col_mask, base_h, delta,
-                             k_max, k_mark, tol, pk=pk, frozen=frozen, pd=pd, reads=reads, lu_plan=lu_plan,
-                             n_classes=n_classes, n_sub=n_sub, n_slots=n_slots, jac_every=jac_every, iv_only=iv_only,
-                             pk_groups=pk_groups)
+def _solve_batch(
+    model,
+    events,
+    a,
+    bm_r,
+    leak,
+    x0,
+    z0,
+    marks_u,
+    saves,
+    j0,
+    cols,
+    col_mask,
+    base_h,
+    delta,
+    k_max,
+    k_mark,
+    tol,
+    pk,
+    frozen,
+    pd,
+    reads,
+    lu_plan,
+    n_classes,
+    n_sub,
+    n_slots,
+    jac_every,
+    iv_only,
+    pk_groups,
+):
+    return _solve_batch_impl(
+        model,
+        events,
+        a,
+        bm_r,
+        leak,
+        x0,
+        z0,
+        marks_u,
+        saves,
+        j0,
+        cols,
+        col_mask,
+        base_h,
+        delta,
+        k_max,
+        k_mark,
+        tol,
+        pk=pk,
+        frozen=frozen,
+        pd=pd,
+        reads=reads,
+        lu_plan=lu_plan,
+        n_classes=n_classes,
+        n_sub=n_sub,
+        n_slots=n_slots,
+        jac_every=jac_every,
+        iv_only=iv_only,
+        pk_groups=pk_groups,
+    )
 
 
 def _bucket(n: int, step: int) -> int:
@@ -541,8 +671,16 @@ def save_slots(saveat, base_h: float) -> int:
     return max(2, most)
 
 
-def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Callable[[int], None] | None = None,
-                  settings: FastSettings = FastSettings(), stats: list | None = None):
+def simulate_fast(
+    model,
+    regimen,
+    cohort: Cohort,
+    saveat,
+    solver,
+    progress: Callable[[int], None] | None = None,
+    settings: FastSettings = FastSettings(),
+    stats: list | None = None,
+):
     """The fast engine behind ``simulate(..., solver=Solver(method="fast"))``; same :class:`Simulation`.
     ``saveat`` sorted (``simulate`` checks it). ``stats``: if given, gets ``(accepted, rejected)`` steps per batch."""
     from ..simulation import batch_size, run_batches
@@ -576,7 +714,10 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
                 raise NeuroplastInputError(
                     f"the fast engine cannot count this horizon in steps of {tb.base_h * 3.6e6:g} ms with 32-bit "
                     "integers (float32 mode): enable float64 (jax_enable_x64), shorten the horizon or round the dose "
-                    "times to whole minutes", field="saveat", value=f"{ts.max():g} h")
+                    "times to whole minutes",
+                    field="saveat",
+                    value=f"{ts.max():g} h",
+                )
             starts, ends, _ = regimen_marks(ind, regimen)
             # every dose's input is on at its quarter and middle points (they catch the PK rows it enters); of the
             # save times at most PROBE_SAVES, evenly spread (every save time cost ~10 ms per run at 6-hourly saves
@@ -597,13 +738,13 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             y_all = np.concatenate([y_chk, y0s, y_in])
             points = (np.asarray(idx, itype), np.asarray(t_in, dtype), np.asarray(y_all, dtype))
             jac, f = (np.asarray(v) for v in _kernels.call("fast_probe", _probe, (probe, ev_probe, *points), (), quick))
-            j0, b = jac[t_chk.size:t_chk.size + n_p], f[t_chk.size + n_p:][:, pk]
-            verify_pk_block(jac[:t_chk.size], pk)
+            j0, b = jac[t_chk.size : t_chk.size + n_p], f[t_chk.size + n_p :][:, pk]
+            verify_pk_block(jac[: t_chk.size], pk)
             rows = np.flatnonzero(np.any(b != 0.0, axis=0))  # the PK rows the regimen doses (at least one)
             rows = rows if rows.size else np.array([0])
             a_pk = np.sum(np.abs(j0[:, pk][:, :, pk]), axis=0)
             live = _reachable(a_pk, rows, y0s[0, pk])
-            reads = read_rows(jac[:t_chk.size + n_p], pk, pd, live)
+            reads = read_rows(jac[: t_chk.size + n_p], pk, pd, live)
             lu_plan = Plan.of(pattern_of(jac[:, pd][:, :, pd]))  # the non-PK Jacobian's non-zeros, at every probe
             cols, mask = _pad_rows(np.searchsorted(live, rows))
             groups = pk_groups(a_pk[np.ix_(live, live)])
@@ -620,11 +761,34 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             iv_only = all(d.route == "iv" for d in regimen.doses)
             prepared[key] = dict(
                 setup=((marks_a, cols_a, mask_a, base_a, delta_a), (live_pk, frozen_pk, pd_t, groups)),
-                loop=((marks_a, np.asarray(saves, dtype), np.asarray(int(np.sum(ts <= 0.0)), itype), cols_a, mask_a,
-                       base_a, delta_a, np.asarray(k_max, itype), np.asarray(k_mark, itype),
-                       np.asarray([settings.rtol, settings.atol], dtype)),
-                      (live_pk, frozen_pk, pd_t, reads, lu_plan, _bucket(k_max + 1, 4), n_sub, n_slots,
-                       settings.jac_every, iv_only, groups)))
+                loop=(
+                    (
+                        marks_a,
+                        np.asarray(saves, dtype),
+                        np.asarray(int(np.sum(ts <= 0.0)), itype),
+                        cols_a,
+                        mask_a,
+                        base_a,
+                        delta_a,
+                        np.asarray(k_max, itype),
+                        np.asarray(k_mark, itype),
+                        np.asarray([settings.rtol, settings.atol], dtype),
+                    ),
+                    (
+                        live_pk,
+                        frozen_pk,
+                        pd_t,
+                        reads,
+                        lu_plan,
+                        _bucket(k_max + 1, 4),
+                        n_sub,
+                        n_slots,
+                        settings.jac_every,
+                        iv_only,
+                        groups,
+                    ),
+                ),
+            )
         return prepared[key]
 
     def cast(ind):  # on the host (numpy leaves from run_batches): no eager JAX per leaf
@@ -647,11 +811,13 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
             # while this one compiles and runs the set-up (~0.3 s of the cold start; docs/scale.md)
             shapes = _kernels.out_shapes(name, _setup, dynamic, static, options)
             if shapes is not None:
-                _kernels.compile_ahead("fast_batch", _solve_batch, (ind, *shapes, *arrays), loop_static,
-                                       compile_options(wide=True))
+                _kernels.compile_ahead(
+                    "fast_batch", _solve_batch, (ind, *shapes, *arrays), loop_static, compile_options(wide=True)
+                )
         tables = _kernels.call(name, _setup, dynamic, static, options)
-        ys, ro, status, steps = _kernels.call("fast_batch", _solve_batch, (ind, *tables, *arrays), loop_static,
-                                              compile_options(wide=True))
+        ys, ro, status, steps = _kernels.call(
+            "fast_batch", _solve_batch, (ind, *tables, *arrays), loop_static, compile_options(wide=True)
+        )
         if stats is not None:
             stats.append(tuple(int(s) for s in np.asarray(steps)))
         return ys, ro, status
@@ -660,8 +826,7 @@ def simulate_fast(model, regimen, cohort: Cohort, saveat, solver, progress: Call
         # the set-up's shapes and static values fix the stepping kernel's (a solve runs both, in order)
         return _kernels.ran(*setup_args(ind, events))
 
-    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype,
-                       warm=warm)
+    return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype, warm=warm)
 
 
 def pk_groups(a_abs: np.ndarray) -> tuple:

@@ -54,7 +54,7 @@ def propagators(a, cols, base_h, n_classes: int, n_sub: int):
     """
     n = a.shape[0]
     dtype = a.dtype
-    tau = base_h / (2.0 ** n_sub)
+    tau = base_h / (2.0**n_sub)
     ta = tau * a
     eye = jnp.eye(n, dtype=dtype)
     e = eye
@@ -67,7 +67,9 @@ def propagators(a, cols, base_h, n_classes: int, n_sub: int):
         # (tau A)^i / (i + k + 1)! = power * i! / (i + k + 1)!
         pc = power[:, cols]
         for k in range(3):
-            f[k] = f[k] + pc * (tau ** (k + 1) * (math.factorial(i) / math.factorial(i + k + 1)))  # a Python float: no int overflow in float32
+            f[k] = f[k] + pc * (
+                tau ** (k + 1) * (math.factorial(i) / math.factorial(i + k + 1))
+            )  # a Python float: no int overflow in float32
     # the doublings as one scan (an unrolled loop over ~20 classes was most of the engine's XLA compile time)
     lag = jnp.asarray(LAGRANGE * np.array([math.factorial(k) for k in range(3)])[None, :], dtype=dtype)  # (j, k)
     kk = np.arange(3)
@@ -81,7 +83,6 @@ def propagators(a, cols, base_h, n_classes: int, n_sub: int):
         f2 = e @ f + jnp.einsum("kj,jnr->knr", mix, f)
         return (e @ e, f2, 2.0 * h), (e, w)
 
-    _, (es, ws) = jax.lax.scan(double, (e, jnp.stack(f), jnp.asarray(tau, dtype=dtype)), None,
-                               length=n_sub + n_classes)
+    _, (es, ws) = jax.lax.scan(double, (e, jnp.stack(f), jnp.asarray(tau, dtype=dtype)), None, length=n_sub + n_classes)
     es, ws = es[n_sub:], ws[n_sub:]
     return jnp.concatenate([es, eye[None]]), jnp.concatenate([ws, jnp.zeros_like(ws[:1])])

@@ -60,7 +60,7 @@ class Plan(NamedTuple):
     colors: tuple
 
     @classmethod
-    def of(cls, pattern: np.ndarray) -> "Plan":
+    def of(cls, pattern: np.ndarray) -> Plan:
         """The plan for the Jacobians with non-zeros ``pattern`` (n, n bool; the diagonal is always kept)."""
         n = pattern.shape[0]
         pattern = np.asarray(pattern, bool) | np.eye(n, dtype=bool)
@@ -68,7 +68,7 @@ class Plan(NamedTuple):
         order = np.arange(n) if order is None else order
         p = pattern[np.ix_(order, order)].copy()
         for k in range(n):  # symbolic elimination: the fill-in
-            rows, cols = np.flatnonzero(p[k + 1:, k]) + k + 1, np.flatnonzero(p[k, k + 1:]) + k + 1
+            rows, cols = np.flatnonzero(p[k + 1 :, k]) + k + 1, np.flatnonzero(p[k, k + 1 :]) + k + 1
             p[np.ix_(rows, cols)] = True
         entries = tuple((int(i), int(j)) for i, j in zip(*np.nonzero(pattern)))
         lu = tuple((int(i), int(j)) for i, j in zip(*np.nonzero(p)))

@@ -16,5 +16,17 @@ from .posterior import Posterior, fit_laplace, fit_nuts
 from .predict import Target
 from .run import ForecastResult, forecast, parse_target
 
-__all__ = ["Constraints", "ForecastResult", "Latent", "PatientModel", "Posterior", "SolverSettings", "Target",
-           "default_latents", "fit_laplace", "fit_nuts", "forecast", "parse_target"]
+__all__ = [
+    "Constraints",
+    "ForecastResult",
+    "Latent",
+    "PatientModel",
+    "Posterior",
+    "SolverSettings",
+    "Target",
+    "default_latents",
+    "fit_laplace",
+    "fit_nuts",
+    "forecast",
+    "parse_target",
+]

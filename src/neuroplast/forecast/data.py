@@ -54,13 +54,21 @@ class Timeline:
 def timeline(history: PatientHistory) -> Timeline:
     times = [o.time for o in history.observations] + [d.time for d in history.doses]
     last = max(times)
-    return Timeline(min(times), last.tzinfo or dt.timezone.utc)
+    return Timeline(min(times), last.tzinfo or dt.UTC)
 
 
 def regimen(tl: Timeline, doses, *, allow_high_dose: bool = True) -> Regimen | None:
     """The library regimen of given and planned doses (times in h from the origin); None if no dose."""
-    rows = [{"drug": d.drug, "route": d.route, "amount": d.amount, "at": [f"{tl.hours(d.time):.6f} h"],
-             **({"duration": d.duration} if d.duration else {})} for d in doses]
+    rows = [
+        {
+            "drug": d.drug,
+            "route": d.route,
+            "amount": d.amount,
+            "at": [f"{tl.hours(d.time):.6f} h"],
+            **({"duration": d.duration} if d.duration else {}),
+        }
+        for d in doses
+    ]
     if not rows:
         return None
     return build_regimen(rows, field="history.dose", allow_high_dose=allow_high_dose)
@@ -74,14 +82,24 @@ class Solve(eqx.Module):
     events: jnp.ndarray  # (n_ev_pad, 4) the library's event table
 
 
-def prepare(population_model, cohort, tl: Timeline, doses, weight_kg: float, t_end: float, extra_h,
-            settings=None, max_h: float = np.inf) -> tuple[Solve, np.ndarray]:
+def prepare(
+    population_model,
+    cohort,
+    tl: Timeline,
+    doses,
+    weight_kg: float,
+    t_end: float,
+    extra_h,
+    settings=None,
+    max_h: float = np.inf,
+) -> tuple[Solve, np.ndarray]:
     """The :class:`Solve` of a dose list up to ``t_end`` (h) and the grid index of each time in ``extra_h``."""
     return prepare_shared(population_model, cohort, tl, doses, weight_kg, [(t_end, extra_h)], settings, max_h)[0]
 
 
-def prepare_shared(population_model, cohort, tl: Timeline, doses, weight_kg: float, spans, settings=None,
-                   max_h: float = np.inf) -> list[tuple[Solve, np.ndarray]]:
+def prepare_shared(
+    population_model, cohort, tl: Timeline, doses, weight_kg: float, spans, settings=None, max_h: float = np.inf
+) -> list[tuple[Solve, np.ndarray]]:
     """One :class:`Solve` per ``(t_end, extra_h)`` in ``spans`` for the same dose list, from ONE reference
     solve on the union of their grids (each grid is a subset of the union, so the values are identical to
     separate solves up to the adaptive solver's tolerance; saves a front-door solve per extra span)."""
@@ -133,13 +151,24 @@ def observed(history: PatientHistory, idx: np.ndarray, *, upto: int | None = Non
     idx = np.concatenate([np.asarray(idx[:n], int), np.full(n_pad - n, int(idx[n - 1]))])
     y = np.concatenate([[o.score for o in obs], np.zeros(n_pad - n)])
     codes = np.concatenate([[crosswalk.code(o.instrument) for o in obs], np.zeros(n_pad - n, int)]).astype(np.int32)
-    return Observed(jnp.asarray(idx, dtype=jnp.int32), jnp.asarray(y), jnp.asarray(codes),
-                    jnp.asarray(np.arange(n_pad) < n))
+    return Observed(
+        jnp.asarray(idx, dtype=jnp.int32), jnp.asarray(y), jnp.asarray(codes), jnp.asarray(np.arange(n_pad) < n)
+    )
 
 
 def booster_template(history: PatientHistory) -> DoseRecord | None:
     return history.doses[-1] if history.doses else None
 
 
-__all__ = ["Observed", "PlannedDose", "Solve", "Timeline", "observation_hours", "observed", "prepare",
-           "prepare_shared", "regimen", "timeline"]
+__all__ = [
+    "Observed",
+    "PlannedDose",
+    "Solve",
+    "Timeline",
+    "observation_hours",
+    "observed",
+    "prepare",
+    "prepare_shared",
+    "regimen",
+    "timeline",
+]

@@ -22,7 +22,6 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -54,26 +53,56 @@ class Latent:
     def value(self, z, base: float):
         """The latent's value (in the units of its column or population value) for standard-normal ``z``."""
         if self.kind == "lognormal":
-            return base * jnp.exp(math.sqrt(math.log1p(self.cv ** 2)) * z)
+            return base * jnp.exp(math.sqrt(math.log1p(self.cv**2)) * z)
         return jnp.clip(self.mean + self.sd * z, 1.0, 60.0)
 
 
 def default_latents(values: dict, cvs: dict) -> tuple[Latent, ...]:
     """The random effects that shape a patient's mood trajectory, with the population prior."""
     return (
-        Latent("responsiveness", "plasticity responsiveness (how strongly a dose builds spines)", "lognormal",
-               column="responsiveness", cv=values["responsiveness_cv"], source="registry responsiveness_cv (fit)"),
-        Latent("expectancy", "expectancy (placebo) relief per session, relative to the population median",
-               "lognormal", column="eta_expectancy_base", cv=values["expectancy_cv"], source="registry expectancy_cv (fit)"),
-        Latent("stress_load", "chronic stress load, relative to the population median (sets baseline spine loss)",
-               "lognormal", column="eta_stress_load", cv=cvs["stress_load"], source="registry stress_load CV"),
-        Latent("baseline_madrs", "true baseline severity (MADRS points)", "normal", column="baseline_madrs_true",
-               mean=values["madrs_baseline"], sd=values["madrs_baseline_sd"],
-               source="registry madrs_baseline / madrs_baseline_sd (trd preset)"),
+        Latent(
+            "responsiveness",
+            "plasticity responsiveness (how strongly a dose builds spines)",
+            "lognormal",
+            column="responsiveness",
+            cv=values["responsiveness_cv"],
+            source="registry responsiveness_cv (fit)",
+        ),
+        Latent(
+            "expectancy",
+            "expectancy (placebo) relief per session, relative to the population median",
+            "lognormal",
+            column="eta_expectancy_base",
+            cv=values["expectancy_cv"],
+            source="registry expectancy_cv (fit)",
+        ),
+        Latent(
+            "stress_load",
+            "chronic stress load, relative to the population median (sets baseline spine loss)",
+            "lognormal",
+            column="eta_stress_load",
+            cv=cvs["stress_load"],
+            source="registry stress_load CV",
+        ),
+        Latent(
+            "baseline_madrs",
+            "true baseline severity (MADRS points)",
+            "normal",
+            column="baseline_madrs_true",
+            mean=values["madrs_baseline"],
+            sd=values["madrs_baseline_sd"],
+            source="registry madrs_baseline / madrs_baseline_sd (trd preset)",
+        ),
         # assumption: a patient's spine lifetime (how fast a dose's gain fades, hence relapse speed) varies by
         # a CV of 30% around the fitted population value: the published range is 1-2 weeks (E03, E09).
-        Latent("spine_lifetime", "spine lifetime, days (how fast a dose's gain fades: relapse speed)", "lognormal",
-               values_key="spine_lifetime", cv=0.3, source="assumption: CV 30%, published range 1-2 weeks (E03)"),
+        Latent(
+            "spine_lifetime",
+            "spine lifetime, days (how fast a dose's gain fades: relapse speed)",
+            "lognormal",
+            values_key="spine_lifetime",
+            cv=0.3,
+            source="assumption: CV 30%, published range 1-2 weeks (E03)",
+        ),
     )
 
 
@@ -89,6 +118,7 @@ def _leaves(model):
 
 def leaf_map(values: dict, cohort, latents: Sequence[Latent]) -> tuple[list, list[dict[int, float]], list[float]]:
     """Base leaves of the patient's model and, per latent, ``{leaf index: power k}`` with ``leaf ∝ value^k``."""
+
     def build(vals, table):
         from ..cohort import Cohort
 
@@ -97,8 +127,9 @@ def leaf_map(values: dict, cohort, latents: Sequence[Latent]) -> tuple[list, lis
     base_model = build(values, cohort.table)
     base, treedef, _ = _leaves(base_model)
     base_np = [np.asarray(x) for x in base]
-    bases = [float(values[lat.values_key]) if lat.values_key else float(cohort.table[lat.column].iloc[0])
-             for lat in latents]
+    bases = [
+        float(values[lat.values_key]) if lat.values_key else float(cohort.table[lat.column].iloc[0]) for lat in latents
+    ]
     # which leaves a latent moves, and by which power, is a property of the model's equations and population
     # values, not of the patient's covariates: read off once per (structure, values, latents), then reused
     key = (str(treedef), repr(sorted(values.items())), tuple(latents))
@@ -120,9 +151,11 @@ def leaf_map(values: dict, cohort, latents: Sequence[Latent]) -> tuple[list, lis
             if np.allclose(x0, x2, rtol=1e-12, atol=0.0):
                 continue
             k = float(np.log(x2 / x0) / np.log(2.0))
-            if not np.allclose(x3, x0 * 3.0 ** k, rtol=1e-9):
-                raise RuntimeError(f"latent {lat.name!r} does not enter the model as a power law; the forecast "
-                                   "needs updating for this model")
+            if not np.allclose(x3, x0 * 3.0**k, rtol=1e-9):
+                raise RuntimeError(
+                    f"latent {lat.name!r} does not enter the model as a power law; the forecast "
+                    "needs updating for this model"
+                )
             powers[i] = k
         if not powers:
             raise RuntimeError(f"latent {lat.name!r} changes nothing in the model")
@@ -150,9 +183,16 @@ class SolverSettings:
     coarse_h: float = 2.0
 
 
-def grid(t_end: float, jump_ts, extra, settings: SolverSettings = SolverSettings(), max_h: float = np.inf) -> np.ndarray:
+def grid(
+    t_end: float, jump_ts, extra, settings: SolverSettings = SolverSettings(), max_h: float = np.inf
+) -> np.ndarray:
     """The integration grid (h): coarse steps, finer after every infusion start, plus ``extra`` times."""
-    pts = [np.arange(0.0, t_end, min(settings.coarse_h, max_h)), [t_end], np.asarray(jump_ts, float), np.asarray(extra, float)]
+    pts = [
+        np.arange(0.0, t_end, min(settings.coarse_h, max_h)),
+        [t_end],
+        np.asarray(jump_ts, float),
+        np.asarray(extra, float),
+    ]
     for t in np.asarray(jump_ts, float):
         pts.append(t + np.arange(0.0, settings.fine_for_h, settings.fine_h))
         pts.append(t + np.arange(settings.fine_for_h, settings.mid_for_h, settings.mid_h))
@@ -184,13 +224,19 @@ class PatientModel(eqx.Module):
     dependent: tuple = eqx.field(static=True)  # indices of latent-dependent states
 
     @classmethod
-    def build(cls, values: dict, cvs: dict, cohort, latents: Sequence[Latent] | None = None) -> "PatientModel":
+    def build(cls, values: dict, cvs: dict, cohort, latents: Sequence[Latent] | None = None) -> PatientModel:
         """The model of the one-row ``cohort`` (:func:`patient_cohort`) with ``latents`` learnable."""
         latents = tuple(default_latents(values, cvs) if latents is None else latents)
         base, maps, bases = leaf_map(values, cohort, latents)
         _, treedef, static = _leaves(_scalar(individualize(values, cohort)))
-        args = ([jnp.asarray(x) for x in base], treedef, static, tuple(tuple(sorted(m.items())) for m in maps),
-                latents, tuple(bases))
+        args = (
+            [jnp.asarray(x) for x in base],
+            treedef,
+            static,
+            tuple(tuple(sorted(m.items())) for m in maps),
+            latents,
+            tuple(bases),
+        )
         # the dependence structure is a property of the model's equations, not of the numbers: probe once
         key = (str(treedef), args[3], latents)
         if key not in _STRUCTURE:
@@ -222,8 +268,10 @@ class PatientModel(eqx.Module):
         jac_y = jax.jit(jax.jacfwd(lambda q, t, z: self.model(z).vector_field(t, q, ev)))
         # states near the model's own initial state (the physiological region, where clipped or saturating
         # couplings are live) and random ones: a dependence that is flat in one region is seen in the other
-        near = [y_init * jnp.asarray(rng.uniform(0.8, 1.25, n_states)) + jnp.asarray(rng.uniform(0.0, 0.05, n_states))
-                for _ in range(2)]
+        near = [
+            y_init * jnp.asarray(rng.uniform(0.8, 1.25, n_states)) + jnp.asarray(rng.uniform(0.0, 0.05, n_states))
+            for _ in range(2)
+        ]
         for t in (0.3, 30.0):
             for y in near + [jnp.asarray(rng.uniform(0.1, 2.0, n_states)) for _ in range(2)]:
                 z = jnp.asarray(rng.normal(0.0, 0.5, self.n_latent))
@@ -250,7 +298,9 @@ class PatientModel(eqx.Module):
         dep = np.asarray(self.dependent)
         lam = 0.0
         rng = np.random.default_rng(1)
-        jac = jax.jit(lambda z: jax.jacfwd(lambda q: self.model(z).vector_field(30.0, q, ev))(self.model(z).initial_state()))
+        jac = jax.jit(
+            lambda z: jax.jacfwd(lambda q: self.model(z).vector_field(30.0, q, ev))(self.model(z).initial_state())
+        )
         for _ in range(3):
             J = np.asarray(jac(jnp.asarray(rng.normal(0.0, 1.0, self.n_latent))))[np.ix_(dep, dep)]
             lam = max(lam, float(np.max(np.abs(np.linalg.eigvals(J)))))
@@ -270,7 +320,7 @@ class PatientModel(eqx.Module):
         for j, powers in enumerate(self.maps):
             ratio = vals[j] / self.bases[j]
             for i, k in powers:
-                leaves[i] = leaves[i] * ratio ** k
+                leaves[i] = leaves[i] * ratio**k
         params = jax.tree_util.tree_unflatten(self.treedef, leaves)
         return eqx.combine(params, self.static)
 
@@ -313,12 +363,11 @@ def reference(population_model, cohort, regimen, ts: np.ndarray) -> np.ndarray:
     """Every state (T, n_states) on the grid ``ts`` for the cohort's patient with the latents at their base,
     solved by the library's front door :func:`neuroplast.simulate` (adaptive Tsit5, rtol 1e-6)."""
     from ..regimen import Regimen
-    from ..simulation import simulate
+    from ..simulation import Solver, simulate
 
-    from ..simulation import Solver
-
-    sim = simulate(population_model, regimen if regimen is not None else Regimen(()), cohort, saveat=ts,
-                   solver=Solver(batch=1))
+    sim = simulate(
+        population_model, regimen if regimen is not None else Regimen(()), cohort, saveat=ts, solver=Solver(batch=1)
+    )
     if not sim.ok[0]:
         raise RuntimeError("the reference solve failed for this history")
     return sim.states[0]
@@ -335,5 +384,15 @@ def noise_sd(codes):
     return jnp.sqrt(sd[codes] ** 2 + 1.0 / 12.0)
 
 
-__all__ = ["Latent", "PatientModel", "SolverSettings", "default_latents", "grid", "leaf_map", "noise_sd",
-           "patient_cohort", "reference", "score_on"]
+__all__ = [
+    "Latent",
+    "PatientModel",
+    "SolverSettings",
+    "default_latents",
+    "grid",
+    "leaf_map",
+    "noise_sd",
+    "patient_cohort",
+    "reference",
+    "score_on",
+]

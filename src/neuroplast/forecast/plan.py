@@ -31,7 +31,9 @@ class Constraints:
     min_days: float = 7.0  # minimum days between infusions (given or planned)
 
 
-def slots(now: dt.datetime, end: dt.datetime, *, hour: dt.time, tz: dt.tzinfo, weekdays_only: bool) -> list[dt.datetime]:
+def slots(
+    now: dt.datetime, end: dt.datetime, *, hour: dt.time, tz: dt.tzinfo, weekdays_only: bool
+) -> list[dt.datetime]:
     """Daily candidate times at the clinic hour after ``now`` up to ``end`` (local dates)."""
     local_now = now.astimezone(tz)
     day = local_now.date()
@@ -49,7 +51,9 @@ def allowed(t: dt.datetime, doses: list[dt.datetime], min_days: float) -> bool:
     return all(abs((t - d).total_seconds()) >= min_days * 86400.0 - 1.0 for d in doses)
 
 
-def fixed_plan(every_days: float, candidates: list[dt.datetime], given: list[dt.datetime], min_days: float) -> list[dt.datetime]:
+def fixed_plan(
+    every_days: float, candidates: list[dt.datetime], given: list[dt.datetime], min_days: float
+) -> list[dt.datetime]:
     """Every ``every_days`` days from the first allowed slot, each moved to the next allowed slot."""
     plan: list[dt.datetime] = []
     due = None
@@ -62,8 +66,15 @@ def fixed_plan(every_days: float, candidates: list[dt.datetime], given: list[dt.
     return plan
 
 
-def greedy(evaluate, candidates: list[dt.datetime], given: list[dt.datetime], constraints: Constraints,
-           probability: float, hours_of, max_doses: int | None = None) -> tuple[list[dt.datetime], float, list[dict]]:
+def greedy(
+    evaluate,
+    candidates: list[dt.datetime],
+    given: list[dt.datetime],
+    constraints: Constraints,
+    probability: float,
+    hours_of,
+    max_doses: int | None = None,
+) -> tuple[list[dt.datetime], float, list[dict]]:
     """Greedy booster search.
 
     ``evaluate(plan) -> (p_met, first_violation_h, share_of_days_met)``: the share of draws meeting the

@@ -48,7 +48,7 @@ def _lm(pm: PatientModel, z0, obs: Observed, sv: Solve, iters: int, tol_cost: fl
     jac = jax.jacfwd(lambda z: _stacked(pm, z, obs, sv), has_aux=True)
 
     def cost(r):
-        c = jnp.sum(r ** 2)
+        c = jnp.sum(r**2)
         return jnp.where(jnp.isfinite(c), c, jnp.inf)
 
     J0, r0 = jac(z0)
@@ -67,8 +67,15 @@ def _lm(pm: PatientModel, z0, obs: Observed, sv: Solve, iters: int, tol_cost: fl
         # by < tol_cost: near the mode a Gauss-Newton step lowers it by about the squared distance to the mode
         # in posterior SDs, so the mode is then within ~sqrt(1e-4) = 0.01 posterior SD
         done = ok & (c - cn < tol_cost)
-        return (k + 1, jnp.where(ok, z + dz, z), jnp.where(ok, rn, r), jnp.where(ok, Jn, J), jnp.where(ok, cn, c),
-                jnp.where(ok, lam / 3.0, lam * 4.0), done)
+        return (
+            k + 1,
+            jnp.where(ok, z + dz, z),
+            jnp.where(ok, rn, r),
+            jnp.where(ok, Jn, J),
+            jnp.where(ok, cn, c),
+            jnp.where(ok, lam / 3.0, lam * 4.0),
+            done,
+        )
 
     def going(state):
         return (state[0] < iters) & ~state[-1]
@@ -114,17 +121,24 @@ def initial_z(pm: PatientModel, obs: Observed) -> jnp.ndarray:
     return z
 
 
-def fit_laplace(pm: PatientModel, obs: Observed, sv: Solve, *, n_draws: int = 200, seed: int = 0,
-                iters: int = 14) -> Posterior:
+def fit_laplace(
+    pm: PatientModel, obs: Observed, sv: Solve, *, n_draws: int = 200, seed: int = 0, iters: int = 14
+) -> Posterior:
     z, cov, c, gnorm, k = _lm_jit(pm, initial_z(pm, obs), obs, sv, iters)
     z, cov = np.asarray(z), np.asarray(cov)
     cov = 0.5 * (cov + cov.T)
     rng = np.random.default_rng(seed)
     draws = rng.multivariate_normal(z, cov, size=n_draws, method="cholesky")
     n_obs = int(np.sum(np.asarray(obs.mask)))
-    diag = {"method": "MAP + Laplace (Gauss-Newton)", "objective": float(c), "gradient_norm": float(gnorm),
-            "converged": bool(np.isfinite(c) and gnorm < 1e-3 * max(1.0, float(c))), "n_observations": n_obs,
-            "iterations": int(k), "max_iterations": iters}
+    diag = {
+        "method": "MAP + Laplace (Gauss-Newton)",
+        "objective": float(c),
+        "gradient_norm": float(gnorm),
+        "converged": bool(np.isfinite(c) and gnorm < 1e-3 * max(1.0, float(c))),
+        "n_observations": n_obs,
+        "iterations": int(k),
+        "max_iterations": iters,
+    }
     return Posterior("laplace", draws, z, cov, diag)
 
 
@@ -140,18 +154,33 @@ def _potential(pm: PatientModel, obs: Observed, sv: Solve, mode, chol):
 
     A fixed linear change of variables (constant Jacobian): NUTS on ``w`` with an identity mass matrix is NUTS
     on ``z`` with the Laplace covariance as its (inverse) mass matrix — the same posterior, sampled exactly."""
+
     def u(w):
         z = mode + chol @ w
         r = residuals(pm, z, obs, sv)
-        e = 0.5 * jnp.sum(r ** 2) + 0.5 * jnp.sum(z ** 2)
+        e = 0.5 * jnp.sum(r**2) + 0.5 * jnp.sum(z**2)
         return jnp.where(jnp.isfinite(e), e, 1e10)
 
     return u
 
 
 @eqx.filter_jit
-def _nuts_chains(pm, obs, sv, mode, chol, w0, keys, num_warmup, num_samples, max_tree_depth, target_accept_prob,
-                 adapt_mass_matrix, forward_mode, vectorized):
+def _nuts_chains(
+    pm,
+    obs,
+    sv,
+    mode,
+    chol,
+    w0,
+    keys,
+    num_warmup,
+    num_samples,
+    max_tree_depth,
+    target_accept_prob,
+    adapt_mass_matrix,
+    forward_mode,
+    vectorized,
+):
     """All chains, warm-up and sampling in ONE compiled function (NumPyro's NUTS kernel, ``numpyro.infer.hmc``).
 
     Everything patient-specific is an argument, so a later patient with the same shapes and model structure
@@ -162,10 +191,19 @@ def _nuts_chains(pm, obs, sv, mode, chol, w0, keys, num_warmup, num_samples, max
     args = (pm, obs, sv, mode, chol)
 
     def chain(w_init, key):
-        state = init_kernel(w_init, num_warmup, step_size=1.0, adapt_step_size=True,
-                            adapt_mass_matrix=adapt_mass_matrix, dense_mass=True,
-                            target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth,
-                            forward_mode_differentiation=forward_mode, model_args=args, rng_key=key)
+        state = init_kernel(
+            w_init,
+            num_warmup,
+            step_size=1.0,
+            adapt_step_size=True,
+            adapt_mass_matrix=adapt_mass_matrix,
+            dense_mass=True,
+            target_accept_prob=target_accept_prob,
+            max_tree_depth=max_tree_depth,
+            forward_mode_differentiation=forward_mode,
+            model_args=args,
+            rng_key=key,
+        )
 
         def body(st, _):
             st = sample_kernel(st, model_args=args)
@@ -179,10 +217,24 @@ def _nuts_chains(pm, obs, sv, mode, chol, w0, keys, num_warmup, num_samples, max
     return jax.lax.map(lambda a: chain(*a), (w0, keys))  # one after the other, each its own length
 
 
-def fit_nuts(pm: PatientModel, obs: Observed, sv: Solve, *, num_warmup: int = 50, num_samples: int = 25,
-             num_chains: int = 8, seed: int = 0, max_tree_depth: int = 4, n_draws: int = 200,
-             laplace: Posterior | None = None, target_accept_prob: float = 0.8, adapt_mass_matrix: bool = False,
-             chain_method: str = "vectorized", forward_mode: bool = False, threads: int = 2) -> Posterior:
+def fit_nuts(
+    pm: PatientModel,
+    obs: Observed,
+    sv: Solve,
+    *,
+    num_warmup: int = 50,
+    num_samples: int = 25,
+    num_chains: int = 8,
+    seed: int = 0,
+    max_tree_depth: int = 4,
+    n_draws: int = 200,
+    laplace: Posterior | None = None,
+    target_accept_prob: float = 0.8,
+    adapt_mass_matrix: bool = False,
+    chain_method: str = "vectorized",
+    forward_mode: bool = False,
+    threads: int = 2,
+) -> Posterior:
     """Full Bayesian posterior by NUTS, started from (and preconditioned by) the Laplace approximation.
 
     NUTS runs on whitened coordinates ``w`` (``z = mode + chol(cov_Laplace) w``), i.e. with the Laplace
@@ -211,9 +263,22 @@ def fit_nuts(pm: PatientModel, obs: Observed, sv: Solve, *, num_warmup: int = 50
     sv_t = _trimmed(obs, sv)
 
     def run(group):
-        out = _nuts_chains(pm, obs, sv_t, jnp.asarray(mode), jnp.asarray(chol), jnp.asarray(w0[group]), keys[group],
-                           int(num_warmup), int(num_samples), int(max_tree_depth), float(target_accept_prob),
-                           bool(adapt_mass_matrix), bool(forward_mode), chain_method == "vectorized")
+        out = _nuts_chains(
+            pm,
+            obs,
+            sv_t,
+            jnp.asarray(mode),
+            jnp.asarray(chol),
+            jnp.asarray(w0[group]),
+            keys[group],
+            int(num_warmup),
+            int(num_samples),
+            int(max_tree_depth),
+            float(target_accept_prob),
+            bool(adapt_mass_matrix),
+            bool(forward_mode),
+            chain_method == "vectorized",
+        )
         return jax.block_until_ready(out)
 
     # the compiled sampler runs single-threaded and releases the GIL: groups of chains on their own threads run
@@ -241,16 +306,24 @@ def fit_nuts(pm: PatientModel, obs: Observed, sv: Solve, *, num_warmup: int = 50
         warnings.append(f"{div} divergent transitions: the sampler may have missed part of the posterior")
     if np.nanmin(n_eff) < 50:
         warnings.append(f"effective sample size as low as {np.nanmin(n_eff):.0f}")
-    diag = {"method": "NUTS (NumPyro), Laplace-preconditioned", "chains": num_chains, "warmup": num_warmup,
-            "samples_per_chain": num_samples, "max_tree_depth": max_tree_depth, "chain_method": chain_method,
-            "threads": len(groups),
-            "r_hat": {lat.name: float(v) for lat, v in zip(pm.latents, r_hat)},
-            "n_eff": {lat.name: float(v) for lat, v in zip(pm.latents, n_eff)},
-            "r_hat_max": float(np.nanmax(r_hat)), "n_eff_min": float(np.nanmin(n_eff)), "divergences": div,
-            "step_size": [float(x) for x in np.asarray(eps)[:, -1]],
-            "leapfrog_steps": {"warmup": int(steps[:, :num_warmup].sum()),
-                               "sampling": int(steps[:, num_warmup:].sum())},
-            "warnings": warnings, "n_observations": int(np.sum(np.asarray(obs.mask)))}
+    diag = {
+        "method": "NUTS (NumPyro), Laplace-preconditioned",
+        "chains": num_chains,
+        "warmup": num_warmup,
+        "samples_per_chain": num_samples,
+        "max_tree_depth": max_tree_depth,
+        "chain_method": chain_method,
+        "threads": len(groups),
+        "r_hat": {lat.name: float(v) for lat, v in zip(pm.latents, r_hat)},
+        "n_eff": {lat.name: float(v) for lat, v in zip(pm.latents, n_eff)},
+        "r_hat_max": float(np.nanmax(r_hat)),
+        "n_eff_min": float(np.nanmin(n_eff)),
+        "divergences": div,
+        "step_size": [float(x) for x in np.asarray(eps)[:, -1]],
+        "leapfrog_steps": {"warmup": int(steps[:, :num_warmup].sum()), "sampling": int(steps[:, num_warmup:].sum())},
+        "warnings": warnings,
+        "n_observations": int(np.sum(np.asarray(obs.mask))),
+    }
     return Posterior("nuts", flat[idx], lap.mode, np.cov(flat.T), diag)
 
 

@@ -65,8 +65,12 @@ def relapse(true_daily: np.ndarray, target: Target) -> dict:
     ok = np.all(np.isfinite(true_daily), axis=1)
     x = true_daily[ok]
     below_now = x[:, 0] < target.threshold
-    out = {"probability_below_threshold_now": float(below_now.mean()) if x.size else None,
-           "probability": None, "median_day": None, "n_draws": int(ok.sum())}
+    out = {
+        "probability_below_threshold_now": float(below_now.mean()) if x.size else None,
+        "probability": None,
+        "median_day": None,
+        "n_draws": int(ok.sum()),
+    }
     if not below_now.any():
         return out
     xs = x[below_now]

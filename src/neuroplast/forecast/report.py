@@ -16,9 +16,11 @@ from ..io.outputs import atomic_output_dir, write_json
 from ..report.figures import figure_png as _png
 from .run import ForecastResult
 
-DISCLAIMER = ("Research software, not a medical device. This forecast comes from a simulation model fitted to a few "
-              "scores; it has not been validated for clinical use and must not be used to make decisions about "
-              "any patient's care.")
+DISCLAIMER = (
+    "Research software, not a medical device. This forecast comes from a simulation model fitted to a few "
+    "scores; it has not been validated for clinical use and must not be used to make decisions about "
+    "any patient's care."
+)
 COLOURS = {"band": "#4c72b0", "obs": "#222222", "other": "#888888", "threshold": "#b03a2e"}
 
 
@@ -97,37 +99,59 @@ def html(result: ForecastResult, figs: dict[str, bytes]) -> str:
     post = d["posterior"]
     label = f" — {escape(d['label'])}" if d.get("label") else ""
     if rel["probability"] is None:
-        rel_text = (f"The patient is probably not below {thr:g} on the {instr} now "
-                    f"(probability {_pct(rel['probability_below_threshold_now'])}), so relapse is not defined.")
+        rel_text = (
+            f"The patient is probably not below {thr:g} on the {instr} now "
+            f"(probability {_pct(rel['probability_below_threshold_now'])}), so relapse is not defined."
+        )
     else:
-        when = (f"the median predicted date is {escape(rel['median_time'][:10])}" if rel["median_time"]
-                else "fewer than half are predicted to relapse within the horizon")
-        rel_text = (f"With no further doses, the chance that the {instr} rises to {thr:g} or above within "
-                    f"{d['horizon_weeks']:g} weeks is <b>{_pct(rel['probability'])}</b>; {when}.")
-    rec_text = (f"<b>{escape(rec['name'])}</b>: {rec['n_doses']} dose(s)"
-                + (f" on {', '.join(escape(x[:10]) for x in rec['doses'])}" if rec["doses"] else "")
-                + f"; probability the target holds {_pct(rec['probability_target_met'])} (target "
-                + f"{_pct(d['target']['probability'])}).")
+        when = (
+            f"the median predicted date is {escape(rel['median_time'][:10])}"
+            if rel["median_time"]
+            else "fewer than half are predicted to relapse within the horizon"
+        )
+        rel_text = (
+            f"With no further doses, the chance that the {instr} rises to {thr:g} or above within "
+            f"{d['horizon_weeks']:g} weeks is <b>{_pct(rel['probability'])}</b>; {when}."
+        )
+    rec_text = (
+        f"<b>{escape(rec['name'])}</b>: {rec['n_doses']} dose(s)"
+        + (f" on {', '.join(escape(x[:10]) for x in rec['doses'])}" if rec["doses"] else "")
+        + f"; probability the target holds {_pct(rec['probability_target_met'])} (target "
+        + f"{_pct(d['target']['probability'])})."
+    )
     if not rec["meets_target"]:
         rec_text += " <b>No plan reached the target</b>; this is the best of those compared."
-    rows = "".join(f"<tr><td>{escape(p['name'])}</td><td>{p['n_doses']}</td>"
-                   f"<td>{escape(', '.join(x[:10] for x in p['doses']) or '—')}</td>"
-                   f"<td>{_pct(p['probability_target_met'])}</td><td>{'yes' if p['meets_target'] else 'no'}</td></tr>"
-                   for p in d["plans"])
-    diag = [f"method: {escape(post['method'])}", f"{post['n_observations']} scores used",
-            f"{post['n_draws']} posterior draws"]
+    rows = "".join(
+        f"<tr><td>{escape(p['name'])}</td><td>{p['n_doses']}</td>"
+        f"<td>{escape(', '.join(x[:10] for x in p['doses']) or '—')}</td>"
+        f"<td>{_pct(p['probability_target_met'])}</td><td>{'yes' if p['meets_target'] else 'no'}</td></tr>"
+        for p in d["plans"]
+    )
+    diag = [
+        f"method: {escape(post['method'])}",
+        f"{post['n_observations']} scores used",
+        f"{post['n_draws']} posterior draws",
+    ]
     if "r_hat_max" in post:
-        diag += [f"R-hat max {post['r_hat_max']:.3f}", f"effective samples min {post['n_eff_min']:.0f}",
-                 f"divergences {post['divergences']}"]
+        diag += [
+            f"R-hat max {post['r_hat_max']:.3f}",
+            f"effective samples min {post['n_eff_min']:.0f}",
+            f"divergences {post['divergences']}",
+        ]
     else:
         diag += [f"optimiser converged: {'yes' if post['converged'] else 'no'}"]
     warn = "".join(f"<li>{escape(w)}</li>" for w in post.get("warnings", []))
     if post.get("failed_draws"):
         warn += f"<li>{post['failed_draws']} posterior draws failed to solve and were left out</li>"
-    params = "".join(f"<tr><td>{escape(k)}</td><td>{v['median']:.3g}</td><td>{v['p05']:.3g} – {v['p95']:.3g}</td>"
-                     f"<td>{escape(v['description'])}</td></tr>" for k, v in post["parameters"].items())
-    img = "".join(f'<figure><img alt="{k}" src="data:image/png;base64,{base64.b64encode(v).decode()}"></figure>'
-                  for k, v in figs.items())
+    params = "".join(
+        f"<tr><td>{escape(k)}</td><td>{v['median']:.3g}</td><td>{v['p05']:.3g} – {v['p95']:.3g}</td>"
+        f"<td>{escape(v['description'])}</td></tr>"
+        for k, v in post["parameters"].items()
+    )
+    img = "".join(
+        f'<figure><img alt="{k}" src="data:image/png;base64,{base64.b64encode(v).decode()}"></figure>'
+        for k, v in figs.items()
+    )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>neuroplast forecast</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:1em auto;padding:0 1em;color:#222;line-height:1.4}}
 .disclaimer{{border:2px solid #b03a2e;background:#fdf2f0;padding:.6em 1em;font-weight:600}}
@@ -135,24 +159,24 @@ table{{border-collapse:collapse;font-size:.9em;margin:.5em 0}}td,th{{border:1px 
 th{{background:#f3f3f3}}img{{max-width:100%}}.small{{font-size:.85em;color:#555}}</style></head><body>
 <h1>Forecast for one patient{label}</h1>
 <p class="disclaimer">{escape(DISCLAIMER)}</p>
-<p>Forecast made at {escape(d['now'])} for the next {d['horizon_weeks']:g} weeks, on the {instr}.
-Target: keep the {instr} below {thr:g} with probability {_pct(d['target']['probability'])}
-(boosters on {'weekdays only' if d['constraints']['weekdays_only'] else 'any day'}, at least
-{d['constraints']['min_days_between_infusions']:g} days apart; booster = {escape(d['constraints']['booster']['amount'])}
-{escape(d['constraints']['booster']['drug'])} {escape(d['constraints']['booster']['route'])} over
-{escape(d['constraints']['booster']['duration'])}).</p>
+<p>Forecast made at {escape(d["now"])} for the next {d["horizon_weeks"]:g} weeks, on the {instr}.
+Target: keep the {instr} below {thr:g} with probability {_pct(d["target"]["probability"])}
+(boosters on {"weekdays only" if d["constraints"]["weekdays_only"] else "any day"}, at least
+{d["constraints"]["min_days_between_infusions"]:g} days apart; booster = {escape(d["constraints"]["booster"]["amount"])}
+{escape(d["constraints"]["booster"]["drug"])} {escape(d["constraints"]["booster"]["route"])} over
+{escape(d["constraints"]["booster"]["duration"])}).</p>
 <h2>In short</h2><p>{rel_text}</p><p>Plan with the fewest doses that meets the target: {rec_text}</p>
 {img}
 <h2>Plans compared</h2><table><tr><th>plan</th><th>doses</th><th>dates</th><th>target holds</th><th>meets target</th></tr>
 {rows}</table>
 <p class="small">"Target holds": share of the patient's plausible versions (posterior draws) whose true score stays
-below {thr:g} on every day from {escape((d['target']['evaluated_from'] or '—')[:10])} to the end of the horizon.
+below {thr:g} on every day from {escape((d["target"]["evaluated_from"] or "—")[:10])} to the end of the horizon.
 Bands in the first figure are for the score a new measurement would give (they include rating error).</p>
-<h2>How sure is the model?</h2><p class="small">{' · '.join(diag)}</p>{'<ul>' + warn + '</ul>' if warn else ''}
+<h2>How sure is the model?</h2><p class="small">{" · ".join(diag)}</p>{"<ul>" + warn + "</ul>" if warn else ""}
 <table><tr><th>patient parameter</th><th>median</th><th>90% interval</th><th>meaning</th></tr>{params}</table>
 <p class="small">The model is neuroplast's dose → PK → receptor → signalling → synapse → mood chain, calibrated on
 published trials; only the parameters above are fitted to this patient. Scores on different scales are linked by
-published crosswalks (some links are assumptions, see docs/forecast.md). neuroplast {escape(d['neuroplast_version'])}.</p>
+published crosswalks (some links are assumptions, see docs/forecast.md). neuroplast {escape(d["neuroplast_version"])}.</p>
 </body></html>
 """
 
@@ -166,8 +190,16 @@ def write_outputs(result: ForecastResult, out: str | Path) -> None:
             w = csv.writer(f)
             w.writerow(["name", "n_doses", "doses", "probability_target_met", "meets_target", "recommended"])
             for p in result.data["plans"]:
-                w.writerow([p["name"], p["n_doses"], " ".join(p["doses"]), f"{p['probability_target_met']:.3f}",
-                            p["meets_target"], bool(p.get("recommended"))])
+                w.writerow(
+                    [
+                        p["name"],
+                        p["n_doses"],
+                        " ".join(p["doses"]),
+                        f"{p['probability_target_met']:.3f}",
+                        p["meets_target"],
+                        bool(p.get("recommended")),
+                    ]
+                )
         for k, v in figs.items():
             (tmp / f"{k}.png").write_bytes(v)
         (tmp / "report.html").write_text(page, encoding="utf-8")

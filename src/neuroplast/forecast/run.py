@@ -30,8 +30,9 @@ def parse_target(text: str, probability: float = 0.8) -> Target:
 
     m = _TARGET.match(str(text))
     if not m:
-        raise NeuroplastInputError("target must look like \"PHQ9<10\" (instrument < threshold)", field="--target",
-                                   value=text)
+        raise NeuroplastInputError(
+            'target must look like "PHQ9<10" (instrument < threshold)', field="--target", value=text
+        )
     try:
         instrument = _instrument(m.group(1), "--target")
     except NeuroplastInputError as exc:
@@ -39,10 +40,13 @@ def parse_target(text: str, probability: float = 0.8) -> Target:
     thr = float(m.group(2))
     lo, hi = crosswalk.RANGES[instrument]
     if not lo < thr <= hi:
-        raise NeuroplastInputError(f"threshold outside the {instrument} range ({lo}-{hi})", field="--target", value=text)
+        raise NeuroplastInputError(
+            f"threshold outside the {instrument} range ({lo}-{hi})", field="--target", value=text
+        )
     if not 0.0 < probability < 1.0:
-        raise NeuroplastInputError("probability must be between 0 and 1 (e.g. 0.8)", field="--probability",
-                                   value=probability)
+        raise NeuroplastInputError(
+            "probability must be between 0 and 1 (e.g. 0.8)", field="--probability", value=probability
+        )
     return Target(instrument, thr, float(probability))
 
 
@@ -65,22 +69,34 @@ def _posterior(method, pm, obs, sv, n_draws, seed) -> Posterior:
     raise NeuroplastInputError("unknown method; use laplace or nuts", field="--method", value=method)
 
 
-def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Target("PHQ9", 10.0, 0.8),
-             method: str = "laplace", constraints: Constraints = Constraints(), now: dt.datetime | None = None,
-             n_draws: int = 200, seed: int = 0, label: str | None = None, model=None) -> ForecastResult:
+def forecast(
+    history: PatientHistory,
+    *,
+    weeks: float = 8.0,
+    target: Target = Target("PHQ9", 10.0, 0.8),
+    method: str = "laplace",
+    constraints: Constraints = Constraints(),
+    now: dt.datetime | None = None,
+    n_draws: int = 200,
+    seed: int = 0,
+    label: str | None = None,
+    model=None,
+) -> ForecastResult:
     """Fit the patient, forecast ``weeks`` ahead under the current plan (no further doses), plan boosters."""
     from ..simulation import default_model
 
     if not 0 < weeks <= 26:
         raise NeuroplastInputError("--weeks must be between 0 and 26", field="--weeks", value=weeks)
     if constraints.min_days < 0:
-        raise NeuroplastInputError("minimum days between infusions must not be negative", field="--min-days",
-                                   value=constraints.min_days)
+        raise NeuroplastInputError(
+            "minimum days between infusions must not be negative", field="--min-days", value=constraints.min_days
+        )
     model = default_model() if model is None else model
     now = history.last_time if now is None else now
     if now < history.last_time:
-        raise NeuroplastInputError("the forecast start is before the last record of the history", field="--now",
-                                   value=now.isoformat())
+        raise NeuroplastInputError(
+            "the forecast start is before the last record of the history", field="--now", value=now.isoformat()
+        )
     if method not in ("laplace", "nuts"):
         raise NeuroplastInputError("unknown method; use laplace or nuts", field="--method", value=method)
     cohort = patient_cohort(model.values, weight_kg=history.weight_kg, female=history.female, age_y=history.age_y)
@@ -96,20 +112,26 @@ def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Ta
     plot_h = plot_h[(plot_h >= 0) & (plot_h <= end_h)]
     # the fit and the current-plan forecast share the doses given: one reference solve serves both
     (sv_fit, obs_idx), (sv_now, idx) = fdata.prepare_shared(
-        model, cohort, tl, history.doses, history.weight_kg,
-        [(float(obs_h[-1]) + 1e-3, obs_h), (end_h, np.concatenate([plot_h, daily_h]))], max_h=max_h)
+        model,
+        cohort,
+        tl,
+        history.doses,
+        history.weight_kg,
+        [(float(obs_h[-1]) + 1e-3, obs_h), (end_h, np.concatenate([plot_h, daily_h]))],
+        max_h=max_h,
+    )
     obs = fdata.observed(history, obs_idx)
     post = _posterior(method, pm, obs, sv_fit, n_draws, seed)
     madrs = simulate_draws(pm, post.draws, sv_now, idx)
     failed = int(np.sum(~np.all(np.isfinite(madrs), axis=1)))
     true_target = crosswalk.from_madrs(madrs, target.instrument)
-    b = bands(true_target[:, :plot_h.size], target.instrument, seed=seed)
-    daily_true = true_target[:, plot_h.size:]
+    b = bands(true_target[:, : plot_h.size], target.instrument, seed=seed)
+    daily_true = true_target[:, plot_h.size :]
     bd = bands(daily_true, target.instrument, seed=seed)
     rel = relapse(daily_true, target)
 
     # booster plans
-    template = (dataclasses.asdict(history.doses[-1]) if history.doses else dict(DEFAULT_BOOSTER))
+    template = dataclasses.asdict(history.doses[-1]) if history.doses else dict(DEFAULT_BOOSTER)
     hour = history.doses[-1].time.astimezone(tl.tz).timetz().replace(tzinfo=None) if history.doses else dt.time(9, 0)
     end = tl.at(end_h)
     cands = slots(now, end, hour=hour, tz=tl.tz, weekdays_only=constraints.weekdays_only)
@@ -119,8 +141,10 @@ def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Ta
     window = slice(min(w0, days), days + 1)
 
     def planned(times):
-        return [fdata.PlannedDose(t, template["drug"], template["route"], template["amount"], template["duration"])
-                for t in times]
+        return [
+            fdata.PlannedDose(t, template["drug"], template["route"], template["amount"], template["duration"])
+            for t in times
+        ]
 
     cache: dict = {}
     plan_draws = 100  # plan search: 100 posterior draws (probabilities to about ±4 points)
@@ -128,8 +152,9 @@ def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Ta
     def run_plan(times):
         key = tuple(times)
         if key not in cache:
-            sv, ix = fdata.prepare(model, cohort, tl, list(history.doses) + planned(times), history.weight_kg, end_h,
-                                   daily_h, max_h=max_h)
+            sv, ix = fdata.prepare(
+                model, cohort, tl, list(history.doses) + planned(times), history.weight_kg, end_h, daily_h, max_h=max_h
+            )
             cache[key] = crosswalk.from_madrs(simulate_draws(pm, post.draws[:plan_draws], sv, ix), target.instrument)
         return cache[key]
 
@@ -152,12 +177,22 @@ def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Ta
             name = f"{name} (same as above)"
         seen.add(tuple(times))
         p, _ = target_met(run_plan(times), target, window)
-        rows.append({"name": name, "doses": [t.astimezone(tl.tz).isoformat(timespec="minutes") for t in times],
-                     "n_doses": len(times), "probability_target_met": p,
-                     "meets_target": bool(p >= target.probability), "_times": times})
+        rows.append(
+            {
+                "name": name,
+                "doses": [t.astimezone(tl.tz).isoformat(timespec="minutes") for t in times],
+                "n_doses": len(times),
+                "probability_target_met": p,
+                "meets_target": bool(p >= target.probability),
+                "_times": times,
+            }
+        )
     meeting = [r for r in rows if r["meets_target"]]
-    best = (min(meeting, key=lambda r: (r["n_doses"], -r["probability_target_met"])) if meeting
-            else max(rows, key=lambda r: (r["probability_target_met"], -r["n_doses"])))
+    best = (
+        min(meeting, key=lambda r: (r["n_doses"], -r["probability_target_met"]))
+        if meeting
+        else max(rows, key=lambda r: (r["probability_target_met"], -r["n_doses"]))
+    )
     rows = [best] + [r for r in rows if r is not best]
     best["recommended"] = True
     curves = {}
@@ -171,11 +206,17 @@ def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Ta
     vals = np.asarray(pm.latent_values(post.draws))
     for j, lat in enumerate(pm.latents):
         v = vals[:, j]
-        post_params[lat.name] = {"description": lat.description, "median": float(np.median(v)),
-                                 "p05": float(np.quantile(v, 0.05)), "p95": float(np.quantile(v, 0.95)),
-                                 "prior": lat.source}
-    forecast_rows = [{"time": tl.iso(h), **{k: float(bd[k][i]) for k in ("median", "p05", "p25", "p75", "p95")}}
-                     for i, h in enumerate(daily_h)]
+        post_params[lat.name] = {
+            "description": lat.description,
+            "median": float(np.median(v)),
+            "p05": float(np.quantile(v, 0.05)),
+            "p95": float(np.quantile(v, 0.95)),
+            "prior": lat.source,
+        }
+    forecast_rows = [
+        {"time": tl.iso(h), **{k: float(bd[k][i]) for k in ("median", "p05", "p25", "p75", "p95")}}
+        for i, h in enumerate(daily_h)
+    ]
     med_day = rel["median_day"]
     out = {
         "neuroplast_version": __version__,
@@ -183,33 +224,55 @@ def forecast(history: PatientHistory, *, weeks: float = 8.0, target: Target = Ta
         "instrument": target.instrument,
         "now": now.astimezone(tl.tz).isoformat(timespec="minutes"),
         "horizon_weeks": weeks,
-        "target": {"instrument": target.instrument, "threshold": target.threshold, "probability": target.probability,
-                   "label": target.label(), "evaluated_from": tl.iso(daily_h[window.start]) if window.start <= days else None,
-                   "definition": "the true score stays below the threshold on every daily check from one day after "
-                                 "the earliest possible booster to the end of the horizon"},
+        "target": {
+            "instrument": target.instrument,
+            "threshold": target.threshold,
+            "probability": target.probability,
+            "label": target.label(),
+            "evaluated_from": tl.iso(daily_h[window.start]) if window.start <= days else None,
+            "definition": "the true score stays below the threshold on every daily check from one day after "
+            "the earliest possible booster to the end of the horizon",
+        },
         "forecast": forecast_rows,
         "forecast_note": "bands of the score the clinic would measure (true score plus rating error), under the "
-                         "current plan: no doses beyond those in the history",
-        "relapse": {"probability": rel["probability"],
-                    "median_time": tl.iso(now_h + 24.0 * med_day) if med_day is not None else None,
-                    "probability_below_threshold_now": rel["probability_below_threshold_now"],
-                    "definition": f"first daily check with the true {target.instrument} at or above "
-                                  f"{target.threshold:g}, among posterior draws below it now, within the horizon "
-                                  "(clinic target definition, not the trial code's loss of response)"},
+        "current plan: no doses beyond those in the history",
+        "relapse": {
+            "probability": rel["probability"],
+            "median_time": tl.iso(now_h + 24.0 * med_day) if med_day is not None else None,
+            "probability_below_threshold_now": rel["probability_below_threshold_now"],
+            "definition": f"first daily check with the true {target.instrument} at or above "
+            f"{target.threshold:g}, among posterior draws below it now, within the horizon "
+            "(clinic target definition, not the trial code's loss of response)",
+        },
         "plans": rows,
-        "constraints": {"weekdays_only": constraints.weekdays_only, "min_days_between_infusions": constraints.min_days,
-                        "booster": {k: template[k] for k in ("drug", "route", "amount", "duration")}},
-        "posterior": {**post.diagnostics, "n_draws": int(post.draws.shape[0]), "failed_draws": failed,
-                      "parameters": post_params},
+        "constraints": {
+            "weekdays_only": constraints.weekdays_only,
+            "min_days_between_infusions": constraints.min_days,
+            "booster": {k: template[k] for k in ("drug", "route", "amount", "duration")},
+        },
+        "posterior": {
+            **post.diagnostics,
+            "n_draws": int(post.draws.shape[0]),
+            "failed_draws": failed,
+            "parameters": post_params,
+        },
         "search_trace": trace,
-        "observation_model": {name: {"noise_sd": crosswalk.NOISE_SD[name], "source": crosswalk.NOISE_SOURCES[name]}
-                              for name in crosswalk.INSTRUMENTS},
+        "observation_model": {
+            name: {"noise_sd": crosswalk.NOISE_SD[name], "source": crosswalk.NOISE_SOURCES[name]}
+            for name in crosswalk.INSTRUMENTS
+        },
     }
     if label:
         out["label"] = label
-    observations = [(o.time, o.instrument, o.score, float(crosswalk.from_madrs(crosswalk.to_madrs(o.score, o.instrument),
-                                                                                target.instrument)))
-                    for o in history.observations]
+    observations = [
+        (
+            o.time,
+            o.instrument,
+            o.score,
+            float(crosswalk.from_madrs(crosswalk.to_madrs(o.score, o.instrument), target.instrument)),
+        )
+        for o in history.observations
+    ]
     return ForecastResult(out, [tl.at(h) for h in plot_h], b, observations, given, curves, now)
 
 

@@ -43,11 +43,34 @@ LOINC = "http://loinc.org"
 LOINC_INSTRUMENTS = {"44261-6": "PHQ9"}
 """LOINC codes read as instruments (PHQ-9 total score). Other instruments are matched by name."""
 LOINC_BODY_WEIGHT = "29463-7"
-_ALIASES = {"PHQ9": "PHQ9", "PHQ": "PHQ9", "MADRS": "MADRS", "QIDSSR16": "QIDS_SR16", "QIDSSR": "QIDS_SR16",
-            "HAMD17": "HAMD17", "HAMD": "HAMD17", "HRSD17": "HAMD17", "HDRS17": "HAMD17"}
-_ROUTES = {"iv": "iv", "intravenous": "iv", "47625008": "iv", "in": "intranasal", "intranasal": "intranasal",
-           "nasal": "intranasal", "46713006": "intranasal", "im": "im", "intramuscular": "im", "78421000": "im",
-           "oral": "oral", "po": "oral", "26643006": "oral", "sublingual": "sublingual", "37839007": "sublingual"}
+_ALIASES = {
+    "PHQ9": "PHQ9",
+    "PHQ": "PHQ9",
+    "MADRS": "MADRS",
+    "QIDSSR16": "QIDS_SR16",
+    "QIDSSR": "QIDS_SR16",
+    "HAMD17": "HAMD17",
+    "HAMD": "HAMD17",
+    "HRSD17": "HAMD17",
+    "HDRS17": "HAMD17",
+}
+_ROUTES = {
+    "iv": "iv",
+    "intravenous": "iv",
+    "47625008": "iv",
+    "in": "intranasal",
+    "intranasal": "intranasal",
+    "nasal": "intranasal",
+    "46713006": "intranasal",
+    "im": "im",
+    "intramuscular": "im",
+    "78421000": "im",
+    "oral": "oral",
+    "po": "oral",
+    "26643006": "oral",
+    "sublingual": "sublingual",
+    "37839007": "sublingual",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,21 +110,26 @@ class PatientHistory:
 def read_history(path: str | Path, *, now: dt.datetime | None = None) -> PatientHistory:
     """Read a history from ``.csv`` or FHIR ``.json``; ``now`` (default: the current time) bounds the times."""
     path = Path(path)
-    now = _aware(now) if now is not None else dt.datetime.now(dt.timezone.utc)
+    now = _aware(now) if now is not None else dt.datetime.now(dt.UTC)
     if not path.is_file():
         raise NeuroplastInputError("history file not found", file=str(path))
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise NeuroplastInputError(f"cannot read the file as UTF-8 text ({type(exc).__name__})", file=str(path)) from None
+        raise NeuroplastInputError(
+            f"cannot read the file as UTF-8 text ({type(exc).__name__})", file=str(path)
+        ) from None
     try:
         if path.suffix.lower() == ".csv":
             h = _from_csv(text, now)
         elif path.suffix.lower() == ".json":
             h = _from_fhir(text, now)
         else:
-            raise NeuroplastInputError("unknown history format: use .csv or a FHIR R4 Bundle in .json",
-                                       field="file name", value=path.suffix or path.name)
+            raise NeuroplastInputError(
+                "unknown history format: use .csv or a FHIR R4 Bundle in .json",
+                field="file name",
+                value=path.suffix or path.name,
+            )
     except NeuroplastInputError as exc:
         raise exc.with_file(str(path)) from None
     return dataclasses.replace(h, file=str(path))
@@ -109,8 +137,9 @@ def read_history(path: str | Path, *, now: dt.datetime | None = None) -> Patient
 
 # ---------------------------------------------------------------------------------------------- common checks
 
+
 def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def _time(text, where: str, field: str) -> dt.datetime:
@@ -119,15 +148,17 @@ def _time(text, where: str, field: str) -> dt.datetime:
     try:
         return _aware(dt.datetime.fromisoformat(text.strip()))
     except ValueError:
-        raise NeuroplastInputError("not an ISO 8601 date-time (e.g. 2026-01-05T09:00)", field=f"{where} {field}",
-                                   value=text) from None
+        raise NeuroplastInputError(
+            "not an ISO 8601 date-time (e.g. 2026-01-05T09:00)", field=f"{where} {field}", value=text
+        ) from None
 
 
 def _instrument(name, where: str) -> str:
     key = "".join(ch for ch in str(name).upper() if ch.isalnum())
     if key not in _ALIASES:
-        raise NeuroplastInputError(f"unknown instrument; known: {', '.join(INSTRUMENTS)}", field=f"{where} instrument",
-                                   value=name)
+        raise NeuroplastInputError(
+            f"unknown instrument; known: {', '.join(INSTRUMENTS)}", field=f"{where} instrument", value=name
+        )
     return _ALIASES[key]
 
 
@@ -135,7 +166,9 @@ def _score(value, instrument: str, where: str) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise NeuroplastInputError(f"the {instrument} score is not a number", field=f"{where} score", value=value) from None
+        raise NeuroplastInputError(
+            f"the {instrument} score is not a number", field=f"{where} score", value=value
+        ) from None
     lo, hi = RANGES[instrument]
     if not lo <= x <= hi:
         raise NeuroplastInputError(f"{instrument} score out of range ({lo}-{hi})", field=f"{where} score", value=value)
@@ -160,18 +193,25 @@ def _dose_checks(drug, route, amount: str, duration: str, where: str) -> None:
         raise NeuroplastInputError(exc.message, field=f"{where} {column}", value=exc.value) from None
 
 
-def _finish(obs: list[Observation], doses: list[DoseRecord], weight, female, age, now: dt.datetime,
-            *, need_order: bool) -> PatientHistory:
+def _finish(
+    obs: list[Observation], doses: list[DoseRecord], weight, female, age, now: dt.datetime, *, need_order: bool
+) -> PatientHistory:
     for items, kind in ((obs, "score"), (doses, "dose")):
         for a, b in zip(items, items[1:]):
             if b.time < a.time:
                 if need_order:
-                    raise NeuroplastInputError(f"{kind} times out of order (each {kind} must not precede the one "
-                                               "listed before it)", field=f"{b.where} time", value=b.time.isoformat())
+                    raise NeuroplastInputError(
+                        f"{kind} times out of order (each {kind} must not precede the one listed before it)",
+                        field=f"{b.where} time",
+                        value=b.time.isoformat(),
+                    )
         for x in items:
             if x.time > now:
-                raise NeuroplastInputError(f"{kind} time is in the future (after {now.isoformat(timespec='minutes')})",
-                                           field=f"{x.where} time", value=x.time.isoformat())
+                raise NeuroplastInputError(
+                    f"{kind} time is in the future (after {now.isoformat(timespec='minutes')})",
+                    field=f"{x.where} time",
+                    value=x.time.isoformat(),
+                )
     if not need_order:
         obs = sorted(obs, key=lambda o: o.time)
         doses = sorted(doses, key=lambda d: d.time)
@@ -195,8 +235,9 @@ def _weight(value, unit, where: str) -> float:
             raise ValueError
         kg = float(q.to("kg").magnitude)
     except Exception:
-        raise NeuroplastInputError("body weight needs a mass unit, e.g. \"82 kg\"", field=f"{where} weight",
-                                   value=text) from None
+        raise NeuroplastInputError(
+            'body weight needs a mass unit, e.g. "82 kg"', field=f"{where} weight", value=text
+        ) from None
     if not 20.0 <= kg <= 300.0:
         raise NeuroplastInputError("body weight must be between 20 and 300 kg", field=f"{where} weight", value=text)
     return kg
@@ -208,8 +249,9 @@ def _sex(value, where: str) -> bool:
         return True
     if v in ("male", "m"):
         return False
-    raise NeuroplastInputError("sex must be female or male (it sets ketamine clearance)", field=f"{where} sex",
-                               value=value)
+    raise NeuroplastInputError(
+        "sex must be female or male (it sets ketamine clearance)", field=f"{where} sex", value=value
+    )
 
 
 def _age(value, where: str) -> float:
@@ -231,7 +273,9 @@ CSV_COLUMNS = ("record", "time", "item", "value", "route", "duration")
 
 
 def _from_csv(text: str, now: dt.datetime) -> PatientHistory:
-    lines = [(i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        (i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if not lines:
         raise NeuroplastInputError("the CSV file is empty", field="header")
     try:
@@ -241,26 +285,41 @@ def _from_csv(text: str, now: dt.datetime) -> PatientHistory:
     header = [h.strip().lower() for h in rows[0]]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        raise NeuroplastInputError(f"missing column(s) {', '.join(missing)}; the header must be "
-                                   f"{','.join(CSV_COLUMNS)}", field=f"row {lines[0][0]} (header)", value=",".join(rows[0]))
+        raise NeuroplastInputError(
+            f"missing column(s) {', '.join(missing)}; the header must be {','.join(CSV_COLUMNS)}",
+            field=f"row {lines[0][0]} (header)",
+            value=",".join(rows[0]),
+        )
     col = {c: header.index(c) for c in CSV_COLUMNS}
     obs, doses = [], []
     weight = female = age = None
     for (lineno, _), row in zip(lines[1:], rows[1:]):
         where = f"row {lineno}"
         if len(row) != len(header):
-            raise NeuroplastInputError(f"malformed CSV row: {len(row)} fields, the header has {len(header)}",
-                                       field=where, value=",".join(row))
+            raise NeuroplastInputError(
+                f"malformed CSV row: {len(row)} fields, the header has {len(header)}", field=where, value=",".join(row)
+            )
         get = {c: row[i].strip() for c, i in col.items()}
         kind = get["record"].lower()
         if kind == "score":
             instrument = _instrument(get["item"], where)
-            obs.append(Observation(_time(get["time"], where, "time"), instrument,
-                                   _score(get["value"], instrument, where), where))
+            obs.append(
+                Observation(
+                    _time(get["time"], where, "time"), instrument, _score(get["value"], instrument, where), where
+                )
+            )
         elif kind == "dose":
             _dose_checks(get["item"], get["route"] or "iv", get["value"], get["duration"], where)
-            doses.append(DoseRecord(_time(get["time"], where, "time"), get["item"].lower(), (get["route"] or "iv").lower(),
-                                    get["value"], get["duration"], where))
+            doses.append(
+                DoseRecord(
+                    _time(get["time"], where, "time"),
+                    get["item"].lower(),
+                    (get["route"] or "iv").lower(),
+                    get["value"],
+                    get["duration"],
+                    where,
+                )
+            )
         elif kind == "covariate":
             name = get["item"].lower()
             if name == "weight":
@@ -270,15 +329,18 @@ def _from_csv(text: str, now: dt.datetime) -> PatientHistory:
             elif name == "age":
                 age = _age(get["value"], where)
             else:
-                raise NeuroplastInputError("unknown covariate; known: weight, sex, age", field=f"{where} item",
-                                           value=get["item"])
+                raise NeuroplastInputError(
+                    "unknown covariate; known: weight, sex, age", field=f"{where} item", value=get["item"]
+                )
         else:
-            raise NeuroplastInputError("unknown record type; use score, dose or covariate", field=f"{where} record",
-                                       value=get["record"])
+            raise NeuroplastInputError(
+                "unknown record type; use score, dose or covariate", field=f"{where} record", value=get["record"]
+            )
     return _finish(obs, doses, weight, female, age, now, need_order=True)
 
 
 # ---------------------------------------------------------------------------------------------- FHIR R4
+
 
 def _codings(concept) -> list[dict]:
     if not isinstance(concept, dict):
@@ -301,8 +363,11 @@ def _fhir_time(res: dict, where: str) -> tuple[dt.datetime, dt.datetime | None]:
         start = _time(period["start"], where, "effectivePeriod.start")
         end = _time(period["end"], where, "effectivePeriod.end") if period.get("end") else None
         if end is not None and end < start:
-            raise NeuroplastInputError("times out of order: effectivePeriod ends before it starts",
-                                       field=f"{where} effectivePeriod.end", value=period["end"])
+            raise NeuroplastInputError(
+                "times out of order: effectivePeriod ends before it starts",
+                field=f"{where} effectivePeriod.end",
+                value=period["end"],
+            )
         return start, end
     raise NeuroplastInputError("no effectiveDateTime or effectivePeriod.start", field=f"{where} effective")
 
@@ -311,11 +376,15 @@ def _from_fhir(text: str, now: dt.datetime) -> PatientHistory:
     try:
         bundle = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NeuroplastInputError(f"malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-                                   field="Bundle") from None
+        raise NeuroplastInputError(
+            f"malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", field="Bundle"
+        ) from None
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise NeuroplastInputError("not a FHIR R4 Bundle (resourceType must be \"Bundle\")", field="resourceType",
-                                   value=bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__)
+        raise NeuroplastInputError(
+            'not a FHIR R4 Bundle (resourceType must be "Bundle")',
+            field="resourceType",
+            value=bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__,
+        )
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         raise NeuroplastInputError("the Bundle has no entry list", field="Bundle.entry")
@@ -334,18 +403,21 @@ def _from_fhir(text: str, now: dt.datetime) -> PatientHistory:
         if rtype == "Patient":
             patients += 1
             if patients > 1:
-                raise NeuroplastInputError("more than one Patient in the Bundle: a history is one patient's",
-                                           field=where)
+                raise NeuroplastInputError(
+                    "more than one Patient in the Bundle: a history is one patient's", field=where
+                )
             if "gender" not in res:
-                raise NeuroplastInputError("Patient.gender is missing (female/male; sets ketamine clearance)",
-                                           field=f"{where} gender")
+                raise NeuroplastInputError(
+                    "Patient.gender is missing (female/male; sets ketamine clearance)", field=f"{where} gender"
+                )
             female = _sex(res.get("gender"), where)
             if res.get("birthDate"):
                 try:
                     born = dt.date.fromisoformat(str(res["birthDate"])[:10])
                 except ValueError:
-                    raise NeuroplastInputError("birthDate is not an ISO date", field=f"{where} birthDate",
-                                               value=res["birthDate"]) from None
+                    raise NeuroplastInputError(
+                        "birthDate is not an ISO date", field=f"{where} birthDate", value=res["birthDate"]
+                    ) from None
                 age = _age((now.date() - born).days / 365.25, where)
         elif rtype == "Observation":
             codes = {(c.get("system"), c.get("code")) for c in _codings(res.get("code"))}
@@ -362,9 +434,12 @@ def _from_fhir(text: str, now: dt.datetime) -> PatientHistory:
                 keys = ["".join(ch for ch in n.upper() if ch.isalnum()) for n in names]
                 instrument = next((_ALIASES[k] for k in keys if k in _ALIASES), None)
                 if instrument is None:
-                    raise NeuroplastInputError(f"unknown instrument in Observation.code; known: LOINC 44261-6 (PHQ-9), "
-                                               f"{', '.join(INSTRUMENTS)}, LOINC 29463-7 (body weight)",
-                                               field=f"{where} code", value=(names[0] if names else None))
+                    raise NeuroplastInputError(
+                        f"unknown instrument in Observation.code; known: LOINC 44261-6 (PHQ-9), "
+                        f"{', '.join(INSTRUMENTS)}, LOINC 29463-7 (body weight)",
+                        field=f"{where} code",
+                        value=(names[0] if names else None),
+                    )
             if "valueInteger" in res:
                 value = res["valueInteger"]
             elif "valueQuantity" in res and isinstance(res["valueQuantity"], dict):
@@ -377,25 +452,35 @@ def _from_fhir(text: str, now: dt.datetime) -> PatientHistory:
         elif rtype == "MedicationAdministration":
             drug_names = _names(res.get("medicationCodeableConcept"))
             drug = drug_names[-1].strip().lower() if drug_names else ""
-            known = [n.strip().lower() for n in drug_names if n.strip().lower() in
-                     ("ketamine", "esketamine", "arketamine", "midazolam", "saline")]
+            known = [
+                n.strip().lower()
+                for n in drug_names
+                if n.strip().lower() in ("ketamine", "esketamine", "arketamine", "midazolam", "saline")
+            ]
             drug = known[0] if known else drug
             start, end = _fhir_time(res, where)
             dosage = res.get("dosage") or {}
             route_names = _names(dosage.get("route"))
-            route = next((_ROUTES[n.strip().lower()] for n in route_names if n.strip().lower() in _ROUTES),
-                         route_names[0].lower() if route_names else "iv")
+            route = next(
+                (_ROUTES[n.strip().lower()] for n in route_names if n.strip().lower() in _ROUTES),
+                route_names[0].lower() if route_names else "iv",
+            )
             dose = dosage.get("dose")
             if not isinstance(dose, dict) or dose.get("value") is None:
                 raise NeuroplastInputError("no dose amount (dosage.dose.value)", field=f"{where} dosage.dose")
             unit = dose.get("code") or dose.get("unit")
             if not unit:
-                raise NeuroplastInputError("dose without a unit (dosage.dose.unit, e.g. mg/kg or mg)",
-                                           field=f"{where} dosage.dose", value=dose.get("value"))
+                raise NeuroplastInputError(
+                    "dose without a unit (dosage.dose.unit, e.g. mg/kg or mg)",
+                    field=f"{where} dosage.dose",
+                    value=dose.get("value"),
+                )
             amount = f"{dose['value']} {unit}"
             if end is None and route == "iv":
-                raise NeuroplastInputError("an infusion needs effectivePeriod with start and end (its duration)",
-                                           field=f"{where} effectivePeriod")
+                raise NeuroplastInputError(
+                    "an infusion needs effectivePeriod with start and end (its duration)",
+                    field=f"{where} effectivePeriod",
+                )
             duration = f"{(end - start).total_seconds() / 60.0:g} min" if end is not None else ""
             _dose_checks(drug, route, amount, duration, where)
             doses.append(DoseRecord(start, drug, route, amount, duration, where))

@@ -56,9 +56,21 @@ CMT_ROUTES = {code + 1: route for route, code in ROUTE_CODES.items()}
 """CMT number of a dose record -> route (the compartment the dose enters: central for iv, the
 route's absorption depot otherwise)."""
 
-DVID_CODES = {1: "ketamine_plasma", 2: "norketamine_plasma", 3: "s_ketamine_plasma", 4: "r_ketamine_plasma",
-              5: "hnk_plasma", 6: "midazolam_plasma", 7: "escitalopram_plasma", 8: "sertraline_plasma",
-              9: "cadss", 10: "sbp", 11: "dbp", 12: "heart_rate", 13: "sedation"}
+DVID_CODES = {
+    1: "ketamine_plasma",
+    2: "norketamine_plasma",
+    3: "s_ketamine_plasma",
+    4: "r_ketamine_plasma",
+    5: "hnk_plasma",
+    6: "midazolam_plasma",
+    7: "escitalopram_plasma",
+    8: "sertraline_plasma",
+    9: "cadss",
+    10: "sbp",
+    11: "dbp",
+    12: "heart_rate",
+    13: "sedation",
+}
 """Numeric DVID -> read-out (NONMEM needs numbers); any read-out name is accepted as well."""
 
 DEFAULT_WEIGHT_KG, DEFAULT_AGE_Y = 70.0, 45.0
@@ -105,11 +117,16 @@ def _analyte(value: str, *, file, row) -> str:
     except ValueError:
         if v in READOUT_UNITS:
             return v
-        raise NeuroplastInputError(f"unknown analyte; use a DVID number ({_codes(DVID_CODES)}) or a read-out name",
-                                   field=f"row {row} DVID", value=value, file=file) from None
+        raise NeuroplastInputError(
+            f"unknown analyte; use a DVID number ({_codes(DVID_CODES)}) or a read-out name",
+            field=f"row {row} DVID",
+            value=value,
+            file=file,
+        ) from None
     if code != int(code) or int(code) not in DVID_CODES or DVID_CODES[int(code)] not in READOUT_UNITS:
-        raise NeuroplastInputError(f"unknown DVID; known: {_codes(DVID_CODES)}", field=f"row {row} DVID", value=value,
-                                   file=file)
+        raise NeuroplastInputError(
+            f"unknown DVID; known: {_codes(DVID_CODES)}", field=f"row {row} DVID", value=value, file=file
+        )
     return DVID_CODES[int(code)]
 
 
@@ -152,13 +169,22 @@ class _Reader:
     def integer(self, cells, name, row, *, default=None, required=False):
         x = self.num(cells, name, row, default=default, required=required)
         if x is not None and x != int(x):
-            raise NeuroplastInputError("must be a whole number", field=f"row {row} {name}",
-                                       value=self.text(cells, name), file=self.file)
+            raise NeuroplastInputError(
+                "must be a whole number", field=f"row {row} {name}", value=self.text(cells, name), file=self.file
+            )
         return None if x is None else int(x)
 
 
-_BUILD_FIELDS = {"amount": "AMT", "duration": "RATE", "drug": "DRUG", "route": "CMT", "at": "TIME", "start": "TIME",
-                 "every": "II", "count": "ADDL"}
+_BUILD_FIELDS = {
+    "amount": "AMT",
+    "duration": "RATE",
+    "drug": "DRUG",
+    "route": "CMT",
+    "at": "TIME",
+    "start": "TIME",
+    "every": "II",
+    "count": "ADDL",
+}
 
 
 def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemData:
@@ -167,7 +193,9 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise NeuroplastInputError(f"cannot read the file ({getattr(exc, 'strerror', None) or exc})", file=file) from None
+        raise NeuroplastInputError(
+            f"cannot read the file ({getattr(exc, 'strerror', None) or exc})", file=file
+        ) from None
     lines = [(i + 1, cells) for i, cells in enumerate(csv.reader(text.splitlines())) if any(c.strip() for c in cells)]
     if not lines:
         raise NeuroplastInputError("the dataset is empty (expected a header line)", file=file)
@@ -189,8 +217,9 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
         if cells[0].lstrip().startswith("#"):
             continue
         if len(cells) != len(header):
-            raise NeuroplastInputError(f"expected {len(header)} values as in the header, found {len(cells)}",
-                                       field=f"row {row}", file=file)
+            raise NeuroplastInputError(
+                f"expected {len(header)} values as in the header, found {len(cells)}", field=f"row {row}", file=file
+            )
         records.append((row, tuple(cells)))
     if not records:
         raise NeuroplastInputError("the dataset has no records", file=file)
@@ -202,8 +231,12 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
         if pid in _MISSING:
             raise NeuroplastInputError("missing ID", field=f"row {row} ID", value=pid, file=file)
         if pid != last_id and pid in by_id:
-            raise NeuroplastInputError("records of one ID must be contiguous (this ID appeared before another ID)",
-                                       field=f"row {row} ID", value=pid, file=file)
+            raise NeuroplastInputError(
+                "records of one ID must be contiguous (this ID appeared before another ID)",
+                field=f"row {row} ID",
+                value=pid,
+                file=file,
+            )
         by_id.setdefault(pid, []).append((row, cells))
         last_id = pid
     individuals = tuple(_individual(rd, pid, recs, allow_high_dose) for pid, recs in by_id.items())
@@ -223,8 +256,12 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
             if seen is None:
                 seen = (row, s)
             elif s != seen[1] and not _same_number(s, seen[1]):
-                raise NeuroplastInputError(f"time-varying covariates are not supported ({name} was {seen[1]} on row "
-                                           f"{seen[0]})", field=f"row {row} {name}", value=s, file=file)
+                raise NeuroplastInputError(
+                    f"time-varying covariates are not supported ({name} was {seen[1]} on row {seen[0]})",
+                    field=f"row {row} {name}",
+                    value=s,
+                    file=file,
+                )
         cov[name] = (seen, default)
     weight = _covariate_num(rd, cov["WT"], "WT", 20.0, 250.0)
     age = _covariate_num(rd, cov["AGE"], "AGE", 0.0, 120.0)
@@ -237,29 +274,42 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
         elif key in ("1", "1.0", "F", "FEMALE"):
             female = True
         else:
-            raise NeuroplastInputError("SEX must be 0 or M (male), 1 or F (female)", field=f"row {row} SEX", value=s,
-                                       file=file)
+            raise NeuroplastInputError(
+                "SEX must be 0 or M (male), 1 or F (female)", field=f"row {row} SEX", value=s, file=file
+            )
 
     doses, obs, first_drug = [], [], None
     t_prev = None
     for row, cells in recs:
         t = rd.num(cells, "TIME", row, required=True)
         if t < 0:
-            raise NeuroplastInputError("TIME must not be negative", field=f"row {row} TIME", value=rd.text(cells, "TIME"),
-                                       file=file)
+            raise NeuroplastInputError(
+                "TIME must not be negative", field=f"row {row} TIME", value=rd.text(cells, "TIME"), file=file
+            )
         if t_prev is not None and t < t_prev:
-            raise NeuroplastInputError(f"TIME decreases within ID {pid} (previous record at {t_prev:g} h); "
-                                       "sort each ID's records by time", field=f"row {row} TIME",
-                                       value=rd.text(cells, "TIME"), file=file)
+            raise NeuroplastInputError(
+                f"TIME decreases within ID {pid} (previous record at {t_prev:g} h); sort each ID's records by time",
+                field=f"row {row} TIME",
+                value=rd.text(cells, "TIME"),
+                file=file,
+            )
         t_prev = t
         evid = rd.integer(cells, "EVID", row, required=True)
         if evid in (2, 3, 4):
             what = {2: "other-type events", 3: "reset events", 4: "reset-and-dose events"}[evid]
-            raise NeuroplastInputError(f"EVID={evid} ({what}) is not supported; use 0 (observation) or 1 (dose)",
-                                       field=f"row {row} EVID", value=rd.text(cells, "EVID"), file=file)
+            raise NeuroplastInputError(
+                f"EVID={evid} ({what}) is not supported; use 0 (observation) or 1 (dose)",
+                field=f"row {row} EVID",
+                value=rd.text(cells, "EVID"),
+                file=file,
+            )
         if evid not in (0, 1):
-            raise NeuroplastInputError("EVID must be 0 (observation) or 1 (dose)", field=f"row {row} EVID",
-                                       value=rd.text(cells, "EVID"), file=file)
+            raise NeuroplastInputError(
+                "EVID must be 0 (observation) or 1 (dose)",
+                field=f"row {row} EVID",
+                value=rd.text(cells, "EVID"),
+                file=file,
+            )
         if evid == 1:
             d, drug = _dose(rd, row, cells, t, weight if cov["WT"][0] is not None else None, allow_high_dose)
             doses.extend(d)
@@ -268,15 +318,21 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
         else:
             amt = rd.num(cells, "AMT", row, default=0.0)
             if amt != 0:
-                raise NeuroplastInputError("an observation record (EVID=0) must have AMT 0 or '.'",
-                                           field=f"row {row} AMT", value=rd.text(cells, "AMT"), file=file)
+                raise NeuroplastInputError(
+                    "an observation record (EVID=0) must have AMT 0 or '.'",
+                    field=f"row {row} AMT",
+                    value=rd.text(cells, "AMT"),
+                    file=file,
+                )
             mdv = rd.integer(cells, "MDV", row, default=0)
             if mdv not in (0, 1):
-                raise NeuroplastInputError("MDV must be 0 or 1", field=f"row {row} MDV", value=rd.text(cells, "MDV"),
-                                           file=file)
+                raise NeuroplastInputError(
+                    "MDV must be 0 or 1", field=f"row {row} MDV", value=rd.text(cells, "MDV"), file=file
+                )
             dv = rd.num(cells, "DV", row)
-            analyte = _analyte(rd.text(cells, "DVID"), file=file, row=row) \
-                if rd.text(cells, "DVID") not in _MISSING else None
+            analyte = (
+                _analyte(rd.text(cells, "DVID"), file=file, row=row) if rd.text(cells, "DVID") not in _MISSING else None
+            )
             obs.append((row, t, analyte, None if mdv == 1 else dv))
     default = default_analyte(first_drug)
     observations = tuple(Observation(r, t, a or default, dv) for r, t, a, dv in obs)
@@ -300,8 +356,9 @@ def _covariate_num(rd, cov, name, lo, hi):
     except ValueError:
         raise NeuroplastInputError("not a number", field=f"row {row} {name}", value=s, file=rd.file) from None
     if not lo <= x <= hi:
-        raise NeuroplastInputError(f"{name} must be between {lo:g} and {hi:g}", field=f"row {row} {name}", value=s,
-                                   file=rd.file)
+        raise NeuroplastInputError(
+            f"{name} must be between {lo:g} and {hi:g}", field=f"row {row} {name}", value=s, file=rd.file
+        )
     return x
 
 
@@ -310,45 +367,65 @@ def _dose(rd: _Reader, row: int, cells, t: float, weight_kg: float | None, allow
     file = rd.file
     amt = rd.num(cells, "AMT", row, required=True)
     if amt < 0:
-        raise NeuroplastInputError("AMT (mg) must not be negative", field=f"row {row} AMT", value=rd.text(cells, "AMT"),
-                                   file=file)
+        raise NeuroplastInputError(
+            "AMT (mg) must not be negative", field=f"row {row} AMT", value=rd.text(cells, "AMT"), file=file
+        )
     rate = rd.num(cells, "RATE", row, default=0.0)
     if rate in (-1.0, -2.0):
         what = "rate" if rate == -1 else "duration"
-        raise NeuroplastInputError(f"RATE={rate:g} (infusion {what} modelled in $PK) is not supported; give RATE in mg/h "
-                                   "(0 for a bolus)", field=f"row {row} RATE", value=rd.text(cells, "RATE"), file=file)
+        raise NeuroplastInputError(
+            f"RATE={rate:g} (infusion {what} modelled in $PK) is not supported; give RATE in mg/h (0 for a bolus)",
+            field=f"row {row} RATE",
+            value=rd.text(cells, "RATE"),
+            file=file,
+        )
     if rate < 0:
-        raise NeuroplastInputError("RATE (mg/h) must not be negative", field=f"row {row} RATE",
-                                   value=rd.text(cells, "RATE"), file=file)
+        raise NeuroplastInputError(
+            "RATE (mg/h) must not be negative", field=f"row {row} RATE", value=rd.text(cells, "RATE"), file=file
+        )
     cmt = rd.integer(cells, "CMT", row, required=True)
     if cmt not in CMT_ROUTES:
-        raise NeuroplastInputError(f"unknown dose compartment; CMT is the route: {_codes(CMT_ROUTES)}",
-                                   field=f"row {row} CMT", value=rd.text(cells, "CMT"), file=file)
+        raise NeuroplastInputError(
+            f"unknown dose compartment; CMT is the route: {_codes(CMT_ROUTES)}",
+            field=f"row {row} CMT",
+            value=rd.text(cells, "CMT"),
+            file=file,
+        )
     route = CMT_ROUTES[cmt]
     named = rd.text(cells, "ROUTE").lower()
     if named not in _MISSING and named != route:
-        raise NeuroplastInputError(f"ROUTE disagrees with CMT {cmt} ({route})", field=f"row {row} ROUTE",
-                                   value=rd.text(cells, "ROUTE"), file=file)
+        raise NeuroplastInputError(
+            f"ROUTE disagrees with CMT {cmt} ({route})",
+            field=f"row {row} ROUTE",
+            value=rd.text(cells, "ROUTE"),
+            file=file,
+        )
     drug = _drug(rd.text(cells, "DRUG"), row, file)
     if amt == 0 and drug != "saline":
-        raise NeuroplastInputError("a dose record (EVID=1) needs AMT > 0 (mg)", field=f"row {row} AMT",
-                                   value=rd.text(cells, "AMT"), file=file)
+        raise NeuroplastInputError(
+            "a dose record (EVID=1) needs AMT > 0 (mg)", field=f"row {row} AMT", value=rd.text(cells, "AMT"), file=file
+        )
     ss = rd.integer(cells, "SS", row, default=0)
     if ss != 0:
-        raise NeuroplastInputError("steady-state dosing (SS) is not supported; give the doses with ADDL/II",
-                                   field=f"row {row} SS", value=rd.text(cells, "SS"), file=file)
+        raise NeuroplastInputError(
+            "steady-state dosing (SS) is not supported; give the doses with ADDL/II",
+            field=f"row {row} SS",
+            value=rd.text(cells, "SS"),
+            file=file,
+        )
     addl = rd.integer(cells, "ADDL", row, default=0)
     if addl < 0:
-        raise NeuroplastInputError("ADDL must not be negative", field=f"row {row} ADDL", value=rd.text(cells, "ADDL"),
-                                   file=file)
+        raise NeuroplastInputError(
+            "ADDL must not be negative", field=f"row {row} ADDL", value=rd.text(cells, "ADDL"), file=file
+        )
     ii = rd.num(cells, "II", row, default=0.0)
     if addl > 0 and ii <= 0:
-        raise NeuroplastInputError("ADDL > 0 needs a positive II (hours)", field=f"row {row} II",
-                                   value=rd.text(cells, "II"), file=file)
+        raise NeuroplastInputError(
+            "ADDL > 0 needs a positive II (hours)", field=f"row {row} II", value=rd.text(cells, "II"), file=file
+        )
     devices = drug == "esketamine" and route == "intranasal"
     per_kg = weight_kg is not None and not devices and drug != "saline"
-    d = {"drug": drug, "route": route,
-         "amount": f"{amt / weight_kg!r} mg/kg" if per_kg else f"{amt!r} mg"}
+    d = {"drug": drug, "route": route, "amount": f"{amt / weight_kg!r} mg/kg" if per_kg else f"{amt!r} mg"}
     if addl > 0:
         d.update(start=f"{t!r} h", every=f"{ii!r} h", count=addl + 1)
     else:
@@ -378,12 +455,14 @@ def _drug(text: str, row: int, file: str) -> str:
     except ValueError:
         if text.lower() in DRUG_CODES:
             return text.lower()
-        raise NeuroplastInputError(f"unknown drug; known: {', '.join(DRUG_CODES)}", field=f"row {row} DRUG", value=text,
-                                   file=file) from None
+        raise NeuroplastInputError(
+            f"unknown drug; known: {', '.join(DRUG_CODES)}", field=f"row {row} DRUG", value=text, file=file
+        ) from None
     names = {v: k for k, v in DRUG_CODES.items()}
     if code != int(code) or int(code) not in names:
-        raise NeuroplastInputError(f"unknown DRUG code; known: {_codes(names)}", field=f"row {row} DRUG", value=text,
-                                   file=file)
+        raise NeuroplastInputError(
+            f"unknown DRUG code; known: {_codes(names)}", field=f"row {row} DRUG", value=text, file=file
+        )
     return names[int(code)]
 
 
@@ -414,13 +493,18 @@ def predict(data: NonmemData, *, model=None, solver=None) -> tuple[pd.DataFrame,
         if not ind.observations:
             continue
         ts = np.unique(np.array([0.0, horizon] + [o.time_h for o in ind.observations]))
-        pats = [typical_patient(model.values, weight_kg=ind.weight_kg, female=ind.female, age_y=ind.age_y),
-                typical_patient(model.values)]
-        cohort = Cohort(pats[0].population, pd.concat([p.table for p in pats], ignore_index=True).assign(patient=[0, 1]))
+        pats = [
+            typical_patient(model.values, weight_kg=ind.weight_kg, female=ind.female, age_y=ind.age_y),
+            typical_patient(model.values),
+        ]
+        cohort = Cohort(
+            pats[0].population, pd.concat([p.table for p in pats], ignore_index=True).assign(patient=[0, 1])
+        )
         sim = simulate(model, ind.regimen, cohort, saveat=ts, solver=solver)
         if not np.all(sim.ok):
-            raise NeuroplastInputError("the simulation failed for this individual (solver failure)", field="ID",
-                                       value=ind.id, file=data.file)
+            raise NeuroplastInputError(
+                "the simulation failed for this individual (solver failure)", field="ID", value=ind.id, file=data.file
+            )
         for o in ind.observations:
             k = int(np.searchsorted(ts, o.time_h))
             ro = sim.readouts[o.analyte]
@@ -453,17 +537,27 @@ def _summary(data: NonmemData, table: pd.DataFrame, dv: pd.Series) -> dict:
         pos = have & (g["PRED"] > 0) & (d > 0)
         ratio = d[pos] / g["PRED"][pos]
         analytes[analyte] = {
-            "unit": READOUT_UNITS.get(analyte, ""), "n_records": len(g), "n_observed": int(have.sum()),
+            "unit": READOUT_UNITS.get(analyte, ""),
+            "n_records": len(g),
+            "n_observed": int(have.sum()),
             "mean_residual": float(res.mean()) if len(res) else None,
-            "rmse": float(np.sqrt(np.mean(res ** 2))) if len(res) else None,
+            "rmse": float(np.sqrt(np.mean(res**2))) if len(res) else None,
             "median_dv_over_pred": float(ratio.median()) if len(ratio) else None,
         }
-    return {"dataset": data.file, "neuroplast_version": __version__, "n_individuals": len(data.individuals),
-            "n_records": len(data.rows), "ignored_columns": list(data.ignored_columns), "analytes": analytes,
-            "columns": {"PRED": "covariate patient (WT, SEX, AGE), random effects at their median",
-                        "PRED_REF": "reference typical patient (70 kg man, 45 y), same doses",
-                        "RES": "DV - PRED"},
-            "disclaimer": DISCLAIMER}
+    return {
+        "dataset": data.file,
+        "neuroplast_version": __version__,
+        "n_individuals": len(data.individuals),
+        "n_records": len(data.rows),
+        "ignored_columns": list(data.ignored_columns),
+        "analytes": analytes,
+        "columns": {
+            "PRED": "covariate patient (WT, SEX, AGE), random effects at their median",
+            "PRED_REF": "reference typical patient (70 kg man, 45 y), same doses",
+            "RES": "DV - PRED",
+        },
+        "disclaimer": DISCLAIMER,
+    }
 
 
 def nonmem_to_dir(path, out, *, allow_high_dose: bool = False, model=None) -> tuple[pd.DataFrame, dict]:
@@ -489,7 +583,7 @@ def parse_times(text: str, *, field: str = "--times") -> list[float]:
 
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
-        raise NeuroplastInputError("give at least one time, e.g. \"10 min, 2 h, 1 d\"", field=field, value=text)
+        raise NeuroplastInputError('give at least one time, e.g. "10 min, 2 h, 1 d"', field=field, value=text)
     out = []
     for p in parts:
         t = parse_quantity(p, "time", field=field)
@@ -510,8 +604,9 @@ def parse_analytes(text: str, *, field: str = "--analytes") -> list[str]:
         elif p in READOUT_UNITS:
             out.append(p)
         else:
-            raise NeuroplastInputError(f"unknown analyte; use a read-out name or a DVID number ({_codes(DVID_CODES)})",
-                                       field=field, value=p)
+            raise NeuroplastInputError(
+                f"unknown analyte; use a read-out name or a DVID number ({_codes(DVID_CODES)})", field=field, value=p
+            )
     if not out:
         raise NeuroplastInputError("give at least one analyte", field=field, value=text)
     return list(dict.fromkeys(out))
@@ -522,9 +617,18 @@ def _dvid(analyte: str):
     return codes.get(analyte, analyte)  # a read-out without a number is written by name
 
 
-def export_nonmem(spec, *, arms: list[str] | None = None, n_patients: int = 0, seed: int | None = None,
-                  times_h: list[float] | None = None, analytes: list[str] | None = None, error_cv: float = 0.0,
-                  allow_high_dose: bool = False, model=None) -> pd.DataFrame:
+def export_nonmem(
+    spec,
+    *,
+    arms: list[str] | None = None,
+    n_patients: int = 0,
+    seed: int | None = None,
+    times_h: list[float] | None = None,
+    analytes: list[str] | None = None,
+    error_cv: float = 0.0,
+    allow_high_dose: bool = False,
+    model=None,
+) -> pd.DataFrame:
     """A NONMEM dataset of a validated protocol (:func:`neuroplast.trials.load_spec`).
 
     Each arm is given to the typical patient (``n_patients = 0``, one ID per arm) or to
@@ -539,8 +643,9 @@ def export_nonmem(spec, *, arms: list[str] | None = None, n_patients: int = 0, s
     from ..simulation import Solver, default_model, simulate
 
     if not 0 <= n_patients <= 100_000:
-        raise NeuroplastInputError("the number of patients must be between 0 and 100000", field="--patients",
-                                   value=n_patients)
+        raise NeuroplastInputError(
+            "the number of patients must be between 0 and 100000", field="--patients", value=n_patients
+        )
     if not (math.isfinite(error_cv) and 0 <= error_cv <= 2):
         raise NeuroplastInputError("the residual error CV must be between 0 and 2", field="--error-cv", value=error_cv)
     model = default_model() if model is None else model
@@ -554,7 +659,7 @@ def export_nonmem(spec, *, arms: list[str] | None = None, n_patients: int = 0, s
     if times_h is None:
         times_h = sorted(set(DEFAULT_SAMPLING_H) | {t for _, t in spec.timepoints_h()})
     rng = np.random.default_rng(seed)
-    sigma = math.sqrt(math.log1p(error_cv ** 2))
+    sigma = math.sqrt(math.log1p(error_cv**2))
     rows, next_id = [], 1
     for name in chosen:
         i_arm = names.index(name)
@@ -562,12 +667,29 @@ def export_nonmem(spec, *, arms: list[str] | None = None, n_patients: int = 0, s
         if n_patients == 0:
             cohort = typical_patient(model.values)
         else:
-            cohort = sample_cohort(model.values, model.cvs, spec.trial.population, n_patients, seed=seed + i_arm,
-                                   inclusion=spec.inclusion(), scale=spec.trial.scale)
+            cohort = sample_cohort(
+                model.values,
+                model.cvs,
+                spec.trial.population,
+                n_patients,
+                seed=seed + i_arm,
+                inclusion=spec.inclusion(),
+                scale=spec.trial.scale,
+            )
         drugs = list(dict.fromkeys(d.drug for d in regimen.doses if d.drug != "saline"))
-        arm_analytes = analytes if analytes is not None else list(dict.fromkeys(
-            a for d in drugs for a in ([default_analyte(d), "norketamine_plasma"] if d in KETAMINE_FAMILY
-                                       else [default_analyte(d)])))
+        arm_analytes = (
+            analytes
+            if analytes is not None
+            else list(
+                dict.fromkeys(
+                    a
+                    for d in drugs
+                    for a in (
+                        [default_analyte(d), "norketamine_plasma"] if d in KETAMINE_FAMILY else [default_analyte(d)]
+                    )
+                )
+            )
+        )
         ts = np.asarray(times_h, dtype=float)
         sim = simulate(model, regimen, cohort, saveat=ts, solver=Solver()) if arm_analytes else None
         tab = cohort.table
@@ -578,17 +700,44 @@ def export_nonmem(spec, *, arms: list[str] | None = None, n_patients: int = 0, s
             for d in regimen.doses:
                 amt = float(d.amount_mg(np.asarray(wt)))
                 bolus = d.route != "iv" and abs(d.duration_h - BOLUS_H) < 1e-12
-                recs.append((d.time_h, 0, {"AMT": amt, "RATE": 0.0 if bolus else amt / d.duration_h,
-                                           "CMT": ROUTE_CODES[d.route] + 1, "EVID": 1, "MDV": 1, "DV": ".",
-                                           "DVID": ".", "DRUG": DRUG_CODES[d.drug]}))
+                recs.append(
+                    (
+                        d.time_h,
+                        0,
+                        {
+                            "AMT": amt,
+                            "RATE": 0.0 if bolus else amt / d.duration_h,
+                            "CMT": ROUTE_CODES[d.route] + 1,
+                            "EVID": 1,
+                            "MDV": 1,
+                            "DV": ".",
+                            "DVID": ".",
+                            "DRUG": DRUG_CODES[d.drug],
+                        },
+                    )
+                )
             if sim is not None and sim.status[p] == 0:
                 for analyte in arm_analytes:
                     dv = sim.readouts[analyte][p]
                     if error_cv > 0:
-                        dv = dv * np.exp(rng.normal(-0.5 * sigma ** 2, sigma, dv.shape))
+                        dv = dv * np.exp(rng.normal(-0.5 * sigma**2, sigma, dv.shape))
                     for t, v in zip(ts, dv):
-                        recs.append((float(t), 1, {"AMT": 0.0, "RATE": 0.0, "CMT": 0, "EVID": 0, "MDV": 0,
-                                                   "DV": float(v), "DVID": _dvid(analyte), "DRUG": "."}))
+                        recs.append(
+                            (
+                                float(t),
+                                1,
+                                {
+                                    "AMT": 0.0,
+                                    "RATE": 0.0,
+                                    "CMT": 0,
+                                    "EVID": 0,
+                                    "MDV": 0,
+                                    "DV": float(v),
+                                    "DVID": _dvid(analyte),
+                                    "DRUG": ".",
+                                },
+                            )
+                        )
             recs.sort(key=lambda r: (r[0], r[1]))  # by time; at equal times the dose first
             rows.extend({"TIME": t, **cov, **r} for t, _, r in recs)
             next_id += 1
@@ -620,7 +769,9 @@ def write_nonmem(df: pd.DataFrame, path: str | Path) -> None:
     """Write a dataset atomically (a temporary file beside ``path``, renamed when complete)."""
     path = Path(path)
     if path.is_dir():
-        raise NeuroplastInputError("--out is a folder; give a file name such as data.csv", field="--out", value=str(path))
+        raise NeuroplastInputError(
+            "--out is a folder; give a file name such as data.csv", field="--out", value=str(path)
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     os.close(fd)

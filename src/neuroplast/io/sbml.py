@@ -87,7 +87,7 @@ def _pk_modules(m):
         if hasattr(sub, "system") and hasattr(sub, "names"):
             names = tuple(sub.names)
             start = STATE_NAMES.index(names[0])
-            if STATE_NAMES[start:start + len(names)] != names:
+            if STATE_NAMES[start : start + len(names)] != names:
                 raise RuntimeError(f"the states of {f.name} are not contiguous in STATE_NAMES")
             out.append((f.name, sub, list(range(start, start + len(names)))))
     return out
@@ -110,14 +110,52 @@ class _Unsupported(Exception):
     pass
 
 
-_BIN = {"add": "({} + {})", "sub": "({} - {})", "mul": "({} * {})", "div": "({} / {})", "pow": "(({})^({}))",
-        "max": "max({}, {})", "min": "min({}, {})", "lt": "({} < {})", "gt": "({} > {})", "le": "({} <= {})",
-        "ge": "({} >= {})", "eq": "({} == {})", "ne": "({} != {})", "and": "({} && {})", "or": "({} || {})"}
-_UN = {"neg": "(-({}))", "exp": "exp({})", "log": "ln({})", "sqrt": "sqrt({})", "abs": "abs({})", "tanh": "tanh({})",
-       "logistic": "(1 / (1 + exp(-({}))))", "not": "(!({}))", "stop_gradient": "{}", "copy": "{}", "copy_p": "{}",
-       "exp2": "(2^({}))", "log1p": "ln(1 + {})", "expm1": "(exp({}) - 1)", "floor": "floor({})", "ceil": "ceil({})"}
-_CALLS = ("pjit", "jit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr",
-          "remat", "checkpoint")
+_BIN = {
+    "add": "({} + {})",
+    "sub": "({} - {})",
+    "mul": "({} * {})",
+    "div": "({} / {})",
+    "pow": "(({})^({}))",
+    "max": "max({}, {})",
+    "min": "min({}, {})",
+    "lt": "({} < {})",
+    "gt": "({} > {})",
+    "le": "({} <= {})",
+    "ge": "({} >= {})",
+    "eq": "({} == {})",
+    "ne": "({} != {})",
+    "and": "({} && {})",
+    "or": "({} || {})",
+}
+_UN = {
+    "neg": "(-({}))",
+    "exp": "exp({})",
+    "log": "ln({})",
+    "sqrt": "sqrt({})",
+    "abs": "abs({})",
+    "tanh": "tanh({})",
+    "logistic": "(1 / (1 + exp(-({}))))",
+    "not": "(!({}))",
+    "stop_gradient": "{}",
+    "copy": "{}",
+    "copy_p": "{}",
+    "exp2": "(2^({}))",
+    "log1p": "ln(1 + {})",
+    "expm1": "(exp({}) - 1)",
+    "floor": "floor({})",
+    "ceil": "ceil({})",
+}
+_CALLS = (
+    "pjit",
+    "jit",
+    "closed_call",
+    "core_call",
+    "custom_jvp_call",
+    "custom_vjp_call",
+    "custom_vjp_call_jaxpr",
+    "remat",
+    "checkpoint",
+)
 
 
 def _obj(shape, fill=None):
@@ -173,7 +211,7 @@ def _apply(eqn, ins):
     if name == "integer_pow":
         return [np.frompyfunc(lambda a: f"(({a})^{p['y']})", 1, 1)(ins[0])]
     if name == "convert_element_type":
-        if eqn.invars[0].aval.dtype == bool and p["new_dtype"] != bool:
+        if eqn.invars[0].aval.dtype == bool and not np.issubdtype(p["new_dtype"], np.bool_):
             return [np.frompyfunc(lambda a: f"piecewise(1, {a}, 0)", 1, 1)(ins[0])]
         return [ins[0]]
     if name == "clamp":
@@ -204,7 +242,7 @@ def _apply(eqn, ins):
         return [np.concatenate(ins, axis=p["dimension"])]
     if name == "reduce_sum":
         x = np.moveaxis(ins[0], tuple(p["axes"]), tuple(range(-len(p["axes"]), 0)))
-        flat = x.reshape(x.shape[:x.ndim - len(p["axes"])] + (-1,))
+        flat = x.reshape(x.shape[: x.ndim - len(p["axes"])] + (-1,))
         out = _obj(flat.shape[:-1])
         for idx in np.ndindex(out.shape):
             out[idx] = "(" + " + ".join(flat[idx]) + ")" if flat.shape[-1] else "0.0"
@@ -250,7 +288,9 @@ def _readout_formulas(m, species_of: dict[int, str]):
         elif "__nonpk_" in text:
             skipped[name] = "depends on non-PK states (signalling, plasticity or mood)"
         elif "__unsupported_" in text:
-            skipped[name] = "uses an operation the exporter cannot translate: " + text.split("__unsupported_")[1].split("__")[0]
+            skipped[name] = (
+                "uses an operation the exporter cannot translate: " + text.split("__unsupported_")[1].split("__")[0]
+            )
         else:
             used = {s for s in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text) if s in symbols}
             formulas[name] = (text, {s: symbols[s] for s in used})
@@ -269,8 +309,10 @@ def _leaf_sources_cached(key):
 
     def flat(m):
         params, _ = eqx.partition(m, eqx.is_array)
-        return {_sid("_".join(str(getattr(k, "name", k)) for k in path)): np.asarray(v)[0]
-                for path, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+        return {
+            _sid("_".join(str(getattr(k, "name", k)) for k in path)): np.asarray(v)[0]
+            for path, v in jax.tree_util.tree_flatten_with_path(params)[0]
+        }
 
     base = flat(individualize(values, cohort))
     out: dict[str, set] = {}
@@ -320,10 +362,15 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
     sm = doc.createModel()
     sm.setId("neuroplast_pkpd")
     sm.setName("neuroplast PK/PD: one patient, one regimen")
-    _check(sm.setNotes(_notes(
-        "Exported by neuroplast (research and education software, not a medical device). "
-        f"Patient: {_patient_text(cohort)}. Time in h, amounts in umol, effect-site and plasma concentrations as named "
-        "in each element's notes.")))
+    _check(
+        sm.setNotes(
+            _notes(
+                "Exported by neuroplast (research and education software, not a medical device). "
+                f"Patient: {_patient_text(cohort)}. Time in h, amounts in umol, effect-site and plasma concentrations as named "
+                "in each element's notes."
+            )
+        )
+    )
     for uid, (_, parts) in _UNITS.items():
         ud = sm.createUnitDefinition()
         ud.setId(uid)
@@ -337,8 +384,10 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
     sm.setSubstanceUnits("umol")
     sm.setExtentUnits("umol")
     sm.setVolumeUnits("litre")
-    for cid, note in (("body", "amount states (umol); size 1 is nominal: species hold amounts"),
-                      ("effect", "effect sites: 1 L, so a species' amount (umol) equals its concentration (uM)")):
+    for cid, note in (
+        ("body", "amount states (umol); size 1 is nominal: species hold amounts"),
+        ("effect", "effect sites: 1 L, so a species' amount (umol) equals its concentration (uM)"),
+    ):
         c = sm.createCompartment()
         c.setId(cid)
         c.setSize(1.0)
@@ -358,11 +407,15 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
         s.setSubstanceUnits("umol")
         _check(s.setNotes(_notes(note)))
 
-    for name, sub, idx in mods:
+    for _name, sub, idx in mods:
         for i in idx:
             conc = STATE_UNITS[i] != "umol"
-            species(species_of[i], "effect" if conc else "body", y0[i],
-                    f"{type(sub).__name__} state '{STATE_NAMES[i]}' ({STATE_UNITS[i]})")
+            species(
+                species_of[i],
+                "effect" if conc else "body",
+                y0[i],
+                f"{type(sub).__name__} state '{STATE_NAMES[i]}' ({STATE_UNITS[i]})",
+            )
 
     def parameter(pid, value, units, note, constant=True):
         if sm.getElementBySId(pid) is not None:
@@ -409,8 +462,10 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
                 dst = species_of[idx[i]]
                 amount_i = STATE_UNITS[idx[i]] == "umol"
                 kid = f"k_{src}__{dst}"
-                note = (f"A[{STATE_NAMES[idx[i]]}, {STATE_NAMES[idx[j]]}] of {type(sub).__name__}.system()"
-                        + _provenance(name, deps.get((i, j), ()), leaf_src, reg))
+                note = (
+                    f"A[{STATE_NAMES[idx[i]]}, {STATE_NAMES[idx[j]]}] of {type(sub).__name__}.system()"
+                    + _provenance(name, deps.get((i, j), ()), leaf_src, reg)
+                )
                 if amount_i and amount_j:
                     parameter(kid, a[i, j], "per_hour", note + "; unit 1/h")
                     reaction(f"transfer_{src}__{dst}", [(src, 1.0)], [(dst, 1.0)], f"{kid} * {src}")
@@ -423,8 +478,10 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
             rest = a[j, j] + out_rate
             if abs(rest) > 1e-12 * scale:
                 kid = f"k_loss_{src}"
-                note = (f"first-order loss of {STATE_NAMES[idx[j]]}: -(A[j, j] + transfers out) of "
-                        f"{type(sub).__name__}.system()" + _provenance(name, deps.get((j, j), ()), leaf_src, reg))
+                note = (
+                    f"first-order loss of {STATE_NAMES[idx[j]]}: -(A[j, j] + transfers out) of "
+                    f"{type(sub).__name__}.system()" + _provenance(name, deps.get((j, j), ()), leaf_src, reg)
+                )
                 parameter(kid, -rest, "per_hour", note + "; unit 1/h")
                 reaction(f"loss_{src}", [(src, 1.0)], [], f"{kid} * {src}")
 
@@ -446,9 +503,13 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
         def level(t, rows=rows):
             return float(sum(r[2] for r in rows if r[0] <= t < r[1]))
 
-        parameter(rid, level(0.0), "umol_per_hour",
-                  f"input rate of {drug} by the {route} route (umol/h), piecewise constant: set by the events "
-                  f"ev_{tag}_*", constant=False)
+        parameter(
+            rid,
+            level(0.0),
+            "umol_per_hour",
+            f"input rate of {drug} by the {route} route (umol/h), piecewise constant: set by the events ev_{tag}_*",
+            constant=False,
+        )
         for k, b in enumerate(t for t in breaks if t > 0):
             e = sm.createEvent()
             e.setId(f"ev_{tag}_{k}")
@@ -464,26 +525,54 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
         if route == "iv":
             for k, c in targets:
                 fid = f"f_{tag}__{species_of[k]}"
-                parameter(fid, c, "dimensionless", f"share of the {drug} {route} input entering {STATE_NAMES[k]}"
-                          + _provenance("absorption", coef_deps, leaf_src, reg, symbols=True))
+                parameter(
+                    fid,
+                    c,
+                    "dimensionless",
+                    f"share of the {drug} {route} input entering {STATE_NAMES[k]}"
+                    + _provenance("absorption", coef_deps, leaf_src, reg, symbols=True),
+                )
                 reaction(f"input_{tag}__{species_of[k]}", [], [(species_of[k], 1.0)], f"{fid} * {rid}")
             continue
         dep = f"depot_{tag}"
         depots.append(dep)
-        species(dep, "body", 0.0, f"absorption depot of {drug} given by the {route} route (umol); first-order "
-                "outflow ka, the ODE form of the closed-form depot of neuroplast.scales.pk.absorption")
+        species(
+            dep,
+            "body",
+            0.0,
+            f"absorption depot of {drug} given by the {route} route (umol); first-order "
+            "outflow ka, the ODE form of the closed-form depot of neuroplast.scales.pk.absorption",
+        )
         kaid = f"ka_{tag}"
-        parameter(kaid, ka, "per_hour", f"{route} absorption rate constant"
-                  + _provenance("absorption", (f"absorption_ka_by_drug_{drug_code}" if float(
-                      np.asarray(m.absorption.ka_by_drug)[drug_code]) > 0 else f"absorption_ka_{route_code}",),
-                      leaf_src, reg, symbols=True))
+        parameter(
+            kaid,
+            ka,
+            "per_hour",
+            f"{route} absorption rate constant"
+            + _provenance(
+                "absorption",
+                (
+                    f"absorption_ka_by_drug_{drug_code}"
+                    if float(np.asarray(m.absorption.ka_by_drug)[drug_code]) > 0
+                    else f"absorption_ka_{route_code}",
+                ),
+                leaf_src,
+                reg,
+                symbols=True,
+            ),
+        )
         reaction(f"dose_{tag}", [], [(dep, 1.0)], rid)
         total = 0.0
         for k, c in targets:
             fid = f"f_{tag}__{species_of[k]}"
-            parameter(fid, c, "dimensionless", f"share of the {drug} depot outflow entering {STATE_NAMES[k]} "
-                      "(bioavailability x enantiomer share, first-pass norketamine, or the lost rest)"
-                      + _provenance("absorption", coef_deps, leaf_src, reg, symbols=True))
+            parameter(
+                fid,
+                c,
+                "dimensionless",
+                f"share of the {drug} depot outflow entering {STATE_NAMES[k]} "
+                "(bioavailability x enantiomer share, first-pass norketamine, or the lost rest)"
+                + _provenance("absorption", coef_deps, leaf_src, reg, symbols=True),
+            )
             reaction(f"absorb_{tag}__{species_of[k]}", [(dep, 1.0)], [(species_of[k], 1.0)], f"{fid} * {kaid} * {dep}")
             total += c
         if abs(1.0 - total) > 1e-12:
@@ -494,31 +583,45 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
     # Read-outs of PK states: assignment rules translated from Model.readouts.
     formulas, skipped = _readout_formulas(m, species_of)
     leaf_params = {}
-    for name, (_, used) in formulas.items():
+    for _, used in formulas.values():
         leaf_params.update(used)
     for sym in sorted(leaf_params):
         if sm.getElementBySId(sym) is None:
-            parameter(sym, leaf_params[sym], None, "model parameter (neuroplast.model.Model leaf '"
-                      + sym + "')" + _provenance(None, (sym,), leaf_src, reg, symbols=True))
+            parameter(
+                sym,
+                leaf_params[sym],
+                None,
+                "model parameter (neuroplast.model.Model leaf '"
+                + sym
+                + "')"
+                + _provenance(None, (sym,), leaf_src, reg, symbols=True),
+            )
     exported = []
     for name, (text, _) in formulas.items():
         rid = _sid(name)
         if sm.getElementBySId(rid) is not None:
             rid = f"readout_{rid}"
-        parameter(rid, 0.0, "ng_per_mL" if READOUT_UNITS.get(name) == "ng/mL" else None,
-                  f"read-out '{name}' ({READOUT_UNITS.get(name, '')}), translated from Model.readouts", constant=False)
+        parameter(
+            rid,
+            0.0,
+            "ng_per_mL" if READOUT_UNITS.get(name) == "ng/mL" else None,
+            f"read-out '{name}' ({READOUT_UNITS.get(name, '')}), translated from Model.readouts",
+            constant=False,
+        )
         rule = sm.createAssignmentRule()
         rule.setVariable(rid)
         _check(rule.setMath(_math(text)))
         exported.append(name)
 
     n_err = doc.checkInternalConsistency()
-    errors = [doc.getError(i).getMessage() for i in range(n_err)
-              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    errors = [
+        doc.getError(i).getMessage() for i in range(n_err) if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
     if errors:
         raise RuntimeError("the exported SBML is inconsistent: " + errors[0])
-    return SBMLExport(libsbml.writeSBMLToString(doc), tuple(species_of[i] for i in pk), tuple(depots),
-                      tuple(exported), skipped)
+    return SBMLExport(
+        libsbml.writeSBMLToString(doc), tuple(species_of[i] for i in pk), tuple(depots), tuple(exported), skipped
+    )
 
 
 def _input_split(m, drug_code: int, route_code: int, pk: list[int]):
@@ -585,8 +688,10 @@ def _provenance(module, leaves, leaf_src, reg, *, symbols: bool = False) -> str:
 
 def _patient_text(cohort) -> str:
     r = cohort.table.iloc[0]
-    return f"{float(r['weight_kg']):g} kg, {'female' if bool(r['female']) else 'male'}, {float(r['age_y']):g} y, " \
-           "random effects at their median"
+    return (
+        f"{float(r['weight_kg']):g} kg, {'female' if bool(r['female']) else 'male'}, {float(r['age_y']):g} y, "
+        "random effects at their median"
+    )
 
 
 def _notes(text: str) -> str:
@@ -609,8 +714,17 @@ def _check(rc):
         raise RuntimeError(f"libsbml operation failed ({libsbml.OperationReturnValue_toString(rc)})")
 
 
-def protocol_to_sbml(path, out, *, arm: str | None = None, weight_kg: float = 70.0, female: bool = False,
-                     age_y: float = 45.0, allow_high_dose: bool = False, model=None) -> SBMLExport:
+def protocol_to_sbml(
+    path,
+    out,
+    *,
+    arm: str | None = None,
+    weight_kg: float = 70.0,
+    female: bool = False,
+    age_y: float = 45.0,
+    allow_high_dose: bool = False,
+    model=None,
+) -> SBMLExport:
     """Export one arm of a protocol file for one typical patient (given covariates) to ``out`` atomically."""
     import os
     import tempfile
@@ -626,12 +740,16 @@ def protocol_to_sbml(path, out, *, arm: str | None = None, weight_kg: float = 70
         raise NeuroplastInputError("age must be between 0 and 120 years", field="--age", value=age_y)
     out = Path(out)
     if out.is_dir():
-        raise NeuroplastInputError("--out is a folder; give a file name such as model.xml", field="--out", value=str(out))
+        raise NeuroplastInputError(
+            "--out is a folder; give a file name such as model.xml", field="--out", value=str(out)
+        )
     spec = load_spec(path, allow_high_dose=allow_high_dose)
     regimens = spec.regimens(allow_high_dose=allow_high_dose)
     name = arm or next(iter(regimens))
     if name not in regimens:
-        raise NeuroplastInputError(f"no such arm; arms: {', '.join(regimens)}", field="--arm", value=name, file=str(path))
+        raise NeuroplastInputError(
+            f"no such arm; arms: {', '.join(regimens)}", field="--arm", value=name, file=str(path)
+        )
     model = default_model() if model is None else model
     cohort = typical_patient(model.values, weight_kg=weight_kg, female=female, age_y=age_y)
     result = export_sbml(model, regimens[name], cohort)

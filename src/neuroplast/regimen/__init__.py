@@ -3,4 +3,15 @@
 from .events import DAILY_DRUGS, DRUGS, MAX_TRIAL_H, ROUTES, THERAPIES, Dose, Regimen, build_regimen
 from .guardrails import CEILINGS_MG_PER_KG, check_ceiling
 
-__all__ = ["CEILINGS_MG_PER_KG", "DAILY_DRUGS", "DRUGS", "MAX_TRIAL_H", "THERAPIES", "Dose", "ROUTES", "Regimen", "build_regimen", "check_ceiling"]
+__all__ = [
+    "CEILINGS_MG_PER_KG",
+    "DAILY_DRUGS",
+    "DRUGS",
+    "MAX_TRIAL_H",
+    "THERAPIES",
+    "Dose",
+    "ROUTES",
+    "Regimen",
+    "build_regimen",
+    "check_ceiling",
+]

@@ -31,8 +31,13 @@ ROUTES = {
 DAILY_DRUGS = ("escitalopram", "sertraline", "placebo")
 """Taken every day at home: a dose entry must repeat (``every``) at most daily."""
 
-THERAPIES = {"cbt": 50.0 / 60.0, "mindfulness": 2.0, "exercise": 45.0 / 60.0, "meditation": 20.0 / 60.0,
-             "creative": 1.0}
+THERAPIES = {
+    "cbt": 50.0 / 60.0,
+    "mindfulness": 2.0,
+    "exercise": 45.0 / 60.0,
+    "meditation": 20.0 / 60.0,
+    "creative": 1.0,
+}
 """Session kinds and their default length (h). Assumptions: a 50-minute therapy hour (CBT); a 2-hour
 MBCT group class; 45 minutes of moderate exercise (the 150 min/week guideline as three sessions); a
 20-minute meditation practice; a one-hour creative-arts session."""
@@ -70,7 +75,7 @@ class Regimen:
     def __post_init__(self):
         object.__setattr__(self, "doses", tuple(sorted(self.doses, key=lambda d: d.time_h)))
 
-    def from_first_dose(self) -> "Regimen":
+    def from_first_dose(self) -> Regimen:
         """The same regimen with times measured from its first dose (DESIGN §4.3 timepoints)."""
         t0 = min((d.time_h for d in self.doses), default=0.0)
         return Regimen(tuple(dataclasses.replace(d, time_h=d.time_h - t0) for d in self.doses))
@@ -92,8 +97,12 @@ class Regimen:
         """Times where the model's inputs switch, for the solver to stop at: every dose and session starts and
         ends, and a drug dose's expectancy input (a monitored session, a pill taken) ends ``hold_h`` after it
         starts. An adaptive step that straddles an unannounced switch samples it only at its stages."""
-        return np.array(sorted({t for d in self.doses for t in (d.time_h, d.time_h + d.duration_h)}
-                               | {d.time_h + hold_h for d in self.doses if d.route != "session"}))
+        return np.array(
+            sorted(
+                {t for d in self.doses for t in (d.time_h, d.time_h + d.duration_h)}
+                | {d.time_h + hold_h for d in self.doses if d.route != "session"}
+            )
+        )
 
     def event_array(self, weight_kg, n_events: int | None = None) -> np.ndarray:
         """(n_patients, n_events, 5) rows ``[start_h, end_h, rate_umol_per_h, drug_code, route_code]``.
@@ -118,14 +127,21 @@ class Regimen:
         return out
 
     @property
-    def drugs(self) -> tuple["Dose", ...]:
+    def drugs(self) -> tuple[Dose, ...]:
         """The drug doses (not therapy sessions)."""
         return tuple(d for d in self.doses if d.route != "session")
 
 
-def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose: bool = False,
-                  therapy: list[dict] = (), therapy_field: str = "arm.therapy", allow_empty: bool = False,
-                  require_daily: bool = False) -> Regimen:
+def build_regimen(
+    doses: list[dict],
+    *,
+    field: str = "arm.dose",
+    allow_high_dose: bool = False,
+    therapy: list[dict] = (),
+    therapy_field: str = "arm.therapy",
+    allow_empty: bool = False,
+    require_daily: bool = False,
+) -> Regimen:
     """Build a regimen from dose dicts (and therapy-session dicts) in the trial-TOML shape (quantities as strings).
 
     ``allow_empty``: a no-treatment arm (wait list) has neither doses nor sessions. ``require_daily``: a trial's
@@ -143,34 +159,42 @@ def build_regimen(doses: list[dict], *, field: str = "arm.dose", allow_high_dose
         route = d.get("route", "iv")
         if route not in ROUTES[drug]:
             hint = " (not modelled yet)" if route in KNOWN_ROUTES else ""
-            raise NeuroplastInputError(f"unknown route for {drug}{hint}; known: {', '.join(ROUTES[drug])}",
-                                       field=f"{f}.route", value=route)
+            raise NeuroplastInputError(
+                f"unknown route for {drug}{hint}; known: {', '.join(ROUTES[drug])}", field=f"{f}.route", value=route
+            )
         if "amount" not in d:
-            raise NeuroplastInputError("missing dose amount, e.g. amount = \"0.5 mg/kg\"", field=f"{f}.amount")
+            raise NeuroplastInputError('missing dose amount, e.g. amount = "0.5 mg/kg"', field=f"{f}.amount")
         amount, unit = parse_amount(d["amount"], field=f"{f}.amount")
         if route == "iv":
             if "duration" not in d:
-                raise NeuroplastInputError("missing infusion duration, e.g. duration = \"40 min\" (a bolus: \"1 min\")",
-                                           field=f"{f}.duration")
+                raise NeuroplastInputError(
+                    'missing infusion duration, e.g. duration = "40 min" (a bolus: "1 min")', field=f"{f}.duration"
+                )
             duration = parse_quantity(d["duration"], "time", field=f"{f}.duration")
         else:
             duration = parse_quantity(d["duration"], "time", field=f"{f}.duration") if "duration" in d else BOLUS_H
         if duration <= 0:
-            raise NeuroplastInputError("the administration duration must be positive", field=f"{f}.duration",
-                                       value=d.get("duration"))
+            raise NeuroplastInputError(
+                "the administration duration must be positive", field=f"{f}.duration", value=d.get("duration")
+            )
         check_ceiling(drug, route, amount, unit, field=f"{f}.amount", allow_high_dose=allow_high_dose)
         if drug == "esketamine" and route == "intranasal":
             n_dev = _devices(amount, unit, f"{f}.amount", d["amount"])
             for t in _times(d, f):
-                out.extend(Dose(t + k * ESKETAMINE_DEVICE_GAP_H, duration, ESKETAMINE_DEVICE_MG, "mg", drug, route)
-                           for k in range(n_dev))
+                out.extend(
+                    Dose(t + k * ESKETAMINE_DEVICE_GAP_H, duration, ESKETAMINE_DEVICE_MG, "mg", drug, route)
+                    for k in range(n_dev)
+                )
             continue
         times = _times(d, f)
         if drug in DAILY_DRUGS and require_daily:
             every = parse_quantity(d["every"], "time", field=f"{f}.every") if "every" in d else None
             if every is None or every > 24.0 + 1e-9:
-                raise NeuroplastInputError(f"{drug} is taken daily: give the daily amount with start, every = \"1 d\" "
-                                           "and count", field=f"{f}.every", value=d.get("every"))
+                raise NeuroplastInputError(
+                    f'{drug} is taken daily: give the daily amount with start, every = "1 d" and count',
+                    field=f"{f}.every",
+                    value=d.get("every"),
+                )
         for t in times:
             out.append(Dose(t, duration, amount, unit, drug, route))
     if len(out) == n_sessions and not n_sessions and not allow_empty:
@@ -187,21 +211,29 @@ def _sessions(therapy, field: str) -> list[Dose]:
         f = f"{field}[{j}]"
         kind = s.get("kind")
         if kind not in THERAPIES:
-            raise NeuroplastInputError(f"unknown therapy kind; known: {', '.join(THERAPIES)}", field=f"{f}.kind", value=kind)
+            raise NeuroplastInputError(
+                f"unknown therapy kind; known: {', '.join(THERAPIES)}", field=f"{f}.kind", value=kind
+            )
         length = parse_quantity(s["duration"], "time", field=f"{f}.duration") if s.get("duration") else THERAPIES[kind]
         if not 0 < length <= 8.0:
-            raise NeuroplastInputError("a session lasts more than 0 and at most 8 h", field=f"{f}.duration",
-                                       value=s.get("duration"))
+            raise NeuroplastInputError(
+                "a session lasts more than 0 and at most 8 h", field=f"{f}.duration", value=s.get("duration")
+            )
         spec = {k: v for k, v in s.items() if k in ("start", "every", "count", "at")}
         mine = [Dose(t, length, 1.0, "session", kind, "session") for t in _times(spec, f)]
         if len(mine) > 1:
             starts = sorted(d.time_h for d in mine)
             if min(np.diff(starts)) < length - 1e-9:
-                raise NeuroplastInputError(f"{kind} sessions overlap: they are {min(np.diff(starts)):g} h apart but "
-                                           f"each lasts {length:g} h", field=f"{f}.every", value=s.get("every"))
+                raise NeuroplastInputError(
+                    f"{kind} sessions overlap: they are {min(np.diff(starts)):g} h apart but each lasts {length:g} h",
+                    field=f"{f}.every",
+                    value=s.get("every"),
+                )
         for other in out:
             if other.drug == kind and any(abs(other.time_h - d.time_h) < length - 1e-9 for d in mine):
-                raise NeuroplastInputError(f"two {kind} sessions at the same time", field=f"{f}.start", value=s.get("start"))
+                raise NeuroplastInputError(
+                    f"two {kind} sessions at the same time", field=f"{f}.start", value=s.get("start")
+                )
         out.extend(mine)
     return out
 
@@ -210,8 +242,9 @@ def _devices(amount: float, unit: str, field: str, shown) -> int:
     """Number of 28 mg esketamine devices in a dose; only 28, 56 and 84 mg exist (Spravato label)."""
     n = amount / ESKETAMINE_DEVICE_MG
     if unit != "mg" or abs(n - round(n)) > 1e-9 or round(n) not in (1, 2, 3):
-        raise NeuroplastInputError("intranasal esketamine comes as 28 mg devices: give 28 mg, 56 mg or 84 mg",
-                                   field=field, value=shown)
+        raise NeuroplastInputError(
+            "intranasal esketamine comes as 28 mg devices: give 28 mg, 56 mg or 84 mg", field=field, value=shown
+        )
     return int(round(n))
 
 
@@ -221,11 +254,15 @@ def _times(d: dict, f: str) -> list[float]:
     has_at = "at" in d
     has_repeat = any(k in d for k in ("start", "every", "count"))
     if has_at and has_repeat:
-        raise NeuroplastInputError("give either 'at' or 'start'/'every'/'count', not both", field=f"{f}.at", value=d["at"])
+        raise NeuroplastInputError(
+            "give either 'at' or 'start'/'every'/'count', not both", field=f"{f}.at", value=d["at"]
+        )
     if has_at:
         at = d["at"]
         if not isinstance(at, list) or not at:
-            raise NeuroplastInputError("'at' must be a non-empty list of times, e.g. [\"0 d\"]", field=f"{f}.at", value=at)
+            raise NeuroplastInputError(
+                "'at' must be a non-empty list of times, e.g. [\"0 d\"]", field=f"{f}.at", value=at
+            )
         times = [parse_quantity(x, "time", field=f"{f}.at[{j}]") for j, x in enumerate(at)]
         for j, (x, t) in enumerate(zip(at, times)):
             if t < 0:
@@ -240,6 +277,8 @@ def _times(d: dict, f: str) -> list[float]:
             raise NeuroplastInputError("'count' must be a positive integer", field=f"{f}.count", value=count)
         every = parse_quantity(d["every"], "time", field=f"{f}.every") if "every" in d else 0.0
         if count > 1 and every <= 0:
-            raise NeuroplastInputError("'every' must be a positive time when count > 1", field=f"{f}.every", value=d.get("every"))
+            raise NeuroplastInputError(
+                "'every' must be a positive time when count > 1", field=f"{f}.every", value=d.get("every")
+            )
         return [start + k * every for k in range(count)]
     return [0.0]

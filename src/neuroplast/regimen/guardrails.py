@@ -43,4 +43,6 @@ def check_ceiling(drug: str, route: str, amount: float, unit: str, *, field: str
         raise DoseCeilingError(
             f"dose above the safety ceiling of {limit} for {route} {drug}; "
             "pass --allow-high-dose (allow_high_dose=True) to simulate it anyway",
-            field=field, value=shown)
+            field=field,
+            value=shown,
+        )

@@ -13,16 +13,27 @@ from matplotlib.figure import Figure
 from ..scales.circuits import LABELS, CircuitState, mood_circuit
 from .figures import figure_png
 
-SHORT = {"dlpfc": "dlPFC", "sgacc": "sgACC", "vmpfc": "vmPFC", "hippocampus": "HPC", "amygdala": "AMY",
-         "nacc": "NAc", "vta": "VTA", "ofc": "OFC", "caudate": "CAU", "thalamus": "THA"}
+SHORT = {
+    "dlpfc": "dlPFC",
+    "sgacc": "sgACC",
+    "vmpfc": "vmPFC",
+    "hippocampus": "HPC",
+    "amygdala": "AMY",
+    "nacc": "NAc",
+    "vta": "VTA",
+    "ofc": "OFC",
+    "caudate": "CAU",
+    "thalamus": "THA",
+}
 
 
 def _label(hours: float) -> str:
     return f"{hours:g} h" if hours < 24.0 else f"{hours / 24.0:g} d"
 
 
-def circuit_figure(state: CircuitState, *, patient: int = 0, labels: list[str] | None = None,
-                   healthy: CircuitState | None = None) -> bytes:
+def circuit_figure(
+    state: CircuitState, *, patient: int = 0, labels: list[str] | None = None, healthy: CircuitState | None = None
+) -> bytes:
     """PNG: one column per snapshot time — FC matrix (top), its change from the first time (middle),
     and regional activity beside health (bottom)."""
     ts = state.times_h

@@ -23,9 +23,19 @@ if TYPE_CHECKING:
     from ..trials import TrialResult
 
 GROUPS = {  # figure key -> (title, readouts); "symptoms" and "safety" are drawn by their own functions
-    "concentrations": ("Drug concentrations in plasma", ("ketamine_plasma", "s_ketamine_plasma", "r_ketamine_plasma",
-                                                         "norketamine_plasma", "hnk_plasma", "midazolam_plasma",
-                                                         "escitalopram_plasma", "sertraline_plasma")),
+    "concentrations": (
+        "Drug concentrations in plasma",
+        (
+            "ketamine_plasma",
+            "s_ketamine_plasma",
+            "r_ketamine_plasma",
+            "norketamine_plasma",
+            "hnk_plasma",
+            "midazolam_plasma",
+            "escitalopram_plasma",
+            "sertraline_plasma",
+        ),
+    ),
     "occupancy": ("Receptor occupancy", ("occupancy_pyramidal", "occupancy_interneuron", "sert_occupancy")),
     "signalling": ("Signalling: glutamate surge, BDNF, mTORC1", ("glutamate", "bdnf", "mtorc1")),
     "plasticity": ("Synaptic plasticity", ("spine_density", "potentiation")),
@@ -34,22 +44,44 @@ SAFETY = ("cadss", "sbp", "dbp", "heart_rate", "sedation")
 SAFETY_WINDOW_H = 4.0
 SBP_ALERTS = (160.0, 180.0)  # mmHg: the alert lines of trials.run's safety summary
 LABELS = {
-    "ketamine_plasma": "ketamine", "norketamine_plasma": "norketamine", "midazolam_plasma": "midazolam",
-    "occupancy_pyramidal": "block, pyramidal cells", "occupancy_interneuron": "block, interneurons",
-    "glutamate": "glutamate surge", "bdnf": "BDNF", "mtorc1": "mTORC1", "spine_density": "spine density",
-    "potentiation": "potentiation", "expectancy": "expectancy (placebo)", "cadss": "dissociation (CADSS)",
-    "sbp": "systolic BP", "dbp": "diastolic BP", "heart_rate": "heart rate", "sedation": "sedation",
-    "s_ketamine_plasma": "(S)-ketamine", "r_ketamine_plasma": "(R)-ketamine", "hnk_plasma": "(2R,6R)-HNK",
-    "escitalopram_plasma": "escitalopram", "sertraline_plasma": "sertraline", "sert_occupancy": "SERT occupancy", "madrs_true": "MADRS (true, no rater noise)",
-    "hippocampal_volume": "hippocampal volume", "neurogenesis": "new neurons", "plasticity_window": "plasticity window",
-    "learning": "learning (therapy)", "trophic": "trophic (SSRI)", "fitness": "exercise fitness",
+    "ketamine_plasma": "ketamine",
+    "norketamine_plasma": "norketamine",
+    "midazolam_plasma": "midazolam",
+    "occupancy_pyramidal": "block, pyramidal cells",
+    "occupancy_interneuron": "block, interneurons",
+    "glutamate": "glutamate surge",
+    "bdnf": "BDNF",
+    "mtorc1": "mTORC1",
+    "spine_density": "spine density",
+    "potentiation": "potentiation",
+    "expectancy": "expectancy (placebo)",
+    "cadss": "dissociation (CADSS)",
+    "sbp": "systolic BP",
+    "dbp": "diastolic BP",
+    "heart_rate": "heart rate",
+    "sedation": "sedation",
+    "s_ketamine_plasma": "(S)-ketamine",
+    "r_ketamine_plasma": "(R)-ketamine",
+    "hnk_plasma": "(2R,6R)-HNK",
+    "escitalopram_plasma": "escitalopram",
+    "sertraline_plasma": "sertraline",
+    "sert_occupancy": "SERT occupancy",
+    "madrs_true": "MADRS (true, no rater noise)",
+    "hippocampal_volume": "hippocampal volume",
+    "neurogenesis": "new neurons",
+    "plasticity_window": "plasticity window",
+    "learning": "learning (therapy)",
+    "trophic": "trophic (SSRI)",
+    "fitness": "exercise fitness",
 }
 SLOW = ("hippocampal_volume", "neurogenesis", "plasticity_window", "learning", "trophic", "fitness")
 SLOW_REFERENCES = {
     # read-out -> (label, value or slope per year, kind): published numbers drawn over the simulated curves
-    "hippocampal_volume": (("ENIGMA-MDD mean, -1.24% (G01)", 1.0 - 0.0124, "level"),
-                           ("untreated depression, -4.4%/year (G04)", -0.1 / (824.0 / 365.25), "slope"),
-                           ("exercise, +2%/year (F12)", 0.02, "slope")),
+    "hippocampal_volume": (
+        ("ENIGMA-MDD mean, -1.24% (G01)", 1.0 - 0.0124, "level"),
+        ("untreated depression, -4.4%/year (G04)", -0.1 / (824.0 / 365.25), "slope"),
+        ("exercise, +2%/year (F12)", 0.02, "slope"),
+    ),
     "neurogenesis": (("healthy adult, 700/day (F01)", 700.0, "level"), ("running, about 2x (F08)", 1400.0, "level")),
 }
 MAX_PATIENTS = 20
@@ -86,14 +118,20 @@ def simulation_figures(sim: Simulation, scores=None) -> dict[str, bytes]:
     """
     idx = np.flatnonzero(sim.ok)[:MAX_PATIENTS]
     score = sim.readouts["madrs_true"] if scores is None else np.asarray(scores)
-    traces = [(f"patient {p}", f"C{i % 10}",
-               {**{k: np.asarray(v)[p:p + 1] for k, v in sim.readouts.items()}, "score": score[p:p + 1]})
-              for i, p in enumerate(idx)]
+    traces = [
+        (
+            f"patient {p}",
+            f"C{i % 10}",
+            {**{k: np.asarray(v)[p : p + 1] for k, v in sim.readouts.items()}, "score": score[p : p + 1]},
+        )
+        for i, p in enumerate(idx)
+    ]
     t0 = min((d.time_h for d in sim.regimen.doses), default=0.0)
     figs = {key: _readouts(title, names, traces, sim.times_h, "line") for key, (title, names) in GROUPS.items()}
     score_label = "MADRS, noise-free\n(points)" if scores is None else "observed score\n(points)"
-    figs["symptoms"] = _readouts("Symptoms", ("score", "expectancy"), traces, sim.times_h, "line",
-                                 labels={"score": score_label})
+    figs["symptoms"] = _readouts(
+        "Symptoms", ("score", "expectancy"), traces, sim.times_h, "line", labels={"score": score_label}
+    )
     figs["safety"] = _safety(traces, sim.times_h, t0, "line")
     figs["slow"] = _slow(traces, sim.times_h, "line")
     from .circuits import simulation_circuit_figure  # here: .circuits imports this module
@@ -151,8 +189,11 @@ def _trace(ax, x, y, colour, label, mode):
         lo, mid, hi = np.percentile(y, [25, 50, 75], axis=0)
     else:
         mid = y.mean(axis=0)
-        half = stats.t.ppf(0.975, max(y.shape[0] - 1, 1)) * y.std(axis=0, ddof=1) / np.sqrt(y.shape[0]) \
-            if y.shape[0] > 1 else np.zeros_like(mid)
+        half = (
+            stats.t.ppf(0.975, max(y.shape[0] - 1, 1)) * y.std(axis=0, ddof=1) / np.sqrt(y.shape[0])
+            if y.shape[0] > 1
+            else np.zeros_like(mid)
+        )
         lo, hi = mid - half, mid + half
     ax.fill_between(x, lo, hi, color=colour, alpha=0.22, lw=0)
     ax.plot(x, mid, color=colour, lw=1.6, label=label)
@@ -199,13 +240,20 @@ def _trial_symptoms(result, traces, published) -> bytes | None:
     ts, scale = result.times_h, result.summary.get("scale", "score")
     arm_pts = {a: [p for p in published if p.get("arm") == a] for a, _, _ in traces}
     has_pub = any(p["metric"] in ("mean_change", "response_rate") for ps in arm_pts.values() for p in ps)
-    fig = _figure(3, "Symptoms", f"{scale}: mean and 95 % CI of the mean; dotted: baseline mean. "
-                  "Expectancy: median, middle 50 %", row_h=2.3)
+    fig = _figure(
+        3,
+        "Symptoms",
+        f"{scale}: mean and 95 % CI of the mean; dotted: baseline mean. Expectancy: median, middle 50 %",
+        row_h=2.3,
+    )
     axes, scales = _axes(fig, 3, float(ts[-1]), ratios=[1.4, 1.0, 1.0])
     for label, colour, ro in traces:
         base = float(ro["baseline"].mean())
-        rates = [(tp["time_h"], tp["response_rate"]) for tp in result.summary["arms"][label]["timepoints"]
-                 if tp.get("response_rate") is not None]
+        rates = [
+            (tp["time_h"], tp["response_rate"])
+            for tp in result.summary["arms"][label]["timepoints"]
+            if tp.get("response_rate") is not None
+        ]
         for (ax_s, ax_e, ax_r), s in zip(axes.T, scales):
             _trace(ax_s, ts / s, ro["score"], colour, label, "mean_ci")
             ax_s.axhline(base, color=colour, ls=":", lw=1.2)
@@ -233,8 +281,12 @@ def _slow(traces, ts, mode) -> bytes | None:
     names = [n for n in SLOW if any(n in ro for _, _, ro in traces)]
     if not names or ts[-1] < 24.0 * 7:
         return None
-    fig = _figure(len(names), "Slow scales: neurogenesis, hippocampal volume, learning",
-                  _SUB[mode] + "; grey dashed: published levels and slopes (evidence ids)", row_h=1.9)
+    fig = _figure(
+        len(names),
+        "Slow scales: neurogenesis, hippocampal volume, learning",
+        _SUB[mode] + "; grey dashed: published levels and slopes (evidence ids)",
+        row_h=1.9,
+    )
     axes = fig.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
     days = ts / 24.0
     for ax, name in zip(axes, names):
@@ -266,8 +318,9 @@ def _safety(traces, ts, t0, mode) -> bytes | None:
     sel = (ts >= t0) & (ts <= t0 + SAFETY_WINDOW_H + 1e-9)
     if not names or sel.sum() < 2:
         return None
-    fig = _figure(len(names), f"Safety: first {SAFETY_WINDOW_H:g} h after the first dose", _SUB[mode],
-                  width=7.5, row_h=1.9)
+    fig = _figure(
+        len(names), f"Safety: first {SAFETY_WINDOW_H:g} h after the first dose", _SUB[mode], width=7.5, row_h=1.9
+    )
     axes = fig.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
     x = (ts[sel] - t0) * 60.0
     for ax, name in zip(axes, names):
@@ -276,8 +329,16 @@ def _safety(traces, ts, t0, mode) -> bytes | None:
         if name == "sbp":
             for thr in SBP_ALERTS:
                 ax.axhline(thr, color="firebrick", ls="--", lw=0.8)
-            ax.text(1.0, SBP_ALERTS[0], f" alert lines {SBP_ALERTS[0]:g} / {SBP_ALERTS[1]:g} mmHg", fontsize=7,
-                    color="firebrick", va="bottom", ha="right", transform=ax.get_yaxis_transform())
+            ax.text(
+                1.0,
+                SBP_ALERTS[0],
+                f" alert lines {SBP_ALERTS[0]:g} / {SBP_ALERTS[1]:g} mmHg",
+                fontsize=7,
+                color="firebrick",
+                va="bottom",
+                ha="right",
+                transform=ax.get_yaxis_transform(),
+            )
         _ylabel(ax, name)
         ax.grid(alpha=0.3)
     axes[-1].set_xlim(0.0, SAFETY_WINDOW_H * 60.0)
@@ -312,9 +373,16 @@ def _published(published: list[dict]) -> bytes | None:
         ax.grid(axis="x", alpha=0.3)
         if metric.endswith("_rate"):
             ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    fig.legend(handles=[Line2D([], [], ls="none", marker="D", mec="black", mfc="grey", label="published (± CI)"),
-                        Line2D([], [], ls="none", marker="o", color="C3", label="simulated")],
-               loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    fig.legend(
+        handles=[
+            Line2D([], [], ls="none", marker="D", mec="black", mfc="grey", label="published (± CI)"),
+            Line2D([], [], ls="none", marker="o", color="C3", label="simulated"),
+        ],
+        loc="outside lower center",
+        ncols=2,
+        fontsize=9,
+        frameon=False,
+    )
     return _png(fig)
 
 

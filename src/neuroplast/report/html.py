@@ -12,47 +12,82 @@ from .. import DISCLAIMER
 from .figures import _h
 
 CAPTIONS = {  # figure key -> (heading, caption for a reader who is not a modeller)
-    "concentrations": ("Drug concentrations", "How much drug (and its breakdown product norketamine) is in the blood "
-                       "over time. Left: the first day in hours; right: the whole run in days."),
-    "occupancy": ("Receptor block", "The share of NMDA receptors blocked by the drug, on the main (pyramidal) "
-                  "neurons and on the inhibitory interneurons; blocking the interneurons more releases the brakes "
-                  "on the main neurons."),
-    "signalling": ("Signalling", "The short burst of glutamate that follows the block, and the growth signals it "
-                   "triggers (BDNF and mTORC1), shown as the rise above an untreated brain (0 = no change)."),
-    "plasticity": ("Synaptic plasticity", "Density of dendritic spines (the contact points between neurons) and "
-                   "the strength of connections, as a fraction of a healthy brain. Depression lowers them; "
-                   "rapid-acting treatments restore them for days to weeks."),
-    "symptoms": ("Symptoms", "Top: the depression score on the rating scale (lower is better); in a trial, each "
-                 "arm's mean with its 95 % confidence band, dotted lines at the baseline mean and diamonds at "
-                 "published results. Middle: the expectancy (placebo) process. Bottom, in a trial: the share of "
-                 "patients whose score fell by at least the response threshold, beside published response rates."),
-    "safety": ("Safety in the first hours", "Dissociation (CADSS), systolic and diastolic blood pressure, heart rate "
-               "and sedation during and after the first dose, in minutes; dashed red lines mark the usual "
-               "blood-pressure alert levels."),
-    "slow": ("Slow scales: weeks to years", "Hippocampal volume (a fraction of a healthy brain: it shrinks while "
-             "depression goes untreated and grows with exercise), the birth of new neurons in the hippocampus, the "
-             "plasticity window (how much faster new learning, such as therapy, takes hold: 1 = the depressed "
-             "baseline), what therapy and the natural course have unlearned of the depressed state, and the slow "
-             "antidepressant (trophic) and exercise (fitness) drives. Grey dashed lines are published levels and "
-             "rates, with their evidence ids; where the evidence is thin (meditation, creative activity) the "
-             "parameters are assumptions listed by neuroplast params."),
-    "circuit": ("Mood circuit", "How strongly brain regions of the mood circuit move together (top: correlation, "
-                "red = together, blue = opposite), how that changed since the first snapshot (middle), and how "
-                "active each region is beside a healthy brain (bottom, black ticks); from the rate model of "
-                "docs/circuits.md."),
-    "published": ("Simulated vs published", "Each row is one published result (grey diamond, with its confidence "
-                  "interval) beside the simulated value (red dot). A red dot inside the bar means the simulation "
-                  "agrees with the published result within its uncertainty."),
+    "concentrations": (
+        "Drug concentrations",
+        "How much drug (and its breakdown product norketamine) is in the blood "
+        "over time. Left: the first day in hours; right: the whole run in days.",
+    ),
+    "occupancy": (
+        "Receptor block",
+        "The share of NMDA receptors blocked by the drug, on the main (pyramidal) "
+        "neurons and on the inhibitory interneurons; blocking the interneurons more releases the brakes "
+        "on the main neurons.",
+    ),
+    "signalling": (
+        "Signalling",
+        "The short burst of glutamate that follows the block, and the growth signals it "
+        "triggers (BDNF and mTORC1), shown as the rise above an untreated brain (0 = no change).",
+    ),
+    "plasticity": (
+        "Synaptic plasticity",
+        "Density of dendritic spines (the contact points between neurons) and "
+        "the strength of connections, as a fraction of a healthy brain. Depression lowers them; "
+        "rapid-acting treatments restore them for days to weeks.",
+    ),
+    "symptoms": (
+        "Symptoms",
+        "Top: the depression score on the rating scale (lower is better); in a trial, each "
+        "arm's mean with its 95 % confidence band, dotted lines at the baseline mean and diamonds at "
+        "published results. Middle: the expectancy (placebo) process. Bottom, in a trial: the share of "
+        "patients whose score fell by at least the response threshold, beside published response rates.",
+    ),
+    "safety": (
+        "Safety in the first hours",
+        "Dissociation (CADSS), systolic and diastolic blood pressure, heart rate "
+        "and sedation during and after the first dose, in minutes; dashed red lines mark the usual "
+        "blood-pressure alert levels.",
+    ),
+    "slow": (
+        "Slow scales: weeks to years",
+        "Hippocampal volume (a fraction of a healthy brain: it shrinks while "
+        "depression goes untreated and grows with exercise), the birth of new neurons in the hippocampus, the "
+        "plasticity window (how much faster new learning, such as therapy, takes hold: 1 = the depressed "
+        "baseline), what therapy and the natural course have unlearned of the depressed state, and the slow "
+        "antidepressant (trophic) and exercise (fitness) drives. Grey dashed lines are published levels and "
+        "rates, with their evidence ids; where the evidence is thin (meditation, creative activity) the "
+        "parameters are assumptions listed by neuroplast params.",
+    ),
+    "circuit": (
+        "Mood circuit",
+        "How strongly brain regions of the mood circuit move together (top: correlation, "
+        "red = together, blue = opposite), how that changed since the first snapshot (middle), and how "
+        "active each region is beside a healthy brain (bottom, black ticks); from the rate model of "
+        "docs/circuits.md.",
+    ),
+    "published": (
+        "Simulated vs published",
+        "Each row is one published result (grey diamond, with its confidence "
+        "interval) beside the simulated value (red dot). A red dot inside the bar means the simulation "
+        "agrees with the published result within its uncertainty.",
+    ),
 }
 SAFETY_LABELS = {
-    "cadss_peak_mean": "peak CADSS, mean", "sbp_peak_mean": "peak systolic BP, mean (mmHg)",
-    "sbp_largest_mean_rise": "largest mean SBP rise (mmHg)", "sedation_peak_mean": "peak sedation, mean",
-    "share_sbp_above_160": "share with SBP > 160", "share_sbp_above_180": "share with SBP > 180",
-    "dbp_peak_mean": "peak diastolic BP, mean (mmHg)", "dbp_largest_mean_rise": "largest mean DBP rise (mmHg)",
-    "heart_rate_peak_mean": "peak heart rate, mean (/min)", "heart_rate_largest_mean_rise": "largest mean HR rise (/min)",
-    "share_sbp_rise_40": "share with SBP rise >= 40", "share_dbp_rise_25": "share with DBP rise >= 25",
-    "share_cadss_above_4": "share with CADSS > 4", "minutes_sbp_above_160_mean": "minutes SBP > 160, mean",
-    "discharge_h_median": "hours to discharge, median", "discharge_h_p90": "hours to discharge, 90th centile",
+    "cadss_peak_mean": "peak CADSS, mean",
+    "sbp_peak_mean": "peak systolic BP, mean (mmHg)",
+    "sbp_largest_mean_rise": "largest mean SBP rise (mmHg)",
+    "sedation_peak_mean": "peak sedation, mean",
+    "share_sbp_above_160": "share with SBP > 160",
+    "share_sbp_above_180": "share with SBP > 180",
+    "dbp_peak_mean": "peak diastolic BP, mean (mmHg)",
+    "dbp_largest_mean_rise": "largest mean DBP rise (mmHg)",
+    "heart_rate_peak_mean": "peak heart rate, mean (/min)",
+    "heart_rate_largest_mean_rise": "largest mean HR rise (/min)",
+    "share_sbp_rise_40": "share with SBP rise >= 40",
+    "share_dbp_rise_25": "share with DBP rise >= 25",
+    "share_cadss_above_4": "share with CADSS > 4",
+    "minutes_sbp_above_160_mean": "minutes SBP > 160, mean",
+    "discharge_h_median": "hours to discharge, median",
+    "discharge_h_p90": "hours to discharge, 90th centile",
 }
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;
@@ -65,8 +100,9 @@ figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #ee
 """
 
 
-def write_report(path, *, title: str, summary: dict | None, figures: dict[str, bytes], published: list[dict],
-                 notes: list[str]) -> None:
+def write_report(
+    path, *, title: str, summary: dict | None, figures: dict[str, bytes], published: list[dict], notes: list[str]
+) -> None:
     """Write the report to ``path`` atomically (a temp file in the same folder, then ``os.replace``)."""
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="disclaimer">{escape(DISCLAIMER)}</p>']
     if summary:
@@ -76,12 +112,16 @@ def write_report(path, *, title: str, summary: dict | None, figures: dict[str, b
     for key, png in figures.items():
         head, caption = CAPTIONS.get(key, (key.replace("_", " ").capitalize(), ""))
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f'<figure><h3>{escape(head)}</h3><img src="data:image/png;base64,{data}" alt="{escape(head)}">'
-                     f"<figcaption>{escape(caption)}</figcaption></figure>")
+        parts.append(
+            f'<figure><h3>{escape(head)}</h3><img src="data:image/png;base64,{data}" alt="{escape(head)}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>"
+        )
     if notes:
         parts += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"]
-    doc = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-           f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+    doc = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -113,33 +153,86 @@ def _summary(s: dict) -> list[str]:
     """Meta line, per-arm, per-timepoint, relapse, contrasts and safety tables from ``summary.json``."""
     scale, arms = s.get("scale", ""), s.get("arms", {})
     meta = " · ".join(f"{k}: {s[k]}" for k in ("trial", "scale", "seed", "neuroplast_version") if k in s)
-    out = [f'<p class="meta">{escape(meta)}</p>', "<h2>Arms</h2>", _table(
-        ["arm", "n (simulated OK)", "n failed", f"baseline {scale} mean", "baseline sd",
-         "responders 1 d after last dose", "median days to relapse"],
-        [[a, v["n"], v.get("n_failed", 0), _num(v["baseline"]["mean"]), _num(v["baseline"]["sd"]),
-          _pct((v.get("relapse") or {}).get("responders_at_last_dose")),
-          _num((v.get("relapse") or {}).get("median_days_to_relapse"))] for a, v in arms.items()])]
-    out += ["<h2>Scores at each timepoint</h2>", _table(
-        ["arm", "time", f"mean {scale}", "mean change", "sd of change", "response", "remission"],
-        [[a, tp["time"], _num(tp["mean_score"]), _num(tp["mean_change"]), _num(tp.get("sd_change")),
-          _pct(tp.get("response_rate")), _pct(tp.get("remission_rate"))]
-         for a, v in arms.items() for tp in v["timepoints"]])]
+    out = [
+        f'<p class="meta">{escape(meta)}</p>',
+        "<h2>Arms</h2>",
+        _table(
+            [
+                "arm",
+                "n (simulated OK)",
+                "n failed",
+                f"baseline {scale} mean",
+                "baseline sd",
+                "responders 1 d after last dose",
+                "median days to relapse",
+            ],
+            [
+                [
+                    a,
+                    v["n"],
+                    v.get("n_failed", 0),
+                    _num(v["baseline"]["mean"]),
+                    _num(v["baseline"]["sd"]),
+                    _pct((v.get("relapse") or {}).get("responders_at_last_dose")),
+                    _num((v.get("relapse") or {}).get("median_days_to_relapse")),
+                ]
+                for a, v in arms.items()
+            ],
+        ),
+    ]
+    out += [
+        "<h2>Scores at each timepoint</h2>",
+        _table(
+            ["arm", "time", f"mean {scale}", "mean change", "sd of change", "response", "remission"],
+            [
+                [
+                    a,
+                    tp["time"],
+                    _num(tp["mean_score"]),
+                    _num(tp["mean_change"]),
+                    _num(tp.get("sd_change")),
+                    _pct(tp.get("response_rate")),
+                    _pct(tp.get("remission_rate")),
+                ]
+                for a, v in arms.items()
+                for tp in v["timepoints"]
+            ],
+        ),
+    ]
     if s.get("contrasts"):
-        out += ["<h2>Differences between arms</h2>",
-                "<p>Mean difference is the first arm minus the second (negative: the first arm has lower, i.e. "
-                "better, scores); Cohen's d is positive when the first arm improved more; the odds ratio compares "
-                "the odds of response.</p>", _table(
-                    ["arms", "time", "mean difference", "95 % CI", "odds ratio (response)", "Cohen's d"],
-                    [[" vs ".join(c["arms"]), c["time"], _num(c["mean_difference"]),
-                      f"{_num(c['ci95'][0])} to {_num(c['ci95'][1])}" if c.get("ci95") else "—",
-                      _num(c.get("odds_ratio_response"), 2), _num(c.get("cohens_d"), 2)] for c in s["contrasts"]])]
+        out += [
+            "<h2>Differences between arms</h2>",
+            "<p>Mean difference is the first arm minus the second (negative: the first arm has lower, i.e. "
+            "better, scores); Cohen's d is positive when the first arm improved more; the odds ratio compares "
+            "the odds of response.</p>",
+            _table(
+                ["arms", "time", "mean difference", "95 % CI", "odds ratio (response)", "Cohen's d"],
+                [
+                    [
+                        " vs ".join(c["arms"]),
+                        c["time"],
+                        _num(c["mean_difference"]),
+                        f"{_num(c['ci95'][0])} to {_num(c['ci95'][1])}" if c.get("ci95") else "—",
+                        _num(c.get("odds_ratio_response"), 2),
+                        _num(c.get("cohens_d"), 2),
+                    ]
+                    for c in s["contrasts"]
+                ],
+            ),
+        ]
     safety = {a: v["safety"] for a, v in arms.items() if v.get("safety")}
     if safety:
         keys = list(dict.fromkeys(k for v in safety.values() for k in v))
-        out += ["<h2>Safety</h2>", _table(
-            ["arm", *(SAFETY_LABELS.get(k, k.replace("_", " ")) for k in keys)],
-            [[a, *(_pct(v.get(k)) if k.startswith("share") else _num(v.get(k), 2) for k in keys)]
-             for a, v in safety.items()])]
+        out += [
+            "<h2>Safety</h2>",
+            _table(
+                ["arm", *(SAFETY_LABELS.get(k, k.replace("_", " ")) for k in keys)],
+                [
+                    [a, *(_pct(v.get(k)) if k.startswith("share") else _num(v.get(k), 2) for k in keys)]
+                    for a, v in safety.items()
+                ],
+            ),
+        ]
     return out
 
 
@@ -151,6 +244,15 @@ def _published(published: list[dict]) -> str:
         lo, hi, sim = p.get("lo"), p.get("hi"), p.get("simulated")
         ci = f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None and hi is not None else ""
         inside = "n/a" if sim is None or lo is None or hi is None else "yes" if lo <= sim <= hi else "no"
-        rows.append([p["study"], p["arm"], p.get("label") or _h(p["time_h"]),
-                     p["metric"].replace("_", " "), fmt(p["value"]) + ci, fmt(sim), inside])
+        rows.append(
+            [
+                p["study"],
+                p["arm"],
+                p.get("label") or _h(p["time_h"]),
+                p["metric"].replace("_", " "),
+                fmt(p["value"]) + ci,
+                fmt(sim),
+                inside,
+            ]
+        )
     return _table(["study", "arm", "time", "metric", "published [CI]", "simulated", "simulated within CI"], rows)

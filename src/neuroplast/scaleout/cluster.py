@@ -23,8 +23,10 @@ from typing import Any
 
 from .._errors import NeuroplastInputError
 
-SCHEDULER_HELP = ('"local" (a local dask cluster, default), "none" (this process only) or the address of a '
-                  'running dask scheduler, e.g. tcp://10.0.0.5:8786')
+SCHEDULER_HELP = (
+    '"local" (a local dask cluster, default), "none" (this process only) or the address of a '
+    "running dask scheduler, e.g. tcp://10.0.0.5:8786"
+)
 
 
 class Runner:
@@ -77,8 +79,9 @@ def runner(scheduler: str | None = "local", *, workers: int | None = None, timeo
 
     if sched.lower() == "local":
         n = workers or default_workers()
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
         try:
             with Client(cluster, set_as_default=False) as client:
                 yield Runner(f"local dask cluster ({n} worker processes)", client)
@@ -86,16 +89,19 @@ def runner(scheduler: str | None = "local", *, workers: int | None = None, timeo
             cluster.close()
         return
     if "://" not in sched:
-        raise NeuroplastInputError(f"not a scheduler address; use {SCHEDULER_HELP}", field="--scheduler",
-                                   value=scheduler)
+        raise NeuroplastInputError(
+            f"not a scheduler address; use {SCHEDULER_HELP}", field="--scheduler", value=scheduler
+        )
     try:
         client = Client(sched, timeout=f"{timeout_s}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         reason = " ".join(str(exc).split())[:160] or type(exc).__name__
         raise NeuroplastInputError(
             f"no dask scheduler answered within {timeout_s:g} s ({reason}); start one with `dask scheduler` and "
-            f"`dask worker ADDRESS`, check the address, or use --scheduler local", field="--scheduler",
-            value=scheduler) from None
+            f"`dask worker ADDRESS`, check the address, or use --scheduler local",
+            field="--scheduler",
+            value=scheduler,
+        ) from None
     try:
         yield Runner(f"dask scheduler {sched}", client)
     finally:

@@ -29,7 +29,7 @@ class Endpoint:
     time: str | None = None
     versus: str | None = None
 
-    def resolve(self, spec) -> "Endpoint":
+    def resolve(self, spec) -> Endpoint:
         """Fill the defaults from the spec: first arm, the other arm of a two-arm trial, last timepoint."""
         arms = [a.name for a in spec.arm]
         labels = [label for label, _ in spec.timepoints_h()]
@@ -38,12 +38,14 @@ class Endpoint:
             raise NeuroplastInputError(f"no such arm; arms: {', '.join(arms)}", field="--arm", value=self.arm)
         versus = self.versus
         if versus is not None and (versus not in arms or versus == arm):
-            raise NeuroplastInputError(f"not another arm of the trial; arms: {', '.join(arms)}", field="--versus",
-                                       value=versus)
+            raise NeuroplastInputError(
+                f"not another arm of the trial; arms: {', '.join(arms)}", field="--versus", value=versus
+            )
         time = self.time or labels[-1]
         if time not in labels:
-            raise NeuroplastInputError(f"not a timepoint of the spec; timepoints: {', '.join(labels)}",
-                                       field="--time", value=self.time)
+            raise NeuroplastInputError(
+                f"not a timepoint of the spec; timepoints: {', '.join(labels)}", field="--time", value=self.time
+            )
         return Endpoint(self.name, arm, time, versus)
 
     def label(self) -> str:
@@ -65,13 +67,17 @@ class Endpoint:
                     return _num(c[self.name])
                 if c["arms"] == [versus, self.arm] and self.name in c:
                     return _flip(self.name, c[self.name])
-            raise NeuroplastInputError(f"no contrast '{self.name}' between these arms at this time",
-                                       field="--endpoint", value=self.name)
+            raise NeuroplastInputError(
+                f"no contrast '{self.name}' between these arms at this time", field="--endpoint", value=self.name
+            )
         for block in (arm, *[v for v in arm.values() if isinstance(v, dict)]):
             if self.name in block and not isinstance(block[self.name], (dict, list)):
                 return _num(block[self.name])
-        raise NeuroplastInputError(f"unknown endpoint; known: {', '.join(sorted(known_endpoints(summary)))}",
-                                   field="--endpoint", value=self.name)
+        raise NeuroplastInputError(
+            f"unknown endpoint; known: {', '.join(sorted(known_endpoints(summary)))}",
+            field="--endpoint",
+            value=self.name,
+        )
 
 
 def known_endpoints(summary: dict) -> set[str]:

@@ -32,9 +32,14 @@ class PowerResult:
     settings: dict
 
     def to_json(self) -> dict:
-        return {"endpoint": dataclasses.asdict(self.endpoint), "endpoint_label": self.endpoint.label(),
-                "test": "Welch two-sided t-test on change from baseline", "alpha": self.alpha,
-                "settings": self.settings, "curve": self.curve}
+        return {
+            "endpoint": dataclasses.asdict(self.endpoint),
+            "endpoint_label": self.endpoint.label(),
+            "test": "Welch two-sided t-test on change from baseline",
+            "alpha": self.alpha,
+            "settings": self.settings,
+            "curve": self.curve,
+        }
 
     def smallest_size(self, target: float = 0.8) -> int | None:
         for row in self.curve:
@@ -58,17 +63,29 @@ def parse_sizes(text: str) -> list[int]:
     try:
         sizes = sorted({int(s) for s in text.split(",") if s.strip()})
     except ValueError:
-        raise NeuroplastInputError("sizes are whole numbers of patients per arm, e.g. 10,20,40,80", field="--sizes",
-                                   value=text) from None
+        raise NeuroplastInputError(
+            "sizes are whole numbers of patients per arm, e.g. 10,20,40,80", field="--sizes", value=text
+        ) from None
     if not sizes or sizes[0] < 2:
-        raise NeuroplastInputError("give at least one size, each at least 2 patients per arm", field="--sizes",
-                                   value=text)
+        raise NeuroplastInputError(
+            "give at least one size, each at least 2 patients per arm", field="--sizes", value=text
+        )
     return sizes
 
 
-def power_curve(spec, sizes: list[int], *, replicates: int = 40, alpha: float = 0.05, seed: int | None = None,
-                arm: str | None = None, versus: str | None = None, time: str | None = None,
-                run: Runner, progress=None) -> PowerResult:
+def power_curve(
+    spec,
+    sizes: list[int],
+    *,
+    replicates: int = 40,
+    alpha: float = 0.05,
+    seed: int | None = None,
+    arm: str | None = None,
+    versus: str | None = None,
+    time: str | None = None,
+    run: Runner,
+    progress=None,
+) -> PowerResult:
     """Simulated power of the primary contrast at each size in ``sizes`` (patients per arm)."""
     if len(spec.arm) < 2:
         raise NeuroplastInputError("power needs a trial with at least two arms", field="arm", value=len(spec.arm))
@@ -88,21 +105,42 @@ def power_curve(spec, sizes: list[int], *, replicates: int = 40, alpha: float = 
     rows = []
     for task, summ, r in zip(tasks, summaries, [r for _ in sizes for r in range(replicates)]):
         p = endpoint.value(summ)
-        rows.append({"n_per_arm": task.n_per_arm, "replicate": r, "seed": task.seed, "p_welch": p,
-                     "mean_difference": diff.value(summ), "significant": bool(np.isfinite(p) and p < alpha),
-                     "n_failed": sum(a.get("n_failed", 0) for a in summ["arms"].values())})
+        rows.append(
+            {
+                "n_per_arm": task.n_per_arm,
+                "replicate": r,
+                "seed": task.seed,
+                "p_welch": p,
+                "mean_difference": diff.value(summ),
+                "significant": bool(np.isfinite(p) and p < alpha),
+                "n_failed": sum(a.get("n_failed", 0) for a in summ["arms"].values()),
+            }
+        )
     curve = []
     for n in sizes:
         sel = [r for r in rows if r["n_per_arm"] == n]
         k = sum(r["significant"] for r in sel)
         md = np.array([r["mean_difference"] for r in sel])
-        curve.append({"n_per_arm": n, "replicates": len(sel), "significant": k, "power": k / len(sel),
-                      "ci95": list(wilson(k, len(sel))), "mean_difference_mean": float(np.nanmean(md)),
-                      "mean_difference_sd": float(np.nanstd(md, ddof=1)),
-                      "median_p": float(np.nanmedian([r["p_welch"] for r in sel])),
-                      "patients_failed": int(sum(r["n_failed"] for r in sel))})
-    settings = {"replicates": replicates, "seed": seed, "trials": len(tasks), "where": run.where,
-                "replicate_seeds": "numpy SeedSequence(seed).generate_state(replicates), the same at every size"}
+        curve.append(
+            {
+                "n_per_arm": n,
+                "replicates": len(sel),
+                "significant": k,
+                "power": k / len(sel),
+                "ci95": list(wilson(k, len(sel))),
+                "mean_difference_mean": float(np.nanmean(md)),
+                "mean_difference_sd": float(np.nanstd(md, ddof=1)),
+                "median_p": float(np.nanmedian([r["p_welch"] for r in sel])),
+                "patients_failed": int(sum(r["n_failed"] for r in sel)),
+            }
+        )
+    settings = {
+        "replicates": replicates,
+        "seed": seed,
+        "trials": len(tasks),
+        "where": run.where,
+        "replicate_seeds": "numpy SeedSequence(seed).generate_state(replicates), the same at every size",
+    }
     return PowerResult(endpoint, alpha, sizes, rows, curve, settings)
 
 
@@ -147,7 +185,14 @@ def write_power(result: PowerResult, out) -> None:
 
     png = power_figure(result)
     with atomic_output_dir(out) as tmp:
-        write_json(tmp / "power.json", {**result.to_json(), "smallest_n_per_arm_for_80pct": result.smallest_size(0.8),
-                                        "neuroplast_version": __version__, "disclaimer": DISCLAIMER})
+        write_json(
+            tmp / "power.json",
+            {
+                **result.to_json(),
+                "smallest_n_per_arm_for_80pct": result.smallest_size(0.8),
+                "neuroplast_version": __version__,
+                "disclaimer": DISCLAIMER,
+            },
+        )
         write_parquet(tmp / "replicates.parquet", pd.DataFrame(result.rows))
         (tmp / "power.png").write_bytes(png)

@@ -38,8 +38,9 @@ def run_trial_task(task: TrialTask) -> dict:
     model = default_model()
     if task.changes:
         model = model.with_values(**dict(task.changes))
-    result = run_trial(task.spec, model=model, n_per_arm=task.n_per_arm, seed=task.seed,
-                       allow_high_dose=task.allow_high_dose)
+    result = run_trial(
+        task.spec, model=model, n_per_arm=task.n_per_arm, seed=task.seed, allow_high_dose=task.allow_high_dose
+    )
     return add_p_values(result)
 
 
@@ -66,16 +67,34 @@ def replicate_seeds(seed: int, count: int) -> list[int]:
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(count, dtype=np.uint32)]
 
 
-def replicate_trials(spec, seeds: list[int], *, n_per_arm: int | None = None, changes: dict | None = None,
-                     run: Runner | None = None, allow_high_dose: bool = False, progress=None) -> list[dict]:
+def replicate_trials(
+    spec,
+    seeds: list[int],
+    *,
+    n_per_arm: int | None = None,
+    changes: dict | None = None,
+    run: Runner | None = None,
+    allow_high_dose: bool = False,
+    progress=None,
+) -> list[dict]:
     """Run ``spec`` once per seed; return the summaries (with ``p_welch``) in the order of ``seeds``."""
-    tasks = [TrialTask(spec, n_per_arm, int(s), tuple(sorted((changes or {}).items())), allow_high_dose,
-                       current_jax_cache()) for s in seeds]
+    tasks = [
+        TrialTask(spec, n_per_arm, int(s), tuple(sorted((changes or {}).items())), allow_high_dose, current_jax_cache())
+        for s in seeds
+    ]
     return _map(tasks, run, progress)
 
 
-def sweep(spec, grid: dict[str, list[float]], *, n_per_arm: int | None = None, seed: int | None = None,
-          run: Runner | None = None, allow_high_dose: bool = False, progress=None) -> list[tuple[dict, dict]]:
+def sweep(
+    spec,
+    grid: dict[str, list[float]],
+    *,
+    n_per_arm: int | None = None,
+    seed: int | None = None,
+    run: Runner | None = None,
+    allow_high_dose: bool = False,
+    progress=None,
+) -> list[tuple[dict, dict]]:
     """Run ``spec`` at every combination of the parameter values in ``grid`` (Cartesian product).
 
     Every point uses the same seed (common random numbers), so differences between points come
@@ -84,8 +103,9 @@ def sweep(spec, grid: dict[str, list[float]], *, n_per_arm: int | None = None, s
     check_parameter_names(list(grid), field="grid")
     names = list(grid)
     points = [dict(zip(names, combo)) for combo in itertools.product(*(grid[k] for k in names))]
-    tasks = [TrialTask(spec, n_per_arm, seed, tuple(sorted(p.items())), allow_high_dose, current_jax_cache())
-             for p in points]
+    tasks = [
+        TrialTask(spec, n_per_arm, seed, tuple(sorted(p.items())), allow_high_dose, current_jax_cache()) for p in points
+    ]
     return list(zip(points, _map(tasks, run, progress)))
 
 
@@ -100,8 +120,9 @@ def check_parameter_names(names: list[str], *, field: str) -> None:
         if name not in known:
             near = difflib.get_close_matches(name, list(known), n=3)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
-            raise NeuroplastInputError(f"unknown parameter{hint} (neuroplast params lists them)", field=field,
-                                       value=name)
+            raise NeuroplastInputError(
+                f"unknown parameter{hint} (neuroplast params lists them)", field=field, value=name
+            )
 
 
 def _map(tasks, run: Runner | None, progress):

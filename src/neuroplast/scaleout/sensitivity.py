@@ -43,12 +43,21 @@ class SensitivityResult:
     settings: dict
 
     def to_json(self) -> dict:
-        return {"endpoint": dataclasses.asdict(self.endpoint), "endpoint_label": self.endpoint.label(),
-                "nominal_value": self.nominal, "settings": self.settings,
-                "parameters": [{"name": n, "lower": lo, "upper": hi, **self.indices[n]}
-                               for n, (lo, hi) in zip(self.names, self.bounds)],
-                "endpoint_values": {"mean": float(np.mean(self.values)), "sd": float(np.std(self.values, ddof=1)),
-                                    "min": float(np.min(self.values)), "max": float(np.max(self.values))}}
+        return {
+            "endpoint": dataclasses.asdict(self.endpoint),
+            "endpoint_label": self.endpoint.label(),
+            "nominal_value": self.nominal,
+            "settings": self.settings,
+            "parameters": [
+                {"name": n, "lower": lo, "upper": hi, **self.indices[n]} for n, (lo, hi) in zip(self.names, self.bounds)
+            ],
+            "endpoint_values": {
+                "mean": float(np.mean(self.values)),
+                "sd": float(np.std(self.values, ddof=1)),
+                "min": float(np.min(self.values)),
+                "max": float(np.max(self.values)),
+            },
+        }
 
 
 def default_parameters() -> list[str]:
@@ -72,11 +81,13 @@ def parse_parameters(text: str | None) -> tuple[list[str], dict[str, tuple[float
             try:
                 lo, hi = (float(x) for x in rng.split(":"))
             except ValueError:
-                raise NeuroplastInputError("bounds are written name=lower:upper, e.g. spine_gain=0.5:2",
-                                           field="--params", value=item) from None
+                raise NeuroplastInputError(
+                    "bounds are written name=lower:upper, e.g. spine_gain=0.5:2", field="--params", value=item
+                ) from None
             if not 0 < lo < hi:
-                raise NeuroplastInputError("bounds must satisfy 0 < lower < upper (sampled on a log scale)",
-                                           field="--params", value=item)
+                raise NeuroplastInputError(
+                    "bounds must satisfy 0 < lower < upper (sampled on a log scale)", field="--params", value=item
+                )
             explicit[name] = (lo, hi)
         names.append(name)
     check_parameter_names(names, field="--params")
@@ -87,8 +98,9 @@ def parse_parameters(text: str | None) -> tuple[list[str], dict[str, tuple[float
     return names, explicit
 
 
-def parameter_bounds(names: list[str], explicit: dict | None = None, *, spread: float = DEFAULT_SPREAD
-                     ) -> list[tuple[float, float]]:
+def parameter_bounds(
+    names: list[str], explicit: dict | None = None, *, spread: float = DEFAULT_SPREAD
+) -> list[tuple[float, float]]:
     """Sampling bounds (natural scale) for each parameter (see the module docstring)."""
     from ..parameters import all_parameters
 
@@ -103,8 +115,11 @@ def parameter_bounds(names: list[str], explicit: dict | None = None, *, spread: 
             continue
         p = reg[name]
         if p.value <= 0:
-            raise NeuroplastInputError("value is not positive, so it has no log-scale range; give bounds as "
-                                       "name=lower:upper", field="--params", value=name)
+            raise NeuroplastInputError(
+                "value is not positive, so it has no log-scale range; give bounds as name=lower:upper",
+                field="--params",
+                value=name,
+            )
         if p.cv > 0:
             f = math.exp(2.0 * math.sqrt(math.log1p(p.cv * p.cv)))
         else:
@@ -116,9 +131,19 @@ def parameter_bounds(names: list[str], explicit: dict | None = None, *, spread: 
     return out
 
 
-def sobol(spec, endpoint: Endpoint, *, names: list[str] | None = None, explicit: dict | None = None,
-          base_samples: int = 32, n_per_arm: int = 64, seed: int | None = None, spread: float = DEFAULT_SPREAD,
-          run: Runner, progress=None) -> SensitivityResult:
+def sobol(
+    spec,
+    endpoint: Endpoint,
+    *,
+    names: list[str] | None = None,
+    explicit: dict | None = None,
+    base_samples: int = 32,
+    n_per_arm: int = 64,
+    seed: int | None = None,
+    spread: float = DEFAULT_SPREAD,
+    run: Runner,
+    progress=None,
+) -> SensitivityResult:
     """Sobol indices of ``endpoint`` over ``names`` (default: the fitted parameters).
 
     Runs ``base_samples * (len(names) + 2)`` trials of ``n_per_arm`` patients per arm, plus one at
@@ -128,8 +153,11 @@ def sobol(spec, endpoint: Endpoint, *, names: list[str] | None = None, explicit:
     from SALib.sample import sobol as sobol_sample
 
     if base_samples < 2 or base_samples & (base_samples - 1):
-        raise NeuroplastInputError("the base sample count must be a power of 2 (Sobol sequence), e.g. 16, 32, 64",
-                                   field="--samples", value=base_samples)
+        raise NeuroplastInputError(
+            "the base sample count must be a power of 2 (Sobol sequence), e.g. 16, 32, 64",
+            field="--samples",
+            value=base_samples,
+        )
     if n_per_arm < 2:
         raise NeuroplastInputError("need at least 2 patients per arm", field="--n-per-arm", value=n_per_arm)
     names = list(names or default_parameters())
@@ -143,8 +171,7 @@ def sobol(spec, endpoint: Endpoint, *, names: list[str] | None = None, explicit:
     nominal_summary = run.map(run_trial_task, [nominal_task], progress=progress)[0]
     nominal = endpoint.value(nominal_summary)  # raises for an unknown endpoint before the long part
 
-    problem = {"num_vars": len(names), "names": names,
-               "bounds": [[math.log(lo), math.log(hi)] for lo, hi in bounds]}
+    problem = {"num_vars": len(names), "names": names, "bounds": [[math.log(lo), math.log(hi)] for lo, hi in bounds]}
     log_x = sobol_sample.sample(problem, base_samples, calc_second_order=False, seed=seed)
     x = np.exp(log_x)
     tasks = [TrialTask(spec, n_per_arm, seed, tuple(zip(names, map(float, row))), False, cache) for row in x]
@@ -153,15 +180,31 @@ def sobol(spec, endpoint: Endpoint, *, names: list[str] | None = None, explicit:
     filled = _fill_undefined(endpoint, spec, y)
     if not np.all(np.isfinite(filled)):
         bad = int((~np.isfinite(filled)).sum())
-        raise NeuroplastInputError(f"the endpoint is undefined in {bad} of {len(y)} samples; choose another "
-                                   f"endpoint, arm or timepoint", field="--endpoint", value=endpoint.name)
+        raise NeuroplastInputError(
+            f"the endpoint is undefined in {bad} of {len(y)} samples; choose another endpoint, arm or timepoint",
+            field="--endpoint",
+            value=endpoint.name,
+        )
     res = sobol_analyze.analyze(problem, filled, calc_second_order=False, seed=seed)
-    indices = {n: {"S1": float(res["S1"][i]), "S1_conf": float(res["S1_conf"][i]), "ST": float(res["ST"][i]),
-                   "ST_conf": float(res["ST_conf"][i])} for i, n in enumerate(names)}
-    settings = {"base_samples": base_samples, "trials": len(tasks) + 1, "n_per_arm": n_per_arm, "seed": seed,
-                "spread": spread, "sampling": "Saltelli/Sobol sequence on log-parameters (SALib), "
-                                              "calc_second_order=False", "where": run.where,
-                "censored_samples": int(np.sum(~np.isfinite(y)))}
+    indices = {
+        n: {
+            "S1": float(res["S1"][i]),
+            "S1_conf": float(res["S1_conf"][i]),
+            "ST": float(res["ST"][i]),
+            "ST_conf": float(res["ST_conf"][i]),
+        }
+        for i, n in enumerate(names)
+    }
+    settings = {
+        "base_samples": base_samples,
+        "trials": len(tasks) + 1,
+        "n_per_arm": n_per_arm,
+        "seed": seed,
+        "spread": spread,
+        "sampling": "Saltelli/Sobol sequence on log-parameters (SALib), calc_second_order=False",
+        "where": run.where,
+        "censored_samples": int(np.sum(~np.isfinite(y))),
+    }
     return SensitivityResult(endpoint, names, bounds, nominal, x, filled, indices, settings)
 
 
@@ -190,8 +233,7 @@ def sensitivity_figure(result: SensitivityResult) -> bytes:
     for off, key, colour in ((-0.2, "S1", "tab:blue"), (0.2, "ST", "tab:orange")):
         v = [result.indices[n][key] for n in names]
         e = [result.indices[n][f"{key}_conf"] for n in names]
-        ax.bar(k + off, v, 0.4, yerr=e, capsize=3, color=colour,
-               label={"S1": "first order S1", "ST": "total ST"}[key])
+        ax.bar(k + off, v, 0.4, yerr=e, capsize=3, color=colour, label={"S1": "first order S1", "ST": "total ST"}[key])
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xticks(k, names, rotation=40, ha="right")
     ax.set_ylabel("Sobol index")
@@ -215,7 +257,8 @@ def write_sensitivity(result: SensitivityResult, out) -> None:
     df = pd.DataFrame(result.samples, columns=result.names)
     df["endpoint"] = result.values
     with atomic_output_dir(out) as tmp:
-        write_json(tmp / "sensitivity.json", {**result.to_json(), "neuroplast_version": __version__,
-                                              "disclaimer": DISCLAIMER})
+        write_json(
+            tmp / "sensitivity.json", {**result.to_json(), "neuroplast_version": __version__, "disclaimer": DISCLAIMER}
+        )
         write_parquet(tmp / "samples.parquet", df)
         (tmp / "sensitivity.png").write_bytes(png)

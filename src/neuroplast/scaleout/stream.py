@@ -96,9 +96,21 @@ class StreamPlan:
         return -(-self.patients // self.chunk)
 
 
-def plan_stream(spec, out, *, patients: int, chunk: int | None = None, arm: str | None = None, every_h: float = 24.0,
-                seed: int | None = None, resume: bool = False, states: bool = False, solver=None,
-                allow_high_dose: bool = False, available_bytes: int | None = None) -> StreamPlan:
+def plan_stream(
+    spec,
+    out,
+    *,
+    patients: int,
+    chunk: int | None = None,
+    arm: str | None = None,
+    every_h: float = 24.0,
+    seed: int | None = None,
+    resume: bool = False,
+    states: bool = False,
+    solver=None,
+    allow_high_dose: bool = False,
+    available_bytes: int | None = None,
+) -> StreamPlan:
     """Check a streaming request and fix its save times and chunk size (nothing is written yet).
 
     Without ``chunk`` the whole cohort is one chunk if it fits in memory; otherwise, and when a
@@ -129,50 +141,101 @@ def plan_stream(spec, out, *, patients: int, chunk: int | None = None, arm: str 
             raise NeuroplastInputError(
                 f"{patients} patients x {ts.size} saved times need about {patients * gib:.1f} GiB, more than "
                 f"{MEMORY_FRACTION:.0%} of the memory available; stream it in chunks with --chunk {fits} "
-                f"(or fewer), or save less often with --every", field="--patients", value=patients)
+                f"(or fewer), or save less often with --every",
+                field="--patients",
+                value=patients,
+            )
         chunk = patients
     elif chunk > fits:
         raise NeuroplastInputError(
             f"a chunk of {chunk} patients x {ts.size} saved times needs about {chunk * gib:.1f} GiB, more than "
-            f"{MEMORY_FRACTION:.0%} of the memory available; use --chunk {fits} or fewer", field="--chunk", value=chunk)
+            f"{MEMORY_FRACTION:.0%} of the memory available; use --chunk {fits} or fewer",
+            field="--chunk",
+            value=chunk,
+        )
     chunk = min(chunk, patients)
     model = default_model()
     solver = Solver() if solver is None else solver
-    settings = {"spec": spec.model_dump(mode="json"), "arm": name, "patients": patients, "chunk": chunk,
-                "every_h": every_h, "seed": seed, "states": states, "allow_high_dose": allow_high_dose,
-                "solver": repr(solver), "model": model.values, "neuroplast_version": __version__,
-                "float": 64 if jax.config.jax_enable_x64 else 32}  # a resumed run keeps its precision
+    settings = {
+        "spec": spec.model_dump(mode="json"),
+        "arm": name,
+        "patients": patients,
+        "chunk": chunk,
+        "every_h": every_h,
+        "seed": seed,
+        "states": states,
+        "allow_high_dose": allow_high_dose,
+        "solver": repr(solver),
+        "model": model.values,
+        "neuroplast_version": __version__,
+        "float": 64 if jax.config.jax_enable_x64 else 32,
+    }  # a resumed run keeps its precision
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
-    plan = StreamPlan(spec, out, name, regimen, model, solver, ts, patients, chunk, seed, every_h, states, fingerprint,
-                      resume)
+    plan = StreamPlan(
+        spec, out, name, regimen, model, solver, ts, patients, chunk, seed, every_h, states, fingerprint, resume
+    )
     _open_partial(plan, create=False)  # an interrupted run that does not match is reported now
     return plan
 
 
-def stream_cohort(spec, out, *, patients: int, chunk: int | None = None, arm: str | None = None,
-                  every_h: float = 24.0, seed: int | None = None, resume: bool = False, states: bool = False,
-                  solver=None, allow_high_dose: bool = False, available_bytes: int | None = None,
-                  progress: Callable[[int], None] | None = None,
-                  on_chunk: Callable[[int, int], None] | None = None) -> StreamResult:
+def stream_cohort(
+    spec,
+    out,
+    *,
+    patients: int,
+    chunk: int | None = None,
+    arm: str | None = None,
+    every_h: float = 24.0,
+    seed: int | None = None,
+    resume: bool = False,
+    states: bool = False,
+    solver=None,
+    allow_high_dose: bool = False,
+    available_bytes: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> StreamResult:
     """Simulate ``patients`` patients of one arm of ``spec`` in chunks of ``chunk``, streamed to ``out``.
 
     :func:`plan_stream` then :func:`run_stream`.
     """
-    plan = plan_stream(spec, out, patients=patients, chunk=chunk, arm=arm, every_h=every_h, seed=seed, resume=resume,
-                       states=states, solver=solver, allow_high_dose=allow_high_dose, available_bytes=available_bytes)
+    plan = plan_stream(
+        spec,
+        out,
+        patients=patients,
+        chunk=chunk,
+        arm=arm,
+        every_h=every_h,
+        seed=seed,
+        resume=resume,
+        states=states,
+        solver=solver,
+        allow_high_dose=allow_high_dose,
+        available_bytes=available_bytes,
+    )
     return run_stream(plan, progress=progress, on_chunk=on_chunk)
 
 
-def run_stream(plan: StreamPlan, *, progress: Callable[[int], None] | None = None,
-               on_chunk: Callable[[int, int], None] | None = None) -> StreamResult:
+def run_stream(
+    plan: StreamPlan,
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> StreamResult:
     """Run a plan chunk by chunk. ``on_chunk(i, n_chunks)`` is called after chunk ``i`` is safely on
     disk (progress reporting; the tests use it to interrupt a run)."""
     from ..cohort import sample_cohort
     from ..simulation import simulate
 
     spec, out, name, regimen, model, solver = plan.spec, plan.out, plan.arm, plan.regimen, plan.model, plan.solver
-    ts, patients, chunk, seed, every_h, states = (plan.times_h, plan.patients, plan.chunk, plan.seed, plan.every_h,
-                                                  plan.states)
+    ts, patients, chunk, seed, every_h, states = (
+        plan.times_h,
+        plan.patients,
+        plan.chunk,
+        plan.seed,
+        plan.every_h,
+        plan.states,
+    )
     n_chunks = plan.n_chunks
     partial = out.with_name(out.name + ".partial")
     group = _open_partial(plan, create=True)
@@ -186,8 +249,15 @@ def run_stream(plan: StreamPlan, *, progress: Callable[[int], None] | None = Non
             continue
         lo, hi = i * chunk, min((i + 1) * chunk, patients)
         chunk_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-        cohort = sample_cohort(model.values, model.cvs, spec.trial.population, hi - lo, seed=chunk_seed,
-                               inclusion=spec.inclusion(), scale=spec.trial.scale)
+        cohort = sample_cohort(
+            model.values,
+            model.cvs,
+            spec.trial.population,
+            hi - lo,
+            seed=chunk_seed,
+            inclusion=spec.inclusion(),
+            scale=spec.trial.scale,
+        )
         sim = simulate(model, regimen, cohort, saveat=ts, solver=solver, progress=progress)
         _write_chunk(group, sim, lo, hi, patients, chunk, states)
         group["chunk_done"][i] = True  # only now: a chunk interrupted while writing is simply redone
@@ -216,7 +286,10 @@ def _open_partial(plan: StreamPlan, *, create: bool):
         if not plan.resume:
             raise NeuroplastInputError(
                 f"an interrupted run is waiting in {partial}; add --resume to continue it, or delete that folder "
-                f"to start again", field="--out", value=str(plan.out))
+                f"to start again",
+                field="--out",
+                value=str(plan.out),
+            )
         try:
             group = zarr.open_group(str(store_path), mode="r+")
             old = group.attrs.get("fingerprint")
@@ -225,21 +298,35 @@ def _open_partial(plan: StreamPlan, *, create: bool):
         if old != plan.fingerprint:
             raise NeuroplastInputError(
                 f"the interrupted run in {partial} was started with other settings (spec, arm, patients, chunk, "
-                f"every, seed or model); rerun with those, or delete that folder to start again", field="--resume",
-                value=str(partial))
+                f"every, seed or model); rerun with those, or delete that folder to start again",
+                field="--resume",
+                value=str(partial),
+            )
         return group
     if not create:
         return None
     partial.mkdir(parents=True)
     group = zarr.open_group(str(store_path), mode="w")
-    group.attrs.update({"fingerprint": plan.fingerprint, "trial": plan.spec.trial.id, "arm": plan.arm,
-                        "patients": plan.patients, "chunk": plan.chunk, "seed": plan.seed, "every_h": plan.every_h,
-                        "neuroplast_version": __version__, "complete": False,
-                        "chunk_seeds": "numpy SeedSequence([seed, chunk index])"})
-    group.create_array("time_h", data=plan.times_h, dimension_names=("time_h",),
-                       attributes={"units": "h from the first dose"})
-    group.create_array("chunk_done", shape=(plan.n_chunks,), chunks=(1,), dtype="bool", fill_value=False,
-                       dimension_names=("chunk",))
+    group.attrs.update(
+        {
+            "fingerprint": plan.fingerprint,
+            "trial": plan.spec.trial.id,
+            "arm": plan.arm,
+            "patients": plan.patients,
+            "chunk": plan.chunk,
+            "seed": plan.seed,
+            "every_h": plan.every_h,
+            "neuroplast_version": __version__,
+            "complete": False,
+            "chunk_seeds": "numpy SeedSequence([seed, chunk index])",
+        }
+    )
+    group.create_array(
+        "time_h", data=plan.times_h, dimension_names=("time_h",), attributes={"units": "h from the first dose"}
+    )
+    group.create_array(
+        "chunk_done", shape=(plan.n_chunks,), chunks=(1,), dtype="bool", fill_value=False, dimension_names=("chunk",)
+    )
     return group
 
 
@@ -248,21 +335,35 @@ def _write_chunk(group, sim, lo, hi, patients, chunk, states):
     from ..model import READOUT_UNITS, STATE_NAMES, STATE_UNITS
 
     t = sim.times_h.size
-    arrays = {name: (np.asarray(arr, np.float32), {"units": READOUT_UNITS.get(name, "")})
-              for name, arr in sim.readouts.items()}
+    arrays = {
+        name: (np.asarray(arr, np.float32), {"units": READOUT_UNITS.get(name, "")})
+        for name, arr in sim.readouts.items()
+    }
     if states:
         for k, name in enumerate(STATE_NAMES):
             arrays[f"state_{name}"] = (np.asarray(sim.states[:, :, k], np.float32), {"units": STATE_UNITS[k]})
     for name, (arr, attrs) in arrays.items():
         if name not in group:
-            group.create_array(name, shape=(patients, t), chunks=(chunk, t), dtype="f4", fill_value=np.nan,
-                               dimension_names=("patient", "time_h"), attributes=attrs)
+            group.create_array(
+                name,
+                shape=(patients, t),
+                chunks=(chunk, t),
+                dtype="f4",
+                fill_value=np.nan,
+                dimension_names=("patient", "time_h"),
+                attributes=attrs,
+            )
         group[name][lo:hi] = arr
     if "status" not in group:
-        group.create_array("status", shape=(patients,), chunks=(chunk,), dtype="i1", fill_value=-1,
-                           dimension_names=("patient",),
-                           attributes={"meaning": ", ".join(f"{s.value}={s.name}" for s in PatientStatus)
-                                       + ", -1=not simulated yet"})
+        group.create_array(
+            "status",
+            shape=(patients,),
+            chunks=(chunk,),
+            dtype="i1",
+            fill_value=-1,
+            dimension_names=("patient",),
+            attributes={"meaning": ", ".join(f"{s.value}={s.name}" for s in PatientStatus) + ", -1=not simulated yet"},
+        )
     group["status"][lo:hi] = np.asarray(sim.status, np.int8)
     table = sim.cohort.table
     for col in table.columns:
@@ -273,8 +374,9 @@ def _write_chunk(group, sim, lo, hi, patients, chunk, states):
             continue  # text covariates are not stored (none so far)
         name = f"cov_{col}"
         if name not in group:
-            group.create_array(name, shape=(patients,), chunks=(chunk,), dtype=values.dtype,
-                               dimension_names=("patient",))
+            group.create_array(
+                name, shape=(patients,), chunks=(chunk,), dtype=values.dtype, dimension_names=("patient",)
+            )
         group[name][lo:hi] = values
 
 
@@ -288,23 +390,41 @@ def _summarise(group, ts, patients, chunk, n_chunks, resumed, seconds, arm, spec
     if np.any(status < 0):
         raise RuntimeError("a chunk marked done has patients without a status")  # internal invariant
     ok = status == PatientStatus.ok
-    readouts = [k for k in group.array_keys() if k not in ("time_h", "chunk_done", "status")
-                and not k.startswith("cov_") and not k.startswith("state_")]
+    readouts = [
+        k
+        for k in group.array_keys()
+        if k not in ("time_h", "chunk_done", "status") and not k.startswith("cov_") and not k.startswith("state_")
+    ]
     last = {}
     for name in sorted(readouts):
         total, count = 0.0, 0
         for lo in range(0, patients, chunk):
-            col = np.asarray(group[name][lo:lo + chunk, -1], float)
-            sel = ok[lo:lo + chunk]
+            col = np.asarray(group[name][lo : lo + chunk, -1], float)
+            sel = ok[lo : lo + chunk]
             total += float(col[sel].sum())
             count += int(sel.sum())
         last[name] = total / count if count else None
-    return {"trial": spec.trial.id, "arm": arm, "population": spec.trial.population, "seed": seed,
-            "neuroplast_version": __version__, "patients": patients, "n_ok": int(ok.sum()),
-            "n_failed": int((~ok).sum()), "chunk": chunk, "chunks": n_chunks, "chunks_resumed": resumed,
-            "saved_times": int(ts.size), "every_h": every_h, "end_h": float(ts[-1]),
-            "seconds_this_run": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "store": STORE, "readouts": sorted(readouts), "mean_at_last_time": last}
+    return {
+        "trial": spec.trial.id,
+        "arm": arm,
+        "population": spec.trial.population,
+        "seed": seed,
+        "neuroplast_version": __version__,
+        "patients": patients,
+        "n_ok": int(ok.sum()),
+        "n_failed": int((~ok).sum()),
+        "chunk": chunk,
+        "chunks": n_chunks,
+        "chunks_resumed": resumed,
+        "saved_times": int(ts.size),
+        "every_h": every_h,
+        "end_h": float(ts[-1]),
+        "seconds_this_run": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "store": STORE,
+        "readouts": sorted(readouts),
+        "mean_at_last_time": last,
+    }
 
 
 def _move_into(partial: Path, out: Path) -> None:

@@ -36,7 +36,20 @@ def published_points(result: TrialResult, studies=None) -> list[dict]:
             sim = simulated_value(local, {"this": result})
         except (KeyError, StopIteration):
             sim = None
-        out.append({"study": t.study, "arm": t.arm, "time_h": t.time_h, "time": t.time, "metric": t.metric,
-                    "value": t.value, "lo": t.lo, "hi": t.hi, "simulated": sim, "use": t.use,
-                    "ci_holds": t.ci_holds(sim), "label": label or "over the run"})
+        out.append(
+            {
+                "study": t.study,
+                "arm": t.arm,
+                "time_h": t.time_h,
+                "time": t.time,
+                "metric": t.metric,
+                "value": t.value,
+                "lo": t.lo,
+                "hi": t.hi,
+                "simulated": sim,
+                "use": t.use,
+                "ci_holds": t.ci_holds(sim),
+                "label": label or "over the run",
+            }
+        )
     return out

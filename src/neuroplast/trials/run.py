@@ -68,9 +68,17 @@ def observe(sim: Simulation, scale: str, values: dict, rng) -> np.ndarray:
     return SCALES[scale].observe(sim.readouts, sim.cohort.table, values, rng)
 
 
-def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_arm: int | None = None,
-              seed: int | None = None, allow_high_dose: bool = False, solver: Solver = Solver(rtol=1e-5, atol=1e-8),
-              progress: Callable[[int], None] | None = None, only_arms=None) -> TrialResult:
+def run_trial(
+    spec: TrialSpec,
+    *,
+    model: PopulationModel | None = None,
+    n_per_arm: int | None = None,
+    seed: int | None = None,
+    allow_high_dose: bool = False,
+    solver: Solver = Solver(rtol=1e-5, atol=1e-8),
+    progress: Callable[[int], None] | None = None,
+    only_arms=None,
+) -> TrialResult:
     """``only_arms``: simulate just these arms (each keeps the random streams it has in the full trial)."""
     model = default_model() if model is None else model
     t = spec.trial
@@ -87,21 +95,39 @@ def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_ar
     for i, (name, regimen) in enumerate(regimens.items()):
         if only_arms is not None and name not in only_arms:
             continue
-        cohort = sample_cohort(model.values, model.cvs, t.population, n, seed=int(streams[2 * i].generate_state(1)[0]),
-                               inclusion=spec.inclusion(), scale=t.scale)
+        cohort = sample_cohort(
+            model.values,
+            model.cvs,
+            t.population,
+            n,
+            seed=int(streams[2 * i].generate_state(1)[0]),
+            inclusion=spec.inclusion(),
+            scale=t.scale,
+        )
         sim = simulate(model, regimen, cohort, saveat=ts, solver=solver, progress=progress)
         scores = observe(sim, t.scale, model.values, np.random.default_rng(streams[2 * i + 1]))
         baseline = scores[:, 0]
         arms[name] = ArmResult(name, sim, scores, baseline)
         ok = sim.ok
         tp_idx = [int(np.searchsorted(ts, h)) for _, h in tps]
-        arm_sum = {"n": int(ok.sum()), "n_failed": int((~ok).sum()),
-                   "baseline": {"mean": float(np.mean(baseline[ok])), "sd": float(np.std(baseline[ok], ddof=1)) if ok.sum() > 1 else 0.0},
-                   "timepoints": []}
+        arm_sum = {
+            "n": int(ok.sum()),
+            "n_failed": int((~ok).sum()),
+            "baseline": {
+                "mean": float(np.mean(baseline[ok])),
+                "sd": float(np.std(baseline[ok], ddof=1)) if ok.sum() > 1 else 0.0,
+            },
+            "timepoints": [],
+        }
         for (label, h), j in zip(tps, tp_idx):
-            arm_sum["timepoints"].append({"time": label, "time_h": float(h),
-                                          **stats.arm_timepoint(baseline[ok], scores[ok, j], response=resp, remission=remis),
-                                          **_brain_at(sim, ok, j)})
+            arm_sum["timepoints"].append(
+                {
+                    "time": label,
+                    "time_h": float(h),
+                    **stats.arm_timepoint(baseline[ok], scores[ok, j], response=resp, remission=remis),
+                    **_brain_at(sim, ok, j),
+                }
+            )
         rel, per_patient_rel = _relapse(ts, scores, baseline, ok, regimen.last_dose_h, follow, resp)
         arm_sum["relapse"] = rel
         safety, per_patient_safety = _safety(sim, ok)
@@ -126,17 +152,25 @@ def run_trial(spec: TrialSpec, *, model: PopulationModel | None = None, n_per_ar
     for a_i in range(len(names)):
         for b_i in range(a_i + 1, len(names)):
             a, b = arms[names[a_i]], arms[names[b_i]]
-            for (label, h) in tps:
+            for label, h in tps:
                 j = int(np.searchsorted(ts, h))
                 ca = (a.scores[:, j] - a.baseline)[a.simulation.ok]
                 cb = (b.scores[:, j] - b.baseline)[b.simulation.ok]
                 if ca.size < 2 or cb.size < 2:
                     continue
-                c = stats.contrast(ca, cb, ca <= -resp * a.baseline[a.simulation.ok], cb <= -resp * b.baseline[b.simulation.ok])
+                c = stats.contrast(
+                    ca, cb, ca <= -resp * a.baseline[a.simulation.ok], cb <= -resp * b.baseline[b.simulation.ok]
+                )
                 contrasts.append({"arms": [names[a_i], names[b_i]], "time": label, **c})
 
-    summary = {"trial": t.id, "scale": t.scale, "seed": seed, "neuroplast_version": __version__,
-               "arms": summary_arms, "contrasts": contrasts}
+    summary = {
+        "trial": t.id,
+        "scale": t.scale,
+        "seed": seed,
+        "neuroplast_version": __version__,
+        "arms": summary_arms,
+        "contrasts": contrasts,
+    }
     patients = pd.concat(rows, ignore_index=True)
     return TrialResult(spec, summary, patients, arms, ts)
 
@@ -146,9 +180,11 @@ def _brain_at(sim: Simulation, ok, j) -> dict:
     ro = sim.readouts
     if not ok.any():
         return {}
-    return {"hippocampal_volume_pct": float(100.0 * ro["hippocampal_volume"][ok, j].mean()),
-            "plasticity_window": float(ro["plasticity_window"][ok, j].mean()),
-            "learning": float(ro["learning"][ok, j].mean())}
+    return {
+        "hippocampal_volume_pct": float(100.0 * ro["hippocampal_volume"][ok, j].mean()),
+        "plasticity_window": float(ro["plasticity_window"][ok, j].mean()),
+        "learning": float(ro["learning"][ok, j].mean()),
+    }
 
 
 def _brain(sim: Simulation, ok) -> dict:
@@ -158,11 +194,14 @@ def _brain(sim: Simulation, ok) -> dict:
     if not ok.any():
         return {}
     vol, ng = ro["hippocampal_volume"][ok], ro["neurogenesis"][ok]
-    return {"hippocampal_volume_pct_start": float(100.0 * vol[:, 0].mean()),
-            "hippocampal_volume_change_pct": float(100.0 * (vol[:, -1] - vol[:, 0]).mean()),
-            "neurogenesis_per_day_start": float(ng[:, 0].mean()), "neurogenesis_per_day_end": float(ng[:, -1].mean()),
-            "plasticity_window_peak": float(ro["plasticity_window"][ok].max(axis=1).mean()),
-            "learning_end": float(ro["learning"][ok, -1].mean())}
+    return {
+        "hippocampal_volume_pct_start": float(100.0 * vol[:, 0].mean()),
+        "hippocampal_volume_change_pct": float(100.0 * (vol[:, -1] - vol[:, 0]).mean()),
+        "neurogenesis_per_day_start": float(ng[:, 0].mean()),
+        "neurogenesis_per_day_end": float(ng[:, -1].mean()),
+        "plasticity_window_peak": float(ro["plasticity_window"][ok].max(axis=1).mean()),
+        "learning_end": float(ro["learning"][ok, -1].mean()),
+    }
 
 
 def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
@@ -172,8 +211,11 @@ def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
     relapsed = np.zeros(n, bool)
     responder = np.zeros(n, bool)
     if not follow_h or follow_h < 48.0:
-        return {"responders_at_last_dose": None, "median_days_to_relapse": None}, \
-            {"responder_at_last_dose": responder, "days_to_relapse": days, "relapsed": relapsed}
+        return {"responders_at_last_dose": None, "median_days_to_relapse": None}, {
+            "responder_at_last_dose": responder,
+            "days_to_relapse": days,
+            "relapsed": relapsed,
+        }
     visits = last_dose_h + 24.0 * np.arange(1, int(follow_h // 24) + 1)
     idx = np.searchsorted(ts, visits)
     meets = (scores[:, idx] - baseline[:, None]) <= -resp * baseline[:, None]
@@ -187,9 +229,14 @@ def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
             days[p] = float(visits[-1] - last_dose_h) / 24.0
     med = stats.relapse(days[responder], relapsed[responder])
     n_ok = max(int(ok.sum()), 1)
-    return ({"responders_at_last_dose": float(responder.sum() / n_ok), "median_days_to_relapse": med,
-             "relapsed_fraction_of_responders": float(relapsed[responder].mean()) if responder.any() else None},
-            {"responder_at_last_dose": responder, "days_to_relapse": days, "relapsed": relapsed})
+    return (
+        {
+            "responders_at_last_dose": float(responder.sum() / n_ok),
+            "median_days_to_relapse": med,
+            "relapsed_fraction_of_responders": float(relapsed[responder].mean()) if responder.any() else None,
+        },
+        {"responder_at_last_dose": responder, "days_to_relapse": days, "relapsed": relapsed},
+    )
 
 
 def _safety(sim: Simulation, ok):
@@ -198,10 +245,16 @@ def _safety(sim: Simulation, ok):
     ro, ts = sim.readouts, sim.times_h
     dt_min = np.diff(ts, append=ts[-1]) * 60.0
     sbp, dbp, hr = ro["sbp"], ro["dbp"], ro["heart_rate"]
-    per = {"cadss_peak": ro["cadss"].max(axis=1), "sbp_peak": sbp.max(axis=1),
-           "sbp_rise_peak": sbp.max(axis=1) - sbp[:, 0], "sedation_peak": ro["sedation"].max(axis=1),
-           "dbp_peak": dbp.max(axis=1), "dbp_rise_peak": dbp.max(axis=1) - dbp[:, 0],
-           "heart_rate_peak": hr.max(axis=1), "heart_rate_rise_peak": hr.max(axis=1) - hr[:, 0]}
+    per = {
+        "cadss_peak": ro["cadss"].max(axis=1),
+        "sbp_peak": sbp.max(axis=1),
+        "sbp_rise_peak": sbp.max(axis=1) - sbp[:, 0],
+        "sedation_peak": ro["sedation"].max(axis=1),
+        "dbp_peak": dbp.max(axis=1),
+        "dbp_rise_peak": dbp.max(axis=1) - dbp[:, 0],
+        "heart_rate_peak": hr.max(axis=1),
+        "heart_rate_rise_peak": hr.max(axis=1) - hr[:, 0],
+    }
     for thr in SBP_ALERTS:
         per[f"minutes_sbp_above_{int(thr)}"] = ((sbp > thr) * dt_min).sum(axis=1)
     per["discharge_h"] = _discharge_h(sim)
@@ -209,22 +262,32 @@ def _safety(sim: Simulation, ok):
     def rise(x):
         return float((x[ok] - x[ok, :1]).mean(axis=0).max()) if ok.any() else 0.0
 
-    out = {"cadss_peak_mean": float(per["cadss_peak"][ok].mean()),
-           "sbp_peak_mean": float(per["sbp_peak"][ok].mean()),
-           "sbp_largest_mean_rise": rise(sbp),
-           "sedation_peak_mean": float(per["sedation_peak"][ok].mean())}
+    out = {
+        "cadss_peak_mean": float(per["cadss_peak"][ok].mean()),
+        "sbp_peak_mean": float(per["sbp_peak"][ok].mean()),
+        "sbp_largest_mean_rise": rise(sbp),
+        "sedation_peak_mean": float(per["sedation_peak"][ok].mean()),
+    }
     for thr in SBP_ALERTS:
         out[f"share_sbp_above_{int(thr)}"] = float((per[f"minutes_sbp_above_{int(thr)}"][ok] > 0).mean())
-    out.update({
-        "dbp_peak_mean": float(per["dbp_peak"][ok].mean()), "dbp_largest_mean_rise": rise(dbp),
-        "heart_rate_peak_mean": float(per["heart_rate_peak"][ok].mean()), "heart_rate_largest_mean_rise": rise(hr),
-        "share_sbp_rise_40": float((per["sbp_rise_peak"][ok] >= BP_RISES[0]).mean()),
-        "share_dbp_rise_25": float((per["dbp_rise_peak"][ok] >= BP_RISES[1]).mean()),
-        "share_cadss_above_4": float((per["cadss_peak"][ok] > DISCHARGE["cadss_below"]).mean()),
-        "minutes_sbp_above_160_mean": float(per["minutes_sbp_above_160"][ok].mean()),
-        "discharge_h_median": float(np.nanmedian(per["discharge_h"][ok])) if np.isfinite(per["discharge_h"][ok]).any() else None,
-        "discharge_h_p90": float(np.nanpercentile(per["discharge_h"][ok], 90)) if np.isfinite(per["discharge_h"][ok]).any() else None,
-    })
+    out.update(
+        {
+            "dbp_peak_mean": float(per["dbp_peak"][ok].mean()),
+            "dbp_largest_mean_rise": rise(dbp),
+            "heart_rate_peak_mean": float(per["heart_rate_peak"][ok].mean()),
+            "heart_rate_largest_mean_rise": rise(hr),
+            "share_sbp_rise_40": float((per["sbp_rise_peak"][ok] >= BP_RISES[0]).mean()),
+            "share_dbp_rise_25": float((per["dbp_rise_peak"][ok] >= BP_RISES[1]).mean()),
+            "share_cadss_above_4": float((per["cadss_peak"][ok] > DISCHARGE["cadss_below"]).mean()),
+            "minutes_sbp_above_160_mean": float(per["minutes_sbp_above_160"][ok].mean()),
+            "discharge_h_median": float(np.nanmedian(per["discharge_h"][ok]))
+            if np.isfinite(per["discharge_h"][ok]).any()
+            else None,
+            "discharge_h_p90": float(np.nanpercentile(per["discharge_h"][ok], 90))
+            if np.isfinite(per["discharge_h"][ok]).any()
+            else None,
+        }
+    )
     return out, per
 
 
@@ -241,8 +304,12 @@ def _discharge_h(sim: Simulation) -> np.ndarray:
     session = [d for d in clinic if d.time_h < first.time_h + 1.0]
     earliest = max(d.time_h + d.duration_h for d in session) + observe_h
     sbp = ro["sbp"]
-    good = ((ro["cadss"] < DISCHARGE["cadss_below"]) & (sbp < DISCHARGE["sbp_below"])
-            & (sbp - sbp[:, :1] < DISCHARGE["sbp_rise_below"]) & (ro["sedation"] < DISCHARGE["sedation_below"]))
+    good = (
+        (ro["cadss"] < DISCHARGE["cadss_below"])
+        & (sbp < DISCHARGE["sbp_below"])
+        & (sbp - sbp[:, :1] < DISCHARGE["sbp_rise_below"])
+        & (ro["sedation"] < DISCHARGE["sedation_below"])
+    )
     window = (ts >= first.time_h) & (ts <= first.time_h + 24.0)
     out = np.full(good.shape[0], np.nan)
     idx = np.flatnonzero(window)

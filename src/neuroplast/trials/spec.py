@@ -89,7 +89,9 @@ class TrialSpec(_Strict):
         for i, label in enumerate(self.trial.endpoints.timepoints):
             t = parse_quantity(label, "time", field=f"trial.endpoints.timepoints[{i}]")
             if t < 0:
-                raise NeuroplastInputError("a timepoint must not be before 0", field=f"trial.endpoints.timepoints[{i}]", value=label)
+                raise NeuroplastInputError(
+                    "a timepoint must not be before 0", field=f"trial.endpoints.timepoints[{i}]", value=label
+                )
             out.append((label, t))
         return out
 
@@ -114,9 +116,15 @@ class TrialSpec(_Strict):
         for i, arm in enumerate(self.arm):
             doses = [d.model_dump(exclude_none=True) for d in arm.dose]
             therapy = [s.model_dump(exclude_none=True) for s in arm.therapy]
-            regimen = build_regimen(doses, field=f"arm[{i}].dose", allow_high_dose=allow_high_dose,
-                                    therapy=therapy, therapy_field=f"arm[{i}].therapy", allow_empty=True,
-                                    require_daily=True)
+            regimen = build_regimen(
+                doses,
+                field=f"arm[{i}].dose",
+                allow_high_dose=allow_high_dose,
+                therapy=therapy,
+                therapy_field=f"arm[{i}].therapy",
+                allow_empty=True,
+                require_daily=True,
+            )
             out[arm.name] = regimen.from_first_dose()  # timepoints count from each arm's first dose or session
         return out
 
@@ -126,19 +134,26 @@ class TrialSpec(_Strict):
         last = max((d.time_h + d.duration_h for r in regimens.values() for d in r.doses), default=0.0)
         return max(max(t for _, t in self.timepoints_h()), last + (self.follow_up_h() or 0.0))
 
-    def check(self, *, allow_high_dose: bool = False) -> "TrialSpec":
+    def check(self, *, allow_high_dose: bool = False) -> TrialSpec:
         """Validate everything that needs more than types: names, units, times, ceilings."""
         t = self.trial
         if t.population not in PRESETS:
-            raise NeuroplastInputError(f"unknown population; known: {', '.join(sorted(PRESETS))}",
-                                       field="trial.population", value=t.population)
+            raise NeuroplastInputError(
+                f"unknown population; known: {', '.join(sorted(PRESETS))}", field="trial.population", value=t.population
+            )
         if t.scale not in SCALES:
             raise NeuroplastInputError(f"unknown scale; known: {', '.join(SCALES)}", field="trial.scale", value=t.scale)
         if t.population not in SCALES[t.scale].populations:
-            raise NeuroplastInputError(f"scale {t.scale} does not fit population '{t.population}' (it is for: "
-                                       f"{', '.join(SCALES[t.scale].populations)})", field="trial.scale", value=t.scale)
+            raise NeuroplastInputError(
+                f"scale {t.scale} does not fit population '{t.population}' (it is for: "
+                f"{', '.join(SCALES[t.scale].populations)})",
+                field="trial.scale",
+                value=t.scale,
+            )
         if t.design != "parallel":
-            raise NeuroplastInputError("only parallel designs are simulated so far", field="trial.design", value=t.design)
+            raise NeuroplastInputError(
+                "only parallel designs are simulated so far", field="trial.design", value=t.design
+            )
         names = [a.name for a in self.arm]
         if len(set(names)) != len(names):
             raise NeuroplastInputError("arm names must be unique", field="arm.name", value=names)
@@ -149,17 +164,21 @@ class TrialSpec(_Strict):
 
         end = self.end_h(regimens)
         if end > MAX_TRIAL_H and not t.allow_long:
-            raise NeuroplastInputError(f"the trial spans {end / 24 / 365.25:.1f} years, more than the 5-year limit; "
-                                       "set allow_long = true in [trial] to simulate it anyway", field="trial.endpoints",
-                                       value=f"{end / 24:.0f} d")
+            raise NeuroplastInputError(
+                f"the trial spans {end / 24 / 365.25:.1f} years, more than the 5-year limit; "
+                "set allow_long = true in [trial] to simulate it anyway",
+                field="trial.endpoints",
+                value=f"{end / 24:.0f} d",
+            )
         from ..evidence import study_ids
         from ..evidence.targets import TARGETS
 
         known = study_ids() | {x.study for x in TARGETS}
         for i, sid in enumerate(t.compare_with):
             if sid not in known:
-                raise NeuroplastInputError("unknown published study id (see neuroplast validate)",
-                                           field=f"trial.compare_with[{i}]", value=sid)
+                raise NeuroplastInputError(
+                    "unknown published study id (see neuroplast validate)", field=f"trial.compare_with[{i}]", value=sid
+                )
         return self
 
 

@@ -40,8 +40,12 @@ def contrast(change_a, change_b, resp_a, resp_b) -> dict:
     else:
         na_, nb_ = float(na), float(nb)
     odds = (a / (na_ - a)) / (b / (nb_ - b))
-    return {"mean_difference": diff, "ci95": [diff - half, diff + half], "odds_ratio_response": float(odds),
-            "cohens_d": float(-diff / pooled) if pooled > 0 else 0.0}
+    return {
+        "mean_difference": diff,
+        "ci95": [diff - half, diff + half],
+        "odds_ratio_response": float(odds),
+        "cohens_d": float(-diff / pooled) if pooled > 0 else 0.0,
+    }
 
 
 def relapse(days_to_relapse: np.ndarray, observed: np.ndarray) -> float | None:

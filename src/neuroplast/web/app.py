@@ -39,8 +39,10 @@ PAGES = {  # path -> (body in pages/, title, scripts); each page is pages/layout
     "/forecast": ("forecast", "Forecast", ("/vendor/plotly.min.js", "/static/common.js", "/static/forecast.js")),
     "/about": ("about", "About", ("/static/common.js", "/static/about.js")),
 }
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-       "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +69,7 @@ def is_loopback(host: str) -> bool:
 
 
 # --- request and response shapes (they make the OpenAPI schema) -------------------------------
+
 
 class Error(BaseModel):
     detail: str = Field(description="one line naming the field and the value")
@@ -160,14 +163,20 @@ class ForecastStatus(BaseModel):
     message: str
 
 
-ERRORS = {400: {"model": Error, "description": "input the library rejects"},
-          422: {"model": Error, "description": "a body of the wrong shape"},
-          413: {"model": Error, "description": "body above the size limit"}}
+ERRORS = {
+    400: {"model": Error, "description": "input the library rejects"},
+    422: {"model": Error, "description": "a body of the wrong shape"},
+    413: {"model": Error, "description": "body above the size limit"},
+}
 
 
 def _error(status: int, exc: NeuroplastInputError | None = None, detail: str | None = None) -> JSONResponse:
-    body = {"detail": detail or exc.one_line(), "field": getattr(exc, "field", None), "value": None,
-            "file": getattr(exc, "file", None)}
+    body = {
+        "detail": detail or exc.one_line(),
+        "field": getattr(exc, "field", None),
+        "value": None,
+        "file": getattr(exc, "file", None),
+    }
     value = getattr(exc, "value", None)
     if value is not None:
         body["value"] = value if isinstance(value, (str, int, float, bool)) else repr(value)
@@ -175,6 +184,7 @@ def _error(status: int, exc: NeuroplastInputError | None = None, detail: str | N
 
 
 # --- the app --------------------------------------------------------------------------------
+
 
 def create_app(limits: Limits = Limits()) -> FastAPI:
     jobs = JobManager(timeout_s=limits.trial_timeout_s, max_queued=limits.max_queued, keep=limits.keep_jobs)
@@ -190,9 +200,15 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
 
     # max_body_size: FastAPI's own limit, counted as the body streams in (413 above it)
     # no /docs or /redoc: FastAPI's interactive docs load their scripts from a CDN; /openapi.json stays
-    app = FastAPI(title="neuroplast", version=__version__, lifespan=lifespan, max_body_size=limits.max_body_bytes,
-                  docs_url=None, redoc_url=None,
-                  description=f"JSON API of the neuroplast web app. {DISCLAIMER}")
+    app = FastAPI(
+        title="neuroplast",
+        version=__version__,
+        lifespan=lifespan,
+        max_body_size=limits.max_body_bytes,
+        docs_url=None,
+        redoc_url=None,
+        description=f"JSON API of the neuroplast web app. {DISCLAIMER}",
+    )
     app.state.limits, app.state.jobs = limits, jobs
     api = APIRouter(prefix="/api", responses=ERRORS)
 
@@ -204,21 +220,30 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
     async def _bad_shape(request, exc: RequestValidationError):
         err = exc.errors()[0]
         if err.get("type") == "json_invalid":
-            return _error(422, detail=f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')} "
-                                      f"at character {err.get('loc', ('', '?'))[-1]})")
+            return _error(
+                422,
+                detail=f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')} "
+                f"at character {err.get('loc', ('', '?'))[-1]})",
+            )
         loc = [p for p in err.get("loc", ()) if p != "body"]
         field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or None
         value = err.get("input")
-        ne = NeuroplastInputError(err.get("msg", "invalid request"), field=field,
-                                  value=value if isinstance(value, (str, int, float, bool)) else None)
+        ne = NeuroplastInputError(
+            err.get("msg", "invalid request"),
+            field=field,
+            value=value if isinstance(value, (str, int, float, bool)) else None,
+        )
         return _error(422, ne)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, exc: StarletteHTTPException):
         if exc.status_code == 413:  # a streamed body that passed its size only as it arrived
             return _error(413, detail=too_large(limits.max_body_bytes))
-        return JSONResponse({"detail": str(exc.detail), "field": None, "value": None, "file": None},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": str(exc.detail), "field": None, "value": None, "file": None},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):
@@ -237,34 +262,53 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
     def get_about() -> dict[str, Any]:
         return library.about()
 
-    @api.post("/simulate", response_model=SimulateResponse,
-              responses={503: {"model": Error, "description": "run-time limit reached"}},
-              summary="One typical patient under one arm: every scale's trajectory")
+    @api.post(
+        "/simulate",
+        response_model=SimulateResponse,
+        responses={503: {"model": Error, "description": "run-time limit reached"}},
+        summary="One typical patient under one arm: every scale's trajectory",
+    )
     async def post_simulate(req: SimulateRequest):
         arm = req.protocol.model_dump(exclude_none=True)
-        fut = sims.submit(library.simulate_one, arm, req.patient.model_dump(), days=req.days,
-                          allow_high_dose=req.allow_high_dose, max_days=limits.max_days, max_doses=limits.max_doses)
+        fut = sims.submit(
+            library.simulate_one,
+            arm,
+            req.patient.model_dump(),
+            days=req.days,
+            allow_high_dose=req.allow_high_dose,
+            max_days=limits.max_days,
+            max_doses=limits.max_doses,
+        )
         try:
             return await asyncio.wait_for(asyncio.wrap_future(fut), limits.simulate_timeout_s)
         except TimeoutError:
-            return _error(503, detail=f"the simulation did not finish within this server's limit of "
-                                      f"{limits.simulate_timeout_s:g} s; try fewer days or doses")
+            return _error(
+                503,
+                detail=f"the simulation did not finish within this server's limit of "
+                f"{limits.simulate_timeout_s:g} s; try fewer days or doses",
+            )
 
-    @api.post("/trials", status_code=202, response_model=TrialCreated,
-              responses={429: {"model": Error, "description": "the trial queue is full"}},
-              summary="Start an in-silico trial (a shipped example, an uploaded TOML or a JSON spec)")
+    @api.post(
+        "/trials",
+        status_code=202,
+        response_model=TrialCreated,
+        responses={429: {"model": Error, "description": "the trial queue is full"}},
+        summary="Start an in-silico trial (a shipped example, an uploaded TOML or a JSON spec)",
+    )
     def post_trial(req: TrialRequest):
         from ..trials import parse_spec
 
         given = [k for k in ("example", "toml", "spec") if getattr(req, k) is not None]
         if len(given) != 1:
-            raise NeuroplastInputError("give exactly one of 'example', 'toml' or 'spec'", field="body",
-                                       value=", ".join(given) or None)
+            raise NeuroplastInputError(
+                "give exactly one of 'example', 'toml' or 'spec'", field="body", value=", ".join(given) or None
+            )
         if req.example is not None:
             files = library.example_files()
             if req.example not in files:
-                raise NeuroplastInputError(f"unknown example; known: {', '.join(files)}", field="example",
-                                           value=req.example)
+                raise NeuroplastInputError(
+                    f"unknown example; known: {', '.join(files)}", field="example", value=req.example
+                )
             name, text = files[req.example].name, files[req.example].read_text()
         else:
             name, text = (req.filename or "uploaded.toml"), req.toml
@@ -281,19 +325,31 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
         if total > limits.max_patients:
             raise NeuroplastInputError(
                 f"{len(spec.arm)} arms x {n} patients = {total}, above this server's limit of {limits.max_patients} "
-                "patients per trial; lower n_per_arm", field="n_per_arm", value=n, file=name)
+                "patients per trial; lower n_per_arm",
+                field="n_per_arm",
+                value=n,
+                file=name,
+            )
         # run time and memory grow with the simulated span and the dose count: the same caps as /api/simulate
         regimens = spec.regimens(allow_high_dose=req.allow_high_dose)
-        span_h = max([h for _, h in spec.timepoints_h()]
-                     + [r.last_dose_h + (spec.follow_up_h() or 0.0) for r in regimens.values()])
+        span_h = max(
+            [h for _, h in spec.timepoints_h()]
+            + [r.last_dose_h + (spec.follow_up_h() or 0.0) for r in regimens.values()]
+        )
         if span_h > limits.max_days * 24.0:
-            raise NeuroplastInputError(f"the trial spans {span_h / 24.0:g} days (last timepoint or last dose + follow_up), "
-                                       f"above this server's limit of {limits.max_days:g} days",
-                                       field="trial.endpoints", file=name)
+            raise NeuroplastInputError(
+                f"the trial spans {span_h / 24.0:g} days (last timepoint or last dose + follow_up), "
+                f"above this server's limit of {limits.max_days:g} days",
+                field="trial.endpoints",
+                file=name,
+            )
         for arm_name, r in regimens.items():
             if len(r.doses) > limits.max_doses:
-                raise NeuroplastInputError(f"{len(r.doses)} doses are more than this server's limit of {limits.max_doses}",
-                                           field=f"arm '{arm_name}'.dose", file=name)
+                raise NeuroplastInputError(
+                    f"{len(r.doses)} doses are more than this server's limit of {limits.max_doses}",
+                    field=f"arm '{arm_name}'.dose",
+                    file=name,
+                )
         seed = spec.trial.seed if req.seed is None else req.seed
         if seed < 0:
             raise NeuroplastInputError("the seed must not be negative", field="trial.seed", value=seed, file=name)
@@ -306,8 +362,9 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
     def _job(jid: str):
         job = jobs.get(jid)
         if job is None:
-            raise HTTPException(404, f"no trial with id {jid!r} on this server (finished trials are kept "
-                                     f"{limits.keep_jobs} at a time)")
+            raise HTTPException(
+                404, f"no trial with id {jid!r} on this server (finished trials are kept {limits.keep_jobs} at a time)"
+            )
         return job
 
     def _finished(jid: str):
@@ -316,19 +373,31 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
             raise HTTPException(409, f"trial {jid!r} is {job.state}, not done")
         return job
 
-    @api.get("/trials/{jid}", response_model=TrialStatus, responses={404: {"model": Error}},
-             summary="A trial's progress; when done, its summary.json and published points")
+    @api.get(
+        "/trials/{jid}",
+        response_model=TrialStatus,
+        responses={404: {"model": Error}},
+        summary="A trial's progress; when done, its summary.json and published points",
+    )
     def get_trial(jid: str):
         return _job(jid).status()
 
-    @api.get("/trials/{jid}/summary.json", responses={404: {"model": Error}, 409: {"model": Error}},
-             response_class=FileResponse, summary="Download summary.json (DESIGN §4.3)")
+    @api.get(
+        "/trials/{jid}/summary.json",
+        responses={404: {"model": Error}, 409: {"model": Error}},
+        response_class=FileResponse,
+        summary="Download summary.json (DESIGN §4.3)",
+    )
     def get_summary(jid: str):
         job = _finished(jid)
         return FileResponse(job.dir / "summary.json", media_type="application/json", filename="summary.json")
 
-    @api.get("/trials/{jid}/report.html", responses={404: {"model": Error}, 409: {"model": Error}},
-             response_class=FileResponse, summary="The trial's self-contained HTML report")
+    @api.get(
+        "/trials/{jid}/report.html",
+        responses={404: {"model": Error}, 409: {"model": Error}},
+        response_class=FileResponse,
+        summary="The trial's self-contained HTML report",
+    )
     def get_report(jid: str):
         job = _finished(jid)
         return FileResponse(job.dir / "report.html", media_type="text/html")
@@ -337,8 +406,11 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
     def get_forecast_status():
         return forecast_adapter.status()
 
-    @api.post("/forecast", responses={501: {"model": Error, "description": "forecasting is not installed"}},
-              summary="Forecast one patient's scores from their history (when forecasting is installed)")
+    @api.post(
+        "/forecast",
+        responses={501: {"model": Error, "description": "forecasting is not installed"}},
+        summary="Forecast one patient's scores from their history (when forecasting is installed)",
+    )
     async def post_forecast(body: forecast_adapter.ForecastRequest):
         st = forecast_adapter.status()
         if not st["available"]:
@@ -354,9 +426,11 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
     # -- pages and assets (no CDN: plotly.js comes from the installed plotly package) --
     layout = (PAGE_DIR / "layout.html").read_text(encoding="utf-8")
     for path, (body, title, scripts) in PAGES.items():
-        html = (layout.replace("{title}", title)
-                .replace("{scripts}", "\n".join(f'<script src="{src}" defer></script>' for src in scripts))
-                .replace("{body}", (PAGE_DIR / f"{body}.html").read_text(encoding="utf-8")))
+        html = (
+            layout.replace("{title}", title)
+            .replace("{scripts}", "\n".join(f'<script src="{src}" defer></script>' for src in scripts))
+            .replace("{body}", (PAGE_DIR / f"{body}.html").read_text(encoding="utf-8"))
+        )
         app.add_api_route(path, (lambda html=html: HTMLResponse(html)), methods=["GET"], include_in_schema=False)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

@@ -23,10 +23,16 @@ NOT_INSTALLED = "forecasting is not installed in this build"
 
 class ForecastRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    history: str = Field(min_length=1, description="the patient's history: CSV text (record,time,item,value,route,"
-                                                   "duration) or a FHIR R4 Bundle as JSON text")
-    filename: str = Field("history.csv", max_length=200,
-                          description="the uploaded file's name; its suffix (.csv or .json) picks the format")
+    history: str = Field(
+        min_length=1,
+        description="the patient's history: CSV text (record,time,item,value,route,"
+        "duration) or a FHIR R4 Bundle as JSON text",
+    )
+    filename: str = Field(
+        "history.csv",
+        max_length=200,
+        description="the uploaded file's name; its suffix (.csv or .json) picks the format",
+    )
     weeks: float = Field(8.0, gt=0, le=26, allow_inf_nan=False, description="forecast horizon, weeks")
     target: str = Field("PHQ9<10", max_length=40, description="instrument < threshold, e.g. PHQ9<10")
     probability: float = Field(0.8, gt=0, lt=1, description="probability with which the target must hold")
@@ -42,7 +48,8 @@ def _modules():
     except ImportError:
         return None
     if all(callable(getattr(fc, n, None)) for n in ("forecast", "parse_target")) and callable(
-            getattr(hist, "read_history", None)):
+        getattr(hist, "read_history", None)
+    ):
         return fc, hist
     return None
 
@@ -80,17 +87,28 @@ def run(req: ForecastRequest) -> dict:
     constraints = getattr(fc, "Constraints", None)
     if constraints is not None:
         kwargs["constraints"] = constraints(weekdays_only=req.weekdays_only, min_days=req.min_days)
-    result = fc.forecast(history, weeks=req.weeks, target=fc.parse_target(req.target, req.probability),
-                         method=req.method, **kwargs)
+    result = fc.forecast(
+        history, weeks=req.weeks, target=fc.parse_target(req.target, req.probability), method=req.method, **kwargs
+    )
     iso = _iso
     return {
         "forecast": result.data,
-        "observations": [{"time": iso(t), "instrument": ins, "score": s, "score_on_target": st}
-                         for t, ins, s, st in result.observations],
+        "observations": [
+            {"time": iso(t), "instrument": ins, "score": s, "score_on_target": st}
+            for t, ins, s, st in result.observations
+        ],
         "given_doses": [iso(t) for t in result.given_doses],
-        "plan_curves": [{"name": k, "time": [iso(t) for t in ts], "median": _list(med), "p05": _list(lo),
-                         "p95": _list(hi), "doses": [iso(t) for t in times]}
-                        for k, (ts, med, lo, hi, times) in result.plan_curves.items()],
+        "plan_curves": [
+            {
+                "name": k,
+                "time": [iso(t) for t in ts],
+                "median": _list(med),
+                "p05": _list(lo),
+                "p95": _list(hi),
+                "doses": [iso(t) for t in times],
+            }
+            for k, (ts, med, lo, hi, times) in result.plan_curves.items()
+        ],
         "now": iso(result.now),
     }
 

@@ -53,15 +53,28 @@ class Job:
         arms = [{"name": a.name, "doses": [d.model_dump(exclude_none=True) for d in a.dose]} for a in self.spec.arm]
         base = f"/api/trials/{self.id}"
         return {
-            "id": self.id, "state": self.state, "done": self.done, "total": self.total,
+            "id": self.id,
+            "state": self.state,
+            "done": self.done,
+            "total": self.total,
             "fraction": (1.0 if self.state == "done" else min(self.done / self.total, 1.0)) if self.total else 0.0,
-            "message": self.message, "error": self.error,
-            "trial": {"id": t.id, "title": t.title, "population": t.population, "scale": t.scale,
-                      "n_per_arm": self.n_per_arm, "seed": self.seed, "timepoints": list(t.endpoints.timepoints),
-                      "arms": arms},
-            "summary": self.summary, "published": self.published,
-            "downloads": ({"summary": f"{base}/summary.json", "report": f"{base}/report.html"}
-                          if self.state == "done" else {}),
+            "message": self.message,
+            "error": self.error,
+            "trial": {
+                "id": t.id,
+                "title": t.title,
+                "population": t.population,
+                "scale": t.scale,
+                "n_per_arm": self.n_per_arm,
+                "seed": self.seed,
+                "timepoints": list(t.endpoints.timepoints),
+                "arms": arms,
+            },
+            "summary": self.summary,
+            "published": self.published,
+            "downloads": (
+                {"summary": f"{base}/summary.json", "report": f"{base}/report.html"} if self.state == "done" else {}
+            ),
         }
 
 
@@ -118,8 +131,14 @@ class JobManager:
                 job.message = "writing summary.json and the report"
 
         try:
-            run_trial_to_dir(job.spec, job.dir, n_per_arm=job.n_per_arm, seed=job.seed,
-                             allow_high_dose=job.allow_high_dose, progress=tick)
+            run_trial_to_dir(
+                job.spec,
+                job.dir,
+                n_per_arm=job.n_per_arm,
+                seed=job.seed,
+                allow_high_dose=job.allow_high_dose,
+                progress=tick,
+            )
             job.summary = json.loads((job.dir / "summary.json").read_text())
             job.published = json.loads((job.dir / "published.json").read_text())
             job.state, job.message = "done", "finished"

@@ -48,8 +48,10 @@ def readout_info() -> dict[str, dict]:
     from ..model import READOUT_UNITS
     from ..report.figures import LABELS
 
-    return {name: {"unit": unit, "label": LABELS.get(name, name.replace("_", " ")), "group": group_of(name)}
-            for name, unit in READOUT_UNITS.items()}
+    return {
+        name: {"unit": unit, "label": LABELS.get(name, name.replace("_", " ")), "group": group_of(name)}
+        for name, unit in READOUT_UNITS.items()
+    }
 
 
 def groups_for(names) -> list[dict]:
@@ -70,6 +72,7 @@ def model():
 
 
 # --- shipped examples -----------------------------------------------------------------------
+
 
 def example_files() -> dict[str, Path]:
     """Shipped trial files: the package's demo and, in a source checkout, ``examples/*.toml``."""
@@ -92,8 +95,16 @@ def examples() -> list[dict]:
             spec = load_spec(path)
         except NeuroplastInputError:  # an example the library no longer accepts is not offered
             continue
-        out.append({"name": name, "title": spec.trial.title or spec.trial.id, "n_per_arm": spec.trial.n_per_arm,
-                    "arms": [a.name for a in spec.arm], "scale": spec.trial.scale, "population": spec.trial.population})
+        out.append(
+            {
+                "name": name,
+                "title": spec.trial.title or spec.trial.id,
+                "n_per_arm": spec.trial.n_per_arm,
+                "arms": [a.name for a in spec.arm],
+                "scale": spec.trial.scale,
+                "population": spec.trial.population,
+            }
+        )
     return out
 
 
@@ -115,6 +126,7 @@ def example_dose_defaults() -> dict[str, dict]:
 
 # --- options --------------------------------------------------------------------------------
 
+
 def _therapy_kinds() -> list[str]:
     from ..regimen import THERAPIES
 
@@ -127,8 +139,14 @@ def therapy_support() -> dict:
     from ..trials import parse_spec
 
     kinds = _therapy_kinds()
-    data = _wrap({"name": "probe", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min"}],
-                  "therapy": [{"kind": kinds[0], "start": "1 d", "every": "7 d", "count": 1}]}, "trd")
+    data = _wrap(
+        {
+            "name": "probe",
+            "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min"}],
+            "therapy": [{"kind": kinds[0], "start": "1 d", "every": "7 d", "count": 1}],
+        },
+        "trd",
+    )
     try:
         parse_spec(data)
         return {"kinds": kinds, "modelled": True, "note": ""}
@@ -145,20 +163,35 @@ def options() -> dict:
     drugs = []
     for d in DRUGS:
         routes = list(ROUTES.get(d, ()))
-        drugs.append({"name": d, "routes": routes, "default": defaults.get(d, {}),
-                      "ceilings_mg_per_kg": {r: CEILINGS_MG_PER_KG[(d, r)] for r in routes if (d, r) in CEILINGS_MG_PER_KG}})
+        drugs.append(
+            {
+                "name": d,
+                "routes": routes,
+                "default": defaults.get(d, {}),
+                "ceilings_mg_per_kg": {r: CEILINGS_MG_PER_KG[(d, r)] for r in routes if (d, r) in CEILINGS_MG_PER_KG},
+            }
+        )
     info = readout_info()
     return {
-        "version": __version__, "disclaimer": DISCLAIMER, "drugs": drugs,
+        "version": __version__,
+        "disclaimer": DISCLAIMER,
+        "drugs": drugs,
         # the flagship population first (the explorer's default), then the others alphabetically
-        "populations": [{"name": k, "description": p.description}
-                        for k, p in sorted(PRESETS.items(), key=lambda kv: (kv[0] != "trd", kv[0]))],
-        "therapy": therapy_support(), "scales": list(SCALES), "examples": examples(),
-        "readouts": info, "groups": groups_for(info), "horizons_d": list(HORIZONS_D),
+        "populations": [
+            {"name": k, "description": p.description}
+            for k, p in sorted(PRESETS.items(), key=lambda kv: (kv[0] != "trd", kv[0]))
+        ],
+        "therapy": therapy_support(),
+        "scales": list(SCALES),
+        "examples": examples(),
+        "readouts": info,
+        "groups": groups_for(info),
+        "horizons_d": list(HORIZONS_D),
     }
 
 
 # --- one patient ----------------------------------------------------------------------------
+
 
 def _wrap(arm: dict, population: str) -> dict:
     """A one-arm trial document around ``arm`` so it is validated exactly like a trial TOML's arm (on the first
@@ -166,15 +199,17 @@ def _wrap(arm: dict, population: str) -> dict:
     from ..trials.scales import SCALES
 
     scale = next((name for name, sc in SCALES.items() if population in sc.populations), "MADRS")
-    return {"trial": {"id": "explorer", "population": population, "scale": scale, "endpoints": {"timepoints": ["0 h"]}},
-            "arm": [arm]}
+    return {
+        "trial": {"id": "explorer", "population": population, "scale": scale, "endpoints": {"timepoints": ["0 h"]}},
+        "arm": [arm],
+    }
 
 
 def _rename(exc: NeuroplastInputError) -> NeuroplastInputError:
     """Field names of the wrapper document -> field names of the API request."""
     f = exc.field or ""
     if f.startswith("arm[0]"):
-        exc.field = "protocol" + f[len("arm[0]"):]
+        exc.field = "protocol" + f[len("arm[0]") :]
     elif f == "trial.population":
         exc.field = "patient.population"
     exc.args = (exc.one_line(),)
@@ -198,8 +233,9 @@ def save_grid(doses, end_h: float, n: int = GRID_POINTS) -> np.ndarray:
     return np.linspace(0.0, end_h, n)  # pragma: no cover - the loop converges in one or two steps
 
 
-def simulate_one(arm: dict, patient: dict, *, days: float | None, allow_high_dose: bool,
-                 max_days: float, max_doses: int) -> dict:
+def simulate_one(
+    arm: dict, patient: dict, *, days: float | None, allow_high_dose: bool, max_days: float, max_doses: int
+) -> dict:
     """One typical patient of ``patient['population']`` under ``arm`` (the trial TOML's arm shape).
 
     Returns every read-out on one time axis (hours from the first dose), with units, labels
@@ -215,18 +251,28 @@ def simulate_one(arm: dict, patient: dict, *, days: float | None, allow_high_dos
     except NeuroplastInputError as exc:
         raise _rename(exc) from None
     if len(regimen.doses) > max_doses:
-        raise NeuroplastInputError(f"{len(regimen.doses)} doses are more than this server's limit of {max_doses}",
-                                   field="protocol.dose", value=len(regimen.doses))
+        raise NeuroplastInputError(
+            f"{len(regimen.doses)} doses are more than this server's limit of {max_doses}",
+            field="protocol.dose",
+            value=len(regimen.doses),
+        )
     if days is None:
         days = math.ceil(regimen.last_dose_h / 24.0) + 14.0
     if not 0 < days <= max_days:
-        raise NeuroplastInputError(f"days must be above 0 and at most {max_days:g} (this server's limit)",
-                                   field="days", value=days)
+        raise NeuroplastInputError(
+            f"days must be above 0 and at most {max_days:g} (this server's limit)", field="days", value=days
+        )
     horizon = next((h for h in HORIZONS_D if h >= days), days)
     ts = save_grid(regimen.doses, horizon * 24.0)
     m = model()
-    cohort = typical_patient(m.values, weight_kg=patient["weight_kg"], female=patient["female"], age_y=patient["age_y"],
-                             baseline_madrs=patient.get("baseline_madrs"), population=patient.get("population", "trd"))
+    cohort = typical_patient(
+        m.values,
+        weight_kg=patient["weight_kg"],
+        female=patient["female"],
+        age_y=patient["age_y"],
+        baseline_madrs=patient.get("baseline_madrs"),
+        population=patient.get("population", "trd"),
+    )
     sim = simulate(m, regimen, cohort, saveat=ts, solver=Solver())
     keep = ts <= days * 24.0 + 1e-9
     info = readout_info()
@@ -234,11 +280,27 @@ def simulate_one(arm: dict, patient: dict, *, days: float | None, allow_high_dos
     for name, arr in sim.readouts.items():
         meta = info.get(name, {"unit": "", "label": name.replace("_", " "), "group": group_of(name)})
         readouts[name] = {**meta, "values": _floats(np.asarray(arr)[0, keep])}
-    doses = [{"time_h": d.time_h, "duration_h": d.duration_h, "drug": d.drug, "route": d.route,
-              "amount": d.amount, "unit": d.unit} for d in regimen.doses]
-    return {"times_h": _floats(ts[keep]), "readouts": readouts, "groups": groups_for(readouts),
-            "status": PatientStatus(int(sim.status[0])).name, "doses": doses, "days": float(days),
-            "patient": patient, "disclaimer": DISCLAIMER}
+    doses = [
+        {
+            "time_h": d.time_h,
+            "duration_h": d.duration_h,
+            "drug": d.drug,
+            "route": d.route,
+            "amount": d.amount,
+            "unit": d.unit,
+        }
+        for d in regimen.doses
+    ]
+    return {
+        "times_h": _floats(ts[keep]),
+        "readouts": readouts,
+        "groups": groups_for(readouts),
+        "status": PatientStatus(int(sim.status[0])).name,
+        "doses": doses,
+        "days": float(days),
+        "patient": patient,
+        "disclaimer": DISCLAIMER,
+    }
 
 
 def _floats(a) -> list:
@@ -246,6 +308,7 @@ def _floats(a) -> list:
 
 
 # --- about ----------------------------------------------------------------------------------
+
 
 def _cite(c) -> str:
     if isinstance(c, str):
@@ -260,20 +323,48 @@ def about() -> dict:
     from .. import evidence
     from ..parameters import all_parameters
 
-    studies = [{"id": s["id"], "citation": _cite(s.get("citation")), "url": s.get("source_url"),
-                "verified": bool(s.get("verified"))} for s in evidence.clinical()["studies"]]
-    mech = [{"id": p["id"], "quantity": p.get("quantity", ""), "citation": _cite(p.get("source")),
-             "url": p.get("source_url"), "verified": bool(p.get("verified"))} for p in evidence.mechanistic()["parameters"]]
-    extra = [{"id": s["id"], "quantity": s.get("quantity", ""), "citation": _cite(s.get("citation")),
-              "url": s.get("source_url"), "verified": bool(s.get("verified"))} for s in evidence.extra()["sources"]]
+    studies = [
+        {
+            "id": s["id"],
+            "citation": _cite(s.get("citation")),
+            "url": s.get("source_url"),
+            "verified": bool(s.get("verified")),
+        }
+        for s in evidence.clinical()["studies"]
+    ]
+    mech = [
+        {
+            "id": p["id"],
+            "quantity": p.get("quantity", ""),
+            "citation": _cite(p.get("source")),
+            "url": p.get("source_url"),
+            "verified": bool(p.get("verified")),
+        }
+        for p in evidence.mechanistic()["parameters"]
+    ]
+    extra = [
+        {
+            "id": s["id"],
+            "quantity": s.get("quantity", ""),
+            "citation": _cite(s.get("citation")),
+            "url": s.get("source_url"),
+            "verified": bool(s.get("verified")),
+        }
+        for s in evidence.extra()["sources"]
+    ]
     params = all_parameters()
     return {
-        "name": "neuroplast", "version": __version__, "disclaimer": DISCLAIMER,
-        "summary": ("An evidence-calibrated, multi-scale simulator of neuroplasticity in depression and its treatment: "
-                    "dose, plasma and brain concentrations, NMDA-receptor block, glutamate surge, BDNF and mTORC1, "
-                    "dendritic spines, mood, rating scales and safety read-outs, for one patient, a virtual cohort "
-                    "or an in-silico trial set beside the published result."),
+        "name": "neuroplast",
+        "version": __version__,
+        "disclaimer": DISCLAIMER,
+        "summary": (
+            "An evidence-calibrated, multi-scale simulator of neuroplasticity in depression and its treatment: "
+            "dose, plasma and brain concentrations, NMDA-receptor block, glutamate surge, BDNF and mTORC1, "
+            "dendritic spines, mood, rating scales and safety read-outs, for one patient, a virtual cohort "
+            "or an in-silico trial set beside the published result."
+        ),
         "scales": [{"key": k, "title": t} for k, t, _ in GROUPS if k != "other"],
         "parameters": {"count": len(params), "assumptions": sum(1 for p in params if p.source == "assumption")},
-        "clinical_studies": studies, "mechanistic_sources": mech + extra,
+        "clinical_studies": studies,
+        "mechanistic_sources": mech + extra,
     }

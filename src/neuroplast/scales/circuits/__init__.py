@@ -10,9 +10,30 @@ Public API (see :mod:`.rate` for the model, its units and sources)::
 """
 
 from .params import CIRCUIT_PARAMETERS, LABELS, PROJECTIONS, REGIONS
-from .rate import (SUBCIRCUITS, CircuitConstants, CircuitState, circuit_from_factors, healthy_circuit, mood_circuit,
-                   plasticity_factors, stationary_covariance, subcircuit_activity)
+from .rate import (
+    SUBCIRCUITS,
+    CircuitConstants,
+    CircuitState,
+    circuit_from_factors,
+    healthy_circuit,
+    mood_circuit,
+    plasticity_factors,
+    stationary_covariance,
+    subcircuit_activity,
+)
 
-__all__ = ["CIRCUIT_PARAMETERS", "LABELS", "PROJECTIONS", "REGIONS", "SUBCIRCUITS", "CircuitConstants", "CircuitState",
-           "circuit_from_factors", "healthy_circuit", "mood_circuit", "plasticity_factors", "stationary_covariance",
-           "subcircuit_activity"]
+__all__ = [
+    "CIRCUIT_PARAMETERS",
+    "LABELS",
+    "PROJECTIONS",
+    "REGIONS",
+    "SUBCIRCUITS",
+    "CircuitConstants",
+    "CircuitState",
+    "circuit_from_factors",
+    "healthy_circuit",
+    "mood_circuit",
+    "plasticity_factors",
+    "stationary_covariance",
+    "subcircuit_activity",
+]

@@ -85,7 +85,7 @@ class CircuitConstants:
     window_gain: float
 
     @classmethod
-    def from_values(cls, values: dict | None = None) -> "CircuitConstants":
+    def from_values(cls, values: dict | None = None) -> CircuitConstants:
         v = _values(values)
         n = len(REGIONS)
         idx = {r: i for i, r in enumerate(REGIONS)}
@@ -95,8 +95,17 @@ class CircuitConstants:
             w[i, j] = v[p.name]
             mp[i, j] = float(p.source in PREFRONTAL or p.target in PREFRONTAL)
             mh[i, j] = float(p.source in HIPPOCAMPAL or p.target in HIPPOCAMPAL)
-        return cls(w, mp, mh, v["circuit_slope"], v["circuit_healthy_rate"], v["circuit_tau"], v["circuit_noise"],
-                   v["circuit_neurogenesis_exponent"], v["circuit_window_gain"])
+        return cls(
+            w,
+            mp,
+            mh,
+            v["circuit_slope"],
+            v["circuit_healthy_rate"],
+            v["circuit_tau"],
+            v["circuit_noise"],
+            v["circuit_neurogenesis_exponent"],
+            v["circuit_window_gain"],
+        )
 
     @property
     def drive(self) -> np.ndarray:
@@ -150,8 +159,9 @@ def plasticity_factors(readouts: dict, values: dict | None = None, units: dict |
     v = _values(values)
     units = _units() if units is None else units
     if "spine_density" not in readouts:
-        raise NeuroplastInputError("the simulation has no 'spine_density' read-out; the circuit needs it",
-                                   field="readouts")
+        raise NeuroplastInputError(
+            "the simulation has no 'spine_density' read-out; the circuit needs it", field="readouts"
+        )
     s = np.asarray(readouts["spine_density"], dtype=float)
     pfc = s + np.asarray(readouts.get("potentiation", 0.0), dtype=float)
     if "plasticity_window" in readouts:
@@ -183,8 +193,9 @@ def _sigmoid(x, slope):
     return 0.5 * (1.0 + np.tanh(0.5 * x / slope))  # = 1/(1+exp(-x/slope)), without overflow
 
 
-def fixed_point(w: np.ndarray, drive: np.ndarray, slope: float, *, tol: float = 1e-12,
-                max_iter: int = 100, relax_steps: int = 400) -> np.ndarray:
+def fixed_point(
+    w: np.ndarray, drive: np.ndarray, slope: float, *, tol: float = 1e-12, max_iter: int = 100, relax_steps: int = 400
+) -> np.ndarray:
     """Solve ``r = f(W r + I)`` for a batch of ``W`` (..., R, R); returns (..., R).
 
     First the deterministic dynamics ``dr/dt = -r + f(W r + I)`` are relaxed from the healthy state
@@ -253,8 +264,9 @@ def correlation(cov: np.ndarray) -> np.ndarray:
     return fc
 
 
-def circuit_from_factors(c_pfc, c_hpc, times_h=None, values: dict | None = None, *,
-                         with_fc: bool = True) -> CircuitState:
+def circuit_from_factors(
+    c_pfc, c_hpc, times_h=None, values: dict | None = None, *, with_fc: bool = True
+) -> CircuitState:
     """The circuit for plasticity factors shaped (n, T) (1 = healthy); ``with_fc=False`` skips the
     Lyapunov solves (activity only: what the sub-circuit hooks need, for large cohorts)."""
     const = CircuitConstants.from_values(values)
@@ -295,8 +307,9 @@ def _readouts_at(sim, times_h, field: str) -> tuple[np.ndarray, dict]:
     return at, out
 
 
-def mood_circuit(sim, times_h=None, *, values: dict | None = None, field: str = "times_h",
-                 with_fc: bool = True) -> CircuitState:
+def mood_circuit(
+    sim, times_h=None, *, values: dict | None = None, field: str = "times_h", with_fc: bool = True
+) -> CircuitState:
     """The circuit of every patient of ``sim`` (a :class:`neuroplast.Simulation`, or a read-out dict
     ``{name: (n, T)}`` such as ``Simulation.readouts``, evaluated at its own saved times).
 
@@ -329,12 +342,16 @@ def subcircuit_activity(sim, times_h=None, *, baseline=None, values: dict | None
     healthy = healthy_circuit(values)
     out = {}
     for name, regions in SUBCIRCUITS.items():
-        def mean(s):
+
+        def mean(s, regions=regions):
             return np.mean([s.region(r) for r in regions], axis=0)
+
         h, b, x = mean(healthy)[0, 0], mean(base), mean(state)
         span = b - h
         if np.any(np.abs(span) < 1e-9):
-            raise NeuroplastInputError(f"the baseline does not differ from health in the {name} sub-circuit; "
-                                       "cannot normalise", field="baseline")
+            raise NeuroplastInputError(
+                f"the baseline does not differ from health in the {name} sub-circuit; cannot normalise",
+                field="baseline",
+            )
         out[name] = (x - h) / span
     return out

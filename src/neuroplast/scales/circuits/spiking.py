@@ -71,8 +71,15 @@ def rate_excitation(occ_pyr, occ_in, gain: float) -> np.ndarray:
     return (1.0 - np.asarray(occ_pyr)) * (1.0 + gain * np.asarray(occ_in)) - 1.0
 
 
-def ei_network_rates(occ_pyr, selectivity: float, *, duration_s: float = 1.0, settle_s: float = 0.2,
-                     seed: int = 1, weights: dict | None = None) -> SpikingResult:
+def ei_network_rates(
+    occ_pyr,
+    selectivity: float,
+    *,
+    duration_s: float = 1.0,
+    settle_s: float = 0.2,
+    seed: int = 1,
+    weights: dict | None = None,
+) -> SpikingResult:
     """Mean E and I rates of the network at each pyramidal block level ``occ_pyr`` (first should be 0).
 
     ``weights`` overrides entries of :data:`WEIGHTS` (for sensitivity checks).
@@ -107,8 +114,15 @@ def ei_network_rates(occ_pyr, selectivity: float, *, duration_s: float = 1.0, se
     w_ext_n : siemens (constant)
     """
     # E_AMPA = E_NMDA = 0 mV (so their driving force is -v); Mg2+ 1 mM (Jahr & Stevens 1990, as in Brunel & Wang 2001)
-    g = b2.NeuronGroup(k * n, eqs, threshold="v > -50*mV", reset="v = -55*mV", refractory="ref",
-                       method="euler", namespace={"e_l": -70 * mV, "e_i": -70 * mV})
+    g = b2.NeuronGroup(
+        k * n,
+        eqs,
+        threshold="v > -50*mV",
+        reset="v = -55*mV",
+        refractory="ref",
+        method="euler",
+        namespace={"e_l": -70 * mV, "e_i": -70 * mV},
+    )
     local = np.arange(k * n) % n
     is_e = local < N_E
     copy = np.arange(k * n) // n
@@ -128,8 +142,12 @@ def ei_network_rates(occ_pyr, selectivity: float, *, duration_s: float = 1.0, se
     ex, inh = pre < N_E, pre >= N_E
     offs = (np.arange(k) * n)[:, None]
 
-    syn_e = b2.Synapses(g, g, model="w_a : siemens (constant)\nw_n : siemens (constant)",
-                        on_pre="g_ampa_post += w_a\ng_nmda_post += w_n*(1 - block_post)")
+    syn_e = b2.Synapses(
+        g,
+        g,
+        model="w_a : siemens (constant)\nw_n : siemens (constant)",
+        on_pre="g_ampa_post += w_a\ng_nmda_post += w_n*(1 - block_post)",
+    )
     syn_e.connect(i=(pre[ex][None, :] + offs).ravel(), j=(post[ex][None, :] + offs).ravel())
     to_e = np.tile(post[ex] < N_E, k)
     # weights (nS): E->E AMPA 0.25, NMDA 0.05 (x 100 ms); E->I AMPA 0.10, NMDA 0.14 (NMDA-dominated, homayoun2007)
@@ -152,8 +170,19 @@ def ei_network_rates(occ_pyr, selectivity: float, *, duration_s: float = 1.0, se
     return SpikingResult(occ_pyr, occ_in, counts[:, :N_E].mean(axis=1), counts[:, N_E:].mean(axis=1), duration_s)
 
 
-WEIGHTS = {"ee_ampa": 0.25, "ee_nmda": 0.05, "ei_ampa": 0.10, "ei_nmda": 0.14, "ie_gaba": 1.6, "ii_gaba": 1.0,
-           "ext_e": 1.4, "ext_i": 1.0, "ext_nmda_e": 0.12, "ext_nmda_i": 0.10, "ext_rate_hz": 3.0}
+WEIGHTS = {
+    "ee_ampa": 0.25,
+    "ee_nmda": 0.05,
+    "ei_ampa": 0.10,
+    "ei_nmda": 0.14,
+    "ie_gaba": 1.6,
+    "ii_gaba": 1.0,
+    "ext_e": 1.4,
+    "ext_i": 1.0,
+    "ext_nmda_e": 0.12,
+    "ext_nmda_i": 0.10,
+    "ext_rate_hz": 3.0,
+}
 """Synaptic weights (nS per spike) and external drive of the network: assumptions (see the module text)."""
 
 
@@ -182,9 +211,17 @@ def block_excitation_check(levels=(0.0, 0.1, 0.2, 0.3, 0.43), selectivity: float
     fitted = rate_excitation(res.occ_pyr, res.occ_in, gain)
     calibrated = rate_excitation(res.occ_pyr, res.occ_in, v["disinhibition_gain"])
     e = res.relative_excitation
-    return {"occ_pyr": res.occ_pyr.tolist(), "occ_in": res.occ_in.tolist(), "rate_e_hz": res.rate_e_hz.tolist(),
-            "rate_i_hz": res.rate_i_hz.tolist(), "spiking_excitation": e.tolist(), "derived_gain": gain,
-            "rate_excitation_derived": fitted.tolist(), "calibrated_gain": v["disinhibition_gain"],
-            "rate_excitation_calibrated": calibrated.tolist(), "selectivity": sel,
-            "rms_derived": float(np.sqrt(np.mean((fitted - e) ** 2))),
-            "rms_calibrated": float(np.sqrt(np.mean((calibrated - e) ** 2)))}
+    return {
+        "occ_pyr": res.occ_pyr.tolist(),
+        "occ_in": res.occ_in.tolist(),
+        "rate_e_hz": res.rate_e_hz.tolist(),
+        "rate_i_hz": res.rate_i_hz.tolist(),
+        "spiking_excitation": e.tolist(),
+        "derived_gain": gain,
+        "rate_excitation_derived": fitted.tolist(),
+        "calibrated_gain": v["disinhibition_gain"],
+        "rate_excitation_calibrated": calibrated.tolist(),
+        "selectivity": sel,
+        "rms_derived": float(np.sqrt(np.mean((fitted - e) ** 2))),
+        "rms_calibrated": float(np.sqrt(np.mean((calibrated - e) ** 2))),
+    }

@@ -52,7 +52,7 @@ class Neurogenesis(eqx.Module):
         return jnp.stack([self.birth(0.0, 0.0), self.volume0])
 
     def rhs(self, x, trophic, fitness, mood):
-        immature, volume = x[0], x[1]
+        immature = x[0]
         d_imm = (self.birth(trophic, fitness) - immature) / self.tau_immature_h
         untreated = jnp.maximum(mood, 0.0) * jnp.clip(1.0 - trophic, 0.0, 1.0)
         d_vol = -self.volume_loss_per_h * untreated + self.volume_gain_per_h * fitness

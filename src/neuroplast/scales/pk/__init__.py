@@ -5,5 +5,15 @@ from .compartments import MidazolamPK, closed_form_linear, linear_system
 from .ketamine import KetaminePK
 from .ssri import SSRIPK
 
-__all__ = ["Absorption", "KetaminePK", "MidazolamPK", "ROUTE_CODES", "SSRIPK", "closed_form_linear", "depot_flux",
-           "event_flux", "input_flux", "linear_system"]
+__all__ = [
+    "Absorption",
+    "KetaminePK",
+    "MidazolamPK",
+    "ROUTE_CODES",
+    "SSRIPK",
+    "closed_form_linear",
+    "depot_flux",
+    "event_flux",
+    "input_flux",
+    "linear_system",
+]

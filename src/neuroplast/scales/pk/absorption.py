@@ -55,11 +55,11 @@ class Absorption(eqx.Module):
     own (the SSRIs' oral absorption); 0 means "the route's".
     """
 
-    ka: Float[Array, "5"]
-    f_racemic: Float[Array, "5"]
-    f_esketamine: Float[Array, "5"]
-    f_nk: Float[Array, "5"]
-    ka_by_drug: Float[Array, "13"]
+    ka: Float[Array, 5]
+    f_racemic: Float[Array, 5]
+    f_esketamine: Float[Array, 5]
+    f_nk: Float[Array, 5]
+    ka_by_drug: Float[Array, 13]
 
     def rate_constants(self, events):
         """Absorption rate constant (1/h) of each event row: the drug's own, else the route's."""

@@ -33,8 +33,9 @@ class MidazolamPK(eqx.Module):
     def rhs(self, x, rate):
         c1 = x[0] / self.v1
         c2 = x[1] / self.v2
-        return jnp.stack([rate - self.cl * c1 - self.q * (c1 - c2), self.q * (c1 - c2),
-                          self.ke0 * (c1 - x[2]), self.cl * c1])
+        return jnp.stack(
+            [rate - self.cl * c1 - self.q * (c1 - c2), self.q * (c1 - c2), self.ke0 * (c1 - x[2]), self.cl * c1]
+        )
 
     def plasma(self, x):
         return x[..., 0] / self.v1

@@ -47,17 +47,36 @@ class KetaminePK(eqx.Module):
     ke0: Float[Array, ""]  # 1/h
 
     n_states = 17
-    names = ("s_central", "s_shallow", "s_deep", "r_central", "r_shallow", "r_deep",
-             "snk_central", "snk_peripheral", "rnk_central", "rnk_peripheral", "hnk_central",
-             "s_effect", "r_effect", "snk_effect", "rnk_effect", "hnk_effect", "eliminated")
+    names = (
+        "s_central",
+        "s_shallow",
+        "s_deep",
+        "r_central",
+        "r_shallow",
+        "r_deep",
+        "snk_central",
+        "snk_peripheral",
+        "rnk_central",
+        "rnk_peripheral",
+        "hnk_central",
+        "s_effect",
+        "r_effect",
+        "snk_effect",
+        "rnk_effect",
+        "hnk_effect",
+        "eliminated",
+    )
     units = ("umol",) * 11 + ("uM",) * 5 + ("umol",)
     effect_start = 11  # the first effect site (s_effect); the five follow in :meth:`plasma`'s order
 
     def _parent(self, x, cl):
         c1, c2, c3 = x[0] / self.v1, x[1] / self.v2, x[2] / self.v3
         cleared = cl * c1
-        return (jnp.stack([-cleared - self.q2 * (c1 - c2) - self.q3 * (c1 - c3),
-                           self.q2 * (c1 - c2), self.q3 * (c1 - c3)]), cleared, c1)
+        return (
+            jnp.stack([-cleared - self.q2 * (c1 - c2) - self.q3 * (c1 - c3), self.q2 * (c1 - c2), self.q3 * (c1 - c3)]),
+            cleared,
+            c1,
+        )
 
     def _metabolite(self, x, formed):
         n1, n2 = x[0] / self.v1_nk, x[1] / self.v2_nk
@@ -76,15 +95,34 @@ class KetaminePK(eqx.Module):
         d_h = self.f_hnk * cleared_rn - cleared_h
         conc = jnp.stack([cs, cr, csn, crn, ch])
         d_eff = self.ke0 * (conc - x[11:16])
-        d_elim = ((1.0 - self.f_nk) * (cleared_s + cleared_r) + cleared_sn + (1.0 - self.f_hnk) * cleared_rn
-                  + cleared_h + lost)
-        return jnp.concatenate([ds.at[0].add(in_s), dr.at[0].add(in_r), dsn.at[0].add(in_snk),
-                                drn.at[0].add(in_rnk), d_h[None], d_eff, d_elim[None]])
+        d_elim = (
+            (1.0 - self.f_nk) * (cleared_s + cleared_r)
+            + cleared_sn
+            + (1.0 - self.f_hnk) * cleared_rn
+            + cleared_h
+            + lost
+        )
+        return jnp.concatenate(
+            [
+                ds.at[0].add(in_s),
+                dr.at[0].add(in_r),
+                dsn.at[0].add(in_snk),
+                drn.at[0].add(in_rnk),
+                d_h[None],
+                d_eff,
+                d_elim[None],
+            ]
+        )
 
     def plasma(self, x):
         """Plasma concentrations (uM): (S)-ketamine, (R)-ketamine, (S)-norketamine, (R)-norketamine, HNK."""
-        return (x[..., 0] / self.v1, x[..., 3] / self.v1, x[..., 6] / self.v1_nk, x[..., 8] / self.v1_nk,
-                x[..., 10] / self.v_hnk)
+        return (
+            x[..., 0] / self.v1,
+            x[..., 3] / self.v1,
+            x[..., 6] / self.v1_nk,
+            x[..., 8] / self.v1_nk,
+            x[..., 10] / self.v_hnk,
+        )
 
     def effect(self, x):
         """Effect-site concentrations (uM) in the same order as :meth:`plasma`."""

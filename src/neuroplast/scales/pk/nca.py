@@ -42,5 +42,9 @@ def nca(ts, c) -> dict:
     auc = auc_lin_up_log_down(ts, c)
     if np.isfinite(lz):
         auc += c[-1] / lz
-    return {"cmax": float(c[i]), "tmax_h": float(ts[i]), "auc": float(auc),
-            "terminal_half_life_h": float(math.log(2.0) / lz) if np.isfinite(lz) else None}
+    return {
+        "cmax": float(c[i]),
+        "tmax_h": float(ts[i]),
+        "auc": float(auc),
+        "terminal_half_life_h": float(math.log(2.0) / lz) if np.isfinite(lz) else None,
+    }

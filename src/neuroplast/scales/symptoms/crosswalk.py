@@ -37,27 +37,63 @@ RANGES = {"PHQ9": (0, 27), "MADRS": (0, 60), "QIDS_SR16": (0, 27), "HAMD17": (0,
 
 SOURCES = {
     "leucht2018_madrs_hamd": "Leucht S et al. Translating the HAM-D into the MADRS and vice versa with equipercentile "
-                             "linking. J Affect Disord 2018;226:326-331 (evidence/extra_sources.yaml, verified)",
+    "linking. J Affect Disord 2018;226:326-331 (evidence/extra_sources.yaml, verified)",
     "rush2003_qids_table": "Rush AJ et al. Biol Psychiatry 2003;54:573-583, and Trivedi MH et al. Psychol Med 2004; "
-                           "conversion table of QIDS-SR16, IDS-SR and HRSD17 totals with severity bands, as given at "
-                           "http://ids-qids.org/interpretation.html (read; verified against that page)",
+    "conversion table of QIDS-SR16, IDS-SR and HRSD17 totals with severity bands, as given at "
+    "http://ids-qids.org/interpretation.html (read; verified against that page)",
     "kroenke2001_phq9": "Kroenke K, Spitzer RL, Williams JB. The PHQ-9: validity of a brief depression severity "
-                        "measure. J Gen Intern Med 2001;16:606-613; severity cut-points 5, 10, 15, 20",
+    "measure. J Gen Intern Med 2001;16:606-613; severity cut-points 5, 10, 15, 20",
     "sun2020_phq9_reliability": "Sun Y et al. The reliability and validity of PHQ-9 in patients with major depressive "
-                                "disorder in psychiatric hospital. BMC Psychiatry 2020;20:474: two-week test-retest "
-                                "r = 0.737 in 54 MDD patients (read in the abstract)",
+    "disorder in psychiatric hospital. BMC Psychiatry 2020;20:474: two-week test-retest "
+    "r = 0.737 in 54 MDD patients (read in the abstract)",
     "williams2008_madrs_sigma_reliability": "Williams JBW, Kobak KA. Br J Psychiatry 2008;192:52-58: MADRS ICC 0.93 "
-                                            "(registry parameter madrs_noise_sd)",
+    "(registry parameter madrs_noise_sd)",
 }
 
 # Anchor points (x strictly increasing in both columns: each map is invertible).
-_MADRS_HAMD = (np.array([0.0, 13.0, 26.0, 39.0, 52.5, 60.0]),   # MADRS
-               np.array([0.0, 10.0, 20.0, 30.0, 40.0, 52.0]))   # HAM-D17
-_HAMD_QIDS = (np.array([0.0, 1.5, 3.0, 4.0, 5.5, 7.0, 8.0, 9.5, 11.0, 12.0, 13.0, 14.5, 16.0, 17.0, 18.0, 19.0,
-                        20.0, 21.5, 23.0, 24.0, 25.0, 26.5, 28.0, 29.0, 30.5, 32.0, 34.0, 36.0]),  # HAM-D17
-              np.arange(28, dtype=float))  # QIDS-SR16 0..27
-_QIDS_PHQ = (np.array([0.0, 6.0, 11.0, 16.0, 21.0, 27.0]),   # QIDS-SR16
-             np.array([0.0, 5.0, 10.0, 15.0, 20.0, 27.0]))   # PHQ-9
+_MADRS_HAMD = (
+    np.array([0.0, 13.0, 26.0, 39.0, 52.5, 60.0]),  # MADRS
+    np.array([0.0, 10.0, 20.0, 30.0, 40.0, 52.0]),
+)  # HAM-D17
+_HAMD_QIDS = (
+    np.array(
+        [
+            0.0,
+            1.5,
+            3.0,
+            4.0,
+            5.5,
+            7.0,
+            8.0,
+            9.5,
+            11.0,
+            12.0,
+            13.0,
+            14.5,
+            16.0,
+            17.0,
+            18.0,
+            19.0,
+            20.0,
+            21.5,
+            23.0,
+            24.0,
+            25.0,
+            26.5,
+            28.0,
+            29.0,
+            30.5,
+            32.0,
+            34.0,
+            36.0,
+        ]
+    ),  # HAM-D17
+    np.arange(28, dtype=float),
+)  # QIDS-SR16 0..27
+_QIDS_PHQ = (
+    np.array([0.0, 6.0, 11.0, 16.0, 21.0, 27.0]),  # QIDS-SR16
+    np.array([0.0, 5.0, 10.0, 15.0, 20.0, 27.0]),
+)  # PHQ-9
 
 _PHQ9_TEST_RETEST = 0.737  # sun2020_phq9_reliability
 _PHQ9_SD_CLINICAL = 5.0  # assumption: between-patient SD of PHQ-9 totals in depressed outpatients (typically 4-6)
@@ -68,7 +104,8 @@ NOISE_SD = {
     # SEM = SD sqrt(1 - r) = 5 x sqrt(0.263) = 2.6 points. A two-week retest also holds real change, so this
     # is on the generous side, which suits a self-report taken between visits.
     "PHQ9": _PHQ9_SD_CLINICAL * math.sqrt(1.0 - _PHQ9_TEST_RETEST),
-    "QIDS_SR16": _PHQ9_SD_CLINICAL * math.sqrt(1.0 - _PHQ9_TEST_RETEST),  # assumption: as PHQ-9 (same 0-27 self-report of the 9 DSM domains)
+    "QIDS_SR16": _PHQ9_SD_CLINICAL
+    * math.sqrt(1.0 - _PHQ9_TEST_RETEST),  # assumption: as PHQ-9 (same 0-27 self-report of the 9 DSM domains)
 }
 """SD of one rating around the true score, in the instrument's own points."""
 
@@ -143,5 +180,16 @@ def from_madrs_coded(madrs, codes):
     return jnp.reshape(out, jnp.shape(madrs))
 
 
-__all__ = ["INSTRUMENTS", "MADRS_GRID", "NOISE_SD", "NOISE_SOURCES", "RANGES", "SOURCES", "TABLE", "code",
-           "from_madrs", "from_madrs_coded", "to_madrs"]
+__all__ = [
+    "INSTRUMENTS",
+    "MADRS_GRID",
+    "NOISE_SD",
+    "NOISE_SOURCES",
+    "RANGES",
+    "SOURCES",
+    "TABLE",
+    "code",
+    "from_madrs",
+    "from_madrs_coded",
+    "to_madrs",
+]

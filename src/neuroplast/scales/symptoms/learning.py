@@ -28,8 +28,8 @@ KINDS = ("cbt", "mindfulness", "exercise", "meditation", "creative")
 class Learning(eqx.Module):
     k_natural: Float[Array, ""]  # 1/h
     k_session: Float[Array, ""]  # share of what is left unlearned per CBT session at window 1
-    efficacy: Float[Array, "5"]  # per kind, relative to CBT (exercise acts through fitness instead: 0)
-    session_h: Float[Array, "5"]  # each kind's usual session length: learning counts sessions of that length
+    efficacy: Float[Array, 5]  # per kind, relative to CBT (exercise acts through fitness instead: 0)
+    session_h: Float[Array, 5]  # each kind's usual session length: learning counts sessions of that length
     tau_forget_h: Float[Array, ""]
     window_gain: Float[Array, ""]
     immature_weight: Float[Array, ""]
@@ -39,8 +39,9 @@ class Learning(eqx.Module):
     units = ("fraction",)
 
     def window(self, connectivity, baseline_spines, immature, immature_baseline):
-        excess = (jnp.maximum(connectivity - baseline_spines, 0.0) / (1.0 - baseline_spines)
-                  + self.immature_weight * jnp.maximum(immature - immature_baseline, 0.0))
+        excess = jnp.maximum(connectivity - baseline_spines, 0.0) / (
+            1.0 - baseline_spines
+        ) + self.immature_weight * jnp.maximum(immature - immature_baseline, 0.0)
         return 1.0 + self.window_gain * excess
 
     def rhs(self, x, sessions, window):

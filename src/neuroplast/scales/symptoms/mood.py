@@ -45,14 +45,19 @@ class Mood(eqx.Module):
 
     def rhs(self, x, connectivity, baseline_spines, session, felt, learning=0.0, pill=0.0, trophic=0.0):
         mood, expectancy = x[0], x[1]
-        target = (jnp.maximum((1.0 - connectivity) / (1.0 - baseline_spines), 0.0) * (1.0 - learning)
-                  * jnp.maximum(1.0 - self.ssri_mood_gain * trophic, 0.0))
+        target = (
+            jnp.maximum((1.0 - connectivity) / (1.0 - baseline_spines), 0.0)
+            * (1.0 - learning)
+            * jnp.maximum(1.0 - self.ssri_mood_gain * trophic, 0.0)
+        )
         d_mood = (target - mood) / self.tau_mood
         amplitude = jnp.clip(self.expectancy_base + self.expectancy_felt * felt, 0.0, 0.9)
         pill_amplitude = jnp.clip(self.expectancy_base * self.pill_factor, 0.0, 0.9)
-        d_exp = (session * self.k_expectancy * (amplitude - expectancy)
-                 + pill * self.k_expectancy_pill * jnp.maximum(pill_amplitude - expectancy, 0.0)
-                 - expectancy / self.tau_expectancy)
+        d_exp = (
+            session * self.k_expectancy * (amplitude - expectancy)
+            + pill * self.k_expectancy_pill * jnp.maximum(pill_amplitude - expectancy, 0.0)
+            - expectancy / self.tau_expectancy
+        )
         return jnp.stack([d_mood, d_exp])
 
     def madrs(self, mood, expectancy):
