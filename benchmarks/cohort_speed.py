@@ -1,4 +1,4 @@
-"""Benchmark (issue #8): a 10,000-patient cohort over 12 weeks with six 0.5 mg/kg IV ketamine infusions
+"""Benchmark: a 10,000-patient cohort over 12 weeks with six 0.5 mg/kg IV ketamine infusions
 in the first 2 weeks, through the production engine and through SciPy, side by side in one run.
 
     uv run python benchmarks/cohort_speed.py [--patients 10000] [--json FILE] [--float32]
@@ -63,19 +63,17 @@ def rss_mb() -> float:
 
 
 def setup(args):
-    import jax
 
     import neuroplast as npl
 
-    if args.float32:
-        jax.config.update("jax_enable_x64", False)
+    npl.engine.configure(x64=not args.float32)  # as the CLI does
     model = npl.default_model()
     regimen = npl.build_regimen(DOSES)
     saveat = np.arange(0.0, DAYS * 24.0 + 1e-9, args.every_h)
-    solver = npl.Solver(method=getattr(args, "method", "tsit5"))
+    solver = npl.engine.by_name(getattr(args, "method", "tsit5"))
     if getattr(args, "batch", None):
         solver = dataclasses.replace(solver, batch=args.batch)
-    if args.float32:
+    if args.float32 and not isinstance(solver, npl.engine.Fast):  # the adaptive engines' tolerances in float32
         solver = dataclasses.replace(solver, rtol=1e-4, atol=1e-7)
     return npl, model, regimen, saveat, solver
 
@@ -87,13 +85,13 @@ def compile_probe(args) -> None:
     jax.config.update("jax_compilation_cache_dir", args.compile_probe)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     npl, model, regimen, saveat, solver = setup(args)
-    n = solver.batch or 256  # --batch, else 256 patients (as before the Solver's batch defaulted to the engine's)
+    n = solver.batch or 256  # --batch, else 256 patients (the adaptive engines' own batch)
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", n, seed=2)
     t0 = time.perf_counter()
-    npl.simulate(model, regimen, cohort, saveat=saveat, solver=solver)
+    npl.simulate(model, regimen, cohort, saveat=saveat, engine=solver)
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
-    npl.simulate(model, regimen, cohort, saveat=saveat, solver=solver)
+    npl.simulate(model, regimen, cohort, saveat=saveat, engine=solver)
     second = time.perf_counter() - t0
     print(json.dumps({"first_s": first, "second_s": second}))
 
@@ -118,10 +116,10 @@ def scipy_inputs(model, regimen, cohort, idx):
     """Per-patient models and event tables exactly as the engine builds them (public helpers)."""
     import jax
 
-    from neuroplast.cohort import individualize
+    from neuroplast.model import Model
 
     part = cohort.take(idx)
-    ind = individualize(model.values, part)
+    ind = Model.build(model.values, part)
     n_ev = max(8, -(-len(regimen.doses) // 8) * 8)
     events = regimen.event_array(part.table["weight_kg"].to_numpy(), n_ev)
     ones = [jax.tree_util.tree_map(lambda x, i=i: x[i], ind) for i in range(len(idx))]
@@ -263,7 +261,7 @@ def run_engine(a) -> dict:
     """(a): compile times (child processes) and the warm engine run of one solver method."""
     compile_cold, compile_cached = (None, None) if a.no_compile else measure_compile(a)
     if a.cache:  # before this process compiles anything (JAX reads the folder at its first compile)
-        from neuroplast import _kernels
+        from neuroplast.engine import kernels as _kernels
 
         _kernels.use_cache(a.cache)
     npl, model, regimen, saveat, solver = setup(a)
@@ -272,7 +270,7 @@ def run_engine(a) -> dict:
     dev = jax.devices()[0]
     device = f"{dev.platform}: {getattr(dev, 'device_kind', str(dev))}"
     print(
-        f"[{solver.method}] device {device}; float{'32' if a.float32 else '64'}; {a.patients} patients, "
+        f"[{a.method}] device {device}; float{'32' if a.float32 else '64'}; {a.patients} patients, "
         f"{DAYS:g} days, {saveat.size} saved times",
         flush=True,
     )
@@ -280,32 +278,30 @@ def run_engine(a) -> dict:
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", a.patients, seed=a.seed)
     # compile outside the clock, and warm every batch thread twice: a thread's first batches run slower (measured:
     # after one warm batch, 768 patients took 0.53 and 0.48 s, then 0.36-0.39 s; benchmarks/README.md)
-    from neuroplast.simulation import batch_size, batch_threads
+    from neuroplast.engine import batch_threads
 
-    warm = cohort.take(np.arange(min(a.patients, 2 * batch_threads() * batch_size(solver, a.patients))))
+    warm = cohort.take(np.arange(min(a.patients, 2 * batch_threads() * solver.batch_size(a.patients))))
     done = []  # patients per batch as the engine reports them: the batch size it ran, not the one asked for
-    npl.simulate(model, regimen, warm, saveat=saveat, solver=solver, progress=done.append)
+    npl.simulate(model, regimen, warm, saveat=saveat, engine=solver, progress=done.append)
     times = []
     for _ in range(a.repeats):
         t0 = time.perf_counter()
-        sim = npl.simulate(model, regimen, cohort, saveat=saveat, solver=solver)
+        sim = npl.simulate(model, regimen, cohort, saveat=saveat, engine=solver)
         times.append(time.perf_counter() - t0)
     engine_s = float(np.median(times))
     failed = int((~sim.ok).sum())
     per_pm = 1e3 * engine_s / (a.patients * DAYS / MONTH_D)
     print(
-        f"[{solver.method}] engine: {engine_s:.2f} s (median of {a.repeats}), {per_pm:.4f} ms per patient-month, "
+        f"[{a.method}] engine: {engine_s:.2f} s (median of {a.repeats}), {per_pm:.4f} ms per patient-month, "
         f"{failed} patients failed",
         flush=True,
     )
     one_batch = None
-    if solver.method == "fast":  # where a batch's time goes: its step attempts (on a GPU: per-attempt cost vs batch)
-        from neuroplast.engine import simulate_fast
-
+    if a.method == "fast":  # where a batch's time goes: its step attempts (on a GPU: per-attempt cost vs batch)
         stats = []
         first = cohort.take(np.arange(max(done)))
         t0 = time.perf_counter()
-        simulate_fast(model, regimen, first, saveat, solver, stats=stats)
+        solver.run(model, regimen, first, saveat, stats=stats)
         wall = time.perf_counter() - t0
         accepted, rejected = (int(np.sum(v)) for v in stats[0])
         one_batch = {
@@ -331,7 +327,7 @@ def run_engine(a) -> dict:
         compile_cold=compile_cold,
         compile_cached=compile_cached,
         rss_engine=rss_mb(),
-        solver=solver,
+        engine=solver,
         batch=max(done),
         one_batch=one_batch,
     )
@@ -369,7 +365,7 @@ def main():
         "--batch",
         type=int,
         default=None,
-        help="patients per compiled batch (default: the engine's, neuroplast.simulation.batch_size)",
+        help="patients per compiled batch (default: the engine's, neuroplast.engine.Engine.batch_size)",
     )
     ap.add_argument("--repeats", type=int, default=3, help="warm engine runs; the median is reported")
     ap.add_argument("--no-compile", action="store_true", help="skip the compile-time child processes")
@@ -454,10 +450,10 @@ def main():
             "solver": dataclasses.asdict(r["solver"]),
             "max_abs_error_by_state": {k_: {"error": e, "largest_value": v} for k_, (e, v) in by_state.items()},
         }
-        if method == "fast":  # the fast engine's own step control (Solver's rtol/atol are the adaptive engines')
-            from neuroplast.engine import FastSettings
+        if method == "fast":  # the fast engine's own step control (rtol/atol of its own, not Tsit5's)
+            from neuroplast.engine import Fast
 
-            per_method[method]["fast_settings"] = dataclasses.asdict(FastSettings())
+            per_method[method]["fast_settings"] = dataclasses.asdict(Fast())
         del r["sim"]
     top = per_method[methods[0]]
     engine_s, per_pm, failed = top["engine_s"], top["engine_ms_per_patient_month"], top["patients_failed"]

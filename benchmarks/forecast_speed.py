@@ -89,6 +89,7 @@ def _nuts_old_settings(pm, obs, sv, lap, seed=0):
 
 
 def main():
+    npl.engine.configure()  # as the CLI does: float64, XLA's CPU options, the allocator
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", type=Path)
     ap.add_argument("--quick", action="store_true", help="skip NUTS and use fewer virtual patients")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #8 item 3: the cohort benchmark on a GPU, fast engine (Solver(method="fast")).
+# The cohort benchmark on a GPU, fast engine (neuroplast.engine.Fast).
 #
 # The lent H200 machine has no network and no uv; its own python3 (3.12) holds jax with the CUDA plugin and most
 # of what neuroplast needs (KINDS.md). Before the device call, HERE:   benchmarks/gpu_wheels.sh   (the rest, as
@@ -61,8 +61,8 @@ if [ "$SMOKE" = 1 ]; then
 else
   N1=1000000 B1=32768 B2=131072 N3=100000 B3=32768
 fi
-# Solver(batch=...) is passed explicitly: the fast engine's patients share a step size, and its batch on a GPU is an
-# assumption (FastSettings.device_batch, 32,768; ~1.6 GB a batch in float32); the second run tries 4x that.
+# The batch (Fast(batch=...)) is passed explicitly: the fast engine's patients share a step size, and its batch on a GPU is an
+# assumption (Fast.device_batch, 32,768; ~1.6 GB a batch in float32); the second run tries 4x that.
 # 1,000,000 patients, float32, saved daily (85 times: ~19 GB of host memory for states and read-outs);
 # compile measured in child processes on one batch
 run gpu_1m_float32 230 --patients $N1 --float32 --every-h 24 --methods fast --batch $B1 --repeats 1 \

@@ -1,4 +1,4 @@
-"""Benchmark (issue #4, item 8): long trials with daily oral dosing and weekly sessions, per simulated month,
+"""Benchmark: long trials with daily oral dosing and weekly sessions, per simulated month,
 beside the ketamine trials, measured side by side in one run (warm: each shape compiled first).
 
 Regimens, each on a ``trd``/``mdd`` cohort of N patients, production engine (``neuroplast.simulate``):
@@ -40,6 +40,7 @@ CASES = {
 
 
 def main():
+    npl.engine.configure()  # as the CLI does: float64, XLA's CPU options, the allocator
     ap = argparse.ArgumentParser()
     ap.add_argument("--patients", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 import neuroplast as npl
-from neuroplast.cohort import individualize
+from neuroplast.model import Model
 from neuroplast.trials import parse_spec, run_trial
 
 SPEC = {
@@ -44,7 +44,7 @@ SPEC = {
 
 def scipy_per_patient(model, regimen, cohort, ts, k):
     """LSODA per patient (rtol 1e-6, atol 1e-9, split at the infusion stop) on the same RHS."""
-    ind = individualize(model.values, cohort.take(np.arange(k)))
+    ind = Model.build(model.values, cohort.take(np.arange(k)))
     rhs = jax.jit(lambda t, y, m, ev: m.vector_field(t, y, ev))  # compiled once, warmed up below
 
     def run(i):
@@ -65,6 +65,7 @@ def scipy_per_patient(model, regimen, cohort, ts, k):
 
 
 def main():
+    npl.engine.configure()  # as the CLI does: float64, XLA's CPU options, the allocator
     ap = argparse.ArgumentParser()
     ap.add_argument("--patients", type=int, default=1000, help="patients in total (split over 2 arms)")
     ap.add_argument("--scipy-patients", type=int, default=20)

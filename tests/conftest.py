@@ -3,6 +3,8 @@ import pytest
 
 import neuroplast as npl
 
+npl.engine.configure()  # as the CLI does: float64, XLA's CPU options, the allocator, Equinox's checks as NaN
+
 
 @pytest.fixture(scope="session")
 def model():

@@ -42,7 +42,7 @@ def test_trial_end_to_end(tmp_path):
         "hippocampal_volume_pct",
         "plasticity_window",
         "learning",
-    }  # the last three: extension (issue 4)
+    }  # the last three: extension
     assert 50.0 < tp["hippocampal_volume_pct"] <= 100.0 and tp["plasticity_window"] >= 1.0
     assert set(arm["brain"]) >= {
         "hippocampal_volume_pct_start",

@@ -1,4 +1,4 @@
-"""Conditions beyond depression (issue #5 items 3-4): presets, scales, sub-circuits, calibration.
+"""Conditions beyond depression: presets, scales, sub-circuits, calibration.
 
 Oracles: the symptom map's defining identities (baseline -> 1, health -> 0), the committed fit
 (deterministic given its seeds), published directions, and the bad-input contract.
@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 
 from neuroplast import conditions
+from neuroplast.calibration import conditions as calibrate
 from neuroplast.cohort import PRESETS
-from neuroplast.conditions import _symptoms, calibrate
-from neuroplast.conditions._params import FITTED_PATH, FREE
+from neuroplast.conditions import _symptoms
+from neuroplast.instruments import INSTRUMENTS as SCALES
+from neuroplast.parameters.conditions import FITTED_PATH, FREE
 from neuroplast.trials import load_spec, parse_spec, run_trial
-from neuroplast.trials.scales import SCALES
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 CONDITION_EXAMPLES = sorted(p for m in conditions.MODULES for p in EXAMPLES.glob(f"{m.NAME}_*.toml"))
@@ -148,7 +149,7 @@ def test_directions_ketamine_beats_control(calibration_sims, model):
     assert calibrate.response_probability(
         calibration_sims["rodriguez2013_ocd ketamine"], v
     ) > calibrate.response_probability(calibration_sims["rodriguez2013_ocd saline"], v)
-    from neuroplast.conditions.validate import TRIALS
+    from neuroplast.calibration.conditions_validate import TRIALS
 
     r = run_trial(parse_spec(TRIALS["aud"]), model=model, n_per_arm=30)
     d = next(c for c in r.summary["contrasts"] if c["time"] == "21 d")["mean_difference"]

@@ -1,4 +1,4 @@
-"""The fast engine (``Solver(method="fast")``, neuroplast.engine) against the reference engine.
+"""The fast engine (``neuroplast.engine.Fast``) against the reference engine.
 
 Oracle: the production engine (diffrax Tsit5, adaptive, stopped at every input start/stop) at
 rtol 1e-9 / atol 1e-11 on the same model, float64 — its own error is far below the tolerances here
@@ -27,8 +27,8 @@ import pytest
 import neuroplast as npl
 from neuroplast.engine import fast as fast_engine
 
-REF = npl.Solver(rtol=1e-9, atol=1e-11, batch=8)
-FAST = npl.Solver(method="fast", batch=8)
+REF = npl.engine.Tsit5(rtol=1e-9, atol=1e-11, batch=8)
+FAST = npl.engine.Fast(batch=8)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +61,8 @@ def _cohort(model, n=3):
 def _compare(model, doses, saveat, n=3):
     regimen = npl.build_regimen(doses)
     cohort = _cohort(model, n)
-    ref = npl.simulate(model, regimen, cohort, saveat=saveat, solver=REF)
-    fast = npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)
+    ref = npl.simulate(model, regimen, cohort, saveat=saveat, engine=REF)
+    fast = npl.simulate(model, regimen, cohort, saveat=saveat, engine=FAST)
     assert np.all(ref.ok) and np.all(fast.ok)
     assert set(fast.readouts) == set(ref.readouts) and fast.states.shape == ref.states.shape
     worst = {}
@@ -141,12 +141,12 @@ def test_no_patient_lost_and_one_compile(model, monkeypatch):
         [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d", "4 d"]}]
     )
     saveat = np.arange(0.0, 21 * 24 + 1, 6.0)
-    solver = npl.Solver(method="fast", batch=64)
+    solver = npl.engine.Fast(batch=64)
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 200, seed=5)
     traces = []
     impl = fast_engine._solve_batch_impl
     monkeypatch.setattr(fast_engine, "_solve_batch_impl", lambda *a, **k: (traces.append(1), impl(*a, **k))[1])
-    sim = npl.simulate(model, regimen, cohort, saveat=saveat, solver=solver)
+    sim = npl.simulate(model, regimen, cohort, saveat=saveat, engine=solver)
     assert sim.status.shape == (200,) and np.all(sim.status == npl.PatientStatus.ok)
     assert np.all(np.isfinite(sim.states))
     # the regimen gives no midazolam or SSRI: those PK states are skipped (never propagated) and stay exactly 0
@@ -155,7 +155,7 @@ def test_no_patient_lost_and_one_compile(model, monkeypatch):
     assert np.all(sim.states[:, :, model_module._M] == 0.0) and np.all(sim.states[:, :, model_module._R] == 0.0)
     n_first = len(traces)
     assert n_first <= 1
-    small = npl.simulate(model, regimen, cohort.take(np.arange(70)), saveat=saveat, solver=solver)
+    small = npl.simulate(model, regimen, cohort.take(np.arange(70)), saveat=saveat, engine=solver)
     assert len(traces) == n_first  # a 70-patient cohort reuses the 200-patient compilation
     # the same batch gives the same numbers; a patient in another batch may take other steps (the step size is
     # the batch's: its worst patient's), so agrees within the engine's tolerances (see _compare)
@@ -224,14 +224,14 @@ def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
     import jax
 
     plans = []
-    call = fast_engine._kernels.call
+    call = fast_engine.kernels.call
 
     def spy(name, fn, dynamic, static=(), options=None):
         if name == "fast_batch":
             plans.append(fast_engine.Plan(*static[4]))
         return call(name, fn, dynamic, static, options)
 
-    monkeypatch.setattr(fast_engine._kernels, "call", spy)
+    monkeypatch.setattr(fast_engine.kernels, "call", spy)
     regimen = npl.build_regimen(
         [
             {
@@ -252,13 +252,13 @@ def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
             [[0.0, 0.25, 0.5, 2 / 3, 1.0], np.arange(2.0, 21 * 24 + 1, 6.0), 24.4 + 24 * np.arange(0, 21, 7)]
         )
     )
-    npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)
-    ref = npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(batch=8))
+    npl.simulate(model, regimen, cohort, saveat=saveat, engine=FAST)
+    ref = npl.simulate(model, regimen, cohort, saveat=saveat, engine=npl.engine.Tsit5(batch=8))
     plan = plans[0]
     pd = np.setdiff1d(np.arange(ref.states.shape[-1]), fast_engine.pk_indices(ref.states.shape[-1]))
     allowed = np.zeros((pd.size, pd.size), bool)
     allowed[tuple(np.asarray(plan.entries).T)] = True
-    ind = npl.cohort.individualize(model.values, cohort)
+    ind = npl.Model.build(model.values, cohort)
     events = regimen.event_array(cohort.table["weight_kg"].to_numpy(), fast_engine._bucket(len(regimen.doses), 8))
     seen = np.zeros_like(allowed)
     for p in range(len(cohort)):
@@ -281,8 +281,8 @@ def test_time_base(model):
     regimen = npl.build_regimen(
         [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}]
     )
-    ind = npl.cohort.individualize(model.values, npl.sample_cohort(model.values, model.cvs, "trd", 2, seed=1))
-    settings = fast_engine.FastSettings()
+    ind = npl.Model.build(model.values, npl.sample_cohort(model.values, model.cvs, "trd", 2, seed=1))
+    settings = fast_engine.Fast()
     tb = fast_engine.plan(ind, regimen, np.arange(0.0, 7 * 24 + 1, 6.0), settings)
     assert tb.base_h <= settings.min_h and round(tb.base_h * 3600.0, 9) == 5.0
     for t in np.concatenate(fast_engine.regimen_marks(ind, regimen)):
@@ -304,19 +304,11 @@ def test_error_control(model):
     )
     saveat = np.concatenate([[0.0], np.sort(np.random.default_rng(4).uniform(0.05, 72.0, 60)), [72.0]])
     cohort = _cohort(model, 3)
-    ref = npl.simulate(model, regimen, cohort, saveat=saveat, solver=REF)
+    ref = npl.simulate(model, regimen, cohort, saveat=saveat, engine=REF)
     errs, steps = [], []
     for rtol in (1e-2, 1e-4):
         stats = []
-        sim = fast_engine.simulate_fast(
-            model,
-            regimen,
-            cohort,
-            saveat,
-            FAST,
-            settings=fast_engine.FastSettings(rtol=rtol, atol=rtol * 1e-3),
-            stats=stats,
-        )
+        sim = fast_engine.Fast(rtol=rtol, atol=rtol * 1e-3, batch=8).run(model, regimen, cohort, saveat, stats=stats)
         assert np.all(sim.ok)
         errs.append(float(np.max(np.abs(sim.readouts["madrs_true"] - ref.readouts["madrs_true"]))))
         steps.append(stats[0][0])
@@ -363,13 +355,13 @@ def test_pk_groups(model):
     import jax.numpy as jnp
 
     import neuroplast.model as model_module
-    from neuroplast.cohort import individualize
     from neuroplast.engine.linear import propagators
+    from neuroplast.model import Model
 
     names = model_module.STATE_NAMES
     pk = fast_engine.pk_indices(len(names))
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 1, seed=3)
-    m = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    m = jax.tree_util.tree_map(lambda x: x[0], Model.build(model.values, cohort))
     reg = npl.build_regimen(
         [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}]
     )
@@ -409,11 +401,11 @@ import jax
 import numpy as np
 import neuroplast as npl
 
-jax.config.update("jax_enable_x64", False)  # after the import, which turns float64 on
+# float32: JAX's default (configure() is not called)
 model = npl.default_model()
 reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
 cohort = npl.sample_cohort(model.values, model.cvs, "trd", 64, seed=2)
-sim = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 73.0, 6.0), solver=npl.Solver(method="fast"))
+sim = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 73.0, 6.0), engine=npl.engine.Fast())
 assert sim.states.dtype == np.float32, sim.states.dtype
 np.savez(sys.argv[1], status=sim.status, madrs=sim.readouts["madrs_true"])
 """
@@ -433,7 +425,7 @@ def test_float32_keeps_every_patient(model, tmp_path):
     assert np.all(out["status"] == 0), np.bincount(out["status"])
     reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 64, seed=2)
-    ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 73.0, 6.0), solver=FAST)
+    ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 73.0, 6.0), engine=FAST)
     assert np.max(np.abs(out["madrs"] - ref.readouts["madrs_true"])) <= 0.15
 
 
@@ -450,7 +442,7 @@ def test_horizon_beyond_32bit_step_count_is_a_clear_input_error(model):
     saveat = np.arange(0.0, 7 * 24 + 1, 24.0)
     with jax.enable_x64(False):
         with pytest.raises(npl.NeuroplastInputError) as err:
-            npl.simulate(model, reg, cohort, saveat=saveat, solver=FAST)
+            npl.simulate(model, reg, cohort, saveat=saveat, engine=FAST)
     msg = str(err.value)
     assert "field 'saveat'" in msg and "168 h" in msg and "jax_enable_x64" in msg and "\n" not in msg
 
@@ -466,21 +458,19 @@ def test_reachable_follows_the_feeding_graph():
     assert fast_engine._reachable(a, np.array([0]), np.array([0.0, 0.0, 0.0, 1.0, 0.0])).tolist() == [0, 1, 2, 3, 4]
 
 
-def test_batch_size_is_the_solvers_or_the_engines_own(model, monkeypatch):
-    """``simulation.batch_size``: an explicit ``Solver.batch`` is honoured by every engine (a GPU run asks for tens of
+def test_batch_size_is_the_callers_or_the_engines_own(model, monkeypatch):
+    """``Engine.batch_size``: an explicit ``batch`` is honoured by every engine (a GPU run asks for tens of
     thousands of patients per batch; it was once cut to the CPU's 64 without a word); otherwise the engine's own:
     256 for Tsit5, 64 for the fast engine on the CPU and ``device_batch`` on other backends; never more than the
     cohort rounded up to 8. Oracle for the engine: the number of batches it solved (``stats``, one entry each)."""
-    from neuroplast.simulation import batch_size
-
-    assert batch_size(npl.Solver(), 10_000) == 256
-    assert batch_size(npl.Solver(method="fast"), 10_000) == fast_engine.FastSettings().batch == 64
-    assert batch_size(npl.Solver(method="fast", batch=32_768), 1_000_000) == 32_768
-    assert batch_size(npl.Solver(method="fast", batch=32_768), 1_000) == 1_000
-    assert batch_size(npl.Solver(batch=100), 3) == 8
+    assert npl.engine.Tsit5().batch_size(10_000) == 256
+    assert npl.engine.Fast().batch_size(10_000) == fast_engine.Fast().cpu_batch == 64
+    assert npl.engine.Fast(batch=32_768).batch_size(1_000_000) == 32_768
+    assert npl.engine.Fast(batch=32_768).batch_size(1_000) == 1_000
+    assert npl.engine.Tsit5(batch=100).batch_size(3) == 8
     monkeypatch.setattr(fast_engine.jax, "default_backend", lambda: "gpu")
-    assert batch_size(npl.Solver(method="fast"), 10**6) == fast_engine.FastSettings().device_batch == 32_768
-    assert batch_size(npl.Solver(), 10**6) == 256
+    assert npl.engine.Fast().batch_size(10**6) == fast_engine.Fast().device_batch == 32_768
+    assert npl.engine.Tsit5().batch_size(10**6) == 256
     monkeypatch.undo()
 
     regimen = npl.build_regimen(
@@ -489,13 +479,15 @@ def test_batch_size_is_the_solvers_or_the_engines_own(model, monkeypatch):
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 16, seed=5)
     saveat = np.arange(0.0, 25.0, 6.0)
     counts = {}
-    for label, solver in (("solver's", npl.Solver(method="fast", batch=16)), ("engine's", npl.Solver(method="fast"))):
-        settings = fast_engine.FastSettings(batch=8)
+    for label, engine in (
+        ("caller's", npl.engine.Fast(batch=16, cpu_batch=8)),
+        ("engine's", npl.engine.Fast(cpu_batch=8)),
+    ):
         stats = []
-        sim = fast_engine.simulate_fast(model, regimen, cohort, saveat, solver, settings=settings, stats=stats)
+        sim = engine.run(model, regimen, cohort, saveat, stats=stats)
         assert np.all(sim.ok)
         counts[label] = len(stats)
-    assert counts == {"solver's": 1, "engine's": 2}, counts  # 16 patients in one batch of 16, or two of 8
+    assert counts == {"caller's": 1, "engine's": 2}, counts  # 16 patients in one batch of 16, or two of 8
 
 
 @pytest.mark.slow  # compiles the fast engine a second time, with XLA's default (slower to compile) emitters (~10 s)
@@ -505,21 +497,21 @@ def test_the_path_a_gpu_takes_runs_on_the_cpu(model, monkeypatch, tmp_path):
     failed (a kernel that is not itself jitted was run op by op). Here the CPU is told it is a GPU. Oracle: the same
     cohort through the CPU's own path; tolerance 1e-9 MADRS points (only the XLA options differ, which change the
     rounding: ~1e-14 measured), also through the kernel store."""
-    from neuroplast import _kernels
+    from neuroplast.engine import kernels as _kernels
 
     regimen = npl.build_regimen(
         [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}]
     )
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=6)
     saveat = np.arange(0.0, 72.0 + 1e-9, 6.0)
-    cpu = npl.simulate(model, regimen, cohort, saveat=saveat, solver=FAST)
+    cpu = npl.simulate(model, regimen, cohort, saveat=saveat, engine=FAST)
     monkeypatch.setattr(_kernels.jax, "default_backend", lambda: "gpu")
     assert _kernels.compile_options(wide=True, quick=True) == {}
     runs, before = [], _kernels.jax.config.jax_compilation_cache_dir  # (an earlier test may have set a folder)
     try:
         for folder in (None, str(tmp_path)):  # without a kernel store, then with one
             _kernels.jax.config.update("jax_compilation_cache_dir", folder)
-            runs.append(npl.simulate(model, regimen, cohort, saveat=saveat, solver=npl.Solver(method="fast")))
+            runs.append(npl.simulate(model, regimen, cohort, saveat=saveat, engine=npl.engine.Fast()))
     finally:
         _kernels.jax.config.update("jax_compilation_cache_dir", before)
     assert len(list((tmp_path / "neuroplast-kernels").glob("fast_batch-*.bin"))) == 1  # stored and called

@@ -1,5 +1,5 @@
 """Honest uncertainty: on virtual patients drawn from the model with known parameters, the forecast bands
-hold new scores about as often as they claim (issue #6, item 6)."""
+hold new scores about as often as they claim."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""``benchmarks/gpu_run.sh``, the GPU benchmark a lent device runs once (issue #8 item 3), rehearsed on tiny cohorts on
+"""``benchmarks/gpu_run.sh``, the GPU benchmark a lent device runs once, rehearsed on tiny cohorts on
 this machine's backend (``GPU_RUN_SMOKE=1``): a device's minutes are too few to find a broken script there."""
 
 import json

@@ -1,4 +1,4 @@
-"""The on-disk kernel store (neuroplast._kernels): a second process loads the traced engine instead of
+"""The on-disk kernel store (neuroplast.engine.kernels): a second process loads the traced engine instead of
 tracing it, and gets the same numbers."""
 
 import importlib.metadata
@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import neuroplast as npl
     from neuroplast import simulation
-    from neuroplast import _kernels
+    from neuroplast.engine import kernels as _kernels
     from neuroplast.engine import fast
 
     _kernels._known_cpu_options()  # the process's one question about XLA's options: a trivial compile, not a kernel
@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent("""
     model = npl.default_model()
     reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=3)
-    sim = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0), solver=npl.Solver(method=sys.argv[4]))
+    sim = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0), engine=npl.engine.by_name(sys.argv[4]))
     np.save(sys.argv[3], sim.states)
     print("compiles", len(compiles))
 """)
@@ -68,7 +68,7 @@ def test_second_process_loads_the_stored_kernel_and_matches(tmp_path, model, met
     assert len(list((cache / "neuroplast-kernels").glob(f"{kernel}-*.bin"))) == 1
     reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d", "2 d"]}])
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=3)
-    ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0), solver=npl.Solver(method=method)).states
+    ref = npl.simulate(model, reg, cohort, saveat=np.arange(0.0, 97.0, 12.0), engine=npl.engine.by_name(method)).states
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), ref)
     np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), ref)
 
@@ -80,7 +80,7 @@ def test_ran_knows_the_kernels_this_process_has_run():
     import jax
     import jax.numpy as jnp
 
-    from neuroplast import _kernels
+    from neuroplast.engine import kernels as _kernels
 
     def fn(x, y, power):
         return x * y**power
@@ -107,7 +107,7 @@ def test_memoised_key_equals_the_full_key_and_tells_values_apart():
     another static object of other value, another dtype) get other keys."""
     import equinox as eqx
 
-    from neuroplast import _kernels
+    from neuroplast.engine import kernels as _kernels
 
     class Params(eqx.Module):
         rate: np.ndarray
@@ -147,7 +147,7 @@ def test_store_keeps_to_its_bound_dropping_the_least_recently_used(tmp_path, mon
     import jax
     import jax.numpy as jnp
 
-    from neuroplast import _kernels
+    from neuroplast.engine import kernels as _kernels
 
     def fn(x):
         return x + 1.0
@@ -184,7 +184,7 @@ CACHE_BOUND_SCRIPT = textwrap.dedent("""
     import sys
     import jax
     import jax.numpy as jnp
-    from neuroplast import _kernels
+    from neuroplast.engine import kernels as _kernels
 
     _kernels.CACHE_MAX_BYTES = int(sys.argv[2])
     _kernels.use_cache(sys.argv[1])
@@ -213,7 +213,9 @@ def test_use_cache_bounds_jax_compilation_cache(tmp_path):
 
 HOIST_SCRIPT = textwrap.dedent("""
     import os
-    import neuroplast  # noqa: F401  (sets XLA_FLAGS before JAX starts its backend)
+    import neuroplast
+
+    neuroplast.engine.configure()  # sets XLA_FLAGS before JAX starts its backend
     import jax
     import jax.numpy as jnp
 
@@ -226,8 +228,8 @@ HOIST_SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize(
     "given, hoisted", [(None, True), ("--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0", False)]
 )
-def test_import_lets_xla_compile_a_while_loop_as_one_function(tmp_path, given, hoisted):
-    """Oracle: XLA's own compiled program. After ``import neuroplast`` a while loop over 32 kB (above XLA's 1 kB
+def test_configure_lets_xla_compile_a_while_loop_as_one_function(tmp_path, given, hoisted):
+    """Oracle: XLA's own compiled program. After ``neuroplast.engine.configure()`` a while loop over 32 kB (above XLA's 1 kB
     default) is compiled as one function (XLA marks it ``xla_cpu_small_call``): what makes the fast engine's
     stepping loop 1.2x faster (docs/scale.md). Backend extra options the user gives in XLA_FLAGS win."""
     if jax.default_backend() != "cpu":
@@ -249,6 +251,8 @@ MALLOC_SCRIPT = """
 import resource, numpy as np
 import neuroplast
 
+tuned = neuroplast.engine.configure().malloc
+
 def faults(nbytes):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     a = np.empty(nbytes // 8)
@@ -257,13 +261,13 @@ def faults(nbytes):
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 first, second = faults(100 * 2**20), faults(100 * 2**20)
-print(f"{neuroplast._MALLOC_TUNED}|{first}|{second}")
+print(f"{tuned}|{first}|{second}")
 """
 
 
 @pytest.mark.parametrize("given, tuned", [(None, True), ("131072", False)])
-def test_import_keeps_freed_memory_for_reuse(tmp_path, given, tuned):
-    """Oracle: the Linux kernel's count of page faults (``getrusage``). After ``import neuroplast`` a freed 100 MB
+def test_configure_keeps_freed_memory_for_reuse(tmp_path, given, tuned):
+    """Oracle: the Linux kernel's count of page faults (``getrusage``). After ``neuroplast.engine.configure()`` a freed 100 MB
     buffer is reused: writing a second one faults in fewer than 5 % of the pages the first one did (the fast
     engine's batches re-allocate their output buffers: docs/scale.md). A ``MALLOC_TRIM_THRESHOLD_`` the user gives
     (here glibc's default) means nothing is changed: the second buffer faults in as many pages as the first, give
@@ -293,7 +297,7 @@ def test_large_result_arrays_reuse_the_pages_of_arrays_that_are_gone():
     (writing a reused array faults in under 5 % of the pages a fresh one does); the pool keeps to its bound."""
     import resource
 
-    from neuroplast import _memory
+    from neuroplast.engine import memory as _memory
 
     pool = _memory._Pool(max_bytes=2 * _memory.POOL_MIN_BYTES)
     n = _memory.POOL_MIN_BYTES // 8
@@ -325,7 +329,7 @@ def test_compile_options_leave_out_what_this_xla_does_not_know(monkeypatch):
     """XLA drops options between releases (jaxlib 0.11 has no ``xla_cpu_use_fusion_emitters``) and a compile with an
     unknown one fails. Oracle: XLA itself. An option it cannot know is asked about and left out; the ones the locked
     jaxlib knows stay; what ``compile_options`` gives compiles a function and leaves its value unchanged."""
-    from neuroplast import _kernels
+    from neuroplast.engine import kernels as _kernels
 
     if jax.default_backend() != "cpu":
         assert _kernels.compile_options(wide=True, quick=True) == {}
@@ -354,7 +358,7 @@ def test_kernels_are_traced_at_full_matmul_precision(tmp_path):
     engine's propagators are matrix products. Oracle: the stored kernel's own program (its StableHLO names the
     product's precision HIGHEST), and the configuration the kernel was traced under, on the calling thread and on
     the compile-ahead thread."""
-    from neuroplast import _kernels
+    from neuroplast.engine import kernels as _kernels
 
     seen = []
 
@@ -376,3 +380,33 @@ def test_kernels_are_traced_at_full_matmul_precision(tmp_path):
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
     assert seen and set(seen) == {_kernels.MATMUL_PRECISION}, seen
+
+
+IMPORT_SCRIPT = """
+import ctypes, ctypes.util, json, os, sys
+env = dict(os.environ)
+import jax
+x64 = jax.config.jax_enable_x64
+import neuroplast  # noqa: F401
+import neuroplast.cli, neuroplast.web, neuroplast.trials, neuroplast.forecast, neuroplast.scaleout  # noqa: F401
+import equinox._errors
+print(json.dumps({"env_same": dict(os.environ) == env, "x64_same": jax.config.jax_enable_x64 == x64,
+                  "eqx": equinox._errors.EQX_ON_ERROR, "backends": jax._src.xla_bridge._backends == {}}))
+"""
+
+
+def test_import_changes_nothing_in_the_process(tmp_path):
+    """Oracle: the process itself. ``import neuroplast`` (and its command-line, web, trial, forecast and scale-out
+    modules) leaves ``os.environ`` as it was, JAX in its own precision, Equinox's runtime checks as the environment
+    set them, and no JAX backend started (so a user's ``XLA_FLAGS`` still apply); tuning is
+    ``neuroplast.engine.configure()``'s job alone."""
+    import json
+
+    script = tmp_path / "imports.py"
+    script.write_text(IMPORT_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k not in ("EQX_ON_ERROR", "XLA_FLAGS", "JAX_ENABLE_X64")}
+    out = subprocess.run(
+        [sys.executable, str(script)], check=True, capture_output=True, text=True, env=env, timeout=300
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"env_same": True, "x64_same": True, "eqx": "raise", "backends": True}, got

@@ -8,16 +8,17 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import neuroplast as npl
-from neuroplast.cohort import individualize
+from neuroplast.engine.fast import iv_rows
+from neuroplast.model import Model
 
 from .conftest import one_patient
 
 
 def test_individualize_on_the_host_matches_the_device(model):
-    """``individualize(..., host=True)`` (the engines' batches) gives the same model with numpy leaves in JAX's
+    """``Model.build(..., host=True)`` (the engines' batches) gives the same model with numpy leaves in JAX's
     dtype. Oracle: the default call (leaves put on the device), leaf by leaf, exactly."""
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 5, seed=4)
-    on_device, on_host = individualize(model.values, cohort), individualize(model.values, cohort, host=True)
+    on_device, on_host = Model.build(model.values, cohort), Model.build(model.values, cohort, host=True)
     a, tree_a = jax.tree_util.tree_flatten(on_device)
     b, tree_b = jax.tree_util.tree_flatten(on_host)
     assert tree_a == tree_b and len(a) > 50
@@ -27,7 +28,7 @@ def test_individualize_on_the_host_matches_the_device(model):
 
 
 def test_iv_rows_sum_to_the_table_inputs(model):
-    """``Model.iv_rows`` (what the fast engine sums for an IV-only regimen) against the model's own
+    """``engine.fast.iv_rows`` (what the fast engine sums for an IV-only regimen) against the model's own
     ``table_inputs``: at every time, the rows on add up to its dose input, to rounding (1e-12 of the largest)."""
     reg = npl.build_regimen(
         [
@@ -43,9 +44,9 @@ def test_iv_rows_sum_to_the_table_inputs(model):
         ]
     )
     cohort = one_patient(model)
-    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    ind = jax.tree_util.tree_map(lambda x: x[0], Model.build(model.values, cohort))
     table = ind.input_table(jnp.asarray(reg.event_array(np.array([70.0]), 8)[0]))
-    start, end, into = (np.asarray(v) for v in ind.iv_rows(table))
+    start, end, into = (np.asarray(v) for v in iv_rows(table))
     times = np.concatenate([np.linspace(-1.0, 110.0, 997), start, end, start + 0.5])
     expected = np.asarray(jax.vmap(lambda t: ind.table_inputs(t, table)[0])(jnp.asarray(times)))  # (times, 8)
     on = (times[:, None] >= start) & (times[:, None] < end)  # (times, rows)
@@ -57,7 +58,7 @@ def test_full_model_matches_scipy_reference(model, single_infusion):
     """Oracle: SciPy LSODA (rtol 1e-10) on the same right-hand side, split at the infusion stop.
     Tolerance 1e-5 relative to each state's range: both solvers are converged well below it."""
     cohort = one_patient(model)
-    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    ind = jax.tree_util.tree_map(lambda x: x[0], Model.build(model.values, cohort))
     events = single_infusion.event_array(np.array([70.0]), 8)[0]
     f = jax.jit(lambda t, y: ind.vector_field(t, y, events))
     ts = np.array([0.25, 40 / 60, 2.0, 4.0, 24.0, 72.0, 168.0])
@@ -68,7 +69,7 @@ def test_full_model_matches_scipy_reference(model, single_infusion):
             y, t0 = sol.y[:, -1], seg
         ref.append(y)
     ref = np.array(ref)
-    sim = npl.simulate(model, single_infusion, cohort, saveat=ts, solver=npl.Solver(rtol=1e-10, atol=1e-12))
+    sim = npl.simulate(model, single_infusion, cohort, saveat=ts, engine=npl.engine.Tsit5(rtol=1e-10, atol=1e-12))
     scale = np.abs(ref).max(axis=0) + 1e-9
     assert np.max(np.abs(sim.states[0] - ref) / scale) < 1e-5
 
@@ -79,7 +80,7 @@ def test_session_end_after_a_nasal_spray_is_resolved(model):
     agrees to 1e-5 of each state's range; an adaptive step across the unannounced switch was off by 4e-4."""
     reg = npl.build_regimen([{"drug": "esketamine", "route": "intranasal", "amount": "56 mg", "at": ["0 d", "3 d"]}])
     cohort = one_patient(model)
-    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    ind = jax.tree_util.tree_map(lambda x: x[0], Model.build(model.values, cohort))
     events = reg.event_array(np.array([70.0]), 8)[0]
     f = jax.jit(lambda t, y: ind.vector_field(t, y, events))
     ts = np.array([0.5, 1.0, 2.0, 4.0, 24.0, 72.0, 74.0, 96.0, 168.0])
@@ -131,18 +132,18 @@ def test_batches_on_threads_give_the_same_arrays(model, single_infusion, monkeyp
     in cohort order (oracle: the same call with NEUROPLAST_THREADS=1)."""
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 30, seed=3)
     ts = np.array([0.5, 4.0, 24.0])
-    solver = npl.Solver(batch=8)  # 4 batches
+    solver = npl.engine.Tsit5(batch=8)  # 4 batches
     runs = []
     for threads in ("1", "3"):
         monkeypatch.setenv("NEUROPLAST_THREADS", threads)
-        runs.append(npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver))
+        runs.append(npl.simulate(model, single_infusion, cohort, saveat=ts, engine=solver))
     np.testing.assert_array_equal(runs[0].states, runs[1].states)
     np.testing.assert_array_equal(runs[0].status, runs[1].status)
     for name in runs[0].readouts:
         np.testing.assert_array_equal(runs[0].readouts[name], runs[1].readouts[name])
     monkeypatch.setenv("NEUROPLAST_THREADS", "many")
     with pytest.raises(npl.NeuroplastInputError, match="NEUROPLAST_THREADS"):
-        npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver)
+        npl.simulate(model, single_infusion, cohort, saveat=ts, engine=solver)
 
 
 def test_default_batch_threads_are_two_per_core_on_the_cpu(monkeypatch):
@@ -152,7 +153,7 @@ def test_default_batch_threads_are_two_per_core_on_the_cpu(monkeypatch):
 
     import jax
 
-    from neuroplast.simulation import batch_threads
+    from neuroplast.engine import batch_threads
 
     monkeypatch.delenv("NEUROPLAST_THREADS", raising=False)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -170,7 +171,7 @@ def test_warm_kernel_puts_every_batch_on_the_threads(model, single_infusion, mon
     monkeypatch.setenv("NEUROPLAST_THREADS", "2")
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 16, seed=4)
     ts = np.array([0.5, 4.0, 24.0])
-    solver = npl.Solver(batch=8)  # 2 batches
+    solver = npl.engine.Tsit5(batch=8)  # 2 batches
     seen = []
     pool_map = concurrent.futures.ThreadPoolExecutor.map
 
@@ -179,8 +180,8 @@ def test_warm_kernel_puts_every_batch_on_the_threads(model, single_infusion, mon
         return pool_map(self, fn, seen[-1], **kw)
 
     monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "map", spy)
-    first = npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver)  # cold or warm: either way
-    second = npl.simulate(model, single_infusion, cohort, saveat=ts, solver=solver)  # warm now
+    first = npl.simulate(model, single_infusion, cohort, saveat=ts, engine=solver)  # cold or warm: either way
+    second = npl.simulate(model, single_infusion, cohort, saveat=ts, engine=solver)  # warm now
     assert seen and seen[-1] == [0, 8], seen
     np.testing.assert_array_equal(first.states, second.states)
 
@@ -209,7 +210,7 @@ def test_read_outs_within_bounds(model, single_infusion):
 
 def test_inverted_u_of_the_glutamate_surge(model):
     """C01: the surge is positive at subanaesthetic block and reverses at anaesthetic block."""
-    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, one_patient(model)))
+    ind = jax.tree_util.tree_map(lambda x: x[0], Model.build(model.values, one_patient(model)))
     um = np.array([0.3, 0.78, 8.0])  # effect-site racemic uM: low, the antidepressant peak (A34), anaesthetic (A35)
     occ_p, occ_i = ind.nmda.occupancy(0.5 * um, 0.5 * um, 0.0 * um, 0.0 * um)
     e = np.asarray(ind.cascade.excitation(occ_p, occ_i))
@@ -223,7 +224,7 @@ def test_occupancies_stay_in_unit_interval_and_esketamine_is_more_potent(model):
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, one_patient(model)))
+    ind = jax.tree_util.tree_map(lambda x: x[0], Model.build(model.values, one_patient(model)))
     conc = st.floats(min_value=0.0, max_value=1e4, allow_nan=False)
 
     @settings(max_examples=200, deadline=None)
@@ -244,7 +245,9 @@ def test_occupancies_stay_in_unit_interval_and_esketamine_is_more_potent(model):
 def test_failed_patient_is_flagged_not_averaged(model, single_infusion):
     """A step limit makes the solve fail: the patient gets a status code, no exception."""
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 4, seed=1)
-    sim = npl.simulate(model, single_infusion, cohort, saveat=np.array([0.0, 24.0]), solver=npl.Solver(max_steps=5))
+    sim = npl.simulate(
+        model, single_infusion, cohort, saveat=np.array([0.0, 24.0]), engine=npl.engine.Tsit5(max_steps=5)
+    )
     assert np.all(sim.status == npl.PatientStatus.solver_failed)
 
 
@@ -253,23 +256,23 @@ def test_event_window_reads_every_live_event(model):
     of 8 rows. Oracle: the right-hand side on the whole table, at random times and states along the
     trajectory; the rows left out contribute below float64 rounding (e^-45 of a dose's flux), so the two
     agree to 1e-14 relative. Short tables (the ketamine trials) are read whole."""
-    from neuroplast import simulation as S
+    from neuroplast.engine.adaptive import _window, event_window
 
     reg = npl.build_regimen(
         [{"drug": "sertraline", "route": "oral", "amount": "50 mg", "every": "1 d", "count": 364}],
         therapy=[{"kind": "cbt", "every": "7 d", "count": 52}],
     )
-    lookback, k = S.event_window(reg, model.values, 512)
+    lookback, k = event_window(reg, model, 512)
     assert k == 8 and 45.0 / model.values["ka_ser"] < lookback < 100.0
     six = npl.build_regimen(
         [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "every": "2 d", "count": 6}]
     )
-    assert S.event_window(six, model.values, 8) == (0.0, None)
+    assert event_window(six, model, 8) == (0.0, None)
     cohort = one_patient(model)
-    ind = jax.tree_util.tree_map(lambda x: x[0], individualize(model.values, cohort))
+    ind = jax.tree_util.tree_map(lambda x: x[0], Model.build(model.values, cohort))
     ev = jax.numpy.asarray(reg.event_array(cohort.table["weight_kg"].to_numpy(), 512))[0]
     full = jax.jit(lambda t, y: ind.vector_field(t, y, ev))
-    window = jax.jit(lambda t, y: ind.vector_field(t, y, S._window(ev, t, lookback, k)))
+    window = jax.jit(lambda t, y: ind.vector_field(t, y, _window(ev, t, lookback, k)))
     ts = np.arange(0.0, 364 * 24.0 + 1e-9, 7 * 24.0)
     states = npl.simulate(model, reg, cohort, saveat=ts).states[0]
     rng = np.random.default_rng(0)

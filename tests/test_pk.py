@@ -9,8 +9,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import neuroplast as npl
-from neuroplast.cohort import individualize
-from neuroplast.model import DRUG_CODES, KETAMINE_FAMILY, STATE_NAMES
+from neuroplast.model import DRUG_CODES, KETAMINE_FAMILY, STATE_NAMES, Model
 from neuroplast.scales.pk import ROUTE_CODES, closed_form_linear
 from neuroplast.scales.pk.ketamine import AMOUNT_STATES
 from neuroplast.scales.pk.nca import nca
@@ -19,7 +18,7 @@ from .conftest import one_patient
 
 MW = 237.73
 UMOL_PER_MG = 1000.0 / MW
-TIGHT = npl.Solver(rtol=1e-10, atol=1e-12)
+TIGHT = npl.engine.Tsit5(rtol=1e-10, atol=1e-12)
 
 
 def _scalar(module):
@@ -27,7 +26,7 @@ def _scalar(module):
 
 
 def _patient(model, **kw):
-    return _scalar(individualize(model.values, one_patient(model, **kw)))
+    return _scalar(Model.build(model.values, one_patient(model, **kw)))
 
 
 def _augmented(m, drug, route):
@@ -89,7 +88,7 @@ def test_integrated_model_matches_closed_form_every_route(model, drug, route, am
     state's peak (the solver runs at rtol 1e-10)."""
     reg = _regimen(drug, route, amount, duration, at=("0 h", "12 h"))
     ts = np.array([0.0, 0.1, 0.3, 0.7, 1.0, 2.0, 6.0, 12.2, 13.0, 24.0, 72.0])
-    sim = npl.simulate(model, reg, one_patient(model, weight_kg=82.0), saveat=ts, solver=TIGHT)
+    sim = npl.simulate(model, reg, one_patient(model, weight_kg=82.0), saveat=ts, engine=TIGHT)
     a, b, off = _augmented(_patient(model, weight_kg=82.0), drug, route)
     exact = closed_form_linear(a, b, _infusions(reg, 82.0), ts)[:, off:]
     got = sim.states[0, :, :17]
@@ -117,9 +116,9 @@ def test_mass_balance_every_route(model, drug, route, amount, duration):
     cohort = npl.sample_cohort(model.values, model.cvs, "trd", 8, seed=3)
     reg = _regimen(drug, route, amount, duration)
     ts = np.array([0.005, 0.3, 40 / 60, 2.0, 24.0, 96.0])
-    sim = npl.simulate(model, reg, cohort, saveat=ts, solver=npl.Solver(rtol=1e-9, atol=1e-12))
+    sim = npl.simulate(model, reg, cohort, saveat=ts, engine=npl.engine.Tsit5(rtol=1e-9, atol=1e-12))
     w = cohort.table["weight_kg"].to_numpy()
-    ind = individualize(model.values, cohort)
+    ind = Model.build(model.values, cohort)
     given = np.zeros((len(w), ts.size))
     depot = np.zeros_like(given)
     rc = ROUTE_CODES[route]
@@ -149,8 +148,8 @@ def test_two_back_to_back_infusions_equal_one_long(model):
     )
     # every state but expectancy, which counts clinic time (a split dose keeps the patient longer)
     keep = [i for i, n in enumerate(STATE_NAMES) if n != "expectancy"]
-    s1 = npl.simulate(model, long, one_patient(model), saveat=ts, solver=TIGHT).states[0][:, keep]
-    s2 = npl.simulate(model, split, one_patient(model), saveat=ts, solver=TIGHT).states[0][:, keep]
+    s1 = npl.simulate(model, long, one_patient(model), saveat=ts, engine=TIGHT).states[0][:, keep]
+    s2 = npl.simulate(model, split, one_patient(model), saveat=ts, engine=TIGHT).states[0][:, keep]
     scale = np.abs(s1).max(axis=0) + 1e-9
     assert np.max(np.abs(s1 - s2) / scale) < 1e-6
 
@@ -171,7 +170,7 @@ def test_steady_state_under_constant_infusion(model):
 
 def _nca(model, reg, key, end=96.0, **kw):
     ts = np.unique(np.concatenate([np.arange(0, 6, 1 / 120), np.arange(0, end + 1e-9, 0.25)]))
-    sim = npl.simulate(model, reg, one_patient(model, **kw), saveat=ts, solver=npl.Solver(rtol=1e-9, atol=1e-12))
+    sim = npl.simulate(model, reg, one_patient(model, **kw), saveat=ts, engine=npl.engine.Tsit5(rtol=1e-9, atol=1e-12))
     return nca(ts, sim.readouts[key][0]), sim
 
 

@@ -18,7 +18,7 @@ from neuroplast.io.sbml import export_sbml
 roadrunner = pytest.importorskip("roadrunner")
 libsbml = pytest.importorskip("libsbml")
 
-TIGHT = npl.Solver(rtol=1e-10, atol=1e-12)
+TIGHT = npl.engine.Tsit5(rtol=1e-10, atol=1e-12)
 TIMES = np.linspace(0.0, 54.0, 109)  # every 30 min over 2.25 days: absorption, distribution, second daily doses
 
 REGIMENS = {
@@ -70,7 +70,7 @@ def test_roadrunner_matches_neuroplast(model, patient, case):
     regimen = npl.build_regimen(REGIMENS[case])
     exp = export_sbml(model, regimen, patient)
     assert PD <= set(exp.readouts), sorted(PD - set(exp.readouts))
-    sim = npl.simulate(model, regimen, patient, saveat=TIMES, solver=TIGHT)
+    sim = npl.simulate(model, regimen, patient, saveat=TIMES, engine=TIGHT)
     assert sim.ok.all()
     rr = _roadrunner(exp.sbml, list(exp.readouts))
     active = 0

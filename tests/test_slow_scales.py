@@ -127,10 +127,10 @@ def test_mdd_preset_volume_matches_enigma(model):
     with the Sheline slope give the cohort mean; the tolerance is the ENIGMA 95% CI in percent (about
     +-0.5 points for d = -0.14 +- 0.055 with a 9% SD of volume) plus Monte-Carlo error at n = 4,000."""
     cohort = npl.sample_cohort(model.values, model.cvs, "mdd", 4000, seed=3)
-    ind = npl.cohort.individualize(model.values, cohort)
+    ind = npl.Model.build(model.values, cohort)
     v0 = np.asarray(ind.neurogenesis.volume0)
     assert 100 * (v0.mean() - 1.0) == pytest.approx(-1.24, abs=0.5)
-    trd = npl.cohort.individualize(model.values, npl.sample_cohort(model.values, model.cvs, "trd", 1000, seed=3))
+    trd = npl.Model.build(model.values, npl.sample_cohort(model.values, model.cvs, "trd", 1000, seed=3))
     assert np.asarray(trd.neurogenesis.volume0).mean() < v0.mean()  # longer illness, more loss (G05)
 
 

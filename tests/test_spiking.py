@@ -1,4 +1,4 @@
-"""From receptors to circuit, checked against spikes (issue 5, item 2).
+"""From receptors to circuit, checked against spikes.
 
 Oracle: a Brian2 network of 400 E / 100 I conductance-based LIF neurons with AMPA, NMDA (Mg2+ block) and
 GABA-A synapses, NMDA block removed from NMDA conductance (more on interneurons, interneuron_selectivity).

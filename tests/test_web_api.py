@@ -1,4 +1,4 @@
-"""The web API (issue #7): options read from the library, /api/simulate and /api/trials against the
+"""The web API: options read from the library, /api/simulate and /api/trials against the
 library's own front door, the CLI's validation messages, limits, and a schemathesis fuzz of the
 OpenAPI schema.
 
@@ -80,7 +80,7 @@ def test_simulate_equals_the_library_front_door(client, model):
     assert ts[0] == 0.0 and ts[-1] == pytest.approx(48.0) and np.all(np.diff(ts) > 0)
     regimen = npl.build_regimen([KETAMINE])
     cohort = npl.typical_patient(model.values, weight_kg=82.0, female=True, age_y=51.0, baseline_madrs=33.0)
-    ref = npl.simulate(model, regimen, cohort, saveat=ts, solver=npl.Solver())
+    ref = npl.simulate(model, regimen, cohort, saveat=ts, engine=npl.engine.Tsit5())
     assert set(res["readouts"]) == set(ref.readouts)
     for name, arr in ref.readouts.items():
         got = np.array([np.nan if v is None else v for v in res["readouts"][name]["values"]])

@@ -43,7 +43,7 @@ def parse_quantity(text: object, kind: str, *, field: str) -> float:
         )
     reg = ureg()
     try:
-        q = reg.Quantity(text.strip())
+        q: pint.Quantity = reg.Quantity(text.strip())
     except Exception as exc:  # pint raises several unrelated types here
         raise NeuroplastInputError(
             f"cannot parse the quantity ({type(exc).__name__})", field=field, value=text
@@ -69,7 +69,7 @@ def parse_amount(text: object, *, field: str) -> tuple[float, str]:
         raise NeuroplastInputError('expected an amount such as "0.5 mg/kg"', field=field, value=text)
     reg = ureg()
     try:
-        q = reg.Quantity(text.strip())
+        q: pint.Quantity = reg.Quantity(text.strip())
     except Exception as exc:
         raise NeuroplastInputError(f"cannot parse the amount ({type(exc).__name__})", field=field, value=text) from None
     if q.units == reg.dimensionless:

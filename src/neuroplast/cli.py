@@ -28,9 +28,11 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (writte
 
 
 def _setup():
-    from . import _kernels
+    """Every command first tunes the process (neuroplast.engine.configure) and keeps compiled kernels on disk."""
+    from .engine import configure, kernels
 
-    _kernels.use_cache(os.environ.get("NEUROPLAST_CACHE", str(Path.home() / ".cache" / "neuroplast" / "jax")))
+    configure()
+    kernels.use_cache(os.environ.get("NEUROPLAST_CACHE", str(Path.home() / ".cache" / "neuroplast" / "jax")))
 
 
 def _guard(fn, *args, **kwargs):
@@ -179,7 +181,7 @@ def simulate(
         )
 
     sim = _guard(run)
-    from .model import READOUT_UNITS
+    from .catalog import READOUT_UNITS
 
     t = Table(title="one patient: every read-out (trajectories in trajectories.nc)")
     for col in ("read-out", "unit", "start", "peak", "lowest", "end"):
@@ -243,7 +245,7 @@ def validate(
     """Run every calibration trial; print simulated vs published for every calibration endpoint."""
     _setup()
     from .calibration import evaluate
-    from .conditions.validate import evaluate_conditions
+    from .calibration.conditions_validate import evaluate_conditions
     from .io import write_json
     from .simulation import default_model
 
@@ -266,9 +268,9 @@ def validate(
 def calibrate_conditions(
     n_per_arm: Annotated[int, typer.Option(help="Virtual patients per calibration arm (>= 10).")] = 300,
 ):
-    """Fit the condition parameters (PTSD, OCD) to the calibration set; write conditions/fitted.json."""
+    """Fit the condition parameters (PTSD, OCD) to the calibration set; write parameters/conditions_fitted.json."""
     _setup()
-    from .conditions import calibrate as cond
+    from .calibration import conditions as cond
 
     result = _guard(cond.main, n_per_arm)
     console.print(f"wrote {cond.FITTED_PATH}: {result['values']}")
@@ -374,7 +376,7 @@ def serve(
     uvicorn.run(create_app(limits), host=host, port=port, log_level="warning")
 
 
-# --- scale-out (issue #8): power, sensitivity, cohorts streamed to disk; library in neuroplast.scaleout ---
+# --- scale-out: power, sensitivity, cohorts streamed to disk; library in neuroplast.scaleout ---
 SchedulerOpt = Annotated[
     str,
     typer.Option(
@@ -553,8 +555,8 @@ def cohort(
     from . import DISCLAIMER
     from ._errors import NeuroplastInputError
     from ._units import parse_quantity
+    from .engine import by_name
     from .scaleout import plan_stream, run_stream
-    from .simulation import Solver
     from .trials import load_spec
 
     s = _guard(load_spec, protocol, allow_high_dose=allow_high_dose)
@@ -585,7 +587,7 @@ def cohort(
         resume=resume,
         states=states,
         allow_high_dose=allow_high_dose,
-        solver=Solver(method=engine),
+        engine=by_name(engine),
     )
     prog, tick = _progress(patients, "simulating")
     try:

@@ -13,8 +13,9 @@ import xarray as xr
 
 from . import DISCLAIMER
 from .cohort import typical_patient
+from .engine import Tsit5
 from .io import atomic_output_dir, write_json, write_netcdf, write_parquet
-from .simulation import PopulationModel, Solver, default_model, simulate
+from .simulation import PopulationModel, default_model, simulate
 from .trials import TrialResult, TrialSpec, load_spec, run_trial
 from .trials.compare import published_points
 
@@ -134,7 +135,7 @@ def simulate_protocol(
     regimen = regimens[name]
     end = days * 24.0 if days else max(max(h for _, h in spec.timepoints_h()), regimen.last_dose_h + 24.0 * 14)
     ts = np.unique(np.concatenate([np.arange(0.0, min(end, 48.0), 1 / 12), np.arange(0.0, end + 1e-9, 1.0)]))
-    sim = simulate(model, regimen, cohort, saveat=ts, solver=Solver())
+    sim = simulate(model, regimen, cohort, saveat=ts, engine=Tsit5())
     figs = simulation_figures(sim)
     with atomic_output_dir(Path(out)) as tmp:
         ds = sim.to_xarray()
@@ -187,7 +188,7 @@ def pk_summary(
     pts += [d.time_h + np.arange(0.0, 6.0, 1.0 / 60.0) for d in regimen.doses]
     ts = np.unique(np.round(np.concatenate(pts), 9))
     ts = ts[ts <= end]
-    sim = simulate(model, regimen, cohort, saveat=ts, solver=Solver(rtol=1e-8, atol=1e-11))
+    sim = simulate(model, regimen, cohort, saveat=ts, engine=Tsit5(rtol=1e-8, atol=1e-11))
     given = {d.drug for d in regimen.doses}
     out = {}
     for species, key in PK_SPECIES.items():
@@ -248,7 +249,7 @@ def circuit_protocol(
     model = default_model()
     cohort = typical_patient(model.values, weight_kg=weight_kg, female=female)
     ts = np.unique(np.concatenate([np.arange(0.0, end + 1e-9, 1.0), np.asarray(hours)]))
-    sim = simulate(model, regimen, cohort, saveat=ts, solver=Solver())
+    sim = simulate(model, regimen, cohort, saveat=ts, engine=Tsit5())
     state = mood_circuit(sim, hours, field="--at")
     healthy = healthy_circuit()
     regions = list(state.regions)

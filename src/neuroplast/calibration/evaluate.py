@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ _INFUSION = {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration
 _SSRI = {"drug": "escitalopram", "route": "oral", "amount": "20 mg", "start": "0 d", "every": "1 d", "count": 84}
 _CBT = {"kind": "cbt", "start": "0 d", "every": "7 d", "count": 12}
 
-CALIBRATION_TRIALS = {
+CALIBRATION_TRIALS: dict[str, dict[str, Any]] = {
     # The trd preset with the usual inclusion of the IV ketamine RCTs (murrough2013_ajp).
     "single": {
         "trial": {
@@ -95,7 +96,7 @@ CALIBRATION_TRIALS = {
             },
         ],
     },
-    # ---- slow scales (issue #4): weeks to months, the mdd preset unless said otherwise -------------------
+    # ---- slow scales: weeks to months, the mdd preset unless said otherwise -------------------
     # Placebo-controlled SSRI trial: escitalopram 20 mg/day stands in for citalopram 40 mg/day (the S-enantiomer
     # carries the activity; STAR*D mean exit dose 41.8 mg, trivedi2006_stard_level1), HAM-D17 >= 14 at entry.
     "ssri": {

@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import math
 import time
+from typing import Any
 
 import numpy as np
 import scipy.optimize
 
 from .. import parameters
-from ..cohort import individualize, typical_patient
+from ..cohort import typical_patient
 from ..evidence.targets import TARGETS
+from ..model import Model
 from ..scales.pk import closed_form_linear
 from ..simulation import default_model
 from .evaluate import evaluate, run_calibration_trials
@@ -69,7 +71,7 @@ CADSS_MEAN = 7.7  # wilkinson2018_cadss_ketamine
 
 def _ketamine_peak(values, v1):
     """Peak plasma and effect-site racemic ketamine (ng/mL), typical 70 kg patient, 0.5 mg/kg over 40 min."""
-    ind = individualize({**values, "v1_ket": v1}, typical_patient(values))
+    ind = Model.build({**values, "v1_ket": v1}, typical_patient(values))
     pk = type(ind.ketamine)(*[np.asarray(getattr(ind.ketamine, f))[0] for f in ind.ketamine.__dataclass_fields__])
     a, b = pk.system()
     umol = 0.5 * 70.0 * 1000.0 / 237.73
@@ -128,7 +130,7 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
     rows = evaluate(model, n_per_arm=n_per_arm, targets=[t for t in TARGETS if t.stage == "ketamine"])
     fitted = {**anchors, **best}
     fit_rows = [r for r in rows if r["use"] == "fit"]
-    out = {
+    out: dict[str, Any] = {
         "description": "Fitted by neuroplast.calibration.fit (neuroplast calibrate); do not edit by hand.",
         "method": "stage 1 closed-form anchors; stage 2 Nelder-Mead on log-parameters, objective = sum of squared z of the fit targets",
         "n_per_arm": n_per_arm,

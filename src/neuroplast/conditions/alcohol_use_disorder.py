@@ -15,6 +15,8 @@ assumptions, and its validate entry is a direction check. The MET course is not 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import _symptoms
@@ -56,7 +58,7 @@ def _hdd(ro, table, v):
     return _pdd(ro, table, v) * _symptoms.baseline(table, "heavy_day_share")
 
 
-SCALES = [
+SCALES: list[dict[str, Any]] = [
     dict(
         name="PDD",
         title="Percent drinking days (= 100 - percent days abstinent), 0-100",

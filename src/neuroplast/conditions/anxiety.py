@@ -10,6 +10,8 @@ saline crossover, LSAS response 33% vs 0% over 2 weeks). Neither is fitted; they
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import _symptoms
 
 NAME = "anxiety"
@@ -40,7 +42,7 @@ def _hama(ro, table, v):
     return _symptoms.score(ro, table, "baseline_hama_true", "fear", v["anxiety_gain"], v["anxiety_expectancy_share"], v)
 
 
-SCALES = [
+SCALES: list[dict[str, Any]] = [
     dict(
         name="HAMA",
         title="Hamilton Anxiety Rating Scale (0-56)",

@@ -1,6 +1,6 @@
 """Bipolar depression on a mood stabiliser: depression on MADRS as for trd; a switch-to-mania read-out (YMRS).
 
-Depression uses the depression scales (MADRS, HAM-D, ...: ``trials/scales.py`` lists the population)
+Depression uses the depression scales (MADRS, HAM-D, ...: ``instruments.py`` lists the population)
 with this preset. The YMRS read-out is a safety output::
 
     YMRS(t) = baseline + ymrs_per_cadss x CADSS(t)
@@ -14,6 +14,8 @@ within 2 weeks) is held out. ``summary.json`` gets the YMRS keys in each arm's `
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +61,7 @@ def ymrs(ro, table, v):
     return base + v["ymrs_per_cadss"] * cadss + switch
 
 
-SCALES = [
+SCALES: list[dict[str, Any]] = [
     dict(
         name="YMRS",
         title="Young Mania Rating Scale (0-60), switch-to-mania read-out",

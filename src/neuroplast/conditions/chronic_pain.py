@@ -14,6 +14,8 @@ source, abstract read: 7 RCTs, 211 patients; lowest pain >= 48 h after the infus
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import _symptoms
@@ -51,7 +53,7 @@ def _nrs(ro, table, v):
     return sustained * acute
 
 
-SCALES = [
+SCALES: list[dict[str, Any]] = [
     dict(
         name="NRS",
         title="Pain intensity, 0-10 numerical rating scale",

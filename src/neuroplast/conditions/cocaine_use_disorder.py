@@ -6,6 +6,8 @@ set: every number is an assumption (``cud_gain``, ``cud_expectancy_share``, the 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import _symptoms
@@ -37,7 +39,7 @@ def _pud(ro, table, v):
     return np.minimum(pud, 100.0)
 
 
-SCALES = [
+SCALES: list[dict[str, Any]] = [
     dict(
         name="PUD",
         title="Percent days of cocaine use, 0-100",

@@ -5,10 +5,12 @@ Model: Y-BOCS follows the compulsion loop's activity with gain ``ocd_gain`` and 
 rodriguez2013_ocd (response, >= 35% Y-BOCS reduction, at 1 week: ketamine 4/8, saline 0/7) and
 bloch2012_ocd (open label: 0/10 responders on days 1-3). The two studies disagree (drug-free patients
 with near-constant obsessions vs treatment-refractory patients, 7 of 10 depressed): the fit is a
-compromise; ``python -m neuroplast.conditions.calibrate`` also reports each study's own fit.
+compromise; ``python -m neuroplast.calibration.conditions`` also reports each study's own fit.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from . import _symptoms
 
@@ -43,7 +45,7 @@ def _ybocs(ro, table, v):
     return _symptoms.score(ro, table, "baseline_ybocs_true", "compulsion", v["ocd_gain"], v["ocd_expectancy_share"], v)
 
 
-SCALES = [
+SCALES: list[dict[str, Any]] = [
     dict(
         name="YBOCS",
         title="Yale-Brown Obsessive Compulsive Scale (0-40)",

@@ -14,6 +14,8 @@ two weeks: CAPS-5 11.88 (SE 3.96) lower than midazolam at week 2; conditions/sou
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import _symptoms
 
 NAME = "ptsd"
@@ -56,7 +58,7 @@ def _iesr(ro, table, v):
     return _caps5(ro, table, v) * v["iesr_per_caps5"]
 
 
-SCALES = [
+SCALES: list[dict[str, Any]] = [
     dict(
         name="CAPS5",
         title="Clinician-Administered PTSD Scale for DSM-5 (total severity 0-80)",

@@ -24,12 +24,14 @@ def extra_safety(sim, ok, values: dict, summary: dict, per_patient: dict) -> Non
     ts = np.asarray(sim.times_h)
     late = ts >= ts[0] + 24.0
     peak = y.max(axis=1)
-    switch = (y[:, late] >= HYPOMANIA).any(axis=1) if late.any() else np.zeros(len(y), bool)
+    # any(axis=1) of a 2-D array is an array; numpy's stubs also allow a scalar, hence asarray (a no-op here)
+    switch = np.asarray((y[:, late] >= HYPOMANIA).any(axis=1)) if late.any() else np.zeros(len(y), bool)
     new = {"ymrs_peak": peak, "mania_switch": switch}
     for k, v in new.items():
         if k in per_patient:
             raise KeyError(f"safety key {k!r} already present")
         per_patient[k] = v
+    keys: dict[str, float | None]
     if not ok.any():
         keys = {
             "ymrs_peak_mean": None,

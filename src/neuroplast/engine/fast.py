@@ -1,4 +1,4 @@
-"""``Solver(method="fast")``: closed-form linear PK plus an adaptive, stiff-safe Rosenbrock-W scheme.
+"""The fast engine, :class:`Fast`: closed-form linear PK plus an adaptive, stiff-safe Rosenbrock-W scheme.
 
 The model splits into a linear block with constant coefficients — the pharmacokinetic states,
 fed by the dose inputs and fed back by nothing — and everything else (receptors → signalling →
@@ -36,8 +36,8 @@ synapses → mood, and whatever slow states the model has). The engine
 
 The step size is the batch's (one branch per step for all patients: the per-step matrices stay
 contiguous and shared branches stay branches), so a patient's result depends, within the
-tolerances, on the patients it shares a batch with (``Solver.batch``; by default ``FastSettings.batch``,
-64, on the CPU and ``FastSettings.device_batch`` on a GPU): the same cohort with the same batch size
+tolerances, on the patients it shares a batch with (``Fast.batch``; by default ``Fast.cpu_batch``,
+64, on the CPU and ``Fast.device_batch`` on a GPU): the same cohort with the same batch size
 gives the same numbers. A patient whose states turn non-finite or go beyond :data:`DIVERGED` at the
 shortest step is flagged ``non_finite`` and left out of the control.
 
@@ -46,11 +46,12 @@ stays at zero: the ketamine trials skip the midazolam and SSRI states); each pat
 block is checked to feed none of the skipped states. The dose input ``b(t)`` is ``B into(t)``,
 with ``into`` the model's input channels (:meth:`Model.table_inputs`) and ``B`` read off once;
 an IV-only regimen's input is constant on every step: the sum of the contributions of the infusions
-on, each read off once per batch (:meth:`Model.iv_rows`). A patient whose dose input lands on a PK row
+on, each read off once per batch (:func:`iv_rows`). A patient whose dose input lands on a PK row
 the engine was not set up for (cannot happen for a regimen's own drugs; a guard) is flagged
 ``solver_failed``.
 
-Which states are the PK block is read from :mod:`neuroplast.model` (its PK slices) and checked
+Which states are the PK block is read from :mod:`neuroplast.model` (:data:`~neuroplast.model.PK_SCALES` in its
+:data:`~neuroplast.model.LAYOUT`) and checked
 numerically at every set-up: the block's rows must be affine in the block's states alone, with the
 same coefficients at every time and state. The non-PK states read only the PK states
 :data:`neuroplast.model.PK_READ` declares (checked the same way), so the PK derivative the ROS2 stages
@@ -69,12 +70,16 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from .. import _kernels
 from .._errors import NeuroplastInputError, PatientStatus
-from .._kernels import compile_options
-from ..cohort import Cohort, individualize
-from ..model import sum_rows
+from ..cohort import Cohort
+from ..model import LAYOUT, PK_READ, PK_SCALES, TABLE, Model, sum_rows
+from ..parameters import PopulationModel
+from ..regimen import Regimen
+from . import kernels
+from .base import Engine, Simulation, check_batch, run_batches
+from .base import bucket as _bucket
 from .grid import TimeBase, time_base
+from .kernels import compile_options
 from .linear import GAUSS, propagators, substeps
 from .sparse import Plan, pattern_of
 
@@ -91,32 +96,64 @@ middle points): :func:`simulate_fast`'s ``prepare``."""
 
 
 @dataclasses.dataclass(frozen=True)
-class FastSettings:
-    """The fast engine's step-size control (hours). Defaults chosen by measurement: docs/scale.md."""
+class Fast(Engine):
+    """The fast engine and its step-size control (hours). Defaults chosen by measurement: docs/scale.md.
+
+    ``batch``: patients per compiled batch, who share a step size (the controller follows the batch's worst
+    patient); ``None``: ``cpu_batch`` on the CPU (64, measured), ``device_batch`` on other backends (a GPU:
+    an assumption, not measured; a step attempt is a few dozen kernels whatever the batch, so a GPU needs tens of
+    thousands of patients in flight; a batch of 32,768 needs ~1.6 GB, measured on the CPU in float32, 84 days
+    saved daily)."""
 
     fine_h: float = 2.0 / 60.0  # first step at every discontinuity (a dose starts or stops)
     min_h: float = 5.0 / 3600.0  # the shortest step (at most; the time base): always accepted, so no patient is lost
     coarse_h: float = 24.0  # longest step
     rtol: float = 5e-3  # the controller's tolerances on the non-PK states (ROS2's embedded error estimate), chosen
     atol: float = 2e-4  # by step counts and true-MADRS errors against rtol 1e-8 references: docs/scale.md
-    batch: int = 64  # on the CPU, patients sharing a step size (the controller follows the batch's worst patient)
-    # other backends (a GPU): assumption, not measured. A step attempt is a few dozen kernels whatever the batch, so
-    # a GPU needs tens of thousands of patients in flight; a batch of 32,768 needs ~1.6 GB (measured on the CPU in
-    # float32, 84 days saved daily). Solver(batch=N) overrides either.
-    device_batch: int = 32_768
     jac_every: int = 8  # accepted steps between fresh Jacobians of the non-PK block (ROS2 is a W-method: docs/scale.md)
+    batch: int | None = None
+    cpu_batch: int = 64
+    device_batch: int = 32_768
+
+    def __post_init__(self):
+        check_batch(self)
+        for name in ("fine_h", "min_h", "coarse_h", "rtol", "atol"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0):
+                raise NeuroplastInputError("must be a positive number", field=f"engine.{name}", value=v)
+        if not self.min_h <= self.fine_h <= self.coarse_h:
+            raise NeuroplastInputError("must satisfy min_h <= fine_h <= coarse_h", field="engine.fine_h",
+                                       value=self.fine_h)  # fmt: skip
+
+    def own_batch(self) -> int:
+        return self.cpu_batch if jax.default_backend() == "cpu" else self.device_batch
+
+    def run(
+        self,
+        model: PopulationModel,
+        regimen: Regimen,
+        cohort: Cohort,
+        ts: np.ndarray,
+        progress: Callable[[int], None] | None = None,
+        stats: list | None = None,
+    ) -> Simulation:
+        """Solve the cohort (see :class:`neuroplast.engine.Engine`); ``stats``: if given, gets ``(accepted,
+        rejected)`` steps per batch."""
+        return simulate_fast(model, regimen, cohort, ts, self, progress, stats)
 
 
 def pk_indices(n_states: int) -> np.ndarray:
-    """Indices of the model's linear PK states (the slices :mod:`neuroplast.model` declares)."""
-    from .. import model as model_module
-
-    # _K: ketamine family, _M: midazolam, _R: SSRIs (model.py's state slices); checked by verify_pk_block
-    slices = [getattr(model_module, n) for n in ("_K", "_M", "_R") if isinstance(getattr(model_module, n, None), slice)]
-    if not slices:
-        raise RuntimeError("neuroplast.model no longer declares its PK slices (_K, _M, _R): update neuroplast.engine")
-    idx = sorted({i for sl in slices for i in range(n_states)[sl]})
+    """Indices of the model's linear PK states (the states of :data:`neuroplast.model.PK_SCALES`; checked by
+    :func:`verify_pk_block`)."""
+    idx = sorted(i for i in LAYOUT.of(*PK_SCALES) if i < n_states)
     return np.asarray(idx, dtype=np.int64)
+
+
+def iv_rows(table):
+    """For a compiled input table (:data:`neuroplast.model.TABLE`) whose rows are all IV infusions: each row's
+    ``(start, end, into)``, ``into`` (n_events, channels) the input into the PK entry points while the row is on,
+    in the order of :meth:`Model.table_inputs`'s ``into`` (which is their sum over the rows on at ``t``)."""
+    return table[:, TABLE.start], table[:, TABLE.end], table[:, TABLE.rate : TABLE.rate + 1] * table[:, TABLE.into]
 
 
 def _one(tree, i=0):
@@ -138,8 +175,6 @@ def read_rows(jac: np.ndarray, pk: np.ndarray, pd: np.ndarray, live: np.ndarray)
     """Positions in ``pk[live]`` of the PK states the non-PK block reads (:data:`neuroplast.model.PK_READ`, the
     model's declaration): the engine needs their derivative only. Raise if the Jacobians ``jac`` show the non-PK
     rows reading a live PK state the declaration leaves out."""
-    from ..model import PK_READ
-
     declared = np.isin(pk[live], PK_READ)
     seen = np.any(jac[:, pd][:, :, pk[live]] != 0.0, axis=(0, 1))
     if np.any(seen & ~declared):
@@ -172,7 +207,7 @@ def verify_pk_block(jac: np.ndarray, pk: np.ndarray) -> None:
     if np.any(np.abs(rows[:, :, other]) > 1e-12 * scale) or np.any(np.abs(rows - rows[:1]) > 1e-9 * scale):
         raise RuntimeError(
             "the fast solver needs the model's PK states (neuroplast.model slices) to form a linear "
-            "block with constant coefficients; they do not: use Solver(method='tsit5')"
+            "block with constant coefficients; they do not: use neuroplast.engine.Tsit5()"
         )
 
 
@@ -362,7 +397,7 @@ def _solve_batch_impl(
         # infusions only: each row's contribution to the input rows while it is on, once per batch ((rows, r, B),
         # Model.iv_rows); a step's input is the sum of the rows on (the model's table_inputs, vmapped, with the
         # depot outflows it would discard and the channels, cost ~3 us of a ~20 us attempt: docs/scale.md)
-        rows_iv = jax.vmap(lambda m, e: m.iv_rows(e))(model, events)
+        rows_iv = jax.vmap(iv_rows)(events)
         ev_start, ev_end, ev_into = (jnp.moveaxis(v, 0, -1) for v in rows_iv)  # (rows, B), (rows, B), (rows, 8, B)
         ev_in = jnp.stack([matvec(bm_r, ev_into[i]) for i in range(ev_into.shape[0])])  # (rows, r, B)
 
@@ -644,10 +679,6 @@ def _solve_batch(
     )
 
 
-def _bucket(n: int, step: int) -> int:
-    return max(step, -(-n // step) * step)
-
-
 def regimen_marks(model, regimen):
     """``(starts, ends, session_ends)`` of the regimen's inputs, hours (needs the batched model for the
     clinic session's length)."""
@@ -658,7 +689,7 @@ def regimen_marks(model, regimen):
     return starts, ends, session_ends
 
 
-def plan(model, regimen, saveat, settings: FastSettings = FastSettings()) -> TimeBase:
+def plan(model, regimen, saveat, settings: Fast = Fast()) -> TimeBase:
     """The time base for ``regimen`` saved at ``saveat`` (needs the batched model for the session length)."""
     return time_base(saveat, *regimen_marks(model, regimen), min_h=settings.min_h)
 
@@ -676,27 +707,24 @@ def simulate_fast(
     regimen,
     cohort: Cohort,
     saveat,
-    solver,
+    settings: Fast = Fast(),
     progress: Callable[[int], None] | None = None,
-    settings: FastSettings = FastSettings(),
     stats: list | None = None,
 ):
-    """The fast engine behind ``simulate(..., solver=Solver(method="fast"))``; same :class:`Simulation`.
+    """:meth:`Fast.run`: the fast engine with ``settings``; same :class:`Simulation` as every engine.
     ``saveat`` sorted (``simulate`` checks it). ``stats``: if given, gets ``(accepted, rejected)`` steps per batch."""
-    from ..simulation import batch_size, run_batches
-
     ts = np.asarray(saveat, dtype=float)
     n = len(cohort)
     dtype = jax.dtypes.canonicalize_dtype(np.float64)  # float32 unless x64 (no eager JAX: each compiles a program)
     itype = jax.dtypes.canonicalize_dtype(np.int64)
     n_ev = _bucket(len(regimen.doses), 8)
-    batch = batch_size(solver, n, settings)
+    batch = settings.batch_size(n)
     head = cohort.take(np.arange(min(n, 4)))  # the set-up's probe patients
-    probe = individualize(model.values, head, host=True)
+    probe = Model.build(model, head, host=True)
     ev_probe = np.asarray(regimen.event_array(head.table["weight_kg"].to_numpy(), n_ev), dtype)
     # set-up kernels run once: compile time counts
     quick = compile_options(wide=True, quick=True)
-    y0s = np.asarray(_kernels.call("fast_initial", _initial_states, (probe,), (), quick))  # (probe patients, states)
+    y0s = np.asarray(kernels.call("fast_initial", _initial_states, (probe,), (), quick))  # (probe patients, states)
     n_states = y0s.shape[1]
     pk = pk_indices(n_states)
     pd = np.setdiff1d(np.arange(n_states), pk)
@@ -737,7 +765,7 @@ def simulate_fast(
             t_in = np.concatenate([t_chk, np.zeros(n_p), np.tile(probe_t, n_p)])
             y_all = np.concatenate([y_chk, y0s, y_in])
             points = (np.asarray(idx, itype), np.asarray(t_in, dtype), np.asarray(y_all, dtype))
-            jac, f = (np.asarray(v) for v in _kernels.call("fast_probe", _probe, (probe, ev_probe, *points), (), quick))
+            jac, f = (np.asarray(v) for v in kernels.call("fast_probe", _probe, (probe, ev_probe, *points), (), quick))
             j0, b = jac[t_chk.size : t_chk.size + n_p], f[t_chk.size + n_p :][:, pk]
             verify_pk_block(jac[: t_chk.size], pk)
             rows = np.flatnonzero(np.any(b != 0.0, axis=0))  # the PK rows the regimen doses (at least one)
@@ -801,21 +829,21 @@ def simulate_fast(
     first = {"batch": True}  # the first batch looks at whether the kernels still have to be compiled (pop: atomic)
 
     def solve(ind, events):
-        # two kernels through the kernel store (neuroplast._kernels: a later process neither traces nor compiles):
+        # two kernels through the kernel store (neuroplast.engine.kernels: a later process neither traces nor compiles):
         # what is read off the model once per batch, compiled at XLA's level 0 (its compile time is what counts),
         # then the stepping
         name, dynamic, static, options = setup_args(ind, events)
         arrays, loop_static = prepare(ind)["loop"]
-        if first.pop("batch", False) and not _kernels.ran(name, dynamic, static, options):
+        if first.pop("batch", False) and not kernels.ran(name, dynamic, static, options):
             # cold: the stepping kernel is traced and compiled on another thread from the set-up's output shapes
             # while this one compiles and runs the set-up (~0.3 s of the cold start; docs/scale.md)
-            shapes = _kernels.out_shapes(name, _setup, dynamic, static, options)
+            shapes = kernels.out_shapes(name, _setup, dynamic, static, options)
             if shapes is not None:
-                _kernels.compile_ahead(
+                kernels.compile_ahead(
                     "fast_batch", _solve_batch, (ind, *shapes, *arrays), loop_static, compile_options(wide=True)
                 )
-        tables = _kernels.call(name, _setup, dynamic, static, options)
-        ys, ro, status, steps = _kernels.call(
+        tables = kernels.call(name, _setup, dynamic, static, options)
+        ys, ro, status, steps = kernels.call(
             "fast_batch", _solve_batch, (ind, *tables, *arrays), loop_static, compile_options(wide=True)
         )
         if stats is not None:
@@ -824,7 +852,7 @@ def simulate_fast(
 
     def warm(ind, events):
         # the set-up's shapes and static values fix the stepping kernel's (a solve runs both, in order)
-        return _kernels.ran(*setup_args(ind, events))
+        return kernels.ran(*setup_args(ind, events))
 
     return run_batches(model, regimen, cohort, ts, batch, n_ev, solve, progress, prepare=cast, dtype=dtype, warm=warm)
 
@@ -845,7 +873,7 @@ def pk_groups(a_abs: np.ndarray) -> tuple:
     _, label = connected_components(off[np.ix_(rest, rest)], directed=True, connection="weak")
     block = {int(i): tuple(int(k) for k in rest[label == label[q]]) for q, i in enumerate(rest)}
     groups = [(b, b) for b in sorted(set(block.values()))]
-    by_feed = {}
+    by_feed: dict[tuple, list] = {}
     for s in sinks:  # a sink reads the blocks that feed it (every path into it starts in one)
         feed = tuple(sorted(set().union(*[block[j] for j in np.flatnonzero(off[s]) if j in block])))
         by_feed.setdefault(feed, []).append(s)

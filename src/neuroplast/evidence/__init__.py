@@ -33,7 +33,7 @@ def extra() -> dict:
 
 @functools.cache
 def pharmacology() -> dict:
-    """Pharmacology sources added for routes, enantiomers, SSRIs and monitored safety (issue 3)."""
+    """Pharmacology sources added for routes, enantiomers, SSRIs and monitored safety."""
     return yaml.safe_load((HERE / "pharmacology_sources.yaml").read_text())
 
 
@@ -48,8 +48,8 @@ def source_ids() -> frozenset[str]:
     ids = {p["id"] for p in mechanistic()["parameters"]}
     ids |= {s["id"] for s in extra()["sources"]}
     ids |= {s["id"] for s in pharmacology()["sources"]}
-    ids |= {s["id"] for s in yaml.safe_load((HERE / "circuit_sources.yaml").read_text())["sources"]}  # issue 5
-    conditions = HERE.parent / "conditions" / "sources.yaml"  # issue 5: sources of the condition models
+    ids |= {s["id"] for s in yaml.safe_load((HERE / "circuit_sources.yaml").read_text())["sources"]}
+    conditions = HERE.parent / "conditions" / "sources.yaml"  # sources of the condition models
     ids |= {s["id"] for s in yaml.safe_load(conditions.read_text())["sources"]}
     return frozenset(ids | study_ids())
 

@@ -50,15 +50,15 @@ class Target:
         return bool(self.lo <= simulated <= self.hi)
 
 
-def _rate(p, n):
+def _rate(p: float, n: float) -> float:
     return math.sqrt(p * (1 - p) / n)
 
 
-def _ci(lo, hi, log=False):
+def _ci(lo: float, hi: float, log: bool = False) -> float:
     return (math.log(hi) - math.log(lo)) / 3.92 if log else (hi - lo) / 3.92
 
 
-def _rate_ci(p, n):
+def _rate_ci(p: float, n: float) -> tuple[float, float]:
     s = _rate(p, n)
     return max(0.0, p - 1.96 * s), min(1.0, p + 1.96 * s)
 

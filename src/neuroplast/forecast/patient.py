@@ -1,6 +1,6 @@
 """One patient as a function of a few latent numbers: the library's own model, individualised.
 
-The patient is ``neuroplast.cohort.individualize(values, cohort)`` for a one-row cohort made from
+The patient is ``neuroplast.model.Model.build(values, cohort)`` for a one-row cohort made from
 the history's covariates, with every random effect at its median except the :data:`LATENT`
 ones, which the posterior learns. The latent vector ``z`` is standard normal under the prior;
 :class:`Latent` maps it to the patient's value (log-normal around the population median with the
@@ -26,8 +26,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
-from ..cohort import individualize, typical_patient
+from ..cohort import typical_patient
+from ..model import Model
 from ..scales.symptoms import crosswalk
 
 
@@ -122,7 +124,7 @@ def leaf_map(values: dict, cohort, latents: Sequence[Latent]) -> tuple[list, lis
     def build(vals, table):
         from ..cohort import Cohort
 
-        return _scalar(individualize(vals, Cohort(cohort.population, table)))
+        return _scalar(Model.build(vals, Cohort(cohort.population, table)))
 
     base_model = build(values, cohort.table)
     base, treedef, _ = _leaves(base_model)
@@ -187,7 +189,7 @@ def grid(
     t_end: float, jump_ts, extra, settings: SolverSettings = SolverSettings(), max_h: float = np.inf
 ) -> np.ndarray:
     """The integration grid (h): coarse steps, finer after every infusion start, plus ``extra`` times."""
-    pts = [
+    pts: list[npt.ArrayLike] = [
         np.arange(0.0, t_end, min(settings.coarse_h, max_h)),
         [t_end],
         np.asarray(jump_ts, float),
@@ -228,7 +230,7 @@ class PatientModel(eqx.Module):
         """The model of the one-row ``cohort`` (:func:`patient_cohort`) with ``latents`` learnable."""
         latents = tuple(default_latents(values, cvs) if latents is None else latents)
         base, maps, bases = leaf_map(values, cohort, latents)
-        _, treedef, static = _leaves(_scalar(individualize(values, cohort)))
+        _, treedef, static = _leaves(_scalar(Model.build(values, cohort)))
         args = (
             [jnp.asarray(x) for x in base],
             treedef,
@@ -362,11 +364,12 @@ def patient_cohort(values: dict, *, weight_kg: float, female: bool, age_y: float
 def reference(population_model, cohort, regimen, ts: np.ndarray) -> np.ndarray:
     """Every state (T, n_states) on the grid ``ts`` for the cohort's patient with the latents at their base,
     solved by the library's front door :func:`neuroplast.simulate` (adaptive Tsit5, rtol 1e-6)."""
+    from ..engine import Tsit5
     from ..regimen import Regimen
-    from ..simulation import Solver, simulate
+    from ..simulation import simulate
 
     sim = simulate(
-        population_model, regimen if regimen is not None else Regimen(()), cohort, saveat=ts, solver=Solver(batch=1)
+        population_model, regimen if regimen is not None else Regimen(()), cohort, saveat=ts, engine=Tsit5(batch=1)
     )
     if not sim.ok[0]:
         raise RuntimeError("the reference solve failed for this history")

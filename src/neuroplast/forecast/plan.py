@@ -37,7 +37,7 @@ def slots(
     """Daily candidate times at the clinic hour after ``now`` up to ``end`` (local dates)."""
     local_now = now.astimezone(tz)
     day = local_now.date()
-    out = []
+    out: list[dt.datetime] = []
     while True:
         t = dt.datetime.combine(day, hour, tzinfo=tz)
         if t > end:

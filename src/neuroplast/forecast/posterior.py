@@ -242,7 +242,7 @@ def fit_nuts(
     ``adapt_mass_matrix``). Chains start from Laplace draws. R-hat, effective sample sizes (on ``z``),
     divergences and the leapfrog steps used are returned, and warnings raised, never hidden.
 
-    Defaults (issue #6, < 60 s per patient on 2 cores; measurements in ``benchmarks/README.md``): a
+    Defaults (< 60 s per patient on 2 cores; measurements in ``benchmarks/README.md``): a
     gradient costs ~65 ms (a ~900-step scan; its cost is per loop step, nearly independent of how many
     chains are batched), so chains are cheap and iterations dear: 8 chains, 4 in lock-step on each of
     ``threads`` threads, 50 warm-up + 25 draws each (200 draws), tree depth ≤ 4, target acceptance 0.8.

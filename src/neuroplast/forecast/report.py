@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from ..io.outputs import atomic_output_dir, write_json
-from ..report.figures import figure_png as _png
+from ..report.png import figure_png as _png
 from .run import ForecastResult
 
 DISCLAIMER = (
@@ -48,8 +48,9 @@ def figures(result: ForecastResult) -> dict[str, bytes]:
     if other:
         ax.plot(*zip(*other), "o", mfc="none", color=COLOURS["other"], ms=5, label=f"other scales, as {instr}")
     ax.axhline(thr, color=COLOURS["threshold"], ls="--", lw=1, label=f"target: below {thr:g}")
-    ax.axvline(result.now.replace(tzinfo=None), color="#555", lw=1)
-    ax.text(result.now.replace(tzinfo=None), ax.get_ylim()[1], " now", va="top", fontsize=8, color="#555")
+    # matplotlib converts datetimes on a date axis; its stubs type x as float
+    ax.axvline(result.now.replace(tzinfo=None), color="#555", lw=1)  # type: ignore[arg-type]
+    ax.text(result.now.replace(tzinfo=None), ax.get_ylim()[1], " now", va="top", fontsize=8, color="#555")  # type: ignore[arg-type]
     for k, g in enumerate(result.given_doses):
         ax.axvline(g.replace(tzinfo=None), ymax=0.05, color="#2a9d8f", lw=2, label="dose given" if k == 0 else None)
     ax.set_ylabel(f"{instr} total")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from typing import Any
 
 import numpy as np
 
@@ -170,7 +171,7 @@ def forecast(
         if every + 1e-9 >= constraints.min_days:
             plans.append((name, fixed_plan(every, cands, given, constraints.min_days)))
     plans.append(("none", []))
-    rows = []
+    rows: list[dict[str, Any]] = []
     seen = set()
     for name, times in plans:
         if tuple(times) in seen and name != "none":

@@ -34,10 +34,15 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._errors import NeuroplastInputError
 from ..scales.symptoms.crosswalk import INSTRUMENTS, RANGES
+
+if TYPE_CHECKING:
+    import pint
 
 LOINC = "http://loinc.org"
 LOINC_INSTRUMENTS = {"44261-6": "PHQ9"}
@@ -196,7 +201,8 @@ def _dose_checks(drug, route, amount: str, duration: str, where: str) -> None:
 def _finish(
     obs: list[Observation], doses: list[DoseRecord], weight, female, age, now: dt.datetime, *, need_order: bool
 ) -> PatientHistory:
-    for items, kind in ((obs, "score"), (doses, "dose")):
+    groups: tuple[tuple[Sequence[Observation | DoseRecord], str], ...] = ((obs, "score"), (doses, "dose"))
+    for items, kind in groups:
         for a, b in zip(items, items[1:]):
             if b.time < a.time:
                 if need_order:
@@ -258,7 +264,7 @@ def _age(value, where: str) -> float:
     from .._units import ureg
 
     try:
-        q = ureg().Quantity(str(value).strip())
+        q: pint.Quantity = ureg().Quantity(str(value).strip())
         years = float(q.magnitude) if q.dimensionless else float(q.to("year").magnitude)
     except Exception:
         raise NeuroplastInputError("age must be a number of years", field=f"{where} age", value=value) from None

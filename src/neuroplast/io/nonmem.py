@@ -37,12 +37,13 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._errors import NeuroplastInputError
-from ..model import DRUG_CODES, KETAMINE_FAMILY, READOUT_UNITS
+from ..catalog import DRUG_CODES, KETAMINE_FAMILY, READOUT_UNITS
 from ..regimen import Regimen, build_regimen
 from ..regimen.events import BOLUS_H
 from ..scales.pk import ROUTE_CODES
@@ -212,15 +213,15 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
         if name not in header:
             raise NeuroplastInputError(f"missing column; a dataset needs {', '.join(REQUIRED)}", field=name, file=file)
     rd = _Reader(file, tuple(header))
-    records = []
-    for row, cells in lines[1:]:
-        if cells[0].lstrip().startswith("#"):
+    records: list[tuple[int, tuple[str, ...]]] = []
+    for row, line in lines[1:]:
+        if line[0].lstrip().startswith("#"):
             continue
-        if len(cells) != len(header):
+        if len(line) != len(header):
             raise NeuroplastInputError(
-                f"expected {len(header)} values as in the header, found {len(cells)}", field=f"row {row}", file=file
+                f"expected {len(header)} values as in the header, found {len(line)}", field=f"row {row}", file=file
             )
-        records.append((row, tuple(cells)))
+        records.append((row, tuple(line)))
     if not records:
         raise NeuroplastInputError("the dataset has no records", file=file)
 
@@ -334,8 +335,8 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
                 _analyte(rd.text(cells, "DVID"), file=file, row=row) if rd.text(cells, "DVID") not in _MISSING else None
             )
             obs.append((row, t, analyte, None if mdv == 1 else dv))
-    default = default_analyte(first_drug)
-    observations = tuple(Observation(r, t, a or default, dv) for r, t, a, dv in obs)
+    fallback = default_analyte(first_drug)
+    observations = tuple(Observation(r, t, a or fallback, dv) for r, t, a, dv in obs)
     return Individual(pid, Regimen(tuple(doses)), weight, female, age, observations)
 
 
@@ -425,7 +426,11 @@ def _dose(rd: _Reader, row: int, cells, t: float, weight_kg: float | None, allow
         )
     devices = drug == "esketamine" and route == "intranasal"
     per_kg = weight_kg is not None and not devices and drug != "saline"
-    d = {"drug": drug, "route": route, "amount": f"{amt / weight_kg!r} mg/kg" if per_kg else f"{amt!r} mg"}
+    d: dict[str, Any] = {
+        "drug": drug,
+        "route": route,
+        "amount": f"{amt / weight_kg!r} mg/kg" if per_kg else f"{amt!r} mg",
+    }
     if addl > 0:
         d.update(start=f"{t!r} h", every=f"{ii!r} h", count=addl + 1)
     else:
@@ -469,7 +474,7 @@ def _drug(text: str, row: int, file: str) -> str:
 # --- predictions -----------------------------------------------------------------------------------------
 
 
-def predict(data: NonmemData, *, model=None, solver=None) -> tuple[pd.DataFrame, dict]:
+def predict(data: NonmemData, *, model=None, engine=None) -> tuple[pd.DataFrame, dict]:
     """Simulate every individual and put predictions beside DV.
 
     ``PRED``: the ID's covariates (WT, SEX, AGE) with every random effect at its median
@@ -479,10 +484,11 @@ def predict(data: NonmemData, *, model=None, solver=None) -> tuple[pd.DataFrame,
     input columns as read, plus ANALYTE, UNIT, PRED, PRED_REF, RES; ``.`` where empty) and a summary.
     """
     from ..cohort import Cohort, typical_patient
-    from ..simulation import Solver, default_model, simulate
+    from ..engine import Tsit5
+    from ..simulation import default_model, simulate
 
     model = default_model() if model is None else model
-    solver = Solver() if solver is None else solver
+    engine = Tsit5() if engine is None else engine
     pred: dict[int, tuple[str, float, float]] = {}
     # Every ID is solved to the same end time, rounded up to whole fortnights: the compiled solver
     # is specialised on it, so one compilation serves the whole dataset (and most datasets);
@@ -500,7 +506,7 @@ def predict(data: NonmemData, *, model=None, solver=None) -> tuple[pd.DataFrame,
         cohort = Cohort(
             pats[0].population, pd.concat([p.table for p in pats], ignore_index=True).assign(patient=[0, 1])
         )
-        sim = simulate(model, ind.regimen, cohort, saveat=ts, solver=solver)
+        sim = simulate(model, ind.regimen, cohort, saveat=ts, engine=engine)
         if not np.all(sim.ok):
             raise NeuroplastInputError(
                 "the simulation failed for this individual (solver failure)", field="ID", value=ind.id, file=data.file
@@ -511,7 +517,7 @@ def predict(data: NonmemData, *, model=None, solver=None) -> tuple[pd.DataFrame,
             pred[o.row] = (o.analyte, float(ro[0, k]), float(ro[1, k]))
     out = []
     for row, cells in data.rows:
-        rec = dict(zip(data.columns, cells))
+        rec: dict[str, Any] = dict(zip(data.columns, cells))
         if row in pred:
             analyte, p, pr = pred[row]
             rec.update(ANALYTE=analyte, UNIT=READOUT_UNITS.get(analyte, ""), PRED=p, PRED_REF=pr)
@@ -640,7 +646,8 @@ def export_nonmem(
     ketamine and norketamine). ARM is the 1-based arm index in protocol order.
     """
     from ..cohort import sample_cohort, typical_patient
-    from ..simulation import Solver, default_model, simulate
+    from ..engine import Tsit5
+    from ..simulation import default_model, simulate
 
     if not 0 <= n_patients <= 100_000:
         raise NeuroplastInputError(
@@ -660,7 +667,8 @@ def export_nonmem(
         times_h = sorted(set(DEFAULT_SAMPLING_H) | {t for _, t in spec.timepoints_h()})
     rng = np.random.default_rng(seed)
     sigma = math.sqrt(math.log1p(error_cv**2))
-    rows, next_id = [], 1
+    rows: list[dict[str, Any]] = []
+    next_id = 1
     for name in chosen:
         i_arm = names.index(name)
         regimen = regimens[name]
@@ -691,7 +699,7 @@ def export_nonmem(
             )
         )
         ts = np.asarray(times_h, dtype=float)
-        sim = simulate(model, regimen, cohort, saveat=ts, solver=Solver()) if arm_analytes else None
+        sim = simulate(model, regimen, cohort, saveat=ts, engine=Tsit5()) if arm_analytes else None
         tab = cohort.table
         for p in range(len(cohort)):
             wt, female, age = float(tab["weight_kg"].iloc[p]), bool(tab["female"].iloc[p]), float(tab["age_y"].iloc[p])

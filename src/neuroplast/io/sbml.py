@@ -28,7 +28,7 @@ What is exported, and how it stays in sync with the model:
   that need the slower scales (signalling, spines, mood) are left out.
 
 Numeric parameters carry notes with their unit and the registry parameters (and source ids) they
-derive from, found by perturbing the registry values through :func:`neuroplast.cohort.individualize`.
+derive from, found by perturbing the registry values through :meth:`neuroplast.model.Model.build`.
 ``tests/test_sbml.py`` simulates the file with libRoadRunner and matches ``neuroplast.simulate``.
 """
 
@@ -38,6 +38,7 @@ import dataclasses
 import functools
 import html
 import re
+from typing import SupportsFloat
 
 import equinox as eqx
 import jax
@@ -46,7 +47,8 @@ import numpy as np
 from jax.extend.core import Literal as _Literal
 
 from .._errors import NeuroplastInputError
-from ..model import DRUG_CODES, READOUT_UNITS, STATE_NAMES, STATE_UNITS
+from ..catalog import DRUG_CODES, READOUT_UNITS
+from ..model import LAYOUT, PK_SCALES, STATE_NAMES, STATE_UNITS, Model
 from ..scales.pk import ROUTE_CODES, input_flux
 
 _ROUTES = {v: k for k, v in ROUTE_CODES.items()}
@@ -73,24 +75,13 @@ class SBMLExport:
 
 
 def _scalar_model(model_values: dict, cohort):
-    from ..cohort import individualize
-
-    ind = individualize(model_values, cohort)
+    ind = Model.build(model_values, cohort)
     return jax.tree_util.tree_map(lambda x: x[0] if eqx.is_array(x) else x, ind)
 
 
 def _pk_modules(m):
-    """(field name, module, global state indices) of every PK module of the model."""
-    out = []
-    for f in dataclasses.fields(m):
-        sub = getattr(m, f.name)
-        if hasattr(sub, "system") and hasattr(sub, "names"):
-            names = tuple(sub.names)
-            start = STATE_NAMES.index(names[0])
-            if STATE_NAMES[start : start + len(names)] != names:
-                raise RuntimeError(f"the states of {f.name} are not contiguous in STATE_NAMES")
-            out.append((f.name, sub, list(range(start, start + len(names)))))
-    return out
+    """(scale name, module, global state indices) of every PK module of the model (:data:`PK_SCALES`)."""
+    return [(name, getattr(m, name), list(LAYOUT.of(name))) for name in PK_SCALES]
 
 
 def _sid(text: str) -> str:
@@ -98,9 +89,9 @@ def _sid(text: str) -> str:
     return s if re.match(r"[A-Za-z_]", s) else f"x_{s}"
 
 
-def _num(x: float) -> str:
-    x = float(x)
-    return repr(x) if x >= 0 else f"({x!r})"
+def _num(x: SupportsFloat) -> str:
+    v = float(x)
+    return repr(v) if v >= 0 else f"({v!r})"
 
 
 # --- read-outs: the jaxpr of Model.readouts translated into SBML L3 infix formulas ------------------------
@@ -301,8 +292,8 @@ def _readout_formulas(m, species_of: dict[int, str]):
 
 
 @functools.lru_cache(maxsize=4)
-def _leaf_sources_cached(key):
-    from ..cohort import individualize, typical_patient
+def _leaf_sources_cached(key: tuple[tuple[str, float], ...]) -> dict[str, tuple[str, ...]]:
+    from ..cohort import typical_patient
 
     values = dict(key)
     cohort = typical_patient(values)
@@ -314,12 +305,12 @@ def _leaf_sources_cached(key):
             for path, v in jax.tree_util.tree_flatten_with_path(params)[0]
         }
 
-    base = flat(individualize(values, cohort))
-    out: dict[str, set] = {}
+    base = flat(Model.build(values, cohort))
+    out: dict[str, set[str]] = {}
     for name, v in values.items():
         pert = dict(values)
         pert[name] = v * (1 + 1e-6) if v != 0 else 1e-6
-        new = flat(individualize(pert, cohort))
+        new = flat(Model.build(pert, cohort))
         for leaf, arr in base.items():
             changed = np.atleast_1d(new[leaf] != arr)
             for idx in np.flatnonzero(changed):
@@ -374,11 +365,11 @@ def export_sbml(model, regimen, cohort) -> SBMLExport:
     for uid, (_, parts) in _UNITS.items():
         ud = sm.createUnitDefinition()
         ud.setId(uid)
-        for kind, exp, scale, mult in parts:
+        for kind, exp, power_of_ten, mult in parts:
             u = ud.createUnit()
             u.setKind(libsbml.UnitKind_forName(kind))
             u.setExponent(exp)
-            u.setScale(scale)
+            u.setScale(power_of_ten)
             u.setMultiplier(mult)
     sm.setTimeUnits("hour")
     sm.setSubstanceUnits("umol")

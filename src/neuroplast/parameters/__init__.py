@@ -1,9 +1,10 @@
-"""The parameter registry (value, unit, variability, source for every number)."""
+"""The parameter registry (value, unit, variability, source for every number) and the population model."""
 
 from __future__ import annotations
 
 import dataclasses
 
+from .population import PopulationModel, convert, registry_units
 from .registry import FITTED_PATH, Parameter, fitted_values, resolved
 from .table import SCALES
 
@@ -26,4 +27,20 @@ def cvs() -> dict[str, float]:
     return {p.name: p.cv for p in all_parameters()}
 
 
-__all__ = ["FITTED_PATH", "Parameter", "all_parameters", "cvs", "fitted_values", "values"]
+def default_model() -> PopulationModel:
+    """The calibrated model: registry values with the committed fitted values applied."""
+    return PopulationModel(values(), cvs())
+
+
+__all__ = [
+    "FITTED_PATH",
+    "Parameter",
+    "PopulationModel",
+    "all_parameters",
+    "convert",
+    "cvs",
+    "default_model",
+    "fitted_values",
+    "registry_units",
+    "values",
+]

@@ -8,8 +8,8 @@ clinical table: study ids; ``extra_sources.yaml``), ``fit`` (calibrated) or ``as
 
 from __future__ import annotations
 
-from ..conditions._params import CONDITION_PARAMETERS
-from ..scales.circuits.params import CIRCUIT_PARAMETERS
+from .circuits import CIRCUIT_PARAMETERS
+from .conditions import CONDITION_PARAMETERS
 from .registry import Parameter as P
 
 PK = (
@@ -712,16 +712,16 @@ NEUROGENESIS = (
     ),
     P(
         "neurogenesis_age_decline",
-        0.1,
-        "per decade",
-        "relative decline of the birth rate per decade of age above 45",
+        0.01,
+        "1/year",
+        "relative decline of the birth rate per year of age above 45",
         "assumption",
-        note="modest decline with ageing (F01 note); the rate is not quantified in the evidence",
+        note="modest decline with ageing, 10 % per decade (F01 note); the rate is not quantified in the evidence",
     ),
     P(
         "volume_loss_untreated",
         0.1 / (824.0 / 365.25),
-        "per year",
+        "1/year",
         "hippocampal volume lost per year of untreated depression",
         "G04",
         note="Sheline 2003: -10% with 824 mean untreated days; days on antidepressants not associated (hence the trophic protection)",
@@ -729,7 +729,7 @@ NEUROGENESIS = (
     P(
         "volume_gain_exercise",
         0.02,
-        "per year",
+        "1/year",
         "hippocampal volume gained per year at one guideline dose of exercise",
         "F12",
         note="Erickson 2011: +2% over one year of moderate aerobic exercise 3 days a week",
@@ -740,7 +740,7 @@ LEARNING = (
     P(
         "k_natural",
         0.02,
-        "per week",
+        "1/week",
         "spontaneous improvement rate of non-resistant depression (natural course)",
         "fit",
         note="wait-list improvement (rutherford2012_waitlist); zero in the trd preset (chronic, treatment-resistant by definition)",

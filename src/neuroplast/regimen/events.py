@@ -7,45 +7,31 @@ regimen is built; per-patient infusion rates (umol/h) are made by :meth:`Regimen
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
 from .._errors import NeuroplastInputError
 from .._units import NG_PER_UMOL
-from ..model import DRUG_CODES
-from ..scales.pk import ROUTE_CODES
+from ..catalog import DRUG_CODES, EVENT, ROUTE_CODES
+from ..catalog import DRUGS as DRUG_TABLE
+from ..catalog import THERAPIES as THERAPY_TABLE
+from ..parameters import default_model
 
-DRUGS = ("ketamine", "esketamine", "arketamine", "midazolam", "saline", "escitalopram", "sertraline", "placebo")
-ROUTES = {
-    "ketamine": ("iv", "im", "intranasal", "oral", "sublingual"),
-    "esketamine": ("iv", "intranasal", "oral"),  # the routes of the esketamine popPK (Perez-Ruixo 2021)
-    "arketamine": ("iv",),  # human arketamine data are intravenous only
-    "midazolam": ("iv",),
-    "saline": ("iv", "intranasal"),  # intravenous or nasal placebo
-    "escitalopram": ("oral",),
-    "sertraline": ("oral",),
-    "placebo": ("oral",),  # a placebo pill, taken like the SSRI it stands in for
-}
-"""Drugs and the routes modelled for each."""
+DRUGS = tuple(DRUG_TABLE)
+ROUTES = {name: d.routes for name, d in DRUG_TABLE.items()}
+"""Drugs and the routes modelled for each (:data:`neuroplast.catalog.DRUGS`)."""
 
-DAILY_DRUGS = ("escitalopram", "sertraline", "placebo")
+DAILY_DRUGS = tuple(name for name, d in DRUG_TABLE.items() if d.daily)
 """Taken every day at home: a dose entry must repeat (``every``) at most daily."""
 
-THERAPIES = {
-    "cbt": 50.0 / 60.0,
-    "mindfulness": 2.0,
-    "exercise": 45.0 / 60.0,
-    "meditation": 20.0 / 60.0,
-    "creative": 1.0,
-}
-"""Session kinds and their default length (h). Assumptions: a 50-minute therapy hour (CBT); a 2-hour
-MBCT group class; 45 minutes of moderate exercise (the 150 min/week guideline as three sessions); a
-20-minute meditation practice; a one-hour creative-arts session."""
+THERAPIES = {name: t.session_h for name, t in THERAPY_TABLE.items()}
+"""Session kinds and their default length (h): :data:`neuroplast.catalog.THERAPIES`."""
 
 MAX_TRIAL_H = 5 * 365.25 * 24.0
 """Longest trial simulated without ``allow_long = true`` (5 years)."""
 
-KNOWN_ROUTES = ("iv", "im", "intranasal", "oral", "sublingual")
+KNOWN_ROUTES = tuple(ROUTE_CODES)
 
 ESKETAMINE_DEVICE_MG = 28.0
 ESKETAMINE_DEVICE_GAP_H = 5.0 / 60.0
@@ -89,9 +75,7 @@ class Regimen:
     @property
     def jump_times(self) -> np.ndarray:
         """Times where the inputs switch, with the registry's clinic-session length (see :meth:`discontinuities`)."""
-        from ..parameters import values
-
-        return self.discontinuities(values()["session_min"] / 60.0)
+        return self.discontinuities(default_model().quantity("session_min", "h"))
 
     def discontinuities(self, hold_h: float) -> np.ndarray:
         """Times where the model's inputs switch, for the solver to stop at: every dose and session starts and
@@ -111,19 +95,19 @@ class Regimen:
         """
         weight_kg = np.atleast_1d(np.asarray(weight_kg, dtype=float))
         n_ev = len(self.doses) if n_events is None else n_events
-        out = np.zeros((weight_kg.size, max(n_ev, 1), 5))
-        out[:, :, 0] = out[:, :, 1] = 1e12
+        out = np.zeros((weight_kg.size, max(n_ev, 1), EVENT.width))
+        out[:, :, EVENT.start] = out[:, :, EVENT.end] = 1e12
         for i, d in enumerate(self.doses):
             if d.route == "session":  # therapy: intensity 1 while the session lasts
                 umol, route = d.duration_h, 0
             else:
-                umol = 0.0 if d.drug in ("saline", "placebo") else d.amount_mg(weight_kg) * 1000.0 / NG_PER_UMOL[d.drug]
+                umol = 0.0 if DRUG_TABLE[d.drug].inert else d.amount_mg(weight_kg) * 1000.0 / NG_PER_UMOL[d.drug]
                 route = ROUTE_CODES[d.route]
-            out[:, i, 0] = d.time_h
-            out[:, i, 1] = d.time_h + d.duration_h
-            out[:, i, 2] = umol / d.duration_h
-            out[:, i, 3] = DRUG_CODES[d.drug]
-            out[:, i, 4] = route
+            out[:, i, EVENT.start] = d.time_h
+            out[:, i, EVENT.end] = d.time_h + d.duration_h
+            out[:, i, EVENT.rate] = umol / d.duration_h
+            out[:, i, EVENT.code] = DRUG_CODES[d.drug]
+            out[:, i, EVENT.route] = route
         return out
 
     @property
@@ -137,7 +121,7 @@ def build_regimen(
     *,
     field: str = "arm.dose",
     allow_high_dose: bool = False,
-    therapy: list[dict] = (),
+    therapy: Sequence[dict] = (),
     therapy_field: str = "arm.therapy",
     allow_empty: bool = False,
     require_daily: bool = False,
@@ -206,7 +190,7 @@ def _sessions(therapy, field: str) -> list[Dose]:
     """Therapy and lifestyle sessions as events (drug = the kind, route = "session")."""
     from .._units import parse_quantity
 
-    out = []
+    out: list[Dose] = []
     for j, s in enumerate(therapy):
         f = f"{field}[{j}]"
         kind = s.get("kind")

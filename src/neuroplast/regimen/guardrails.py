@@ -9,7 +9,7 @@ REFERENCE_WEIGHT_KG = 70.0
 
 CEILINGS_MG_PER_KG = {
     # 1.5 mg/kg: three times the antidepressant dose; above it IV ketamine is an anaesthetic
-    # induction range (A35: 1200-2400 ng/mL), not a depression treatment (issue #2 spec).
+    # induction range (A35: 1200-2400 ng/mL), not a depression treatment.
     ("ketamine", "iv"): 1.5,
     # 0.1 mg/kg: assumption, about twice the highest active-placebo dose in the calibration set
     # (0.045 mg/kg, murrough2013_ajp) and the upper end of procedural sedation.

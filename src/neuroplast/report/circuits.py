@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..scales.circuits import LABELS, CircuitState, mood_circuit
-from .figures import figure_png
+from .png import figure_png
 
 SHORT = {
     "dlpfc": "dlPFC",
@@ -43,6 +43,7 @@ def circuit_figure(
     fig = Figure(figsize=(3.3 * k + 1.2, 10.5), layout="constrained")
     fig.suptitle("Mood circuit: functional connectivity (correlation) and regional activity", fontsize=12)
     axes = fig.subplots(3, k, squeeze=False)
+    assert state.fc is not None, "circuit_figure needs a CircuitState computed with with_fc=True"
     fc = state.fc[patient]
     change = fc - fc[0]
     lim = max(float(np.max(np.abs(change))), 1e-3)
@@ -71,6 +72,7 @@ def circuit_figure(
         ax.set_title(f"activity at {names[c]}", fontsize=10)
         if c == 0:
             ax.legend(fontsize=7, loc="lower right")
+    assert im_fc is not None and im_ch is not None  # k >= 1: fc[0] above fails on no times
     fig.colorbar(im_fc, ax=list(axes[0]), shrink=0.8, label="correlation")
     fig.colorbar(im_ch, ax=list(axes[1]), shrink=0.8, label="change in correlation")
     return figure_png(fig)

@@ -6,17 +6,17 @@ state is touched and the functions are safe to call from a web server's threads.
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, MultipleLocator, PercentFormatter
 from scipy import stats
 
-from ..model import READOUT_UNITS
+from ..catalog import READOUT_UNITS, READOUTS
+from .circuits import simulation_circuit_figure
+from .png import figure_png
 
 if TYPE_CHECKING:
     from ..simulation import Simulation
@@ -43,37 +43,8 @@ GROUPS = {  # figure key -> (title, readouts); "symptoms" and "safety" are drawn
 SAFETY = ("cadss", "sbp", "dbp", "heart_rate", "sedation")
 SAFETY_WINDOW_H = 4.0
 SBP_ALERTS = (160.0, 180.0)  # mmHg: the alert lines of trials.run's safety summary
-LABELS = {
-    "ketamine_plasma": "ketamine",
-    "norketamine_plasma": "norketamine",
-    "midazolam_plasma": "midazolam",
-    "occupancy_pyramidal": "block, pyramidal cells",
-    "occupancy_interneuron": "block, interneurons",
-    "glutamate": "glutamate surge",
-    "bdnf": "BDNF",
-    "mtorc1": "mTORC1",
-    "spine_density": "spine density",
-    "potentiation": "potentiation",
-    "expectancy": "expectancy (placebo)",
-    "cadss": "dissociation (CADSS)",
-    "sbp": "systolic BP",
-    "dbp": "diastolic BP",
-    "heart_rate": "heart rate",
-    "sedation": "sedation",
-    "s_ketamine_plasma": "(S)-ketamine",
-    "r_ketamine_plasma": "(R)-ketamine",
-    "hnk_plasma": "(2R,6R)-HNK",
-    "escitalopram_plasma": "escitalopram",
-    "sertraline_plasma": "sertraline",
-    "sert_occupancy": "SERT occupancy",
-    "madrs_true": "MADRS (true, no rater noise)",
-    "hippocampal_volume": "hippocampal volume",
-    "neurogenesis": "new neurons",
-    "plasticity_window": "plasticity window",
-    "learning": "learning (therapy)",
-    "trophic": "trophic (SSRI)",
-    "fitness": "exercise fitness",
-}
+LABELS = {name: r.label for name, r in READOUTS.items()}
+"""Axis labels: the catalogue's."""
 SLOW = ("hippocampal_volume", "neurogenesis", "plasticity_window", "learning", "trophic", "fitness")
 SLOW_REFERENCES = {
     # read-out -> (label, value or slope per year, kind): published numbers drawn over the simulated curves
@@ -134,20 +105,8 @@ def simulation_figures(sim: Simulation, scores=None) -> dict[str, bytes]:
     )
     figs["safety"] = _safety(traces, sim.times_h, t0, "line")
     figs["slow"] = _slow(traces, sim.times_h, "line")
-    from .circuits import simulation_circuit_figure  # here: .circuits imports this module
-
     figs["circuit"] = simulation_circuit_figure(sim)
     return {k: v for k, v in figs.items() if v is not None}
-
-
-def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
-    """A figure as PNG bytes (no timestamp metadata). Figures made without pyplot get an Agg
-    canvas; pyplot figures keep theirs (the caller closes them)."""
-    if getattr(fig.canvas, "manager", None) is None:
-        FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
 
 
 _png = figure_png

@@ -117,15 +117,14 @@ def worker_setup(jax_cache_dir: str | None) -> None:
 
     os.environ.setdefault("NEUROPLAST_THREADS", "1")
 
-    import neuroplast  # noqa: F401  (turns on float64 before any array is made)
+    from neuroplast.engine import configure, kernels
 
-    if jax_cache_dir and not jax.config.jax_compilation_cache_dir:
-        from neuroplast import _kernels
-
-        _kernels.use_cache(jax_cache_dir)
+    configure()  # float64 before any array is made, as in the client
+    if jax_cache_dir and not jax.config.jax_compilation_cache_dir:  # type: ignore[attr-defined]  # JAX's flags are set dynamically
+        kernels.use_cache(jax_cache_dir)
 
 
 def current_jax_cache() -> str | None:
     import jax
 
-    return jax.config.jax_compilation_cache_dir or None
+    return jax.config.jax_compilation_cache_dir or None  # type: ignore[attr-defined]  # JAX's flags are set dynamically

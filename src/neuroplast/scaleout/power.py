@@ -151,7 +151,7 @@ def power_figure(result: PowerResult, target: float = 0.8) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..report.figures import figure_png
+    from ..report.png import figure_png
 
     n = [r["n_per_arm"] for r in result.curve]
     p = np.array([r["power"] for r in result.curve])

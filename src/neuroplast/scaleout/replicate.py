@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._errors import NeuroplastInputError
 from .cluster import Runner, current_jax_cache, runner, worker_setup
 
+if TYPE_CHECKING:
+    from ..trials import TrialSpec
+
 
 @dataclasses.dataclass(frozen=True)
 class TrialTask:
     """One trial to run: a validated spec, its size and seed, and parameter values to change."""
 
-    spec: object  # trials.TrialSpec (pydantic; pickles)
+    spec: TrialSpec  # pydantic; pickles
     n_per_arm: int | None = None
     seed: int | None = None
     changes: tuple[tuple[str, float], ...] = ()

@@ -223,7 +223,7 @@ def sensitivity_figure(result: SensitivityResult) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..report.figures import figure_png
+    from ..report.png import figure_png
 
     names = result.names
     order = np.argsort([-result.indices[n]["ST"] for n in names])

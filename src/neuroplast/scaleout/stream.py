@@ -24,12 +24,19 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
 
 from .. import __version__
 from .._errors import NeuroplastInputError
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..parameters import PopulationModel
+    from ..regimen import Regimen
+    from ..trials import TrialSpec
 
 MEMORY_FRACTION = 0.5  # plan chunks to use at most half of the memory available now
 COPIES = 4  # live float64 copies of a chunk's (times x values), an upper bound: the batches' solver outputs, the
@@ -76,12 +83,12 @@ class StreamResult:
 class StreamPlan:
     """A validated streaming request (see :func:`plan_stream`)."""
 
-    spec: object
+    spec: TrialSpec
     out: Path
     arm: str
-    regimen: object
-    model: object
-    solver: object
+    regimen: Regimen
+    model: PopulationModel
+    engine: Engine
     times_h: np.ndarray
     patients: int
     chunk: int
@@ -107,7 +114,7 @@ def plan_stream(
     seed: int | None = None,
     resume: bool = False,
     states: bool = False,
-    solver=None,
+    engine=None,
     allow_high_dose: bool = False,
     available_bytes: int | None = None,
 ) -> StreamPlan:
@@ -116,7 +123,8 @@ def plan_stream(
     Without ``chunk`` the whole cohort is one chunk if it fits in memory; otherwise, and when a
     given ``chunk`` does not fit, a :class:`NeuroplastInputError` names the chunk size that would.
     """
-    from ..simulation import Solver, default_model
+    from ..engine import Tsit5
+    from ..simulation import default_model
 
     out = Path(out)
     if patients < 1:
@@ -155,7 +163,7 @@ def plan_stream(
         )
     chunk = min(chunk, patients)
     model = default_model()
-    solver = Solver() if solver is None else solver
+    engine = Tsit5() if engine is None else engine
     settings = {
         "spec": spec.model_dump(mode="json"),
         "arm": name,
@@ -165,14 +173,14 @@ def plan_stream(
         "seed": seed,
         "states": states,
         "allow_high_dose": allow_high_dose,
-        "solver": repr(solver),
+        "engine": repr(engine),
         "model": model.values,
         "neuroplast_version": __version__,
-        "float": 64 if jax.config.jax_enable_x64 else 32,
+        "float": 64 if jax.config.jax_enable_x64 else 32,  # type: ignore[attr-defined]  # JAX's flags are set dynamically
     }  # a resumed run keeps its precision
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
     plan = StreamPlan(
-        spec, out, name, regimen, model, solver, ts, patients, chunk, seed, every_h, states, fingerprint, resume
+        spec, out, name, regimen, model, engine, ts, patients, chunk, seed, every_h, states, fingerprint, resume
     )
     _open_partial(plan, create=False)  # an interrupted run that does not match is reported now
     return plan
@@ -189,7 +197,7 @@ def stream_cohort(
     seed: int | None = None,
     resume: bool = False,
     states: bool = False,
-    solver=None,
+    engine=None,
     allow_high_dose: bool = False,
     available_bytes: int | None = None,
     progress: Callable[[int], None] | None = None,
@@ -209,7 +217,7 @@ def stream_cohort(
         seed=seed,
         resume=resume,
         states=states,
-        solver=solver,
+        engine=engine,
         allow_high_dose=allow_high_dose,
         available_bytes=available_bytes,
     )
@@ -227,7 +235,7 @@ def run_stream(
     from ..cohort import sample_cohort
     from ..simulation import simulate
 
-    spec, out, name, regimen, model, solver = plan.spec, plan.out, plan.arm, plan.regimen, plan.model, plan.solver
+    spec, out, name, regimen, model, engine = plan.spec, plan.out, plan.arm, plan.regimen, plan.model, plan.engine
     ts, patients, chunk, seed, every_h, states = (
         plan.times_h,
         plan.patients,
@@ -258,7 +266,7 @@ def run_stream(
             inclusion=spec.inclusion(),
             scale=spec.trial.scale,
         )
-        sim = simulate(model, regimen, cohort, saveat=ts, solver=solver, progress=progress)
+        sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
         _write_chunk(group, sim, lo, hi, patients, chunk, states)
         group["chunk_done"][i] = True  # only now: a chunk interrupted while writing is simply redone
         if on_chunk is not None:

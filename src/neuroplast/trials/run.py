@@ -10,12 +10,13 @@ import pandas as pd
 
 from .. import __version__
 from .._errors import PatientStatus
+from ..catalog import CLINIC_DRUGS
 from ..cohort import sample_cohort
 from ..conditions.safety import extra_safety
-from ..model import CLINIC_DRUGS
-from ..simulation import PopulationModel, Simulation, Solver, default_model, simulate
+from ..engine import Engine, Tsit5
+from ..instruments import INSTRUMENTS as SCALES
+from ..simulation import PopulationModel, Simulation, default_model, simulate
 from . import stats
-from .scales import SCALES
 from .spec import TrialSpec
 
 SBP_ALERTS = (160.0, 180.0)  # mmHg: common stop/alert thresholds during ketamine infusions (I03 label uses 180)
@@ -75,7 +76,7 @@ def run_trial(
     n_per_arm: int | None = None,
     seed: int | None = None,
     allow_high_dose: bool = False,
-    solver: Solver = Solver(rtol=1e-5, atol=1e-8),
+    engine: Engine = Tsit5(rtol=1e-5, atol=1e-8),
     progress: Callable[[int], None] | None = None,
     only_arms=None,
 ) -> TrialResult:
@@ -104,7 +105,7 @@ def run_trial(
             inclusion=spec.inclusion(),
             scale=t.scale,
         )
-        sim = simulate(model, regimen, cohort, saveat=ts, solver=solver, progress=progress)
+        sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
         scores = observe(sim, t.scale, model.values, np.random.default_rng(streams[2 * i + 1]))
         baseline = scores[:, 0]
         arms[name] = ArmResult(name, sim, scores, baseline)
@@ -131,7 +132,7 @@ def run_trial(
         rel, per_patient_rel = _relapse(ts, scores, baseline, ok, regimen.last_dose_h, follow, resp)
         arm_sum["relapse"] = rel
         safety, per_patient_safety = _safety(sim, ok)
-        extra_safety(sim, ok, model.values, safety, per_patient_safety)  # conditions (issue #5): new keys only
+        extra_safety(sim, ok, model.values, safety, per_patient_safety)  # conditions: new keys only
         arm_sum["safety"] = safety
         arm_sum["brain"] = _brain(sim, ok)
         summary_arms[name] = arm_sum

@@ -16,8 +16,8 @@ import pydantic
 from .._errors import NeuroplastInputError
 from .._units import parse_quantity
 from ..cohort import PRESETS, Inclusion
+from ..instruments import INSTRUMENTS as SCALES
 from ..regimen import Regimen, build_regimen
-from .scales import SCALES
 
 
 class _Strict(pydantic.BaseModel):

@@ -80,11 +80,15 @@ class Error(BaseModel):
 
 class Patient(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    population: str = Field("trd", description="cohort preset (GET /api/options); its typical patient is simulated")
-    weight_kg: float = Field(70.0, ge=20, le=250, description="body weight, kg")
-    age_y: float = Field(45.0, ge=18, le=100, description="age, years")
+    population: str = Field(
+        default="trd", description="cohort preset (GET /api/options); its typical patient is simulated"
+    )
+    weight_kg: float = Field(default=70.0, ge=20, le=250, description="body weight, kg")
+    age_y: float = Field(default=45.0, ge=18, le=100, description="age, years")
     female: bool = False
-    baseline_madrs: float | None = Field(None, ge=0, le=60, description="baseline MADRS (default: the preset's mean)")
+    baseline_madrs: float | None = Field(
+        default=None, ge=0, le=60, description="baseline MADRS (default: the preset's mean)"
+    )
 
 
 class SimulateRequest(BaseModel):
@@ -163,7 +167,7 @@ class ForecastStatus(BaseModel):
     message: str
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Error, "description": "input the library rejects"},
     422: {"model": Error, "description": "a body of the wrong shape"},
     413: {"model": Error, "description": "body above the size limit"},
@@ -171,8 +175,11 @@ ERRORS = {
 
 
 def _error(status: int, exc: NeuroplastInputError | None = None, detail: str | None = None) -> JSONResponse:
+    if not detail:
+        assert exc is not None, "_error needs an exception or a detail"
+        detail = exc.one_line()
     body = {
-        "detail": detail or exc.one_line(),
+        "detail": detail,
         "field": getattr(exc, "field", None),
         "value": None,
         "file": getattr(exc, "file", None),
@@ -186,7 +193,11 @@ def _error(status: int, exc: NeuroplastInputError | None = None, detail: str | N
 # --- the app --------------------------------------------------------------------------------
 
 
-def create_app(limits: Limits = Limits()) -> FastAPI:
+def create_app(limits: Limits = Limits()) -> BodyLimit:
+    """The web app. Tunes the process for the engines first (:func:`neuroplast.engine.configure`)."""
+    from ..engine import configure
+
+    configure()
     jobs = JobManager(timeout_s=limits.trial_timeout_s, max_queued=limits.max_queued, keep=limits.keep_jobs)
     sims = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuroplast-simulate")
     forecasts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuroplast-forecast")  # minutes: own queue
@@ -303,6 +314,7 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
             raise NeuroplastInputError(
                 "give exactly one of 'example', 'toml' or 'spec'", field="body", value=", ".join(given) or None
             )
+        text: str | None
         if req.example is not None:
             files = library.example_files()
             if req.example not in files:
@@ -315,6 +327,7 @@ def create_app(limits: Limits = Limits()) -> FastAPI:
         if req.spec is not None:
             name, data = "spec", req.spec
         else:
+            assert text is not None  # exactly one of example, toml and spec was given
             try:
                 data = tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:
@@ -461,7 +474,7 @@ class BodyLimit:
     def __init__(self, app: FastAPI, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
 
-    def __getattr__(self, name):  # the wrapped app's attributes (state, openapi, routes ...)
+    def __getattr__(self, name: str) -> Any:  # the wrapped app's attributes (state, openapi, routes ...)
         return getattr(self.app, name)
 
     async def __call__(self, scope, receive, send):

@@ -18,8 +18,12 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._errors import NeuroplastInputError
+
+if TYPE_CHECKING:
+    from ..trials import TrialSpec
 
 log = logging.getLogger("neuroplast.web")
 
@@ -35,7 +39,7 @@ class _Stop(Exception):
 @dataclasses.dataclass
 class Job:
     id: str
-    spec: object  # a validated TrialSpec
+    spec: TrialSpec  # validated
     n_per_arm: int
     seed: int
     allow_high_dose: bool

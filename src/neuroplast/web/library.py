@@ -17,19 +17,10 @@ import numpy as np
 
 from .. import DISCLAIMER, __version__
 from .._errors import NeuroplastInputError, PatientStatus
+from ..catalog import LEVELS, READOUTS
 
-# Presentation only: which plot row a read-out goes in. Rows follow the causal chain; a read-out
-# whose name matches no rule (a future scale) still shows, in "other". First match wins.
-GROUPS = (
-    ("concentrations", "Concentration", ("_plasma", "_effect_site", "concentration", "_brain")),
-    ("occupancy", "Receptor occupancy", ("occupancy",)),
-    ("signalling", "Signalling", ("glutamate", "bdnf", "mtor", "eef2", "trkb", "creb", "ampa")),
-    ("plasticity", "Synapses and spines", ("spine", "potentiation", "ltp", "synap", "window")),
-    ("structure", "Neurogenesis and volume", ("neurogen", "progenitor", "immature", "neuron", "volume")),
-    ("mood", "Mood and scale score", ("mood", "expectancy", "madrs", "hamd", "qids", "phq", "caps", "score")),
-    ("safety", "Safety", ("cadss", "sbp", "dbp", "heart_rate", "sedation", "bp")),
-    ("other", "Other read-outs", ("",)),
-)
+GROUPS = (*LEVELS.items(), ("other", "Other read-outs"))
+"""Plot rows, in the chain's order: the catalogue's levels."""
 HORIZONS_D = (2, 7, 14, 28, 56, 91, 182, 365)
 """Simulated horizons (days). A request is solved to the next horizon and cut at its own end:
 the solver compiles once per horizon, so changing the number of days does not recompile."""
@@ -37,27 +28,21 @@ GRID_POINTS = 2048  # save times per run: fixed, so one compiled function serves
 
 
 def group_of(name: str) -> str:
-    for key, _, keys in GROUPS:
-        if any(k in name for k in keys):
-            return key
-    return "other"
+    """The plot row of a read-out: its level of the chain in the catalogue ("other" for one it does not list)."""
+    readout = READOUTS.get(name)
+    return readout.level if readout is not None else "other"
 
 
 def readout_info() -> dict[str, dict]:
-    """Every read-out the model declares: unit, label, plot group."""
-    from ..model import READOUT_UNITS
-    from ..report.figures import LABELS
-
-    return {
-        name: {"unit": unit, "label": LABELS.get(name, name.replace("_", " ")), "group": group_of(name)}
-        for name, unit in READOUT_UNITS.items()
-    }
+    """Every read-out the model declares (the catalogue): unit, label, plot group."""
+    return {name: {"unit": r.unit, "label": r.label, "group": r.level} for name, r in READOUTS.items()}
 
 
 def groups_for(names) -> list[dict]:
+    """Plot rows in the chain's order, each with its members among ``names``."""
     names = list(names)
     out = []
-    for key, title, _ in GROUPS:
+    for key, title in GROUPS:
         members = [n for n in names if group_of(n) == key]
         if members:
             out.append({"key": key, "title": title, "readouts": members})
@@ -196,9 +181,9 @@ def options() -> dict:
 def _wrap(arm: dict, population: str) -> dict:
     """A one-arm trial document around ``arm`` so it is validated exactly like a trial TOML's arm (on the first
     scale that fits the population)."""
-    from ..trials.scales import SCALES
+    from ..instruments import INSTRUMENTS
 
-    scale = next((name for name, sc in SCALES.items() if population in sc.populations), "MADRS")
+    scale = next((name for name, sc in INSTRUMENTS.items() if population in sc.populations), "MADRS")
     return {
         "trial": {"id": "explorer", "population": population, "scale": scale, "endpoints": {"timepoints": ["0 h"]}},
         "arm": [arm],
@@ -219,10 +204,10 @@ def _rename(exc: NeuroplastInputError) -> NeuroplastInputError:
 def save_grid(doses, end_h: float, n: int = GRID_POINTS) -> np.ndarray:
     """Exactly ``n`` save times on [0, end_h]: 5-min steps for 6 h after each dose start (peaks of
     concentration and safety read-outs), the rest spread evenly."""
-    fine = []
+    after_doses: list[np.ndarray] = []
     for d in doses[:24]:  # later doses of long schedules fall back to the even grid
-        fine.append(d.time_h + np.arange(0.0, 6.0 + 1e-9, 5.0 / 60.0))
-    fine = np.concatenate(fine) if fine else np.zeros(0)
+        after_doses.append(d.time_h + np.arange(0.0, 6.0 + 1e-9, 5.0 / 60.0))
+    fine = np.concatenate(after_doses) if after_doses else np.zeros(0)
     fine = np.unique(np.round(fine[(fine >= 0) & (fine <= end_h)], 9))
     k = max(n - fine.size, 2)
     for _ in range(8):
@@ -242,7 +227,8 @@ def simulate_one(
     and plot groups. Raises :class:`NeuroplastInputError` with request field names.
     """
     from ..cohort import typical_patient
-    from ..simulation import Solver, simulate
+    from ..engine import Tsit5
+    from ..simulation import simulate
     from ..trials import parse_spec
 
     try:
@@ -273,7 +259,7 @@ def simulate_one(
         baseline_madrs=patient.get("baseline_madrs"),
         population=patient.get("population", "trd"),
     )
-    sim = simulate(m, regimen, cohort, saveat=ts, solver=Solver())
+    sim = simulate(m, regimen, cohort, saveat=ts, engine=Tsit5())
     keep = ts <= days * 24.0 + 1e-9
     info = readout_info()
     readouts = {}
@@ -363,7 +349,7 @@ def about() -> dict:
             "dendritic spines, mood, rating scales and safety read-outs, for one patient, a virtual cohort "
             "or an in-silico trial set beside the published result."
         ),
-        "scales": [{"key": k, "title": t} for k, t, _ in GROUPS if k != "other"],
+        "scales": [{"key": k, "title": t} for k, t in GROUPS if k != "other"],
         "parameters": {"count": len(params), "assumptions": sum(1 for p in params if p.source == "assumption")},
         "clinical_studies": studies,
         "mechanistic_sources": mech + extra,

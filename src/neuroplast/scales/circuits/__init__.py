@@ -9,7 +9,7 @@ Public API (see :mod:`.rate` for the model, its units and sources)::
 ``spiking`` (Brian2, optional extra ``neuroplast[spiking]``) is imported on use only.
 """
 
-from .params import CIRCUIT_PARAMETERS, LABELS, PROJECTIONS, REGIONS
+from ...parameters.circuits import CIRCUIT_PARAMETERS, LABELS, PROJECTIONS, REGIONS
 from .rate import (
     SUBCIRCUITS,
     CircuitConstants,

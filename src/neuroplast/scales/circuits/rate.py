@@ -56,7 +56,7 @@ import numpy as np
 from scipy import linalg
 
 from ..._errors import NeuroplastInputError
-from .params import HIPPOCAMPAL, PREFRONTAL, PROJECTIONS, REGIONS
+from ...parameters.circuits import HIPPOCAMPAL, PREFRONTAL, PROJECTIONS, REGIONS
 
 SUBCIRCUITS = {"fear": ("amygdala",), "reward": ("nacc", "vta"), "compulsion": ("ofc", "caudate", "thalamus")}
 """Sub-circuit name -> the regions whose mean activity it reports."""
@@ -132,6 +132,7 @@ class CircuitState:
 
     def fc_between(self, a: str, b: str) -> np.ndarray:
         """Correlation between two regions, (n, T)."""
+        assert self.fc is not None, "functional connectivity was not computed (with_fc=False)"
         return self.fc[..., self.regions.index(a), self.regions.index(b)]
 
 
@@ -142,7 +143,7 @@ unit (``model.READOUT_UNITS``) is "fraction of healthy" (``neurogenesis`` is in 
 
 
 def _units() -> dict:
-    from ...model import READOUT_UNITS
+    from ...catalog import READOUT_UNITS
 
     return READOUT_UNITS
 
@@ -278,7 +279,7 @@ def circuit_from_factors(
     r = fixed_point(w, drive, const.slope)
     cov = stationary_covariance(jacobian(w, r, drive, const), const.noise, const.tau_s) if with_fc else None
     t = np.arange(c_pfc.shape[1], dtype=float) if times_h is None else np.asarray(times_h, dtype=float)
-    fc = correlation(cov) if with_fc else None
+    fc = correlation(cov) if cov is not None else None  # cov is None exactly when with_fc is False
     return CircuitState(REGIONS, t, r, fc, cov, w, {"prefrontal": c_pfc, "hippocampal": c_hpc})
 
 

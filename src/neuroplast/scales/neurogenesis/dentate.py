@@ -27,18 +27,38 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class Neurogenesis(eqx.Module):
-    tau_immature_h: Float[Array, ""]
-    ssri_gain: Float[Array, ""]
-    exercise_gain: Float[Array, ""]
-    age_factor: Float[Array, ""]
-    stress: Float[Array, ""]
-    volume_loss_per_h: Float[Array, ""]  # fraction of healthy volume lost per hour of full, untreated depression
-    volume_gain_per_h: Float[Array, ""]  # fraction gained per hour at exercise level 1
-    volume0: Float[Array, ""]  # the patient's volume at enrolment (fraction of healthy)
+    tau_immature_h: PerPatient
+    ssri_gain: PerPatient
+    exercise_gain: PerPatient
+    age_factor: PerPatient
+    stress: PerPatient
+    volume_loss_per_h: PerPatient  # fraction of healthy volume lost per hour of full, untreated depression
+    volume_gain_per_h: PerPatient  # fraction gained per hour at exercise level 1
+    volume0: PerPatient  # the patient's volume at enrolment (fraction of healthy)
+
+    @classmethod
+    def build(cls, p: Patients) -> Neurogenesis:
+        """Birth declines with age above 45 (clipped to [0.2, 1.5] of the reference); the volume at enrolment
+        reflects the years of untreated illness (clipped to [0.7, 1])."""
+        loss = p.q("volume_loss_untreated", "1/year")
+        age = p.column("age_y")
+        return cls(
+            tau_immature_h=p.leaf(p.q("tau_immature", "h")),
+            ssri_gain=p.leaf(p.q("ssri_neurogenesis_gain")),
+            exercise_gain=p.leaf(p.q("exercise_neurogenesis_gain")),
+            age_factor=p.leaf(np.clip(1.0 - p.q("neurogenesis_age_decline", "1/year") * (age - 45.0), 0.2, 1.5)),
+            stress=p.leaf(p.q("stress_load") * p.eta("stress_load")),
+            volume_loss_per_h=p.leaf(p.q("volume_loss_untreated", "1/h")),
+            volume_gain_per_h=p.leaf(p.q("volume_gain_exercise", "1/h")),
+            volume0=p.leaf(np.clip(1.0 - loss * p.column("untreated_y", 0.0), 0.7, 1.0)),
+        )
 
     n_states = 2
     names = ("immature_neurons", "hippocampal_volume")

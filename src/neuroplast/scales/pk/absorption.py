@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
 
-ROUTE_CODES = {"iv": 0, "im": 1, "intranasal": 2, "oral": 3, "sublingual": 4}
-"""Route codes of the event table (column 4)."""
+from ..._types import PerCode, PerRoute
+from ...catalog import DRUG_CODES, EVENT, ROUTE_CODES
+from ..patients import Patients
 
 
 def depot_flux(t, start, end, rate, ka):
@@ -41,7 +42,8 @@ def event_flux(t, start, end, rate, iv, ka):
 def input_flux(t, events, ka):
     """Per-event flux (umol/h) leaving the route's entry point at time ``t`` for a raw event table
     (:func:`event_flux`; ``ka`` per event, see :meth:`Absorption.rate_constants`)."""
-    start, end, rate, route = events[:, 0], events[:, 1], events[:, 2], events[:, 4].astype(jnp.int32)
+    start, end, rate = events[:, EVENT.start], events[:, EVENT.end], events[:, EVENT.rate]
+    route = events[:, EVENT.route].astype(jnp.int32)
     return event_flux(t, start, end, rate, route == ROUTE_CODES["iv"], ka)
 
 
@@ -55,14 +57,52 @@ class Absorption(eqx.Module):
     own (the SSRIs' oral absorption); 0 means "the route's".
     """
 
-    ka: Float[Array, 5]
-    f_racemic: Float[Array, 5]
-    f_esketamine: Float[Array, 5]
-    f_nk: Float[Array, 5]
-    ka_by_drug: Float[Array, 13]
+    ka: PerRoute
+    f_racemic: PerRoute
+    f_esketamine: PerRoute
+    f_nk: PerRoute
+    ka_by_drug: PerCode
+
+    @classmethod
+    def build(cls, p: Patients) -> Absorption:
+        n_routes, n_codes = len(ROUTE_CODES), len(DRUG_CODES)
+
+        def by_route(**kw):
+            out = np.zeros((len(p), n_routes))
+            for name, val in kw.items():
+                out[:, ROUTE_CODES[name]] = val
+            return p.table_leaf(out)
+
+        def by_drug(**kw):
+            out = np.zeros((len(p), n_codes))
+            for name, val in kw.items():
+                out[:, DRUG_CODES[name]] = val
+            return p.table_leaf(out)
+
+        f_im, f_sl, swallowed = p.q("f_im"), p.q("f_sublingual"), p.q("fp_nk_swallowed")
+        ka = {r: p.q(f"ka_{r}", "1/h") for r in ("im", "intranasal", "oral", "sublingual")}
+        return cls(
+            ka=by_route(iv=0.0, **ka),
+            f_racemic=by_route(
+                iv=1.0, im=f_im, intranasal=p.q("f_intranasal_rac"), oral=p.q("f_oral_rac"), sublingual=f_sl
+            ),  # fmt: skip
+            f_esketamine=by_route(
+                iv=1.0, im=f_im, intranasal=p.q("f_intranasal_esk"), oral=p.q("f_oral_esk"), sublingual=f_sl
+            ),  # fmt: skip
+            # first-pass norketamine from the swallowed part: all of an oral dose, the non-absorbed part of a
+            # sublingual or nasal dose (assumption: what is not absorbed there is swallowed)
+            f_nk=by_route(
+                iv=0.0,
+                im=0.0,
+                intranasal=swallowed * (1 - p.q("f_intranasal_esk")),
+                oral=swallowed * (1 - p.q("f_oral_rac")),
+                sublingual=swallowed * (1 - f_sl),
+            ),  # fmt: skip
+            ka_by_drug=by_drug(escitalopram=p.q("ka_esc", "1/h"), sertraline=p.q("ka_ser", "1/h")),
+        )
 
     def rate_constants(self, events):
         """Absorption rate constant (1/h) of each event row: the drug's own, else the route's."""
-        code, route = events[:, 3].astype(jnp.int32), events[:, 4].astype(jnp.int32)
+        code, route = events[:, EVENT.code].astype(jnp.int32), events[:, EVENT.route].astype(jnp.int32)
         own = self.ka_by_drug[code]
         return jnp.where(own > 0.0, own, self.ka[route])

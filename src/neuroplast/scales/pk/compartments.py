@@ -10,24 +10,41 @@ The ketamine family lives in :mod:`.ketamine`, the SSRIs in :mod:`.ssri`.
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class MidazolamPK(eqx.Module):
     """Two-compartment midazolam with an effect site. States: central, peripheral, effect (uM), eliminated."""
 
-    cl: Float[Array, ""]
-    v1: Float[Array, ""]
-    q: Float[Array, ""]
-    v2: Float[Array, ""]
-    ke0: Float[Array, ""]
+    cl: PerPatient
+    v1: PerPatient
+    q: PerPatient
+    v2: PerPatient
+    ke0: PerPatient
+
+    @classmethod
+    def build(cls, p: Patients) -> MidazolamPK:
+        cl, v = p.cl_scale, p.v_scale
+        vss, frac = p.q("vss_mdz", "L"), p.q("frac_v1_mdz")
+        return cls(
+            cl=p.leaf(p.q("cl_mdz", "L/h") * p.eta("cl_mdz") * cl),
+            v1=p.leaf(vss * frac * v),
+            q=p.leaf(p.q("q_mdz", "L/h") * cl),
+            v2=p.leaf(vss * (1 - frac) * v),
+            ke0=p.leaf(math.log(2.0) / p.q("t_half_ke0_mdz", "h")),
+        )
 
     n_states = 4
     names = ("mdz_central", "mdz_peripheral", "mdz_effect", "mdz_eliminated")
+    units = ("umol", "umol", "uM", "umol")
     effect_index = 2  # mdz_effect
 
     def rhs(self, x, rate):

@@ -8,16 +8,32 @@ oral bioavailability. States: ``escitalopram_central``, ``sertraline_central`` (
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class SSRIPK(eqx.Module):
-    cl_esc: Float[Array, ""]  # L/h (apparent oral clearance x F)
-    v_esc: Float[Array, ""]  # L
-    cl_ser: Float[Array, ""]
-    v_ser: Float[Array, ""]
+    cl_esc: PerPatient  # L/h (apparent oral clearance x F)
+    v_esc: PerPatient  # L
+    cl_ser: PerPatient
+    v_ser: PerPatient
+
+    @classmethod
+    def build(cls, p: Patients) -> SSRIPK:
+        """Apparent oral clearances (CL/F) x (W/70)^0.75; volumes from clearance and half-life, x W/70."""
+        ln2 = math.log(2.0)
+        cl_esc, cl_ser = p.q("cl_esc", "L/h"), p.q("cl_ser", "L/h")
+        return cls(
+            cl_esc=p.leaf(cl_esc * p.eta("cl_esc") * p.cl_scale),
+            v_esc=p.leaf(cl_esc * p.q("t_half_esc", "h") / ln2 * p.v_scale),
+            cl_ser=p.leaf(cl_ser * p.eta("cl_ser") * p.cl_scale),
+            v_ser=p.leaf(cl_ser * p.q("t_half_ser", "h") / ln2 * p.v_scale),
+        )
 
     n_states = 2
     names = ("escitalopram_central", "sertraline_central")

@@ -17,21 +17,37 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class Spines(eqx.Module):
-    lifetime_h: Float[Array, ""]
-    gain: Float[Array, ""]
-    potentiation_gain: Float[Array, ""]
-    tau_potentiation: Float[Array, ""]
-    stress: Float[Array, ""]
-    responsiveness: Float[Array, ""]
-    ssri_gain: Float[Array, ""]
-    fitness_gain: Float[Array, ""]
+    lifetime_h: PerPatient
+    gain: PerPatient
+    potentiation_gain: PerPatient
+    tau_potentiation: PerPatient
+    stress: PerPatient
+    responsiveness: PerPatient
+    ssri_gain: PerPatient
+    fitness_gain: PerPatient
+
+    @classmethod
+    def build(cls, p: Patients) -> Spines:
+        return cls(
+            lifetime_h=p.leaf(p.q("spine_lifetime", "h")),
+            gain=p.leaf(p.q("spine_gain")),
+            potentiation_gain=p.leaf(p.q("potentiation_gain", "1/h")),
+            tau_potentiation=p.leaf(p.q("tau_potentiation", "h")),
+            stress=p.leaf(p.q("stress_load") * p.eta("stress_load")),
+            responsiveness=p.leaf(p.column("responsiveness")),
+            ssri_gain=p.leaf(p.q("ssri_spine_gain")),
+            fitness_gain=p.leaf(p.q("fitness_spine_gain")),
+        )
 
     n_states = 2
     names = ("spines", "potentiation")
+    units = ("fraction of healthy", "1")
 
     def baseline(self):
         return 1.0 / (1.0 + self.stress)

@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class NMDABlock(eqx.Module):
-    ki_s_ket: Float[Array, ""]
-    ki_r_ket: Float[Array, ""]
-    ki_s_nk: Float[Array, ""]
-    ki_r_nk: Float[Array, ""]
-    fu: Float[Array, ""]
-    interneuron_selectivity: Float[Array, ""]
+    ki_s_ket: PerPatient
+    ki_r_ket: PerPatient
+    ki_s_nk: PerPatient
+    ki_r_nk: PerPatient
+    fu: PerPatient
+    interneuron_selectivity: PerPatient
+
+    @classmethod
+    def build(cls, p: Patients) -> NMDABlock:
+        return cls(
+            ki_s_ket=p.leaf(p.q("ki_s_ket", "uM")),
+            ki_r_ket=p.leaf(p.q("ki_r_ket", "uM")),
+            ki_s_nk=p.leaf(p.q("ki_s_nk", "uM")),
+            ki_r_nk=p.leaf(p.q("ki_r_nk", "uM")),
+            fu=p.leaf(p.q("fu_ket")),
+            interneuron_selectivity=p.leaf(p.q("interneuron_selectivity")),
+        )
 
     def occupancy(self, s_ket, r_ket, s_nk, r_nk):
         """(pyramidal, interneuron) fractional block in [0, 1] from effect-site uM of each species."""

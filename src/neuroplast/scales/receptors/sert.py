@@ -12,13 +12,25 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..._units import NG_PER_UMOL
+from ..patients import Patients
 
 
 class SERTOccupancy(eqx.Module):
-    emax: Float[Array, ""]
-    ec50_esc: Float[Array, ""]  # uM
-    ec50_ser: Float[Array, ""]  # uM
+    emax: PerPatient
+    ec50_esc: PerPatient  # uM
+    ec50_ser: PerPatient  # uM
+
+    @classmethod
+    def build(cls, p: Patients) -> SERTOccupancy:
+        """EC50s from ng/mL (PET studies) to uM by the molar masses."""
+        return cls(
+            emax=p.leaf(p.q("sert_emax")),
+            ec50_esc=p.leaf(p.q("sert_ec50_esc", "ng/mL") / NG_PER_UMOL["escitalopram"]),
+            ec50_ser=p.leaf(p.q("sert_ec50_ser", "ng/mL") / NG_PER_UMOL["sertraline"]),
+        )
 
     def occupancy(self, c_esc, c_ser):
         x = jnp.maximum(c_esc, 0.0) / self.ec50_esc + jnp.maximum(c_ser, 0.0) / self.ec50_ser
@@ -26,8 +38,12 @@ class SERTOccupancy(eqx.Module):
 
 
 class HNKAction(eqx.Module):
-    emax: Float[Array, ""]  # AMPA drive at saturation, in units of the glutamate surge
-    ec50: Float[Array, ""]  # uM
+    emax: PerPatient  # AMPA drive at saturation, in units of the glutamate surge
+    ec50: PerPatient  # uM
+
+    @classmethod
+    def build(cls, p: Patients) -> HNKAction:
+        return cls(emax=p.leaf(p.q("hnk_ampa_emax")), ec50=p.leaf(p.q("hnk_ampa_ec50", "uM")))
 
     def ampa_drive(self, c_hnk):
         c = jnp.maximum(c_hnk, 0.0)

@@ -14,19 +14,37 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class Safety(eqx.Module):
-    cadss_per_100ng: Float[Array, ""]
-    sbp_per_100ng: Float[Array, ""]
-    sbp_baseline: Float[Array, ""]
-    dbp_per_100ng: Float[Array, ""]
-    dbp_baseline: Float[Array, ""]
-    hr_per_100ng: Float[Array, ""]
-    hr_baseline: Float[Array, ""]
-    mdz_sedation_ec50: Float[Array, ""]  # ng/mL
-    felt_cadss_ref: Float[Array, ""]
+    cadss_per_100ng: PerPatient
+    sbp_per_100ng: PerPatient
+    sbp_baseline: PerPatient
+    dbp_per_100ng: PerPatient
+    dbp_baseline: PerPatient
+    hr_per_100ng: PerPatient
+    hr_baseline: PerPatient
+    mdz_sedation_ec50: PerPatient  # ng/mL
+    felt_cadss_ref: PerPatient
+
+    @classmethod
+    def build(cls, p: Patients) -> Safety:
+        """One pressor sensitivity (the SBP random effect) scales the rises in SBP, DBP and heart rate."""
+        pressor = p.eta("sbp_per_100ng")
+        return cls(
+            cadss_per_100ng=p.leaf(p.q("cadss_per_100ng", "points per 100 ng/mL") * p.eta("cadss_per_100ng")),
+            sbp_per_100ng=p.leaf(p.q("sbp_per_100ng", "mmHg per 100 ng/mL") * pressor),
+            sbp_baseline=p.leaf(p.column("sbp_baseline")),
+            dbp_per_100ng=p.leaf(p.q("dbp_per_100ng", "mmHg per 100 ng/mL") * pressor),
+            dbp_baseline=p.leaf(p.column("dbp_baseline")),
+            hr_per_100ng=p.leaf(p.q("hr_per_100ng", "beats/min per 100 ng/mL") * pressor),
+            hr_baseline=p.leaf(p.column("hr_baseline")),
+            mdz_sedation_ec50=p.leaf(p.q("mdz_sedation_ec50", "ng/mL")),
+            felt_cadss_ref=p.leaf(p.q("felt_cadss_ref", "points")),
+        )
 
     def cadss(self, ket_ngml):
         return jnp.clip(self.cadss_per_100ng * ket_ngml / 100.0, 0.0, 92.0)  # CADSS max 92 (23 items x 4)

@@ -13,18 +13,31 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class Cascade(eqx.Module):
-    disinhibition_gain: Float[Array, ""]
-    tau_glu: Float[Array, ""]
-    w_eef2: Float[Array, ""]
-    tau_bdnf: Float[Array, ""]
-    tau_mtor: Float[Array, ""]
+    disinhibition_gain: PerPatient
+    tau_glu: PerPatient
+    w_eef2: PerPatient
+    tau_bdnf: PerPatient
+    tau_mtor: PerPatient
+
+    @classmethod
+    def build(cls, p: Patients) -> Cascade:
+        return cls(
+            disinhibition_gain=p.leaf(p.q("disinhibition_gain")),
+            tau_glu=p.leaf(p.q("tau_glu", "h")),
+            w_eef2=p.leaf(p.q("w_eef2")),
+            tau_bdnf=p.leaf(p.q("tau_bdnf", "h")),
+            tau_mtor=p.leaf(p.q("tau_mtor", "h")),
+        )
 
     n_states = 3
     names = ("glutamate", "bdnf", "mtor")
+    units = ("1", "1", "1")
 
     def excitation(self, occ_pyr, occ_in):
         return (1.0 - occ_pyr) * (1.0 + self.disinhibition_gain * occ_in) - 1.0

@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class Trophic(eqx.Module):
-    tau_trophic_h: Float[Array, ""]
-    tau_fitness_h: Float[Array, ""]
-    exercise_ref_h_per_week: Float[Array, ""]  # session hours per week that hold fitness at 1
+    tau_trophic_h: PerPatient
+    tau_fitness_h: PerPatient
+    exercise_ref_h_per_week: PerPatient  # session hours per week that hold fitness at 1
+
+    @classmethod
+    def build(cls, p: Patients) -> Trophic:
+        return cls(
+            tau_trophic_h=p.leaf(p.q("tau_trophic", "h")),
+            tau_fitness_h=p.leaf(p.q("tau_fitness", "h")),
+            exercise_ref_h_per_week=p.leaf(p.q("exercise_ref_h_per_week", "h/week")),
+        )
 
     n_states = 2
     names = ("trophic", "fitness")

@@ -20,19 +20,37 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
-KINDS = ("cbt", "mindfulness", "exercise", "meditation", "creative")
+from ..._types import PerKind, PerPatient
+from ...catalog import KINDS, THERAPIES
+from ..patients import Patients
 
 
 class Learning(eqx.Module):
-    k_natural: Float[Array, ""]  # 1/h
-    k_session: Float[Array, ""]  # share of what is left unlearned per CBT session at window 1
-    efficacy: Float[Array, 5]  # per kind, relative to CBT (exercise acts through fitness instead: 0)
-    session_h: Float[Array, 5]  # each kind's usual session length: learning counts sessions of that length
-    tau_forget_h: Float[Array, ""]
-    window_gain: Float[Array, ""]
-    immature_weight: Float[Array, ""]
+    k_natural: PerPatient  # 1/h
+    k_session: PerPatient  # share of what is left unlearned per CBT session at window 1
+    efficacy: PerKind  # per kind, relative to CBT (exercise acts through fitness instead: 0)
+    session_h: PerKind  # each kind's usual session length: learning counts sessions of that length
+    tau_forget_h: PerPatient
+    window_gain: PerPatient
+    immature_weight: PerPatient
+
+    @classmethod
+    def build(cls, p: Patients) -> Learning:
+        """The natural course only where the population has one (not treatment-resistant depression); each
+        patient's learning aptitude scales both rates."""
+        aptitude = p.column("learning_aptitude", 1.0)
+        natural = p.q("k_natural", "1/h") if p.natural_course else 0.0
+        efficacy = [1.0 if k == "cbt" else 0.0 if k == "exercise" else p.q(f"efficacy_{k}") for k in KINDS]
+        return cls(
+            k_natural=p.leaf(natural * aptitude),
+            k_session=p.leaf(p.q("k_session") * aptitude),
+            efficacy=p.rows(efficacy),
+            session_h=p.rows([THERAPIES[k].session_h for k in KINDS]),
+            tau_forget_h=p.leaf(p.q("tau_forget", "h")),
+            window_gain=p.leaf(p.q("window_gain")),
+            immature_weight=p.leaf(p.q("window_immature_weight")),
+        )
 
     n_states = 1
     names = ("learning",)

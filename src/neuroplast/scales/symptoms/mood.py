@@ -26,22 +26,39 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+
+from ..._types import PerPatient
+from ..patients import Patients
 
 
 class Mood(eqx.Module):
-    tau_mood: Float[Array, ""]
-    expectancy_base: Float[Array, ""]
-    expectancy_felt: Float[Array, ""]
-    tau_expectancy: Float[Array, ""]
-    k_expectancy: Float[Array, ""]
-    baseline_madrs: Float[Array, ""]  # the patient's true baseline severity (MADRS points)
-    pill_factor: Float[Array, ""]
-    k_expectancy_pill: Float[Array, ""]  # 1/h while a pill's session window is on: pill expectancy builds over weeks
-    ssri_mood_gain: Float[Array, ""]  # fast serotonergic relief per unit trophic state (days: the early SSRI onset)
+    tau_mood: PerPatient
+    expectancy_base: PerPatient
+    expectancy_felt: PerPatient
+    tau_expectancy: PerPatient
+    k_expectancy: PerPatient
+    baseline_madrs: PerPatient  # the patient's true baseline severity (MADRS points)
+    pill_factor: PerPatient
+    k_expectancy_pill: PerPatient  # 1/h while a pill's session window is on: pill expectancy builds over weeks
+    ssri_mood_gain: PerPatient  # fast serotonergic relief per unit trophic state (days: the early SSRI onset)
+
+    @classmethod
+    def build(cls, p: Patients) -> Mood:
+        return cls(
+            tau_mood=p.leaf(p.q("tau_mood", "h")),
+            expectancy_base=p.leaf(p.q("expectancy_base") * p.eta("expectancy_base")),
+            expectancy_felt=p.leaf(p.q("expectancy_felt")),
+            tau_expectancy=p.leaf(p.q("tau_expectancy", "h")),
+            k_expectancy=p.leaf(p.q("k_expectancy", "1/h")),
+            baseline_madrs=p.leaf(p.column("baseline_madrs_true")),
+            pill_factor=p.leaf(p.q("pill_factor")),
+            k_expectancy_pill=p.leaf(p.q("k_expectancy_pill", "1/h")),
+            ssri_mood_gain=p.leaf(p.q("ssri_mood_gain")),
+        )
 
     n_states = 2
     names = ("mood", "expectancy")
+    units = ("1", "1")
 
     def rhs(self, x, connectivity, baseline_spines, session, felt, learning=0.0, pill=0.0, trophic=0.0):
         mood, expectancy = x[0], x[1]

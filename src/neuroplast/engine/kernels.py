@@ -10,7 +10,7 @@ persistent cache.
 
 A kernel is only stored when it can be: with Equinox's runtime checks on (``EQX_ON_ERROR=raise``,
 host callbacks) export fails, and the kernel is called the ordinary way. neuroplast sets
-``EQX_ON_ERROR=nan`` unless the environment says otherwise: a failed check then turns the patient's
+``EQX_ON_ERROR=nan`` in :func:`neuroplast.engine.configure` unless the environment says otherwise: a failed check then turns the patient's
 numbers into NaN, which the engine flags as ``non_finite`` (never averaged).
 """
 
@@ -23,7 +23,9 @@ import importlib.metadata
 import os
 import pathlib
 import re
+import sys
 import tempfile
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -47,14 +49,25 @@ neuroplast's source or of a library version keys new kernels, so the old ones wo
 @functools.cache
 def _code_version() -> str:
     h = hashlib.sha256()
-    root = pathlib.Path(__file__).parent
+    root = pathlib.Path(__file__).parents[1]  # the whole package, not only engine/
     for p in sorted(root.rglob("*.py")):
         h.update(p.relative_to(root).as_posix().encode())
         h.update(p.read_bytes())
     for dist in ("jax", "jaxlib", "equinox", "diffrax"):
         h.update(f"{dist}={importlib.metadata.version(dist)}".encode())
-    h.update(os.environ.get("EQX_ON_ERROR", "raise").encode())
+    h.update(_eqx_on_error().encode())
     return h.hexdigest()
+
+
+def _eqx_on_error() -> str:
+    """How Equinox's runtime checks fail in this process (read by Equinox at import, set by :func:`.configure`)."""
+    errors = sys.modules.get("equinox._errors")
+    return str(getattr(errors, "EQX_ON_ERROR", os.environ.get("EQX_ON_ERROR", "raise")))
+
+
+def _cache_folder() -> str | None:
+    """JAX's persistent compilation cache folder (set by :func:`use_cache`), or ``None``."""
+    return jax.config.jax_compilation_cache_dir  # type: ignore[attr-defined]  # JAX's flags are set dynamically
 
 
 def _plain(x) -> bool:
@@ -97,7 +110,7 @@ def compile_options(*, wide: bool = False, quick: bool = False) -> dict:
     return {k: _CPU_OPTIONS[k] for k in wanted if k in known}
 
 
-_CPU_OPTIONS = {
+_CPU_OPTIONS: dict[str, Any] = {
     "xla_cpu_use_fusion_emitters": False,
     "xla_cpu_prefer_vector_width": 512,
     "xla_backend_optimization_level": 0,
@@ -158,7 +171,7 @@ def call(name: str, fn, dynamic: tuple, static: tuple = (), options: dict | None
 
 
 def _call(name, fn, dynamic, static, options):
-    folder = jax.config.jax_compilation_cache_dir
+    folder = _cache_folder()
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
     if key is None:
         return fn(*dynamic, *static)
@@ -182,7 +195,7 @@ def out_shapes(name: str, fn, dynamic: tuple, static: tuple = (), options: dict 
     """The shapes and dtypes (``jax.ShapeDtypeStruct``) of what :func:`call` with these arguments returns, read off
     the kernel's export without compiling or running it; ``None`` when there is no kernel store (no cache folder)
     or the kernel cannot be exported. Traces the kernel if the store does not hold it yet (as :func:`call` would)."""
-    folder = jax.config.jax_compilation_cache_dir
+    folder = _cache_folder()
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
     if key is None or not folder:
         return None
@@ -202,7 +215,7 @@ def compile_ahead(name: str, fn, dynamic: tuple, static: tuple = (), options: di
     instead of compiling. Python's tracing holds the interpreter lock, XLA's compile does not: the fast engine
     traces and compiles its set-up kernel while its stepping kernel is being compiled (docs/scale.md). Only with a
     kernel store; nothing happens for a kernel this process has compiled or is compiling."""
-    folder = jax.config.jax_compilation_cache_dir
+    folder = _cache_folder()
     key, leaves, treedef, rest = _key(name, dynamic, static, options)
     if key is None or not folder or key in _JITTED or key in _AHEAD:
         return

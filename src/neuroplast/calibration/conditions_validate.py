@@ -13,7 +13,7 @@ import math
 
 from scipy import stats
 
-from .calibrate import FEDER
+from .conditions import FEDER
 
 _KET = {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min"}
 _MDZ = {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration": "40 min"}

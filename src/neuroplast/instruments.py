@@ -1,10 +1,10 @@
 """Rating scales: range, remission cut-off, rater noise, and the true score from a simulation.
 
-Every primary scale a trial may name (``trial.scale``) is one :class:`Scale`. The depression scales
+Every primary scale a trial may name (``trial.scale``) is one :class:`Instrument`. The depression scales
 read the model's true MADRS (``madrs_true``) through published links: HAM-D17 by the registry's
 linking slope (``leucht2018_madrs_hamd``), HAM-D6 by the ratio of maxima (Bobo 2016), QIDS-SR16 and
 PHQ-9 by the crosswalks of :mod:`neuroplast.scales.symptoms.crosswalk` (Rush 2003 table; PHQ-9 by
-aligned severity bands). Scales of other conditions (issue #5) register here too: a scale names the
+aligned severity bands). Scales of other conditions register here too: a scale names the
 populations it fits (``populations``; empty = the depression presets).
 
 ``true(readouts, table, values)`` returns the noise-free score, shape (patients, times);
@@ -18,13 +18,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..scales.symptoms import crosswalk
+from .scales.symptoms import crosswalk
 
 DEPRESSION_POPULATIONS = ("trd", "mdd", "bipolar_depression")
 
 
 @dataclasses.dataclass(frozen=True)
-class Scale:
+class Instrument:
     name: str
     title: str
     max: float
@@ -64,8 +64,8 @@ def _crosswalk(instrument):
     return lambda ro, table, values: crosswalk.from_madrs(np.asarray(ro["madrs_true"]), instrument)
 
 
-SCALES: dict[str, Scale] = {
-    "MADRS": Scale(
+INSTRUMENTS: dict[str, Instrument] = {
+    "MADRS": Instrument(
         "MADRS",
         "Montgomery-Asberg Depression Rating Scale",
         60.0,
@@ -75,7 +75,7 @@ SCALES: dict[str, Scale] = {
         lambda v: v["madrs_noise_sd"],
         screen_column="screen_madrs",
     ),
-    "HAMD17": Scale(
+    "HAMD17": Instrument(
         "HAMD17",
         "Hamilton Depression Rating Scale, 17 items",
         52.0,
@@ -85,7 +85,7 @@ SCALES: dict[str, Scale] = {
         lambda v: v["hamd17_noise_sd"],
         screen_column="screen_hamd17",
     ),
-    "HAMD6": Scale(
+    "HAMD6": Instrument(
         "HAMD6",
         "Hamilton Depression Rating Scale, 6-item melancholia subscale (Bech)",
         22.0,
@@ -95,7 +95,7 @@ SCALES: dict[str, Scale] = {
         lambda v: v["hamd6_noise_sd"],
         screen_column="screen_hamd6",
     ),
-    "QIDS_SR16": Scale(
+    "QIDS_SR16": Instrument(
         "QIDS_SR16",
         "Quick Inventory of Depressive Symptomatology, self-report, 16 items",
         27.0,
@@ -104,7 +104,7 @@ SCALES: dict[str, Scale] = {
         _crosswalk("QIDS_SR16"),
         lambda v: crosswalk.NOISE_SD["QIDS_SR16"],
     ),
-    "PHQ9": Scale(
+    "PHQ9": Instrument(
         "PHQ9",
         "Patient Health Questionnaire, 9 items",
         27.0,
@@ -117,20 +117,20 @@ SCALES: dict[str, Scale] = {
 """The scales a trial can use as its primary scale."""
 
 
-def register(scale: Scale) -> Scale:
+def register(scale: Instrument) -> Instrument:
     """Add a scale (conditions register theirs on import)."""
-    SCALES[scale.name] = scale
+    INSTRUMENTS[scale.name] = scale
     return scale
 
 
 def _register_conditions() -> None:
     """The scales of the conditions beyond depression (data in ``neuroplast.conditions``)."""
-    from ..conditions import CONDITION_SCALES
+    from .conditions import CONDITION_SCALES
 
     for kw in CONDITION_SCALES:
-        register(Scale(**kw))
+        register(Instrument(**kw))
 
 
 _register_conditions()
 
-__all__ = ["DEPRESSION_POPULATIONS", "SCALES", "Scale", "register"]
+__all__ = ["DEPRESSION_POPULATIONS", "INSTRUMENTS", "Instrument", "register"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ...parameters.registry import Parameter as P
+from .registry import Parameter as P
 
 REGIONS = ("dlpfc", "sgacc", "vmpfc", "hippocampus", "amygdala", "nacc", "vta", "ofc", "caudate", "thalamus")
 """Region keys, in the order of every activity vector and matrix."""

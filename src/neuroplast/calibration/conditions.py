@@ -1,6 +1,6 @@
 """Calibrate the condition parameters on the calibration set only; write ``fitted.json``.
 
-Run: ``python -m neuroplast.conditions.calibrate`` or ``neuroplast calibrate-conditions``.
+Run: ``python -m neuroplast.calibration.conditions`` or ``neuroplast calibrate-conditions``.
 
 The ketamine model's fitted values are fixed inputs. Condition parameters act after the solve
 (:mod:`._symptoms`), so each calibration trial is simulated once, with fixed seeds (common random
@@ -28,8 +28,8 @@ import time
 import numpy as np
 from scipy import optimize, stats
 
-from . import _symptoms, ocd, ptsd
-from ._params import FITTED_PATH, FREE
+from ..conditions import _symptoms, ocd, ptsd
+from ..parameters.conditions import FITTED_PATH, FREE
 
 N = 300  # virtual patients per simulated arm (the fit's Monte-Carlo SE is reported)
 SEEDS = {"feder2014": 5101, "rodriguez2013_ocd ketamine": 5102, "rodriguez2013_ocd saline": 5103, "bloch2012_ocd": 5104}
@@ -158,7 +158,7 @@ def fit(model=None, n: int = N, sims=None) -> dict:
     }
     assert set(values) == set(FREE)
     return {
-        "description": "Fitted by neuroplast.conditions.calibrate (neuroplast calibrate-conditions); do not edit by hand.",
+        "description": "Fitted by neuroplast.calibration.conditions (neuroplast calibrate-conditions); do not edit by hand.",
         "method": (
             "each calibration arm simulated once (fixed seeds); ptsd_gain solves z = 0 for feder2014; the OCD pair "
             "maximises the binomial log-likelihood of rodriguez2013_ocd and bloch2012_ocd (L-BFGS-B from a grid)"

@@ -2,10 +2,10 @@
 
 Plain keyword dicts of :class:`neuroplast.parameters.registry.Parameter` (the registry builds them,
 so this module imports nothing of neuroplast). ``source`` is ``fit`` (set by
-``python -m neuroplast.conditions.calibrate``; the value below is then replaced by the one committed
-in ``fitted.json`` beside this file), ``assumption`` (``note`` says why) or an evidence id.
+``python -m neuroplast.calibration.conditions``; the value below is then replaced by the one committed
+in ``conditions_fitted.json`` beside this file), ``assumption`` (``note`` says why) or an evidence id.
 
-Symptom model shared by the conditions (:mod:`._symptoms`)::
+Symptom model shared by the conditions (:mod:`neuroplast.conditions._symptoms`)::
 
     score(t) = baseline x (1 - expectancy_share x expectancy(t)) x max(0, 1 - gain x (1 - a(t)))
 
@@ -20,7 +20,7 @@ import functools
 import json
 from pathlib import Path
 
-FITTED_PATH = Path(__file__).with_name("fitted.json")
+FITTED_PATH = Path(__file__).with_name("conditions_fitted.json")
 
 
 def _p(name, value, unit, description, source, note="", cv=0.0):
