@@ -149,10 +149,13 @@ def test_no_patient_lost_and_one_compile(model, monkeypatch):
     sim = npl.simulate(model, regimen, cohort, saveat=saveat, engine=solver)
     assert sim.status.shape == (200,) and np.all(sim.status == npl.PatientStatus.ok)
     assert np.all(np.isfinite(sim.states))
-    # the regimen gives no midazolam or SSRI: those PK states are skipped (never propagated) and stay exactly 0
+    # the regimen gives no midazolam or oral antidepressant: those PK states are skipped (never propagated) and stay exactly 0
     from neuroplast import model as model_module
 
-    assert np.all(sim.states[:, :, model_module._M] == 0.0) and np.all(sim.states[:, :, model_module._R] == 0.0)
+    layout = model_module.LAYOUT
+    assert np.all(sim.states[:, :, layout["midazolam"]] == 0.0) and np.all(
+        sim.states[:, :, layout["antidepressants"]] == 0.0
+    )
     n_first = len(traces)
     assert n_first <= 1
     small = npl.simulate(model, regimen, cohort.take(np.arange(70)), saveat=saveat, engine=solver)
@@ -346,7 +349,7 @@ def test_read_rows():
 
 def test_pk_groups(model):
     """The PK propagation skips the exponentials' structural zeros (:func:`fast.pk_groups`). Oracles: the model's
-    PK structure (the S- and R-enantiomer families, midazolam and each SSRI do not feed each other; the eliminated
+    PK structure (the S- and R-enantiomer families, midazolam and each oral antidepressant do not feed each other, ODV is fed by venlafaxine; the eliminated
     amounts read everyone and no one reads them), and the propagators themselves — ``E = exp(h A)`` is exactly
     zero outside the groups for every step class (no path in ``A``'s graph: nothing is ever added there), so
     leaving those terms out changes no state beyond rounding. An ``A`` with an entry outside the groups is
@@ -375,10 +378,13 @@ def test_pk_groups(model):
         (["mdz_central", "mdz_peripheral"], 2),
         (["escitalopram_central"], 1),
         (["sertraline_central"], 1),
+        (["duloxetine_central"], 1),
+        (["venlafaxine_central"], 1),
         (["eliminated"], 12),
         (["s_effect", "snk_effect"], 7),
         (["r_effect", "rnk_effect", "hnk_effect"], 9),
         (["mdz_effect", "mdz_eliminated"], 4),
+        (["odv_central"], 2),  # a sink fed by venlafaxine
     ], by_name
     mask = fast_engine.covered(groups, pk.size)
     e, _ = propagators(jnp.asarray(a), jnp.arange(4), 5.0 / 3600.0, 16, 6)

@@ -12,5 +12,8 @@ PerRoute = Float[Array, "*patients routes"]
 PerCode = Float[Array, "*patients codes"]
 """One number per event code (:data:`neuroplast.catalog.DRUG_CODES`) per patient."""
 
+PerSpecies = Float[Array, "*patients species"]
+"""One number per oral-antidepressant species (:data:`neuroplast.catalog.ORAL_SPECIES`) per patient."""
+
 PerKind = Float[Array, "*patients kinds"]
 """One number per session kind (:data:`neuroplast.catalog.KINDS`) per patient."""

@@ -96,6 +96,9 @@ NG_PER_UMOL = {
     "midazolam": 325.78,
     "escitalopram": 324.39,
     "sertraline": 306.24,
+    "duloxetine": 297.41,  # molar_masses_snri (free bases, as the labels' doses)
+    "venlafaxine": 277.41,
+    "odv": 263.38,
 }
 """Molar masses of the free bases (g/mol = ng/nmol; HNK = C12H14ClNO2) for converting uM to ng/mL (ng/mL = uM x g/mol / 1000 x 1000)."""
 

@@ -18,7 +18,9 @@ class Drug:
 
     ``setting``: ``"clinic"`` (given in a monitored session, which builds expectancy) or ``"home"`` (a pill
     taken daily, which builds expectancy slowly). ``family``: the (S, R) shares of a ketamine-family drug;
-    ``None`` for any other. ``inert``: carries no drug (saline, a placebo pill)."""
+    ``None`` for any other. ``inert``: carries no drug (saline, a placebo pill). ``antidepressant``: an oral
+    antidepressant of :mod:`neuroplast.scales.pk.antidepressants` (one compartment, SERT occupancy);
+    ``metabolite``: the active metabolite it forms there, if one is modelled."""
 
     name: str
     code: int
@@ -27,6 +29,8 @@ class Drug:
     setting: str
     family: tuple[float, float] | None = None
     inert: bool = False
+    antidepressant: bool = False
+    metabolite: str | None = None
 
     @property
     def daily(self) -> bool:
@@ -46,10 +50,13 @@ DRUGS: dict[str, Drug] = {
         # the routes of the esketamine popPK (Perez-Ruixo 2021)
         Drug("esketamine", 3, "esketamine", ("iv", "intranasal", "oral"), "clinic", (1.0, 0.0)),
         Drug("arketamine", 4, "arketamine", ("iv",), "clinic", (0.0, 1.0)),  # human data are intravenous only
-        Drug("escitalopram", 5, "escitalopram", ("oral",), "home"),
-        Drug("sertraline", 6, "sertraline", ("oral",), "home"),
-        # a placebo pill, taken like the SSRI it stands in for
+        Drug("escitalopram", 5, "escitalopram", ("oral",), "home", antidepressant=True),
+        Drug("sertraline", 6, "sertraline", ("oral",), "home", antidepressant=True),
+        # a placebo pill, taken like the antidepressant it stands in for
         Drug("placebo", 7, "placebo pill", ("oral",), "home", inert=True),
+        # codes 8-12 are the session kinds (THERAPIES)
+        Drug("duloxetine", 13, "duloxetine", ("oral",), "home", antidepressant=True),
+        Drug("venlafaxine", 14, "venlafaxine", ("oral",), "home", antidepressant=True, metabolite="odv"),
     )
 }
 """Every drug, by name, in the order of their event codes."""
@@ -104,6 +111,15 @@ KINDS = tuple(THERAPIES)
 DRUG_CODES = {**{d.name: d.code for d in DRUGS.values()}, **{t.name: t.code for t in THERAPIES.values()}}
 """Event codes of the regimen's table: drugs, then session kinds."""
 
+ORAL_DRUGS = tuple(d.name for d in DRUGS.values() if d.antidepressant)
+"""The oral antidepressants, in the order of the model's input channels."""
+
+METABOLITES = {d.name: d.metabolite for d in DRUGS.values() if d.metabolite is not None}
+"""Parent -> active metabolite, for the oral antidepressants."""
+
+ORAL_SPECIES = (*ORAL_DRUGS, *METABOLITES.values())
+"""Every species of the oral-antidepressant scale: the drugs, then their metabolites."""
+
 CLINIC_DRUGS = tuple(d.name for d in DRUGS.values() if d.setting == "clinic")
 PILLS = tuple(d.name for d in DRUGS.values() if d.setting == "home")
 KETAMINE_FAMILY = {d.name: d.family for d in DRUGS.values() if d.family is not None}
@@ -143,6 +159,9 @@ READOUTS: dict[str, Readout] = {
         Readout("midazolam_plasma", _NG, "midazolam", "concentrations"),
         Readout("escitalopram_plasma", _NG, "escitalopram", "concentrations"),
         Readout("sertraline_plasma", _NG, "sertraline", "concentrations"),
+        Readout("duloxetine_plasma", _NG, "duloxetine", "concentrations"),
+        Readout("venlafaxine_plasma", _NG, "venlafaxine", "concentrations"),
+        Readout("odv_plasma", _NG, "O-desmethylvenlafaxine", "concentrations"),
         Readout("occupancy_pyramidal", "fraction", "block, pyramidal cells", "occupancy"),
         Readout("occupancy_interneuron", "fraction", "block, interneurons", "occupancy"),
         Readout("sert_occupancy", "fraction", "SERT occupancy", "occupancy"),
@@ -182,6 +201,9 @@ __all__ = [
     "EVENT",
     "KETAMINE_FAMILY",
     "KINDS",
+    "METABOLITES",
+    "ORAL_DRUGS",
+    "ORAL_SPECIES",
     "LEVELS",
     "PILLS",
     "READOUTS",

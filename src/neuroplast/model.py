@@ -1,7 +1,8 @@
 """The coupled model: one vector field over every scale of the chain.
 
-dose (by route) → PK ((S)/(R)-ketamine, their norketamines, (2R,6R)-HNK; midazolam; escitalopram,
-sertraline) → NMDA block (pyramidal, interneuron), SERT occupancy, HNK's AMPA action
+dose (by route) → PK ((S)/(R)-ketamine, their norketamines, (2R,6R)-HNK; midazolam; the oral antidepressants:
+escitalopram, sertraline, duloxetine, venlafaxine and its metabolite ODV) → NMDA block (pyramidal, interneuron),
+SERT occupancy, HNK's AMPA action
 → glutamate / BDNF / mTORC1 (hours), slow SSRI trophic signalling and exercise fitness (weeks)
 → spines and fast potentiation; dentate neurogenesis and hippocampal volume (weeks to years)
 → learning from therapy sessions, faster inside the plasticity window → mood and expectancy
@@ -32,13 +33,24 @@ import jax.numpy as jnp
 
 from ._types import PerPatient
 from ._units import NG_PER_UMOL
-from .catalog import CLINIC_DRUGS, DRUG_CODES, EVENT, KETAMINE_FAMILY, KINDS, PILLS, READOUT_UNITS, ROUTE_CODES
+from .catalog import (
+    CLINIC_DRUGS,
+    DRUG_CODES,
+    EVENT,
+    KETAMINE_FAMILY,
+    KINDS,
+    ORAL_DRUGS,
+    ORAL_SPECIES,
+    PILLS,
+    READOUT_UNITS,
+    ROUTE_CODES,
+)
 from .cohort import Cohort
 from .cohort.presets import PRESETS
 from .parameters import PopulationModel
 from .scales.neurogenesis import Neurogenesis
 from .scales.patients import Patients
-from .scales.pk import SSRIPK, Absorption, KetaminePK, MidazolamPK, event_flux
+from .scales.pk import Absorption, AntidepressantPK, KetaminePK, MidazolamPK, event_flux
 from .scales.plasticity import Spines
 from .scales.receptors import HNKAction, NMDABlock, SERTOccupancy
 from .scales.safety import Safety
@@ -87,7 +99,7 @@ LAYOUT = StateLayout(
     (
         ("ketamine", KetaminePK),
         ("midazolam", MidazolamPK),
-        ("ssri", SSRIPK),
+        ("antidepressants", AntidepressantPK),
         ("cascade", Cascade),
         ("spines", Spines),
         ("mood", Mood),
@@ -98,21 +110,20 @@ LAYOUT = StateLayout(
 )
 """The state vector, scale by scale, in the chain's order."""
 
-PK_SCALES = ("ketamine", "midazolam", "ssri")
+PK_SCALES = ("ketamine", "midazolam", "antidepressants")
 """The scales whose states form the linear pharmacokinetic block (constant coefficients; checked numerically by
 the fast engine)."""
 
 PK_READ = LAYOUT.indices(*KetaminePK.names[KetaminePK.effect_start : KetaminePK.effect_start + 5],
-                         MidazolamPK.names[MidazolamPK.effect_index], *SSRIPK.names)  # fmt: skip
+                         MidazolamPK.names[MidazolamPK.effect_index], *AntidepressantPK.names)  # fmt: skip
 """The PK states the rest of the model reads (:meth:`Model.field`): the ketamine family's five effect
-sites, midazolam's effect site and the SSRIs' central amounts. The fast engine needs only their derivatives
+sites, midazolam's effect site and the oral antidepressants' central amounts. The fast engine needs only their derivatives
 (checked there against the Jacobian)."""
 
 STATE_NAMES = LAYOUT.names
 STATE_UNITS = LAYOUT.units
 
-INPUTS = ("s_ketamine", "r_ketamine", "s_norketamine", "r_norketamine", "lost", "midazolam", "escitalopram",
-          "sertraline")  # fmt: skip
+INPUTS = ("s_ketamine", "r_ketamine", "s_norketamine", "r_norketamine", "lost", "midazolam", *ORAL_DRUGS)
 """The dose input channels (umol/h), in the order the PK scales take them."""
 
 
@@ -153,7 +164,7 @@ def sum_rows(term, n, whole):
 class Model(eqx.Module):
     ketamine: KetaminePK
     midazolam: MidazolamPK
-    ssri: SSRIPK
+    antidepressants: AntidepressantPK
     absorption: Absorption
     nmda: NMDABlock
     sert: SERTOccupancy
@@ -223,14 +234,14 @@ class Model(eqx.Module):
         r_share = jnp.select(family, [v[1] for v in KETAMINE_FAMILY.values()], 0.0)
         fam = s_share + r_share
         one = jnp.ones_like(rate)
-        # SSRI clearances and volumes are apparent oral values (CL/F, V/F): the dose enters whole
+        # the oral antidepressants' clearances and volumes are apparent oral values (CL/F, V/F): the dose enters whole
         into = {
             "s_ketamine": f_parent * s_share,
             "r_ketamine": f_parent * r_share,
             "s_norketamine": f_nk * s_share,
             "r_norketamine": f_nk * r_share,
             "lost": (1.0 - f_parent - f_nk) * fam,
-            **{d: jnp.where(code == DRUG_CODES[d], one, 0.0) for d in ("midazolam", "escitalopram", "sertraline")},
+            **{d: jnp.where(code == DRUG_CODES[d], one, 0.0) for d in ("midazolam", *ORAL_DRUGS)},
         }
         clinic = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in CLINIC_DRUGS]), axis=0)
         pill = jnp.any(jnp.stack([code == DRUG_CODES[d] for d in PILLS]), axis=0)
@@ -274,8 +285,12 @@ class Model(eqx.Module):
 
     def field(self, y, into, session, pill, therapy):
         """dy/dt given the inputs of :meth:`table_inputs` (the PK rows are linear in ``into``)."""
-        ket_in, mdz_in, ssri_in = tuple(into[i] for i in range(5)), into[5], (into[6], into[7])
-        k, m, r = y[LAYOUT["ketamine"]], y[LAYOUT["midazolam"]], y[LAYOUT["ssri"]]
+        ket_in, mdz_in, oral_in = (
+            tuple(into[i] for i in range(5)),
+            into[5],
+            tuple(into[6 + i] for i in range(len(ORAL_DRUGS))),
+        )
+        k, m, r = y[LAYOUT["ketamine"]], y[LAYOUT["midazolam"]], y[LAYOUT["antidepressants"]]
         s_e, r_e, snk_e, rnk_e, hnk_e = self.ketamine.effect(k)
         occ_pyr, occ_in = self.nmda.occupancy(s_e, r_e, snk_e, rnk_e)
         sig, pl, trophic_state = y[LAYOUT["cascade"]], y[LAYOUT["spines"]], y[LAYOUT["trophic"]]
@@ -284,14 +299,14 @@ class Model(eqx.Module):
         connectivity = pl[0] + pl[1]
         trophic, fitness = trophic_state[0], trophic_state[1]
         learning = y[LAYOUT.index("learning")]
-        sert = self.sert.occupancy(*self.ssri.plasma(r))
+        sert = self.sert.occupancy(*self.antidepressants.plasma(r))
         exercise = therapy[KINDS.index("exercise")]
         mood = y[LAYOUT["mood"]]
         return jnp.concatenate(
             [
                 self.ketamine.rhs(k, ket_in),
                 self.midazolam.rhs(m, mdz_in),
-                self.ssri.rhs(r, ssri_in),
+                self.antidepressants.rhs(r, oral_in),
                 self.cascade.rhs(sig, occ_pyr, occ_in, self.hnk.ampa_drive(hnk_e)),
                 self.spines.rhs(pl, sig[0], sig[2], trophic, fitness),
                 self.mood.rhs(mood, connectivity, self.spines.baseline(), session, felt, learning, pill, trophic),
@@ -304,7 +319,7 @@ class Model(eqx.Module):
     def readouts(self, ys):
         """Every read-out of :data:`neuroplast.catalog.READOUTS` from saved states ``ys`` (..., n_states), for
         one patient."""
-        k, m, r = ys[..., LAYOUT["ketamine"]], ys[..., LAYOUT["midazolam"]], ys[..., LAYOUT["ssri"]]
+        k, m, r = ys[..., LAYOUT["ketamine"]], ys[..., LAYOUT["midazolam"]], ys[..., LAYOUT["antidepressants"]]
         state = lambda name: ys[..., LAYOUT.index(name)]
         pos = lambda x: jnp.maximum(x, 0.0)  # clip solver round-off at the bounds of the states
         s_p, r_p, snk_p, rnk_p, hnk_p = self.ketamine.plasma(k)
@@ -313,7 +328,7 @@ class Model(eqx.Module):
         ket_eq_ng = self.nmda.racemic_equivalent(s_e, r_e) * ng["ketamine"]
         mdz_e_ng = pos(m[..., MidazolamPK.effect_index]) * ng["midazolam"]
         occ_pyr, occ_in = self.nmda.occupancy(s_e, r_e, snk_e, rnk_e)
-        esc_p, ser_p = self.ssri.plasma(r)
+        oral = self.antidepressants.plasma(r)
         mood = pos(state("mood"))
         expectancy = jnp.clip(state("expectancy"), 0.0, 1.0)
         trophic, fitness = state("trophic"), state("fitness")
@@ -325,11 +340,10 @@ class Model(eqx.Module):
             "hnk_plasma": pos(hnk_p) * ng["hnk"],
             "ketamine_effect_site": pos(s_e + r_e) * ng["ketamine"],
             "midazolam_plasma": pos(self.midazolam.plasma(m)) * ng["midazolam"],
-            "escitalopram_plasma": pos(esc_p) * ng["escitalopram"],
-            "sertraline_plasma": pos(ser_p) * ng["sertraline"],
+            **{f"{s}_plasma": pos(c) * ng[s] for s, c in zip(ORAL_SPECIES, oral, strict=True)},
             "occupancy_pyramidal": occ_pyr,
             "occupancy_interneuron": occ_in,
-            "sert_occupancy": self.sert.occupancy(esc_p, ser_p),
+            "sert_occupancy": self.sert.occupancy(*oral),
             "hnk_ampa_drive": self.hnk.ampa_drive(hnk_e),
             "glutamate": state("glutamate"),
             "bdnf": state("bdnf"),

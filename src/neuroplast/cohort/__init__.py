@@ -32,6 +32,10 @@ RANDOM_EFFECTS = (
 """Parameters with between-patient variability (log-normal; CV from the registry, except
 ``expectancy_base`` whose CV ``expectancy_cv`` is a calibrated value)."""
 
+LATER_RANDOM_EFFECTS = ("cl_dlx", "cl_vlx")
+"""Random effects added after the first cohorts were fixed: drawn from a stream of their own, so every draw of
+:data:`RANDOM_EFFECTS` (and every cohort drawn before) stays as it was."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Inclusion:
@@ -96,6 +100,9 @@ def sample_cohort(
         m = max(2 * (n - have), 64)
         t = _draw(rng, values, cvs, preset, m)
         t = _draw_condition(t, preset, np.random.default_rng([seed, 13, len(chunks)]))  # own stream (conditions)
+        later = np.random.default_rng([seed, 14, len(chunks)])  # own stream (LATER_RANDOM_EFFECTS)
+        for name in LATER_RANDOM_EFFECTS:
+            t[f"eta_{name}"] = _lognormal(later, cvs[name], m)
         keep = np.ones(m, bool)
         if inclusion.min_baseline is not None:
             screen_rng = np.random.default_rng([seed, 7, len(chunks)])  # its own stream: other draws stay as they were
@@ -213,7 +220,7 @@ def typical_patient(
     row.update({c[0]: c[1] for c in preset.baselines})  # condition severities at their means
     if preset.baselines or preset.p_mood_stabiliser:
         row["on_mood_stabiliser"] = preset.p_mood_stabiliser >= 0.5
-    row.update({f"eta_{n}": 1.0 for n in RANDOM_EFFECTS})
+    row.update({f"eta_{n}": 1.0 for n in (*RANDOM_EFFECTS, *LATER_RANDOM_EFFECTS)})
     row["screen_madrs"] = row["baseline_madrs_true"]
     row["screen_hamd17"] = row["baseline_madrs_true"] * values["hamd17_per_madrs"]
     row["screen_hamd6"] = row["screen_hamd17"] * values["hamd6_per_hamd17"]

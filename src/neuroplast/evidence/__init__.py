@@ -48,6 +48,7 @@ def source_ids() -> frozenset[str]:
     ids = {p["id"] for p in mechanistic()["parameters"]}
     ids |= {s["id"] for s in extra()["sources"]}
     ids |= {s["id"] for s in pharmacology()["sources"]}
+    ids |= {s["id"] for s in yaml.safe_load((HERE / "antidepressant_sources.yaml").read_text())["sources"]}
     ids |= {s["id"] for s in yaml.safe_load((HERE / "circuit_sources.yaml").read_text())["sources"]}
     conditions = HERE.parent / "conditions" / "sources.yaml"  # sources of the condition models
     ids |= {s["id"] for s in yaml.safe_load(conditions.read_text())["sources"]}

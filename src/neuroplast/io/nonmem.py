@@ -71,6 +71,9 @@ DVID_CODES = {
     11: "dbp",
     12: "heart_rate",
     13: "sedation",
+    14: "duloxetine_plasma",
+    15: "venlafaxine_plasma",
+    16: "odv_plasma",
 }
 """Numeric DVID -> read-out (NONMEM needs numbers); any read-out name is accepted as well."""
 

@@ -660,7 +660,7 @@ def _matrix_dependencies(sub) -> dict[tuple[int, int], tuple[str, ...]]:
 @eqx.filter_jit
 def _a_jacobian(sub, u0):
     def a_of(s):
-        return jax.jacfwd(lambda x: s.rhs(x, u0))(jnp.zeros(s.n_states))
+        return jax.jacfwd(lambda x: s.rhs(x, u0))(jnp.zeros(len(s.names)))
 
     return jax.jacfwd(a_of)(sub)
 

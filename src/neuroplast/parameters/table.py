@@ -237,6 +237,85 @@ PK = (
         note="gives Tmax ~6 h with the half-life above (label 4.5-8.4 h)",
     ),
     P(
+        "cl_dlx",
+        114.0,
+        "L/h",
+        "duloxetine apparent oral clearance CL/F (70 kg)",
+        "sharma2000_duloxetine_multiple_dose_pk",
+        cv=0.59,
+        note="one-compartment fit in healthy men (range 44-218 L/h); CV 59% from the population PK (lobo2009_duloxetine_poppk), "
+        "where women and non-smokers clear less",
+    ),
+    P(
+        "t_half_dlx",
+        12.0,
+        "h",
+        "duloxetine terminal half-life",
+        "cymbalta_label_duloxetine_pk",
+        note="label: about 12 h (8-17 h); with CL/F 114 L/h, V/F 1,970 L (sharma2000: 1,943 L)",
+    ),
+    P(
+        "ka_dlx",
+        0.37,
+        "1/h",
+        "duloxetine absorption rate constant",
+        "assumption",
+        note="no published ka (gap_duloxetine_ka); 0.37/h puts Tmax at the label's 6 h with no lag time (the label's 2 h "
+        "lag of the enteric-coated capsule is not modelled, so the first hours rise too early)",
+    ),
+    P(
+        "cl_vlx",
+        91.0,
+        "L/h",
+        "venlafaxine apparent oral clearance CL/F (70 kg)",
+        "effexor_xr_label_venlafaxine_odv_pk",
+        cv=0.46,
+        note="label 1.3 +/- 0.6 L/h/kg x 70 kg; CV from the label's SD over its mean",
+    ),
+    P(
+        "t_half_vlx",
+        5.0,
+        "h",
+        "venlafaxine terminal half-life",
+        "effexor_xr_label_venlafaxine_odv_pk",
+        note="label 5 +/- 2 h",
+    ),
+    P(
+        "ka_vlx",
+        0.2,
+        "1/h",
+        "venlafaxine absorption rate constant (extended-release capsule)",
+        "assumption",
+        note="no published first-order ka of the XR capsule (gap_venlafaxine_xr_ka); 0.2/h gives its Tmax of ~6 h "
+        "(venlafaxine_er_swiss_fachinfo) with the 5 h half-life; the slow terminal decline after stopping is not reproduced",
+    ),
+    P(
+        "f_odv",
+        0.55,
+        "1",
+        "fraction of venlafaxine's clearance forming O-desmethylvenlafaxine (ODV)",
+        "venlafaxine_urinary_recovery",
+        note="55 % of a dose is recovered in urine as ODV (free and conjugated), a lower bound on the fraction formed in "
+        "CYP2D6 extensive metabolisers; clearances give 0.45 (derived_odv_fraction_formed)",
+    ),
+    P(
+        "cl_odv",
+        11.9,
+        "L/h",
+        "O-desmethylvenlafaxine (desvenlafaxine) systemic clearance (70 kg)",
+        "pristiq_desvenlafaxine_pk",
+        note="derived from the label: F x dose / AUC = 0.8 x 100 mg / 6,747 ng h/mL; ODV formed from venlafaxine is "
+        "already systemic",
+    ),
+    P(
+        "t_half_odv",
+        11.0,
+        "h",
+        "O-desmethylvenlafaxine terminal half-life",
+        "effexor_xr_label_venlafaxine_odv_pk",
+        note="label 11 +/- 2 h (after venlafaxine; the same after desvenlafaxine, pristiq_desvenlafaxine_pk)",
+    ),
+    P(
         "cl_mdz",
         19.4,
         "L/h",
@@ -309,6 +388,34 @@ RECEPTORS = (
         "sertraline plasma concentration for half-maximal SERT occupancy",
         "assumption",
         note="set so 50 mg/day gives ~80% occupancy, as meyer2004_sert_occupancy_min_dose found at minimum doses",
+    ),
+    P(
+        "sert_ec50_dlx",
+        3.7,
+        "ng/mL",
+        "duloxetine plasma concentration for half-maximal SERT occupancy",
+        "takano2006_duloxetine_sert_occupancy",
+        note="[11C]DASB PET; the fit's Emax is not stated in the abstract (used with sert_emax); abanades2011 gives 2.3-2.6 "
+        "ng/mL and a brain lag the model does not have (occupancy after stopping falls faster than measured)",
+    ),
+    P(
+        "sert_ec50_odv",
+        40.0,
+        "ng/mL",
+        "O-desmethylvenlafaxine plasma concentration for half-maximal SERT occupancy",
+        "odv_sert_occupancy_pet_sep227162",
+        note="derived: the PET study's dose for 50 % occupancy, 14.4 mg/day, gives an average 40 ng/mL at the desvenlafaxine "
+        "CL/F of 14.8 L/h (pristiq_desvenlafaxine_pk)",
+    ),
+    P(
+        "sert_ec50_vlx",
+        40.0,
+        "ng/mL",
+        "venlafaxine plasma concentration for half-maximal SERT occupancy",
+        "assumption",
+        note="no published plasma EC50 (gap_venlafaxine_odv_sert_ec50); venlafaxine and ODV are described as about equipotent "
+        "in the labels, so ODV's; with it 75 mg/day gives ~0.73 at steady state, a little below the 0.76-0.85 that "
+        "meyer2004_sert_occupancy_min_dose found at minimum doses",
     ),
     P(
         "hnk_ampa_emax",

@@ -29,6 +29,10 @@ CEILINGS_MG_PER_KG = {
     # SSRIs: the label's maximum daily dose (escitalopram 20 mg, sertraline 200 mg), per dose
     ("escitalopram", "oral"): 20.0 / REFERENCE_WEIGHT_KG,
     ("sertraline", "oral"): 200.0 / REFERENCE_WEIGHT_KG,
+    # SNRIs, per dose: venlafaxine XR the label's outpatient maximum, 225 mg/day (effexor_xr_label_dosing_mdd);
+    # duloxetine 120 mg, twice the label's 60 mg/day (assumption: the label's maximum was not in the sources read)
+    ("duloxetine", "oral"): 120.0 / REFERENCE_WEIGHT_KG,
+    ("venlafaxine", "oral"): 225.0 / REFERENCE_WEIGHT_KG,
 }
 
 

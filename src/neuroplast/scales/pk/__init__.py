@@ -1,16 +1,16 @@
 """Pharmacokinetics: linear compartment models; absorption by route in closed form."""
 
 from .absorption import ROUTE_CODES, Absorption, depot_flux, event_flux, input_flux
+from .antidepressants import AntidepressantPK
 from .compartments import MidazolamPK, closed_form_linear, linear_system
 from .ketamine import KetaminePK
-from .ssri import SSRIPK
 
 __all__ = [
+    "AntidepressantPK",
     "Absorption",
     "KetaminePK",
     "MidazolamPK",
     "ROUTE_CODES",
-    "SSRIPK",
     "closed_form_linear",
     "depot_flux",
     "event_flux",

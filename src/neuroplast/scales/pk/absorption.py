@@ -22,8 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._types import PerCode, PerRoute
-from ...catalog import DRUG_CODES, EVENT, ROUTE_CODES
+from ...catalog import DRUG_CODES, EVENT, ORAL_DRUGS, ROUTE_CODES
 from ..patients import Patients
+from .antidepressants import SHORT
 
 
 def depot_flux(t, start, end, rate, ka):
@@ -54,7 +55,7 @@ class Absorption(eqx.Module):
     systemic bioavailabilities indexed by route code; ``f_nk`` the fraction of the dose that
     reaches the circulation as norketamine after first-pass metabolism, by route code.
     ``ka_by_drug`` (indexed by drug code) overrides the route's rate constant for a drug with its
-    own (the SSRIs' oral absorption); 0 means "the route's".
+    own (the oral antidepressants' absorption); 0 means "the route's".
     """
 
     ka: PerRoute
@@ -98,7 +99,7 @@ class Absorption(eqx.Module):
                 oral=swallowed * (1 - p.q("f_oral_rac")),
                 sublingual=swallowed * (1 - f_sl),
             ),  # fmt: skip
-            ka_by_drug=by_drug(escitalopram=p.q("ka_esc", "1/h"), sertraline=p.q("ka_ser", "1/h")),
+            ka_by_drug=by_drug(**{d: p.q(f"ka_{SHORT[d]}", "1/h") for d in ORAL_DRUGS}),
         )
 
     def rate_constants(self, events):

@@ -5,7 +5,7 @@ Amounts are in umol, volumes in L, clearances in L/h, time in h, so concentratio
 ``u`` the infusion rate; :func:`closed_form_linear` gives the exact solution for piecewise
 constant infusions and is both a fast path and the oracle of the integrated model.
 
-The ketamine family lives in :mod:`.ketamine`, the SSRIs in :mod:`.ssri`.
+The ketamine family lives in :mod:`.ketamine`, the oral antidepressants in :mod:`.antidepressants`.
 """
 
 from __future__ import annotations
