@@ -78,11 +78,12 @@ def test_condition_example_runs(path):
     for arm in r.arms.values():
         assert np.all(arm.simulation.ok)
         assert np.isfinite(arm.scores).all() and (arm.scores >= 0).all() and (arm.scores <= scale.max).all()
-    for arm in r.summary["arms"].values():
+    for arm in r.summary.arms.values():
+        keys = set(arm.safety.to_json_dict())  # the safety block of summary.json
         if spec.trial.population == "bipolar_depression":
-            assert {"ymrs_peak_mean", "share_mania_switch", "share_ymrs_above_12"} <= set(arm["safety"])
+            assert {"ymrs_peak_mean", "share_mania_switch", "share_ymrs_above_12"} <= keys
         else:
-            assert "ymrs_peak_mean" not in arm["safety"]
+            assert "ymrs_peak_mean" not in keys
 
 
 def test_scale_population_mismatch_is_one_line_exit_2(tmp_path):
@@ -152,7 +153,7 @@ def test_directions_ketamine_beats_control(calibration_sims, model):
     from neuroplast.calibration.conditions_validate import TRIALS
 
     r = run_trial(parse_spec(TRIALS["aud"]), model=model, n_per_arm=30)
-    d = next(c for c in r.summary["contrasts"] if c["time"] == "21 d")["mean_difference"]
+    d = next(c for c in r.summary.contrasts if c.time == "21 d").mean_difference
     assert d < 0
 
 

@@ -71,8 +71,8 @@ def test_safety_summary_per_arm_and_discharge():
     """summary.json keeps the foundation safety keys and adds DBP, heart rate, the label's BP rises
     and the discharge time; after nasal esketamine nobody leaves before 2 h after the last device."""
     res = run_trial(load_spec(EXAMPLES / "esketamine_dose_finding.toml"), n_per_arm=12)
-    for name, arm in res.summary["arms"].items():
-        s = arm["safety"]
+    for name, arm in res.summary.arms.items():
+        s = arm.safety.to_json_dict()
         assert {
             "cadss_peak_mean",
             "sbp_peak_mean",
@@ -93,9 +93,9 @@ def test_safety_summary_per_arm_and_discharge():
             assert v is None or np.isfinite(v), (name, k)
     p = res.patients[res.patients["arm"] == "esketamine 84 mg"]
     assert (p["discharge_h"] >= 2.0 + 10 / 60 - 1e-9).all()
-    esk, pbo = res.summary["arms"]["esketamine 84 mg"]["safety"], res.summary["arms"]["placebo"]["safety"]
-    assert esk["cadss_peak_mean"] > pbo["cadss_peak_mean"] == 0.0
-    assert esk["dbp_largest_mean_rise"] > 0 and esk["heart_rate_largest_mean_rise"] > 0
+    esk, pbo = res.summary.arms["esketamine 84 mg"].safety, res.summary.arms["placebo"].safety
+    assert esk.cadss_peak_mean > pbo.cadss_peak_mean == 0.0
+    assert esk.dbp_largest_mean_rise > 0 and esk.heart_rate_largest_mean_rise > 0
 
 
 def test_hamd6_scale_and_mechanistic_dose_response(model):
@@ -107,7 +107,7 @@ def test_hamd6_scale_and_mechanistic_dose_response(model):
     import neuroplast as npl
 
     res = run_trial(load_spec(EXAMPLES / "ketamine_dose_response.toml"), n_per_arm=8)
-    assert res.summary["scale"] == "HAMD6"
+    assert res.summary.scale == "HAMD6"
     for arm in res.arms.values():
         assert arm.scores.min() >= 0 and arm.scores.max() <= 22
     assert res.spec.remission_threshold() == 4.0

@@ -1,11 +1,15 @@
 """Spec validation: every bad input is one NeuroplastInputError naming the field and value."""
 
 import copy
+from pathlib import Path
 
 import pytest
 
 import neuroplast as npl
-from neuroplast.trials import parse_spec
+from neuroplast.trials import load_spec, parse_spec
+from neuroplast.workflows import DEMO_SPEC
+
+EXAMPLES_DIR = Path(__file__).parents[1] / "examples"
 
 BASE = {
     "trial": {"id": "t", "population": "trd", "scale": "MADRS", "n_per_arm": 10, "endpoints": {"timepoints": ["1 d"]}},
@@ -239,3 +243,29 @@ def test_wait_list_arm_has_no_events():
     d["arm"].append({"name": "wait list"})
     spec = parse_spec(d)
     assert spec.regimens()["wait list"].doses == ()
+
+
+def test_parsed_spec_is_fully_resolved():
+    """``parse_spec`` / ``load_spec`` return a resolved trial: every default filled, and the remission
+    threshold the scale's own cut-off when the spec gives none (HAM-D17: <= 7, as test_examples checks)."""
+    d = {
+        "trial": {"id": "t", "population": "trd", "endpoints": {"timepoints": ["1 d"]}},
+        "arm": [
+            {"name": "k", "dose": [{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}]}
+        ],
+    }
+    t = parse_spec(d).trial
+    assert (t.scale, t.design, t.n_per_arm, t.seed, t.endpoints.response) == ("MADRS", "parallel", 100, 1, 0.5)
+    assert t.endpoints.remission is not None and t.allow_long is False and t.compare_with == []
+    assert parse_spec(d).arm[0].dose[0].route == "iv"
+    d["trial"]["scale"] = "HAMD17"
+    spec = parse_spec(d)
+    assert spec.trial.endpoints.remission == spec.remission_threshold() == 7.0
+    d["trial"]["endpoints"]["remission"] = 5
+    assert parse_spec(d).trial.endpoints.remission == 5.0  # a given threshold is kept
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES_DIR.glob("*.toml")) + [DEMO_SPEC], ids=lambda p: p.name)
+def test_every_example_loads_resolved(path):
+    spec = load_spec(path)
+    assert spec.trial.endpoints.remission == spec.remission_threshold()

@@ -129,15 +129,15 @@ def trial(
     t = Table(title=f"{result.spec.trial.id} ({result.spec.trial.scale})")
     for col in ("arm", "time", "mean score", "mean change", "response", "remission"):
         t.add_column(col)
-    for name, arm in result.summary["arms"].items():
-        for tp in arm["timepoints"]:
+    for name, arm in result.summary.arms.items():
+        for tp in arm.timepoints:
             t.add_row(
                 name,
-                tp["time"],
-                f"{tp['mean_score']:.1f}",
-                f"{tp['mean_change']:.1f}",
-                f"{tp['response_rate']:.0%}",
-                f"{tp['remission_rate']:.0%}",
+                tp.time,
+                f"{tp.mean_score:.1f}",
+                f"{tp.mean_change:.1f}",
+                f"{tp.response_rate:.0%}",
+                f"{tp.remission_rate:.0%}",
             )
     console.print(t)
     console.print(f"outputs: {out}")

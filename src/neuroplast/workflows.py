@@ -49,7 +49,7 @@ def trial_to_dir(result: TrialResult, out: Path, *, published: list[dict] | None
         write_report(
             tmp / "report.html",
             title=result.spec.trial.title or result.spec.trial.id,
-            summary=result.summary,
+            summary=result.summary.to_json_dict(),
             figures=figs,
             published=published,
             notes=NOTES,
@@ -71,8 +71,8 @@ def trial_dataset(result: TrialResult) -> xr.Dataset:
     ds.attrs.update(
         {
             "trial": result.spec.trial.id,
-            "seed": result.summary["seed"],
-            "neuroplast_version": result.summary["neuroplast_version"],
+            "seed": result.summary.seed,
+            "neuroplast_version": result.summary.neuroplast_version,
             "disclaimer": DISCLAIMER,
         }
     )

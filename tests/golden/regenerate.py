@@ -48,6 +48,9 @@ def summary_json(path: Path) -> dict:
 
 
 def main(argv: list[str]) -> None:
+    from neuroplast.engine import configure
+
+    configure()  # as the CLI does (and tests/conftest.py): float64, XLA's CPU options
     for name, path in examples().items():
         if argv and not any(a in name for a in argv):
             continue

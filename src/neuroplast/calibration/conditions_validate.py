@@ -140,11 +140,7 @@ def _rate_row(study, trial, arm, time, k, n, simulated, use, note=""):
 
 
 def _contrast(summary, time):
-    return next(c for c in summary["contrasts"] if c["time"] == time)
-
-
-def _tp(summary, arm, time):
-    return next(t for t in summary["arms"][arm]["timepoints"] if t["time"] == time)
+    return next(c for c in summary.contrasts if c.time == time)
 
 
 def run_trials(model, n_per_arm: int = 400, names=None) -> dict:
@@ -167,7 +163,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
             "1 d",
             "mean_difference",
             -FEDER["value"],
-            _contrast(s, "1 d")["mean_difference"],
+            _contrast(s, "1 d").mean_difference,
             "fit",
             se=FEDER["se"],
             lo=-FEDER["value"] - 1.96 * FEDER["se"],
@@ -184,7 +180,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
                 "7 d",
                 k,
                 n,
-                _tp(r["ocd_rodriguez"].summary, arm, "7 d")["response_rate"],
+                r["ocd_rodriguez"].summary.arms[arm].at("7 d").response_rate,
                 "fit",
                 note="Y-BOCS >= 35% reduction; first phase of the crossover",
             )
@@ -206,7 +202,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
         )
     )
     for scale_note in ("PDD",):
-        d = _contrast(r["aud"].summary, "21 d")["mean_difference"]
+        d = _contrast(r["aud"].summary, "21 d").mean_difference
         rows.append(
             _row(
                 "dakwar2020_alcohol",
@@ -230,7 +226,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
             "12 d",
             "mean_difference",
             -11.88,
-            _contrast(s, "12 d")["mean_difference"],
+            _contrast(s, "12 d").mean_difference,
             "holdout",
             se=3.96,
             lo=-11.88 - 1.96 * 3.96,
@@ -246,7 +242,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
             "2 d",
             "mean_difference",
             -1.83,
-            _contrast(r["pain"].summary, "2 d")["mean_difference"],
+            _contrast(r["pain"].summary, "2 d").mean_difference,
             "holdout",
             se=(2.35 - 1.31) / 3.92,
             lo=-2.35,
@@ -280,7 +276,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
                 "1-14 d",
                 "share_mania_switch",
                 1 / 18,
-                r["bipolar"].summary["arms"][arm]["safety"]["share_mania_switch"],
+                r["bipolar"].summary.arms[arm].safety.share_mania_switch,
                 "holdout",
                 lo=lo,
                 hi=hi,

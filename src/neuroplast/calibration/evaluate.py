@@ -195,52 +195,29 @@ def run_calibration_trials(model: PopulationModel, n_per_arm: int | None = None,
     return {name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n_per_arm) for name in names}
 
 
-def _tp(summary_arm, label):
-    return next(t for t in summary_arm["timepoints"] if t["time"] == label)
-
-
-def _contrast(summary, arms, label):
-    """The contrast of ``arms`` (first minus second) at ``label``; a pair listed the other way round is flipped."""
-    for c in summary["contrasts"]:
-        if c["time"] != label:
-            continue
-        if c["arms"] == arms:
-            return c
-        if c["arms"] == arms[::-1]:
-            lo, hi = c["ci95"]
-            return {
-                **c,
-                "arms": arms,
-                "mean_difference": -c["mean_difference"],
-                "ci95": [-hi, -lo],
-                "odds_ratio_response": 1.0 / c["odds_ratio_response"],
-                "cohens_d": -c["cohens_d"],
-            }
-    raise KeyError(f"no contrast {arms} at {label}")
-
-
 def simulated_value(t: Target, results: dict[str, TrialResult]) -> float | None:
     res = results[t.trial]
     s = res.summary
+    time = t.time or ""  # a metric read at a visit needs one: a target without a time matches none (KeyError)
     if " vs " in t.arm:
         a, b = t.arm.split(" vs ")
         if t.metric == "risk_ratio_response":
-            ra, rb = _tp(s["arms"][a], t.time)["response_rate"], _tp(s["arms"][b], t.time)["response_rate"]
+            ra, rb = s.arms[a].at(time).response_rate, s.arms[b].at(time).response_rate
             return ra / rb if rb > 0 else math.inf
-        return _contrast(s, [a, b], t.time)[t.metric]
+        return getattr(s.contrast(a, b, time), t.metric)
     if t.arm == "ketamine (enriched)":
         return _enriched(res, t)
-    arm = s["arms"][t.arm]
+    arm = s.arms[t.arm]
     if t.metric == "within_effect_size":  # standardised mean improvement: -change / SD at baseline
-        return -_tp(arm, t.time)["mean_change"] / arm["baseline"]["sd"]
+        return -arm.at(time).mean_change / arm.baseline.sd
     if t.metric == "relapsed_fraction_of_responders":
-        return arm["relapse"]["relapsed_fraction_of_responders"]
+        return arm.relapse.relapsed_fraction_of_responders
     if t.metric in ("response_rate", "remission_rate", "mean_change"):
-        return _tp(arm, t.time)[t.metric]
+        return getattr(arm.at(time), t.metric)
     if t.metric == "median_days_to_relapse":
-        return arm["relapse"]["median_days_to_relapse"]
+        return arm.relapse.median_days_to_relapse
     if t.metric in ("sbp_largest_mean_rise", "dbp_largest_mean_rise", "heart_rate_largest_mean_rise"):
-        return arm["safety"][t.metric]
+        return getattr(arm.safety, t.metric)
     if t.metric == "share_bp_rise_label":
         p = res.patients[(res.patients["arm"] == t.arm) & (res.patients["status"] == "ok")]
         return float(((p["sbp_rise_peak"] >= 40.0) | (p["dbp_rise_peak"] >= 25.0)).mean())

@@ -122,7 +122,7 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
     results = run_calibration_trials(model, n_per_arm, names=["single"])
     for param, metric in SLOPES.items():
         targets = [t for t in TARGETS if t.use == "fit" and t.stage == "ketamine" and t.metric == metric]
-        rise1 = results["single"].summary["arms"]["ketamine"]["safety"][metric]  # at slope 1
+        rise1 = getattr(results["single"].summary.arms["ketamine"].safety, metric)  # at slope 1
         w = np.array([1 / t.se**2 for t in targets])
         v = np.array([t.value for t in targets])
         best[param] = float((w * v).sum() / (w.sum() * rise1))

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pydantic
 
 
 @contextlib.contextmanager
@@ -39,7 +40,10 @@ def atomic_output_dir(out: str | Path):
 
 
 def _clean(x):
-    """JSON-safe: numpy scalars to Python, NaN/inf to null."""
+    """JSON-safe: numpy scalars to Python, NaN/inf to null; a pydantic document (e.g. ``trials.TrialSummary``) as
+    its JSON form, with the optional fields that were never set left out, as a dict would leave out the key."""
+    if isinstance(x, pydantic.BaseModel):
+        return _clean(x.model_dump(mode="json", exclude_unset=True))
     if isinstance(x, dict):
         return {k: _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

@@ -196,7 +196,7 @@ def _readouts(title, names, traces, ts, mode, labels=None) -> bytes | None:
 
 def _trial_symptoms(result, traces, published) -> bytes | None:
     """Mean score ± 95 % CI with baseline means and published mean changes; expectancy; response rates."""
-    ts, scale = result.times_h, result.summary.get("scale", "score")
+    ts, scale = result.times_h, result.summary.scale
     arm_pts = {a: [p for p in published if p.get("arm") == a] for a, _, _ in traces}
     has_pub = any(p["metric"] in ("mean_change", "response_rate") for ps in arm_pts.values() for p in ps)
     fig = _figure(
@@ -208,11 +208,7 @@ def _trial_symptoms(result, traces, published) -> bytes | None:
     axes, scales = _axes(fig, 3, float(ts[-1]), ratios=[1.4, 1.0, 1.0])
     for label, colour, ro in traces:
         base = float(ro["baseline"].mean())
-        rates = [
-            (tp["time_h"], tp["response_rate"])
-            for tp in result.summary["arms"][label]["timepoints"]
-            if tp.get("response_rate") is not None
-        ]
+        rates = [(tp.time_h, tp.response_rate) for tp in result.summary.arms[label].timepoints]
         for (ax_s, ax_e, ax_r), s in zip(axes.T, scales):
             _trace(ax_s, ts / s, ro["score"], colour, label, "mean_ci")
             ax_s.axhline(base, color=colour, ls=":", lw=1.2)

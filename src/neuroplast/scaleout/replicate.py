@@ -52,7 +52,7 @@ def add_p_values(result) -> dict:
     """The summary of ``result`` with a two-sided Welch p-value in each contrast (on change from baseline)."""
     from scipy import stats
 
-    summary = dict(result.summary)
+    summary = result.summary.to_json_dict()  # a plain dict (summary.json): a few kB to send back
     labels = dict(result.spec.timepoints_h())
     contrasts = []
     for c in summary["contrasts"]:

@@ -17,7 +17,7 @@ def published_points(result: TrialResult, studies=None) -> list[dict]:
     from ..calibration.evaluate import simulated_value
 
     studies = result.spec.trial.compare_with if studies is None else studies
-    arms = set(result.summary["arms"])
+    arms = set(result.summary.arms)
     labels = {round(h, 6): label for label, h in result.spec.timepoints_h()}
     out = []
     for t in TARGETS:

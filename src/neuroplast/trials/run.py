@@ -18,6 +18,16 @@ from ..instruments import INSTRUMENTS as SCALES
 from ..simulation import PopulationModel, Simulation, default_model, simulate
 from . import stats
 from .spec import TrialSpec
+from .summary import (
+    ArmSummary,
+    Baseline,
+    BrainSummary,
+    Contrast,
+    RelapseSummary,
+    SafetySummary,
+    TimepointSummary,
+    TrialSummary,
+)
 
 SBP_ALERTS = (160.0, 180.0)  # mmHg: common stop/alert thresholds during ketamine infusions (I03 label uses 180)
 BP_RISES = (40.0, 25.0)  # mmHg: the esketamine label's systolic / diastolic rises (spravato_label_bp_increase)
@@ -38,7 +48,7 @@ class ArmResult:
 @dataclasses.dataclass(frozen=True)
 class TrialResult:
     spec: TrialSpec
-    summary: dict
+    summary: TrialSummary  # summary.json (trials.summary documents every key)
     patients: pd.DataFrame
     arms: dict[str, ArmResult]
     times_h: np.ndarray
@@ -111,31 +121,30 @@ def run_trial(
         arms[name] = ArmResult(name, sim, scores, baseline)
         ok = sim.ok
         tp_idx = [int(np.searchsorted(ts, h)) for _, h in tps]
-        arm_sum = {
-            "n": int(ok.sum()),
-            "n_failed": int((~ok).sum()),
-            "baseline": {
-                "mean": float(np.mean(baseline[ok])),
-                "sd": float(np.std(baseline[ok], ddof=1)) if ok.sum() > 1 else 0.0,
-            },
-            "timepoints": [],
-        }
-        for (label, h), j in zip(tps, tp_idx):
-            arm_sum["timepoints"].append(
-                {
-                    "time": label,
-                    "time_h": float(h),
-                    **stats.arm_timepoint(baseline[ok], scores[ok, j], response=resp, remission=remis),
-                    **_brain_at(sim, ok, j),
-                }
+        timepoints = [
+            TimepointSummary(
+                time=label,
+                time_h=float(h),
+                **stats.arm_timepoint(baseline[ok], scores[ok, j], response=resp, remission=remis),
+                **_brain_at(sim, ok, j),
             )
+            for (label, h), j in zip(tps, tp_idx)
+        ]
         rel, per_patient_rel = _relapse(ts, scores, baseline, ok, regimen.last_dose_h, follow, resp)
-        arm_sum["relapse"] = rel
         safety, per_patient_safety = _safety(sim, ok)
         extra_safety(sim, ok, model.values, safety, per_patient_safety)  # conditions: new keys only
-        arm_sum["safety"] = safety
-        arm_sum["brain"] = _brain(sim, ok)
-        summary_arms[name] = arm_sum
+        summary_arms[name] = ArmSummary(
+            n=int(ok.sum()),
+            n_failed=int((~ok).sum()),
+            baseline=Baseline(
+                mean=float(np.mean(baseline[ok])),
+                sd=float(np.std(baseline[ok], ddof=1)) if ok.sum() > 1 else 0.0,
+            ),
+            timepoints=timepoints,
+            relapse=RelapseSummary(**rel),
+            safety=SafetySummary(**safety),
+            brain=BrainSummary(**_brain(sim, ok)),
+        )
         df = cohort.table.copy()
         df.insert(0, "arm", name)
         df["status"] = [PatientStatus(s).name for s in sim.status]
@@ -162,16 +171,16 @@ def run_trial(
                 c = stats.contrast(
                     ca, cb, ca <= -resp * a.baseline[a.simulation.ok], cb <= -resp * b.baseline[b.simulation.ok]
                 )
-                contrasts.append({"arms": [names[a_i], names[b_i]], "time": label, **c})
+                contrasts.append(Contrast(arms=(names[a_i], names[b_i]), time=label, **c))
 
-    summary = {
-        "trial": t.id,
-        "scale": t.scale,
-        "seed": seed,
-        "neuroplast_version": __version__,
-        "arms": summary_arms,
-        "contrasts": contrasts,
-    }
+    summary = TrialSummary(
+        trial=t.id,
+        scale=t.scale,
+        seed=seed,
+        neuroplast_version=__version__,
+        arms=summary_arms,
+        contrasts=contrasts,
+    )
     patients = pd.concat(rows, ignore_index=True)
     return TrialResult(spec, summary, patients, arms, ts)
 

@@ -34,7 +34,7 @@ class InclusionSpec(_Strict):
 class EndpointsSpec(_Strict):
     timepoints: list[str] = pydantic.Field(min_length=1)
     response: float = pydantic.Field(0.5, gt=0, le=1)
-    remission: float | None = None
+    remission: float | None = None  # resolved by TrialSpec.check to the scale's own cut-off when not given
     follow_up: str | None = None
 
 
@@ -135,7 +135,9 @@ class TrialSpec(_Strict):
         return max(max(t for _, t in self.timepoints_h()), last + (self.follow_up_h() or 0.0))
 
     def check(self, *, allow_high_dose: bool = False) -> TrialSpec:
-        """Validate everything that needs more than types: names, units, times, ceilings."""
+        """Validate everything that needs more than types: names, units, times, ceilings; then resolve the
+        remission threshold (the scale's own cut-off when the spec gives none), so the spec states every
+        threshold the trial uses."""
         t = self.trial
         if t.population not in PRESETS:
             raise NeuroplastInputError(
@@ -150,6 +152,8 @@ class TrialSpec(_Strict):
                 field="trial.scale",
                 value=t.scale,
             )
+        if t.endpoints.remission is None:
+            t.endpoints.remission = SCALES[t.scale].remission
         if t.design != "parallel":
             raise NeuroplastInputError(
                 "only parallel designs are simulated so far", field="trial.design", value=t.design
@@ -183,6 +187,9 @@ class TrialSpec(_Strict):
 
 
 def parse_spec(data: dict, *, file: str | None = None, allow_high_dose: bool = False) -> TrialSpec:
+    """Validate ``data`` (a parsed TOML/JSON spec) into a fully resolved :class:`TrialSpec`: every default
+    filled (``n_per_arm`` 100, ``seed`` 1, ``scale`` MADRS, ``response`` 0.5, ``route`` iv, ...), the remission
+    threshold resolved, names, units, times and dose ceilings checked."""
     try:
         spec = TrialSpec.model_validate(data)
         return spec.check(allow_high_dose=allow_high_dose)
@@ -198,7 +205,7 @@ def parse_spec(data: dict, *, file: str | None = None, allow_high_dose: bool = F
 
 
 def load_spec(path: str | Path, *, allow_high_dose: bool = False) -> TrialSpec:
-    """Read and validate a trial TOML file."""
+    """Read and validate a trial TOML file into a fully resolved :class:`TrialSpec` (see :func:`parse_spec`)."""
     path = Path(path)
     try:
         text = path.read_text()
