@@ -23,7 +23,14 @@ def test_trial_end_to_end(tmp_path):
     r = cli("trial", str(EXAMPLE), "--n-per-arm", "16", "--seed", "3", "--out", str(out))
     assert r.returncode == 0, r.stderr
     s = json.loads((out / "summary.json").read_text())
-    # DESIGN §4.3 keys
+    # every output has the mode an ordinary write gives it under the umask (report.html was once 0600, the
+    # folder 0700: temporary files renamed into place); oracle: a file and a folder made here the ordinary way
+    (tmp_path / "plain").write_text("")
+    (tmp_path / "plain_dir").mkdir()
+    plain, plain_dir = (tmp_path / "plain").stat().st_mode & 0o777, (tmp_path / "plain_dir").stat().st_mode & 0o777
+    assert {f.name: f.stat().st_mode & 0o777 for f in out.iterdir()} == {f.name: plain for f in out.iterdir()}
+    assert out.stat().st_mode & 0o777 == plain_dir
+    # the summary.json keys of docs/outputs.md
     assert set(s) >= {"trial", "scale", "seed", "neuroplast_version", "arms", "contrasts"}
     assert s["seed"] == 3 and s["scale"] == "MADRS"
     arm = s["arms"]["ketamine"]

@@ -102,7 +102,7 @@ def demo(
 
 @app.command()
 def trial(
-    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2).")],
+    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML: docs/trial-format.md).")],
     out: OutOpt = Path("neuroplast-trial"),
     n_per_arm: Annotated[int | None, typer.Option(help="Override the spec's n_per_arm.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the spec's seed.")] = None,
@@ -391,7 +391,7 @@ WorkersOpt = Annotated[
 
 @app.command()
 def power(
-    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2), two arms or more.")],
+    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML: docs/trial-format.md), two arms or more.")],
     out: OutOpt = Path("neuroplast-power"),
     sizes: Annotated[str, typer.Option(help="Patients per arm to try, comma-separated.")] = "10,20,40,80",
     replicates: Annotated[int, typer.Option(help="Simulated trials per size.")] = 40,
@@ -453,7 +453,7 @@ def power(
 
 @app.command()
 def sensitivity(
-    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML, DESIGN §4.2).")],
+    spec: Annotated[Path, typer.Argument(help="Trial specification (TOML: docs/trial-format.md).")],
     out: OutOpt = Path("neuroplast-sensitivity"),
     endpoint: Annotated[
         str,

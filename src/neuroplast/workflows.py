@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from . import DISCLAIMER
+from .catalog import ORAL_SPECIES
 from .cohort import typical_patient
 from .engine import Tsit5
 from .io import atomic_output_dir, write_json, write_netcdf, write_parquet
@@ -162,8 +163,7 @@ PK_SPECIES = {
     "norketamine": "norketamine_plasma",
     "hnk": "hnk_plasma",
     "midazolam": "midazolam_plasma",
-    "escitalopram": "escitalopram_plasma",
-    "sertraline": "sertraline_plasma",
+    **{s: f"{s}_plasma" for s in ORAL_SPECIES},
 }
 """Species reported by ``neuroplast pk`` and the plasma read-out of each (racemic ketamine is
 reported as the total and as its enantiomers, esketamine = (S), arketamine = (R))."""
@@ -253,6 +253,8 @@ def circuit_protocol(
     state = mood_circuit(sim, hours, field="--at")
     healthy = healthy_circuit()
     regions = list(state.regions)
+    fc, healthy_fc = state.fc, healthy.fc
+    assert fc is not None and healthy_fc is not None  # both circuits are computed with their connectivity
 
     def act(vec):
         return {r: float(x) for r, x in zip(regions, vec)}
@@ -267,8 +269,8 @@ def circuit_protocol(
                 "hippocampal_factor": float(state.factors["hippocampal"][0, k]),
                 "activity": act(state.activity[0, k]),
                 "activity_change": act(state.activity[0, k] - state.activity[0, 0]),
-                "fc": state.fc[0, k].tolist(),
-                "fc_change": (state.fc[0, k] - state.fc[0, 0]).tolist(),
+                "fc": fc[0, k].tolist(),
+                "fc_change": (fc[0, k] - fc[0, 0]).tolist(),
             }
         )
     doc = {
@@ -283,7 +285,7 @@ def circuit_protocol(
         "read-outs; activity = fixed point; fc = correlation of the stationary covariance of the linearised "
         "model (continuous Lyapunov equation, scipy.linalg.solve_continuous_lyapunov). Changes are against "
         "the first snapshot. See docs/circuits.md.",
-        "healthy": {"activity": act(healthy.activity[0, 0]), "fc": healthy.fc[0, 0].tolist()},
+        "healthy": {"activity": act(healthy.activity[0, 0]), "fc": healthy_fc[0, 0].tolist()},
         "snapshots": snaps,
     }
     png = circuit_figure(state, labels=list(at), healthy=healthy)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
-
-from ..evidence.targets import TARGETS, Target
+from ..evidence.targets import TARGETS
 from ..simulation import PopulationModel
 from ..trials import TrialResult, parse_spec, run_trial
+from ..trials.compare import simulated_value
 
 _INFUSION = {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min"}
 _SSRI = {"drug": "escitalopram", "route": "oral", "amount": "20 mg", "start": "0 d", "every": "1 d", "count": 84}
@@ -193,55 +191,6 @@ def run_calibration_trials(model: PopulationModel, n_per_arm: int | None = None,
     """Run the calibration trials ``names`` (default: all)."""
     names = CALIBRATION_TRIALS if names is None else names
     return {name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n_per_arm) for name in names}
-
-
-def simulated_value(t: Target, results: dict[str, TrialResult]) -> float | None:
-    res = results[t.trial]
-    s = res.summary
-    time = t.time or ""  # a metric read at a visit needs one: a target without a time matches none (KeyError)
-    if " vs " in t.arm:
-        a, b = t.arm.split(" vs ")
-        if t.metric == "risk_ratio_response":
-            ra, rb = s.arms[a].at(time).response_rate, s.arms[b].at(time).response_rate
-            return ra / rb if rb > 0 else math.inf
-        return getattr(s.contrast(a, b, time), t.metric)
-    if t.arm == "ketamine (enriched)":
-        return _enriched(res, t)
-    arm = s.arms[t.arm]
-    if t.metric == "within_effect_size":  # standardised mean improvement: -change / SD at baseline
-        return -arm.at(time).mean_change / arm.baseline.sd
-    if t.metric == "relapsed_fraction_of_responders":
-        return arm.relapse.relapsed_fraction_of_responders
-    if t.metric in ("response_rate", "remission_rate", "mean_change"):
-        return getattr(arm.at(time), t.metric)
-    if t.metric == "median_days_to_relapse":
-        return arm.relapse.median_days_to_relapse
-    if t.metric in ("sbp_largest_mean_rise", "dbp_largest_mean_rise", "heart_rate_largest_mean_rise"):
-        return getattr(arm.safety, t.metric)
-    if t.metric == "share_bp_rise_label":
-        p = res.patients[(res.patients["arm"] == t.arm) & (res.patients["status"] == "ok")]
-        return float(((p["sbp_rise_peak"] >= 40.0) | (p["dbp_rise_peak"] >= 25.0)).mean())
-    if t.metric == "r_cadss_pct_change":
-        p = res.patients[(res.patients["arm"] == t.arm) & (res.patients["status"] == "ok")]
-        pct = p[f"change_{t.time}"] / p["baseline_score"]
-        return float(np.corrcoef(p["cadss_peak"], pct)[0, 1])
-    raise KeyError(t.metric)
-
-
-def _enriched(res: TrialResult, t: Target) -> float | None:
-    """aanhetrot2010: patients responding 24 h after the first infusion (a prior-responder sample)."""
-    p = res.patients[(res.patients["status"] == "ok") & res.patients["response_1 d"]]
-    if t.metric == "response_rate":
-        return float(p[f"response_{t.time}"].mean())
-    if t.metric == "mean_pct_change":
-        return float((100 * p[f"change_{t.time}"] / p["baseline_score"]).mean())
-    resp = p[p["responder_at_last_dose"]]
-    if t.metric == "relapsed_fraction":
-        return float(resp["relapsed"].mean()) if len(resp) else None
-    if t.metric == "mean_days_to_relapse":
-        r = resp[resp["relapsed"]]
-        return float(r["days_to_relapse"].mean()) if len(r) else None
-    raise KeyError(t.metric)
 
 
 def evaluate(

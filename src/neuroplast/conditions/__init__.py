@@ -8,7 +8,7 @@ to the condition's symptom score (:mod:`._symptoms`). The registries build the o
 (``cohort/presets.py``, ``instruments.py``, ``parameters/table.py``), so this package imports
 nothing else of neuroplast at import time and adds no import cycle.
 
-Condition symptoms are computed after the solve from the read-outs (DESIGN §2.6: the circuit level is
+Condition symptoms are computed after the solve from the read-outs (the circuit level is
 evaluated on the slow state). The parameters are :data:`._params.CONDITION_PARAMETERS`
 (``neuroplast params --scale conditions``); the calibrated ones come from ``fitted.json`` beside this
 file, written by ``python -m neuroplast.calibration.conditions`` (``neuroplast calibrate-conditions``).

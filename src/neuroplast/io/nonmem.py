@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import NeuroplastInputError
+from .._files import default_mode
 from ..catalog import DRUG_CODES, KETAMINE_FAMILY, READOUT_UNITS
 from ..regimen import Regimen, build_regimen
 from ..regimen.events import BOLUS_H
@@ -788,6 +789,7 @@ def write_nonmem(df: pd.DataFrame, path: str | Path) -> None:
     os.close(fd)
     try:
         _write_csv(df, Path(tmp))
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pydantic
 
+from .._files import default_mode
+
 
 @contextlib.contextmanager
 def atomic_output_dir(out: str | Path):
@@ -27,6 +29,7 @@ def atomic_output_dir(out: str | Path):
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         yield tmp
+        os.chmod(tmp, default_mode(directory=True))  # mkdtemp's folder is 0700: the output folder is as any other
         if not out.exists():
             os.replace(tmp, out)
             return

@@ -47,6 +47,7 @@ import numpy as np
 from jax.extend.core import Literal as _Literal
 
 from .._errors import NeuroplastInputError
+from .._files import write_text_atomic
 from ..catalog import DRUG_CODES, READOUT_UNITS
 from ..model import LAYOUT, PK_SCALES, STATE_NAMES, STATE_UNITS, Model
 from ..scales.pk import ROUTE_CODES, input_flux
@@ -717,8 +718,6 @@ def protocol_to_sbml(
     model=None,
 ) -> SBMLExport:
     """Export one arm of a protocol file for one typical patient (given covariates) to ``out`` atomically."""
-    import os
-    import tempfile
     from pathlib import Path
 
     from ..cohort import typical_patient
@@ -744,15 +743,7 @@ def protocol_to_sbml(
     model = default_model() if model is None else model
     cohort = typical_patient(model.values, weight_kg=weight_kg, female=female, age_y=age_y)
     result = export_sbml(model, regimens[name], cohort)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(result.sbml)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_text_atomic(out, result.sbml)
     return result
 
 

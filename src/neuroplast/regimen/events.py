@@ -62,7 +62,7 @@ class Regimen:
         object.__setattr__(self, "doses", tuple(sorted(self.doses, key=lambda d: d.time_h)))
 
     def from_first_dose(self) -> Regimen:
-        """The same regimen with times measured from its first dose (DESIGN §4.3 timepoints)."""
+        """The same regimen with times measured from its first dose (summary.json's timepoints: docs/outputs.md)."""
         t0 = min((d.time_h for d in self.doses), default=0.0)
         return Regimen(tuple(dataclasses.replace(d, time_h=d.time_h - t0) for d in self.doses))
 

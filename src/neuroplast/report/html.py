@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 from html import escape
-from pathlib import Path
 
 from .. import DISCLAIMER
+from .._files import write_text_atomic
 from .figures import _h
 
 CAPTIONS = {  # figure key -> (heading, caption for a reader who is not a modeller)
@@ -122,16 +120,7 @@ def write_report(
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(doc)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_text_atomic(path, doc)
 
 
 def _num(x, nd: int = 1) -> str:

@@ -1,4 +1,4 @@
-"""Pick one number out of a trial summary (DESIGN §4.3): the endpoint of a sweep or sensitivity run.
+"""Pick one number out of a trial summary (docs/outputs.md): the endpoint of a sweep or sensitivity run.
 
 An endpoint is named by its key in the summary, and located by arm / timepoint / arm pair:
 

@@ -1,7 +1,7 @@
 """Many trials at once: replicates of one trial (different seeds) and parameter sweeps.
 
 Each trial is one task (:func:`run_trial_task`), run wherever the :class:`~.cluster.Runner`
-sends it. A task returns the trial's ``summary`` (DESIGN §4.3) with a Welch p-value added to every
+sends it. A task returns the trial's ``summary`` (docs/outputs.md) with a Welch p-value added to every
 contrast (``p_welch``, two-sided, on change from baseline — the test whose 95% CI the summary
 already reports), so only a few kB travel back per trial, not the trajectories.
 """

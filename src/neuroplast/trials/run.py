@@ -1,4 +1,4 @@
-"""Run an in-silico trial: sample each arm's cohort, simulate, score, summarise (DESIGN §4.3)."""
+"""Run an in-silico trial: sample each arm's cohort, simulate, score, summarise (summary.json: docs/outputs.md)."""
 
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ def save_grid(spec: TrialSpec, regimens) -> np.ndarray:
             pts += list(d.time_h + np.arange(0.0, 4.0 + 1e-9, 5.0 / 60.0))  # 5 min for 4 h: safety peaks
             pts += list(d.time_h + np.arange(4.0, 48.0 + 1e-9, 1.0))
         pts += list(r.last_dose_h + 24.0 * np.arange(1, int(follow // 24) + 1))
-    pts = np.array(pts)
-    return np.unique(np.round(pts[(pts >= 0) & (pts <= end)], 6))
+    grid = np.array(pts)
+    return np.unique(np.round(grid[(grid >= 0) & (grid <= end)], 6))
 
 
 def observe(sim: Simulation, scale: str, values: dict, rng) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The trial / protocol specification of DESIGN §4.2, validated with pydantic.
+"""The trial / protocol specification (docs/trial-format.md), validated with pydantic.
 
 Structure and types are checked by pydantic (unknown keys are errors, never ignored);
 quantities ("0.5 mg/kg", "40 min") are parsed with pint when the regimen is built. Every

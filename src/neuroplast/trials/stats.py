@@ -1,6 +1,6 @@
 """Trial statistics: per-arm summaries, contrasts between arms, relapse (Kaplan-Meier).
 
-Sign conventions follow DESIGN §4.3: ``mean_difference`` is first arm minus second (in
+Sign conventions (docs/outputs.md): ``mean_difference`` is first arm minus second (in
 change from baseline, which equals the baseline-adjusted score difference under
 randomisation); ``cohens_d`` is positive when the first arm improved more;
 ``odds_ratio_response`` is the odds of response in the first arm over the second.

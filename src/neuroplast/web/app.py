@@ -93,7 +93,7 @@ class Patient(BaseModel):
 
 class SimulateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    protocol: ArmSpec = Field(description="one arm in the shape of the trial TOML's [[arm]] (DESIGN §4.2)")
+    protocol: ArmSpec = Field(description="one arm in the shape of the trial TOML's [[arm]] (docs/trial-format.md)")
     patient: Patient = Patient()
     days: float | None = Field(None, gt=0, description="days to simulate (default: last dose + 14 d)")
     allow_high_dose: bool = Field(False, description="simulate doses above the safety ceilings")
@@ -135,7 +135,7 @@ class SimulateResponse(BaseModel):
 class TrialRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     example: str | None = Field(None, description="a shipped example's name (GET /api/options)")
-    toml: str | None = Field(None, description="the text of a trial TOML file (DESIGN §4.2)")
+    toml: str | None = Field(None, description="the text of a trial TOML file (docs/trial-format.md)")
     filename: str | None = Field(None, max_length=200, description="the uploaded file's name, for messages")
     spec: dict[str, Any] | None = Field(None, description="a trial spec as JSON, in the TOML's shape")
     n_per_arm: int | None = Field(None, ge=1, description="override the spec's n_per_arm")
@@ -157,7 +157,7 @@ class TrialStatus(BaseModel):
     message: str
     error: str | None
     trial: dict[str, Any]
-    summary: dict[str, Any] | None = Field(description="summary.json (DESIGN §4.3) when done")
+    summary: dict[str, Any] | None = Field(description="summary.json (docs/outputs.md) when done")
     published: list[dict[str, Any]] | None = Field(description="published points with CIs, simulated beside them")
     downloads: dict[str, str]
 
@@ -399,7 +399,7 @@ def create_app(limits: Limits = Limits()) -> BodyLimit:
         "/trials/{jid}/summary.json",
         responses={404: {"model": Error}, 409: {"model": Error}},
         response_class=FileResponse,
-        summary="Download summary.json (DESIGN §4.3)",
+        summary="Download summary.json (docs/outputs.md)",
     )
     def get_summary(jid: str):
         job = _finished(jid)
