@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..cohort import typical_patient
+from ..engine.fixed_grid import rk4_partial
 from ..model import Model
 from ..scales.symptoms import crosswalk
 
@@ -212,7 +213,7 @@ class PatientModel(eqx.Module):
     :meth:`build`) are taken from one reference solve with the library's front door
     (:func:`neuroplast.simulate`, typical values of the latents); the latent-dependent states
     (spines, potentiation, mood, expectancy in this release) are integrated by RK4 on a fixed grid
-    with the library's own ``vector_field`` and ``readouts``. This is exact in structure (the same
+    (:func:`neuroplast.engine.fixed_grid.rk4_partial`) with the library's own ``vector_field`` and ``readouts``. This is exact in structure (the same
     right-hand side), cheap (a few thousand small steps, ``vmap``-able over posterior draws) and
     differentiable by reverse and forward mode (``lax.scan``).
     """
@@ -339,20 +340,7 @@ class PatientModel(eqx.Module):
         def f(t, yd, yref):
             return m.rhs(t, yref.at[dep].set(yd), table)[dep]
 
-        def step(yd, k):
-            t, h, a, b = ts[k], ts[k + 1] - ts[k], ref[k], ref[k + 1]
-            mid = 0.5 * (a + b)
-            k1 = f(t, yd, a)
-            k2 = f(t + 0.5 * h, yd + 0.5 * h * k1, mid)
-            k3 = f(t + 0.5 * h, yd + 0.5 * h * k2, mid)
-            # the last stage is the left limit at the interval's end: an infusion stopping there is still on
-            k4 = f(t + h * (1.0 - 1e-9), yd + h * k3, b)
-            yn = yd + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-            return yn, yn
-
-        y0 = m.initial_state()[dep]
-        _, yds = jax.lax.scan(step, y0, jnp.arange(ts.shape[0] - 1))
-        ys = ref.at[:, dep].set(jnp.concatenate([y0[None], yds]))
+        ys = ref.at[:, dep].set(rk4_partial(f, m.initial_state()[dep], ts, ref))
         return m.readouts(ys)["madrs_true"]
 
 
