@@ -28,8 +28,8 @@ def test_trial_end_to_end(tmp_path):
     (tmp_path / "plain").write_text("")
     (tmp_path / "plain_dir").mkdir()
     plain, plain_dir = (tmp_path / "plain").stat().st_mode & 0o777, (tmp_path / "plain_dir").stat().st_mode & 0o777
-    assert {f.name: f.stat().st_mode & 0o777 for f in out.iterdir()} == {f.name: plain for f in out.iterdir()}
-    assert out.stat().st_mode & 0o777 == plain_dir
+    modes = {f.relative_to(out): f.stat().st_mode & 0o777 for f in [out, *out.rglob("*")]}
+    assert modes == {f: plain_dir if (out / f).is_dir() else plain for f in modes}
     # the summary.json keys of docs/outputs.md
     assert set(s) >= {"trial", "scale", "seed", "neuroplast_version", "arms", "contrasts"}
     assert s["seed"] == 3 and s["scale"] == "MADRS"
@@ -109,17 +109,35 @@ def test_high_dose_needs_override(tmp_path, args, field):
         ("[trial.endpoints]", "[trial.endpoints", "malformed TOML"),
     ],
 )
-def test_bad_input_one_line_exit_2(tmp_path, old, new, expect):
+def test_bad_input_one_line_exit_2(tmp_path, monkeypatch, old, new, expect):
+    """Each bad field: exit status 2, one line on stderr naming the file and the field, nothing in --out. Run in
+    this process (typer's runner: the command's own code, exit code and streams; the refusal comes before any
+    simulation, so a process per case would only add a JAX import each); ``test_bad_input_in_a_real_process``
+    checks the same through a real process."""
+    from typer.testing import CliRunner
+
+    from neuroplast import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_setup", lambda: None)  # no process tuning or kernel cache for the test process
     text = EXAMPLE.read_text()
     assert old in text
     spec = tmp_path / "bad.toml"
     spec.write_text(text.replace(old, new, 1))
     out = tmp_path / "out"
-    r = cli("trial", str(spec), "--out", str(out))
-    assert r.returncode == 2, r.stderr
+    r = CliRunner().invoke(cli_module.app, ["trial", str(spec), "--out", str(out)])
+    assert r.exit_code == 2, (r.stdout, r.stderr, r.exception)
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert str(spec) in r.stderr and expect in r.stderr
     assert not out.exists()
+
+
+def test_bad_input_in_a_real_process(tmp_path):
+    """The same refusal from a real ``neuroplast`` process: exit status 2, one line, no traceback."""
+    spec = tmp_path / "bad.toml"
+    spec.write_text(EXAMPLE.read_text().replace('route = "iv"', 'route = "nasal"', 1))
+    r = cli("trial", str(spec), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "arm[0].dose[0].route" in r.stderr and not (tmp_path / "out").exists()
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

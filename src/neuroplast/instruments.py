@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .conditions import CONDITION_SCALES
 from .scales.symptoms import crosswalk
 
 DEPRESSION_POPULATIONS = ("trd", "mdd", "bipolar_depression")
@@ -125,7 +126,6 @@ def register(scale: Instrument) -> Instrument:
 
 def _register_conditions() -> None:
     """The scales of the conditions beyond depression (data in ``neuroplast.conditions``)."""
-    from .conditions import CONDITION_SCALES
 
     for kw in CONDITION_SCALES:
         register(Instrument(**kw))

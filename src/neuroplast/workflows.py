@@ -12,10 +12,16 @@ import numpy as np
 import xarray as xr
 
 from . import DISCLAIMER
+from ._errors import NeuroplastInputError
+from ._units import parse_quantity
 from .catalog import ORAL_SPECIES
 from .cohort import typical_patient
 from .engine import Tsit5
 from .io import atomic_output_dir, write_json, write_netcdf, write_parquet
+from .report import simulation_figures, trial_figures, write_report
+from .report.circuits import circuit_figure
+from .scales.circuits import LABELS, healthy_circuit, mood_circuit
+from .scales.pk.nca import nca
 from .simulation import PopulationModel, default_model, simulate
 from .trials import TrialResult, TrialSpec, load_spec, run_trial
 from .trials.compare import published_points
@@ -35,7 +41,6 @@ NOTES = [
 
 def trial_to_dir(result: TrialResult, out: Path, *, published: list[dict] | None = None) -> None:
     """Write summary.json, patients.parquet, trajectories.nc, published.json, figures and report.html."""
-    from .report import trial_figures, write_report
 
     published = published_points(result) if published is None else published
     figs = trial_figures(result, published)
@@ -119,8 +124,6 @@ def simulate_protocol(
     days: float | None = None,
 ):
     """One typical patient (every random effect at its median) under one arm of a protocol file."""
-    from ._errors import NeuroplastInputError
-    from .report import simulation_figures, write_report
 
     spec = load_spec(path, allow_high_dose=allow_high_dose)
     regimens = spec.regimens(allow_high_dose=allow_high_dose)
@@ -178,7 +181,6 @@ def pk_summary(
     times from the first dose; the curve is sampled every minute for 6 h after each dose, then
     every 15 min until 10 days after the last dose.
     """
-    from .scales.pk.nca import nca
 
     regimen = next(iter(spec.regimens(allow_high_dose=allow_high_dose).values()))
     model = default_model()
@@ -224,10 +226,6 @@ def circuit_protocol(
     (:mod:`neuroplast.scales.circuits`) at each time and writes ``circuit.json`` and
     ``figures/circuit.png``. A time outside the simulation raises :class:`NeuroplastInputError` naming ``--at``.
     """
-    from ._errors import NeuroplastInputError
-    from ._units import parse_quantity
-    from .report.circuits import circuit_figure
-    from .scales.circuits import LABELS, healthy_circuit, mood_circuit
 
     if not at:
         raise NeuroplastInputError('give at least one snapshot time, e.g. --at "0 d" --at "1 d"', field="--at")

@@ -13,6 +13,8 @@ import math
 
 from scipy import stats
 
+from .._units import parse_quantity
+from ..trials import parse_spec, run_trial
 from .conditions import FEDER
 
 _KET = {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min"}
@@ -107,7 +109,6 @@ def _exact(k, n):
 
 
 def _row(study, trial, arm, time, metric, value, simulated, use, *, lo=None, hi=None, se=None, note=""):
-    from .._units import parse_quantity
 
     holds = None if simulated is None or lo is None else bool(lo <= simulated <= hi)
     z = None if simulated is None or not se else (simulated - value) / se
@@ -144,7 +145,6 @@ def _contrast(summary, time):
 
 
 def run_trials(model, n_per_arm: int = 400, names=None) -> dict:
-    from ..trials import parse_spec, run_trial
 
     names = list(TRIALS) if names is None else names
     return {name: run_trial(parse_spec(TRIALS[name]), model=model, n_per_arm=n_per_arm) for name in names}

@@ -20,7 +20,7 @@ import scipy.optimize
 
 from .. import parameters
 from ..cohort import typical_patient
-from ..evidence.targets import TARGETS
+from ..evidence.targets import SLOW_TARGETS, TARGETS
 from ..model import Model
 from ..scales.pk import closed_form_linear
 from ..simulation import default_model
@@ -155,20 +155,26 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
 
 
 def reevaluate(*, write: bool = True, log=print) -> dict:
-    """Recompute stage 2's residuals with the committed values, without refitting: for a release that adds
-    states which leave the ketamine trials' equations unchanged but move the solver's steps (its error norm
-    spans every state) and so the last digits of simulated rates. The objective is updated; values are not."""
+    """Recompute the residuals of stage 2 (ketamine) and stage 3 (slow scales) with the committed values, without
+    refitting: for a release that adds states which leave the trials' equations unchanged but move the solver's
+    steps (its error norm spans every state) and so the last digits of simulated values. The objectives are
+    updated; values are not."""
     data = json.loads(parameters.FITTED_PATH.read_text())
-    rows = evaluate(default_model(), n_per_arm=data["n_per_arm"], targets=[t for t in TARGETS if t.stage == "ketamine"])
-    old = data["objective"]
-    data["objective"] = float(sum(r["z"] ** 2 for r in rows if r["use"] == "fit"))
-    data["residuals"] = [
-        {k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows
-    ]
-    data["reevaluated"] = "residuals recomputed with unchanged values after the slow scales were added (issue 4)"
+    keys = ("study", "arm", "time", "metric", "value", "simulated", "z", "use")
+    for stage, doc, targets in (
+        ("stage 2", data, [t for t in TARGETS if t.stage == "ketamine"]),
+        ("stage 3", data["slow"], SLOW_TARGETS),
+    ):
+        rows = evaluate(default_model(), n_per_arm=doc["n_per_arm"], targets=targets)
+        old = doc["objective"]
+        doc["objective"] = float(sum(r["z"] ** 2 for r in rows if r["use"] == "fit"))
+        doc["residuals"] = [{k: r[k] for k in keys} for r in rows]
+        log(f"{stage} objective {old:.3f} -> {doc['objective']:.3f} (values unchanged)")
+    data["reevaluated"] = (
+        "residuals recomputed with unchanged values after states were added to the model (the solver's steps move)"
+    )
     if write:
         parameters.FITTED_PATH.write_text(json.dumps(data, indent=1) + "\n")
-    log(f"stage 2 objective {old:.3f} -> {data['objective']:.3f} (values unchanged)")
     return data
 
 

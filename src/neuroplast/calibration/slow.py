@@ -28,6 +28,7 @@ import scipy.optimize
 
 from .. import parameters
 from ..evidence.targets import SLOW_TARGETS
+from ..parameters.table import SCALES
 from ..simulation import default_model
 from ..trials import parse_spec, run_trial
 from .evaluate import CALIBRATION_TRIALS, evaluate, simulated_value
@@ -80,7 +81,6 @@ def _objective(model, trials, targets, n):
 def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool = True, log=print) -> dict:
     """Fit the slow parameters block by block; write them and the slow residuals into ``fitted.json``."""
     t0 = time.time()
-    from ..parameters.table import SCALES
 
     start = {
         p.name: p.value for params in SCALES.values() for p in params if p.name in FREE

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..conditions import CONDITION_PRESETS
+
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
@@ -81,7 +83,6 @@ PRESETS = {
 
 def _condition_presets() -> dict[str, Preset]:
     """The presets of the conditions beyond depression (data in ``neuroplast.conditions``, one module each)."""
-    from ..conditions import CONDITION_PRESETS
 
     return {name: Preset(**kw) for name, kw in CONDITION_PRESETS.items()}
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..scales.circuits import subcircuit_activity as hook
+
 KINDS = ("fear", "reward", "compulsion", "prefrontal")
 """Sub-circuits: the three hooks of the region rate model, and the prefrontal deficit itself."""
 
@@ -43,7 +45,6 @@ def subcircuit_activity(readouts: dict, kind: str, values: dict | None = None) -
         return np.asarray(readouts[f"subcircuit_{kind}"], dtype=float)
     if kind == "prefrontal":
         return prefrontal_deficit(readouts)
-    from ..scales.circuits import subcircuit_activity as hook
 
     try:
         return np.asarray(hook(readouts, values=values)[kind], dtype=float)

@@ -6,6 +6,7 @@
 - :mod:`.kernels`: traced kernels stored on disk; :mod:`.memory`: the result arrays' page pool.
 """
 
+from .._errors import NeuroplastInputError
 from .adaptive import Kvaerno5, Tsit5
 from .base import Engine, Simulation, batch_threads, run_batches
 from .fast import Fast, pk_indices, plan
@@ -18,7 +19,6 @@ ENGINES = {"tsit5": Tsit5, "kvaerno5": Kvaerno5, "fast": Fast}
 
 def by_name(name: str) -> Engine:
     """The engine called ``name`` (:data:`ENGINES`) with its default settings."""
-    from .._errors import NeuroplastInputError
 
     if name not in ENGINES:
         raise NeuroplastInputError(f"unknown engine; known: {', '.join(ENGINES)}", field="engine", value=name)

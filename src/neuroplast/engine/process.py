@@ -17,6 +17,8 @@ import dataclasses
 import os
 import sys
 
+from .memory import keep_freed_memory
+
 HOIST = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000"
 """XLA's CPU backend compiles a while loop whose buffers are small as one function instead of one call per
 operation (its "small while loop" pass, 1 kB by default). The fast engine's stepping loop (~2 MB for a batch of
@@ -56,7 +58,6 @@ def configure(*, x64: bool = True, xla_flags: bool = True, malloc: bool = True) 
     errors = sys.modules.get("equinox._errors")
     if errors is not None:  # Equinox read the environment when it was imported: tell it too
         errors.EQX_ON_ERROR = on_error  # type: ignore[attr-defined]
-    from .memory import keep_freed_memory
 
     tuned = keep_freed_memory() if malloc else False
     if x64:

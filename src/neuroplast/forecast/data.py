@@ -19,6 +19,7 @@ import numpy as np
 from ..io.history import DoseRecord, PatientHistory
 from ..regimen import Regimen, build_regimen
 from ..scales.symptoms import crosswalk
+from .patient import SolverSettings, grid, reference
 
 
 def _bucket(n: int, step: int) -> int:
@@ -103,7 +104,6 @@ def prepare_shared(
     """One :class:`Solve` per ``(t_end, extra_h)`` in ``spans`` for the same dose list, from ONE reference
     solve on the union of their grids (each grid is a subset of the union, so the values are identical to
     separate solves up to the adaptive solver's tolerance; saves a front-door solve per extra span)."""
-    from .patient import SolverSettings, grid, reference
 
     settings = settings or SolverSettings()
     reg = regimen(tl, doses)

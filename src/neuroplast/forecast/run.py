@@ -11,8 +11,9 @@ import numpy as np
 
 from .. import __version__
 from .._errors import NeuroplastInputError
-from ..io.history import PatientHistory
+from ..io.history import PatientHistory, _instrument
 from ..scales.symptoms import crosswalk
+from ..simulation import default_model
 from . import data as fdata
 from .patient import PatientModel, patient_cohort
 from .plan import Constraints, fixed_plan, greedy, slots
@@ -27,7 +28,6 @@ _TARGET = re.compile(r"^\s*([A-Za-z0-9_\- ]+?)\s*<\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 
 def parse_target(text: str, probability: float = 0.8) -> Target:
     """``"PHQ9<10"`` → keep PHQ-9 below 10 with ``probability``."""
-    from ..io.history import _instrument
 
     m = _TARGET.match(str(text))
     if not m:
@@ -84,7 +84,6 @@ def forecast(
     model=None,
 ) -> ForecastResult:
     """Fit the patient, forecast ``weeks`` ahead under the current plan (no further doses), plan boosters."""
-    from ..simulation import default_model
 
     if not 0 < weeks <= 26:
         raise NeuroplastInputError("--weeks must be between 0 and 26", field="--weeks", value=weeks)

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._errors import NeuroplastInputError
+from .._units import parse_amount, ureg
+from ..regimen import build_regimen
 from ..scales.symptoms.crosswalk import INSTRUMENTS, RANGES
 
 if TYPE_CHECKING:
@@ -182,8 +184,6 @@ def _score(value, instrument: str, where: str) -> float:
 
 def _dose_checks(drug, route, amount: str, duration: str, where: str) -> None:
     """Units and durations, and whether the library models this drug and route (one line if not)."""
-    from .._units import parse_amount
-    from ..regimen import build_regimen
 
     if not str(drug or "").strip():
         raise NeuroplastInputError("missing drug", field=f"{where} drug")
@@ -231,7 +231,6 @@ def _finish(
 
 
 def _weight(value, unit, where: str) -> float:
-    from .._units import ureg
 
     text = f"{value} {unit}".strip() if unit is not None else str(value)
     unit_text = str(unit or "").strip().replace("[lb_av]", "lb")
@@ -261,7 +260,6 @@ def _sex(value, where: str) -> bool:
 
 
 def _age(value, where: str) -> float:
-    from .._units import ureg
 
     try:
         q: pint.Quantity = ureg().Quantity(str(value).strip())

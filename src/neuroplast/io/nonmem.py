@@ -42,12 +42,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import DISCLAIMER, __version__
 from .._errors import NeuroplastInputError
 from .._files import default_mode
+from .._units import parse_quantity
 from ..catalog import DRUG_CODES, KETAMINE_FAMILY, READOUT_UNITS
+from ..cohort import Cohort, sample_cohort, typical_patient
+from ..engine import Tsit5
 from ..regimen import Regimen, build_regimen
 from ..regimen.events import BOLUS_H
 from ..scales.pk import ROUTE_CODES
+from ..simulation import default_model, simulate
+from .outputs import atomic_output_dir, write_json
 
 REQUIRED = ("ID", "TIME", "AMT", "RATE", "CMT", "EVID", "DV")
 """Columns every dataset must have."""
@@ -487,9 +493,6 @@ def predict(data: NonmemData, *, model=None, engine=None) -> tuple[pd.DataFrame,
     same doses, to show what the covariates change. ``RES`` = DV - PRED. Returns the table (the
     input columns as read, plus ANALYTE, UNIT, PRED, PRED_REF, RES; ``.`` where empty) and a summary.
     """
-    from ..cohort import Cohort, typical_patient
-    from ..engine import Tsit5
-    from ..simulation import default_model, simulate
 
     model = default_model() if model is None else model
     engine = Tsit5() if engine is None else engine
@@ -537,7 +540,6 @@ def predict(data: NonmemData, *, model=None, engine=None) -> tuple[pd.DataFrame,
 
 
 def _summary(data: NonmemData, table: pd.DataFrame, dv: pd.Series) -> dict:
-    from .. import DISCLAIMER, __version__
 
     analytes = {}
     for analyte, g in table[table["ANALYTE"] != "."].groupby("ANALYTE", sort=False):
@@ -572,7 +574,6 @@ def _summary(data: NonmemData, table: pd.DataFrame, dv: pd.Series) -> dict:
 
 def nonmem_to_dir(path, out, *, allow_high_dose: bool = False, model=None) -> tuple[pd.DataFrame, dict]:
     """Read a dataset, predict, and write ``predictions.csv`` and ``summary.json`` into ``out`` atomically."""
-    from .outputs import atomic_output_dir, write_json
 
     data = read_nonmem(path, allow_high_dose=allow_high_dose)
     table, summary = predict(data, model=model)
@@ -589,7 +590,6 @@ EXPORT_COLUMNS = ("ID", "TIME", "AMT", "RATE", "CMT", "EVID", "MDV", "DV", "DVID
 
 def parse_times(text: str, *, field: str = "--times") -> list[float]:
     """``"10 min, 40 min, 2 h, 1 d"`` -> hours (sorted, unique, >= 0)."""
-    from .._units import parse_quantity
 
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
@@ -649,9 +649,6 @@ def export_nonmem(
     ``analytes`` default to the plasma concentration of each drug of the arm (ketamine family:
     ketamine and norketamine). ARM is the 1-based arm index in protocol order.
     """
-    from ..cohort import sample_cohort, typical_patient
-    from ..engine import Tsit5
-    from ..simulation import default_model, simulate
 
     if not 0 <= n_patients <= 100_000:
         raise NeuroplastInputError(

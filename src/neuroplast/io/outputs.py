@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pydantic
 
+from .._errors import NeuroplastInputError
 from .._files import default_mode
 
 
@@ -22,8 +23,6 @@ def atomic_output_dir(out: str | Path):
     """Yield a temporary folder; on success move its files into ``out`` (created if needed)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        from .._errors import NeuroplastInputError
-
         raise NeuroplastInputError("--out exists and is not a folder", field="--out", value=str(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))

@@ -49,8 +49,12 @@ from jax.extend.core import Literal as _Literal
 from .._errors import NeuroplastInputError
 from .._files import write_text_atomic
 from ..catalog import DRUG_CODES, READOUT_UNITS
+from ..cohort import typical_patient
 from ..model import LAYOUT, PK_SCALES, STATE_NAMES, STATE_UNITS, Model
+from ..parameters import all_parameters
 from ..scales.pk import ROUTE_CODES, input_flux
+from ..simulation import default_model
+from ..trials import load_spec
 
 _ROUTES = {v: k for k, v in ROUTE_CODES.items()}
 _DRUGS = {v: k for k, v in DRUG_CODES.items()}
@@ -294,7 +298,6 @@ def _readout_formulas(m, species_of: dict[int, str]):
 
 @functools.lru_cache(maxsize=4)
 def _leaf_sources_cached(key: tuple[tuple[str, float], ...]) -> dict[str, tuple[str, ...]]:
-    from ..cohort import typical_patient
 
     values = dict(key)
     cohort = typical_patient(values)
@@ -327,7 +330,6 @@ def _leaf_sources(values: dict) -> dict[str, tuple[str, ...]]:
 
 def _registry(values: dict):
     """name -> (value used by this model, unit, source id), for every registry parameter."""
-    from ..parameters import all_parameters
 
     return {p.name: (values.get(p.name, p.value), p.unit, p.source) for p in all_parameters()}
 
@@ -719,10 +721,6 @@ def protocol_to_sbml(
 ) -> SBMLExport:
     """Export one arm of a protocol file for one typical patient (given covariates) to ``out`` atomically."""
     from pathlib import Path
-
-    from ..cohort import typical_patient
-    from ..simulation import default_model
-    from ..trials import load_spec
 
     if not 20 <= weight_kg <= 250:
         raise NeuroplastInputError("body weight must be between 20 and 250 kg", field="--weight", value=weight_kg)

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._errors import NeuroplastInputError
-from .._units import NG_PER_UMOL
+from .._units import NG_PER_UMOL, parse_amount, parse_quantity
 from ..catalog import DRUG_CODES, EVENT, ROUTE_CODES
 from ..catalog import DRUGS as DRUG_TABLE
 from ..catalog import THERAPIES as THERAPY_TABLE
 from ..parameters import default_model
+from .guardrails import check_ceiling
 
 DRUGS = tuple(DRUG_TABLE)
 ROUTES = {name: d.routes for name, d in DRUG_TABLE.items()}
@@ -130,8 +131,6 @@ def build_regimen(
 
     ``allow_empty``: a no-treatment arm (wait list) has neither doses nor sessions. ``require_daily``: a trial's
     SSRI or placebo-pill entry must repeat at most daily (a dosing record of a dataset is one dose)."""
-    from .._units import parse_amount, parse_quantity
-    from .guardrails import check_ceiling
 
     out = _sessions(therapy, therapy_field)
     n_sessions = len(out)
@@ -188,7 +187,6 @@ def build_regimen(
 
 def _sessions(therapy, field: str) -> list[Dose]:
     """Therapy and lifestyle sessions as events (drug = the kind, route = "session")."""
-    from .._units import parse_quantity
 
     out: list[Dose] = []
     for j, s in enumerate(therapy):
@@ -233,7 +231,6 @@ def _devices(amount: float, unit: str, field: str, shown) -> int:
 
 
 def _times(d: dict, f: str) -> list[float]:
-    from .._units import parse_quantity
 
     has_at = "at" in d
     has_repeat = any(k in d for k in ("start", "every", "count"))

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..scales.circuits import LABELS, CircuitState, mood_circuit
+from ..scales.circuits import LABELS, CircuitState, healthy_circuit, mood_circuit
 from .png import figure_png
 
 SHORT = {
@@ -88,7 +88,6 @@ def report_snapshot_times(times_h: np.ndarray, first_dose_h: float = 0.0) -> lis
 
 def simulation_circuit_figure(sim) -> bytes | None:
     """The circuit figure of the first patient of a simulation at :func:`report_snapshot_times`."""
-    from ..scales.circuits import healthy_circuit
 
     ok = np.flatnonzero(sim.ok)
     if "spine_density" not in sim.readouts or len(sim.times_h) < 2 or ok.size == 0:

@@ -16,7 +16,10 @@ import math
 
 import numpy as np
 
+from .. import DISCLAIMER, __version__
 from .._errors import NeuroplastInputError
+from ..io import atomic_output_dir, write_json, write_parquet
+from ..report.png import figure_png
 from .cluster import Runner, current_jax_cache
 from .endpoints import Endpoint
 from .replicate import TrialTask, replicate_seeds, run_trial_task
@@ -151,8 +154,6 @@ def power_figure(result: PowerResult, target: float = 0.8) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..report.png import figure_png
-
     n = [r["n_per_arm"] for r in result.curve]
     p = np.array([r["power"] for r in result.curve])
     lo = np.array([r["ci95"][0] for r in result.curve])
@@ -179,9 +180,6 @@ def power_figure(result: PowerResult, target: float = 0.8) -> bytes:
 def write_power(result: PowerResult, out) -> None:
     """``power.json`` (the curve), ``replicates.parquet`` (every trial's p-value) and ``power.png``, atomically."""
     import pandas as pd
-
-    from .. import DISCLAIMER, __version__
-    from ..io import atomic_output_dir, write_json, write_parquet
 
     png = power_figure(result)
     with atomic_output_dir(out) as tmp:

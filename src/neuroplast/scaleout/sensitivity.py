@@ -22,7 +22,11 @@ import math
 
 import numpy as np
 
+from .. import DISCLAIMER, __version__
 from .._errors import NeuroplastInputError
+from ..io import atomic_output_dir, write_json, write_parquet
+from ..parameters import all_parameters
+from ..report.png import figure_png
 from .cluster import Runner, current_jax_cache
 from .endpoints import Endpoint
 from .replicate import TrialTask, check_parameter_names, run_trial_task
@@ -62,7 +66,6 @@ class SensitivityResult:
 
 def default_parameters() -> list[str]:
     """The calibrated (free) parameters: those whose source is the fit."""
-    from ..parameters import all_parameters
 
     return [p.name for p in all_parameters() if p.source == "fit"]
 
@@ -102,7 +105,6 @@ def parameter_bounds(
     names: list[str], explicit: dict | None = None, *, spread: float = DEFAULT_SPREAD
 ) -> list[tuple[float, float]]:
     """Sampling bounds (natural scale) for each parameter (see the module docstring)."""
-    from ..parameters import all_parameters
 
     if not spread > 1:
         raise NeuroplastInputError("the spread must be a factor above 1", field="--spread", value=spread)
@@ -223,8 +225,6 @@ def sensitivity_figure(result: SensitivityResult) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..report.png import figure_png
-
     names = result.names
     order = np.argsort([-result.indices[n]["ST"] for n in names])
     names = [names[i] for i in order]
@@ -249,9 +249,6 @@ def write_sensitivity(result: SensitivityResult, out) -> None:
     """``sensitivity.json`` (indices), ``samples.parquet`` (every sample and its endpoint) and
     ``sensitivity.png``, atomically."""
     import pandas as pd
-
-    from .. import DISCLAIMER, __version__
-    from ..io import atomic_output_dir, write_json, write_parquet
 
     png = sensitivity_figure(result)
     df = pd.DataFrame(result.samples, columns=result.names)

@@ -16,8 +16,10 @@ import pydantic
 from .._errors import NeuroplastInputError
 from .._units import parse_quantity
 from ..cohort import PRESETS, Inclusion
+from ..evidence import study_ids
+from ..evidence.targets import TARGETS
 from ..instruments import INSTRUMENTS as SCALES
-from ..regimen import Regimen, build_regimen
+from ..regimen import MAX_TRIAL_H, Regimen, build_regimen
 
 
 class _Strict(pydantic.BaseModel):
@@ -164,7 +166,6 @@ class TrialSpec(_Strict):
         self.timepoints_h()
         self.follow_up_h()
         regimens = self.regimens(allow_high_dose=allow_high_dose)
-        from ..regimen import MAX_TRIAL_H
 
         end = self.end_h(regimens)
         if end > MAX_TRIAL_H and not t.allow_long:
@@ -174,8 +175,6 @@ class TrialSpec(_Strict):
                 field="trial.endpoints",
                 value=f"{end / 24:.0f} d",
             )
-        from ..evidence import study_ids
-        from ..evidence.targets import TARGETS
 
         known = study_ids() | {x.study for x in TARGETS}
         for i, sid in enumerate(t.compare_with):

@@ -26,6 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import DISCLAIMER, __version__
 from .._errors import NeuroplastInputError
+from ..engine import configure
+from ..trials import parse_spec
 from ..trials.spec import ArmSpec
 from . import forecast as forecast_adapter
 from . import library
@@ -195,7 +197,6 @@ def _error(status: int, exc: NeuroplastInputError | None = None, detail: str | N
 
 def create_app(limits: Limits = Limits()) -> BodyLimit:
     """The web app. Tunes the process for the engines first (:func:`neuroplast.engine.configure`)."""
-    from ..engine import configure
 
     configure()
     jobs = JobManager(timeout_s=limits.trial_timeout_s, max_queued=limits.max_queued, keep=limits.keep_jobs)
@@ -307,7 +308,6 @@ def create_app(limits: Limits = Limits()) -> BodyLimit:
         summary="Start an in-silico trial (a shipped example, an uploaded TOML or a JSON spec)",
     )
     def post_trial(req: TrialRequest):
-        from ..trials import parse_spec
 
         given = [k for k in ("example", "toml", "spec") if getattr(req, k) is not None]
         if len(given) != 1:

@@ -15,9 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import DISCLAIMER, __version__
+from .. import DISCLAIMER, __version__, evidence
 from .._errors import NeuroplastInputError, PatientStatus
 from ..catalog import LEVELS, READOUTS
+from ..cohort import PRESETS, typical_patient
+from ..engine import Tsit5
+from ..instruments import INSTRUMENTS
+from ..parameters import all_parameters
+from ..regimen import CEILINGS_MG_PER_KG, DRUGS, ROUTES, THERAPIES
+from ..simulation import default_model, simulate
+from ..trials import load_spec, parse_spec
+from ..trials.spec import SCALES
+from ..workflows import DEMO_SPEC
 
 GROUPS = (*LEVELS.items(), ("other", "Other read-outs"))
 """Plot rows, in the chain's order: the catalogue's levels."""
@@ -51,7 +60,6 @@ def groups_for(names) -> list[dict]:
 
 @functools.cache
 def model():
-    from ..simulation import default_model
 
     return default_model()
 
@@ -61,7 +69,6 @@ def model():
 
 def example_files() -> dict[str, Path]:
     """Shipped trial files: the package's demo and, in a source checkout, ``examples/*.toml``."""
-    from ..workflows import DEMO_SPEC
 
     out = {"demo": DEMO_SPEC}
     repo_examples = Path(__file__).resolve().parents[3] / "examples"
@@ -72,7 +79,6 @@ def example_files() -> dict[str, Path]:
 
 @functools.cache
 def examples() -> list[dict]:
-    from ..trials import load_spec
 
     out = []
     for name, path in example_files().items():
@@ -113,7 +119,6 @@ def example_dose_defaults() -> dict[str, dict]:
 
 
 def _therapy_kinds() -> list[str]:
-    from ..regimen import THERAPIES
 
     return list(THERAPIES)
 
@@ -121,7 +126,6 @@ def _therapy_kinds() -> list[str]:
 @functools.cache
 def therapy_support() -> dict:
     """Whether this build simulates adjunct therapy: asks ``parse_spec`` (no hard-coded answer)."""
-    from ..trials import parse_spec
 
     kinds = _therapy_kinds()
     data = _wrap(
@@ -140,9 +144,6 @@ def therapy_support() -> dict:
 
 
 def options() -> dict:
-    from ..cohort import PRESETS
-    from ..regimen import CEILINGS_MG_PER_KG, DRUGS, ROUTES
-    from ..trials.spec import SCALES
 
     defaults = example_dose_defaults()
     drugs = []
@@ -181,7 +182,6 @@ def options() -> dict:
 def _wrap(arm: dict, population: str) -> dict:
     """A one-arm trial document around ``arm`` so it is validated exactly like a trial TOML's arm (on the first
     scale that fits the population)."""
-    from ..instruments import INSTRUMENTS
 
     scale = next((name for name, sc in INSTRUMENTS.items() if population in sc.populations), "MADRS")
     return {
@@ -226,10 +226,6 @@ def simulate_one(
     Returns every read-out on one time axis (hours from the first dose), with units, labels
     and plot groups. Raises :class:`NeuroplastInputError` with request field names.
     """
-    from ..cohort import typical_patient
-    from ..engine import Tsit5
-    from ..simulation import simulate
-    from ..trials import parse_spec
 
     try:
         spec = parse_spec(_wrap(arm, patient.get("population", "trd")), allow_high_dose=allow_high_dose)
@@ -306,8 +302,6 @@ def _cite(c) -> str:
 
 @functools.cache
 def about() -> dict:
-    from .. import evidence
-    from ..parameters import all_parameters
 
     studies = [
         {

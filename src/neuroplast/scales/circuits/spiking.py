@@ -41,6 +41,8 @@ import dataclasses
 
 import numpy as np
 
+from ... import parameters
+
 N_E, N_I = 400, 100
 P_CONNECT = 0.2
 
@@ -202,7 +204,6 @@ def block_excitation_check(levels=(0.0, 0.1, 0.2, 0.3, 0.43), selectivity: float
     Returns a dict with the levels, rates, the spiking and the fitted-rate excitation, the
     derived gain, the calibrated gain and the RMS difference between the two relations.
     """
-    from ... import parameters
 
     v = parameters.values()
     sel = v["interneuron_selectivity"] if selectivity is None else selectivity

@@ -18,6 +18,7 @@ import numpy as np
 from ..._types import PerPatient, PerSpecies
 from ...catalog import METABOLITES, ORAL_DRUGS, ORAL_SPECIES
 from ..patients import Patients
+from .compartments import linear_system
 
 SHORT = {"escitalopram": "esc", "sertraline": "ser", "duloxetine": "dlx", "venlafaxine": "vlx", "odv": "odv"}
 """The registry's short name of each species (``cl_esc``, ``t_half_esc``, ``sert_ec50_esc`` ...)."""
@@ -65,7 +66,6 @@ class AntidepressantPK(eqx.Module):
         return tuple(x[..., i] / self.v[..., i] for i in range(len(ORAL_SPECIES)))
 
     def system(self):
-        from .compartments import linear_system
 
         return linear_system(self, len(ORAL_SPECIES), len(ORAL_DRUGS))
 

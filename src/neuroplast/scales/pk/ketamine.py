@@ -28,6 +28,7 @@ import numpy as np
 
 from ..._types import PerPatient
 from ..patients import Patients
+from .compartments import linear_system
 
 AMOUNT_STATES = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16)
 """States holding mass (umol); effect sites hold concentrations."""
@@ -165,6 +166,5 @@ class KetaminePK(eqx.Module):
     def system(self):
         """(A, B) of the linear system as NumPy arrays for one patient (scalar leaves);
         columns of B are the five inputs of :meth:`rhs`."""
-        from .compartments import linear_system
 
         return linear_system(self, self.n_states, 5)
