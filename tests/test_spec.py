@@ -176,8 +176,10 @@ def test_therapy_sessions_become_events():
         )
     )
     reg = spec.regimens()["k"]
-    kinds = [d.drug for d in reg.doses if d.route == "session"]
+    kinds = [s.kind for s in reg.sessions]
     assert kinds.count("cbt") == 4 and kinds.count("exercise") == 3
+    assert all(d.drug == "ketamine" for d in reg.doses)  # sessions are sessions, not doses
+    assert [e.time_h for e in reg.events] == sorted(e.time_h for e in (*reg.doses, *reg.sessions))
     assert reg.last_dose_h == 0.0  # relapse counts from the last drug dose, not the last session
 
 

@@ -187,7 +187,7 @@ def pk_summary(
     cohort = typical_patient(model.values, weight_kg=weight_kg, female=female)
     end = regimen.last_dose_h + 240.0
     pts = [np.arange(0.0, end + 1e-9, 0.25)]
-    pts += [d.time_h + np.arange(0.0, 6.0, 1.0 / 60.0) for d in regimen.doses]
+    pts += [e.time_h + np.arange(0.0, 6.0, 1.0 / 60.0) for e in regimen.events]
     ts = np.unique(np.round(np.concatenate(pts), 9))
     ts = ts[ts <= end]
     sim = simulate(model, regimen, cohort, saveat=ts, engine=Tsit5(rtol=1e-8, atol=1e-11))

@@ -62,7 +62,7 @@ class _Adaptive(Engine):
         n = len(cohort)
         # Fixed shapes -> one compilation: pad events to a power of two (few shapes for long daily regimens),
         # times to a multiple of 64.
-        n_ev = max(8, 1 << (len(regimen.doses) - 1).bit_length())
+        n_ev = max(8, 1 << (len(regimen.events) - 1).bit_length())
         t_pad = bucket(ts.size, 64)
         ts_p = np.concatenate([ts, np.full(t_pad - ts.size, ts[-1])])
         session_h = model.quantity("session_min", "h")
@@ -110,12 +110,13 @@ def event_window(regimen: Regimen, model: PopulationModel, n_ev: int) -> tuple[f
     whole table) for tables of at most :data:`WINDOW_MIN_EVENTS` rows, where a window saves nothing
     (and those regimens, the ketamine trials, keep their results bit for bit).
     """
-    if n_ev <= WINDOW_MIN_EVENTS or not regimen.doses:
+    events = regimen.events
+    if n_ev <= WINDOW_MIN_EVENTS or not events:
         return 0.0, None
     ka_min = min(model.quantity(name, "1/h") for name, v in model.values.items() if name.startswith("ka_") and v > 0)
-    d_max = max(max(d.duration_h for d in regimen.doses), model.quantity("session_min", "h"))
+    d_max = max(max(e.duration_h for e in events), model.quantity("session_min", "h"))
     lookback = 45.0 / ka_min + d_max
-    starts = np.array([d.time_h for d in regimen.doses])  # sorted: the regimen keeps doses in time order
+    starts = np.array([e.time_h for e in events])  # sorted: the regimen keeps its events in time order
     live = np.arange(starts.size) - np.searchsorted(starts, starts - lookback) + 1  # starts in [t_i - lookback, t_i]
     k = max(8, 1 << int(live.max() - 1).bit_length())
     return (lookback, k) if k < n_ev else (0.0, None)

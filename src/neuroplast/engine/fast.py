@@ -683,8 +683,8 @@ def regimen_marks(model, regimen):
     """``(starts, ends, session_ends)`` of the regimen's inputs, hours (needs the batched model for the
     clinic session's length)."""
     sess = np.unique(np.asarray(model.session_min_h, dtype=float).ravel())
-    starts = np.array([d.time_h for d in regimen.doses], dtype=float)
-    ends = np.array([d.time_h + d.duration_h for d in regimen.doses], dtype=float)
+    starts = np.array([e.time_h for e in regimen.events], dtype=float)
+    ends = np.array([e.time_h + e.duration_h for e in regimen.events], dtype=float)
     session_ends = (starts[:, None] + sess[None, :]).ravel() if starts.size else np.zeros(0)
     return starts, ends, session_ends
 
@@ -717,7 +717,7 @@ def simulate_fast(
     n = len(cohort)
     dtype = jax.dtypes.canonicalize_dtype(np.float64)  # float32 unless x64 (no eager JAX: each compiles a program)
     itype = jax.dtypes.canonicalize_dtype(np.int64)
-    n_ev = _bucket(len(regimen.doses), 8)
+    n_ev = _bucket(len(regimen.events), 8)
     batch = settings.batch_size(n)
     head = cohort.take(np.arange(min(n, 4)))  # the set-up's probe patients
     probe = Model.build(model, head, host=True)
@@ -786,7 +786,7 @@ def simulate_fast(
             marks_a, cols_a, mask_a = np.asarray(marks, itype), np.asarray(cols, itype), np.asarray(mask, dtype)
             base_a, delta_a = np.asarray(tb.base_h, dtype), np.asarray(delta, dtype)
             live_pk, frozen_pk, pd_t = tuple(pk[live].tolist()), tuple(np.delete(pk, live).tolist()), tuple(pd.tolist())
-            iv_only = all(d.route == "iv" for d in regimen.doses)
+            iv_only = not regimen.sessions and all(d.route == "iv" for d in regimen.doses)
             prepared[key] = dict(
                 setup=((marks_a, cols_a, mask_a, base_a, delta_a), (live_pk, frozen_pk, pd_t, groups)),
                 loop=(

@@ -118,7 +118,7 @@ def prepare_shared(
         ev = np.zeros((16, 4))
         ev[:, 0] = ev[:, 1] = 1e12
     else:
-        ev = reg.event_array(np.array([weight_kg]), _bucket(len(reg.doses), 16))[0]
+        ev = reg.event_array(np.array([weight_kg]), _bucket(len(reg.events), 16))[0]
     out = []
     for ts, extra in grids:
         ref = ref_all[np.searchsorted(union, ts)]

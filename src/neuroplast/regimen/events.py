@@ -56,22 +56,44 @@ class Dose:
 
 
 @dataclasses.dataclass(frozen=True)
+class Session:
+    """A therapy or lifestyle session (:data:`neuroplast.catalog.THERAPIES`): it is on, with intensity 1, from
+    ``time_h`` for ``duration_h``."""
+
+    time_h: float
+    duration_h: float
+    kind: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Regimen:
+    """Drug doses and therapy sessions, each sorted by time (h from the first event)."""
+
     doses: tuple[Dose, ...]
+    sessions: tuple[Session, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "doses", tuple(sorted(self.doses, key=lambda d: d.time_h)))
+        object.__setattr__(self, "sessions", tuple(sorted(self.sessions, key=lambda s: s.time_h)))
+
+    @property
+    def events(self) -> tuple[Dose | Session, ...]:
+        """Every dose and session in time order (a session first where one starts with a dose): the rows of
+        :meth:`event_array`."""
+        return tuple(sorted((*self.sessions, *self.doses), key=lambda e: e.time_h))
 
     def from_first_dose(self) -> Regimen:
-        """The same regimen with times measured from its first dose (summary.json's timepoints: docs/outputs.md)."""
-        t0 = min((d.time_h for d in self.doses), default=0.0)
-        return Regimen(tuple(dataclasses.replace(d, time_h=d.time_h - t0) for d in self.doses))
+        """The same regimen with times measured from its first event (summary.json's timepoints: docs/outputs.md)."""
+        t0 = min((e.time_h for e in self.events), default=0.0)
+        return Regimen(
+            tuple(dataclasses.replace(d, time_h=d.time_h - t0) for d in self.doses),
+            tuple(dataclasses.replace(s, time_h=s.time_h - t0) for s in self.sessions),
+        )
 
     @property
     def last_dose_h(self) -> float:
         """The last drug dose (relapse is counted from it); the last session when the arm has no drug."""
-        drugs = [d.time_h for d in self.doses if d.route != "session"]
-        return max(drugs or [d.time_h for d in self.doses], default=0.0)
+        return max([d.time_h for d in self.doses] or [s.time_h for s in self.sessions], default=0.0)
 
     @property
     def jump_times(self) -> np.ndarray:
@@ -84,37 +106,34 @@ class Regimen:
         starts. An adaptive step that straddles an unannounced switch samples it only at its stages."""
         return np.array(
             sorted(
-                {t for d in self.doses for t in (d.time_h, d.time_h + d.duration_h)}
-                | {d.time_h + hold_h for d in self.doses if d.route != "session"}
+                {t for e in self.events for t in (e.time_h, e.time_h + e.duration_h)}
+                | {d.time_h + hold_h for d in self.doses}
             )
         )
 
     def event_array(self, weight_kg, n_events: int | None = None) -> np.ndarray:
-        """(n_patients, n_events, 5) rows ``[start_h, end_h, rate_umol_per_h, drug_code, route_code]``.
+        """(n_patients, n_events, 5) rows of :data:`neuroplast.catalog.EVENT`, one per event (:attr:`events`): a
+        dose's rate in umol/h, a session's 1 while it lasts (its code is its kind's).
 
-        Padding rows (beyond the regimen's doses) start and end at +1e12 h: never active.
+        Padding rows (beyond the regimen's events) start and end at +1e12 h: never active.
         """
         weight_kg = np.atleast_1d(np.asarray(weight_kg, dtype=float))
-        n_ev = len(self.doses) if n_events is None else n_events
+        events = self.events
+        n_ev = len(events) if n_events is None else n_events
         out = np.zeros((weight_kg.size, max(n_ev, 1), EVENT.width))
         out[:, :, EVENT.start] = out[:, :, EVENT.end] = 1e12
-        for i, d in enumerate(self.doses):
-            if d.route == "session":  # therapy: intensity 1 while the session lasts
-                umol, route = d.duration_h, 0
+        for i, e in enumerate(events):
+            if isinstance(e, Session):  # intensity 1 while the session lasts
+                umol, route, code = e.duration_h, 0, DRUG_CODES[e.kind]
             else:
-                umol = 0.0 if DRUG_TABLE[d.drug].inert else d.amount_mg(weight_kg) * 1000.0 / NG_PER_UMOL[d.drug]
-                route = ROUTE_CODES[d.route]
-            out[:, i, EVENT.start] = d.time_h
-            out[:, i, EVENT.end] = d.time_h + d.duration_h
-            out[:, i, EVENT.rate] = umol / d.duration_h
-            out[:, i, EVENT.code] = DRUG_CODES[d.drug]
+                umol = 0.0 if DRUG_TABLE[e.drug].inert else e.amount_mg(weight_kg) * 1000.0 / NG_PER_UMOL[e.drug]
+                route, code = ROUTE_CODES[e.route], DRUG_CODES[e.drug]
+            out[:, i, EVENT.start] = e.time_h
+            out[:, i, EVENT.end] = e.time_h + e.duration_h
+            out[:, i, EVENT.rate] = umol / e.duration_h
+            out[:, i, EVENT.code] = code
             out[:, i, EVENT.route] = route
         return out
-
-    @property
-    def drugs(self) -> tuple[Dose, ...]:
-        """The drug doses (not therapy sessions)."""
-        return tuple(d for d in self.doses if d.route != "session")
 
 
 def build_regimen(
@@ -132,8 +151,8 @@ def build_regimen(
     ``allow_empty``: a no-treatment arm (wait list) has neither doses nor sessions. ``require_daily``: a trial's
     SSRI or placebo-pill entry must repeat at most daily (a dosing record of a dataset is one dose)."""
 
-    out = _sessions(therapy, therapy_field)
-    n_sessions = len(out)
+    sessions = _sessions(therapy, therapy_field)
+    out: list[Dose] = []
     for i, d in enumerate(doses):
         f = f"{field}[{i}]"
         drug = d.get("drug")
@@ -180,15 +199,15 @@ def build_regimen(
                 )
         for t in times:
             out.append(Dose(t, duration, amount, unit, drug, route))
-    if len(out) == n_sessions and not n_sessions and not allow_empty:
+    if not out and not sessions and not allow_empty:
         raise NeuroplastInputError("an arm needs at least one dose", field=field)
-    return Regimen(tuple(out))
+    return Regimen(tuple(out), tuple(sessions))
 
 
-def _sessions(therapy, field: str) -> list[Dose]:
-    """Therapy and lifestyle sessions as events (drug = the kind, route = "session")."""
+def _sessions(therapy, field: str) -> list[Session]:
+    """Therapy and lifestyle sessions of the ``[[arm.therapy]]`` entries."""
 
-    out: list[Dose] = []
+    out: list[Session] = []
     for j, s in enumerate(therapy):
         f = f"{field}[{j}]"
         kind = s.get("kind")
@@ -202,7 +221,7 @@ def _sessions(therapy, field: str) -> list[Dose]:
                 "a session lasts more than 0 and at most 8 h", field=f"{f}.duration", value=s.get("duration")
             )
         spec = {k: v for k, v in s.items() if k in ("start", "every", "count", "at")}
-        mine = [Dose(t, length, 1.0, "session", kind, "session") for t in _times(spec, f)]
+        mine = [Session(t, length, kind) for t in _times(spec, f)]
         if len(mine) > 1:
             starts = sorted(d.time_h for d in mine)
             if min(np.diff(starts)) < length - 1e-9:
@@ -212,7 +231,7 @@ def _sessions(therapy, field: str) -> list[Dose]:
                     value=s.get("every"),
                 )
         for other in out:
-            if other.drug == kind and any(abs(other.time_h - d.time_h) < length - 1e-9 for d in mine):
+            if other.kind == kind and any(abs(other.time_h - d.time_h) < length - 1e-9 for d in mine):
                 raise NeuroplastInputError(
                     f"two {kind} sessions at the same time", field=f"{f}.start", value=s.get("start")
                 )

@@ -93,7 +93,7 @@ def simulation_circuit_figure(sim) -> bytes | None:
     if "spine_density" not in sim.readouts or len(sim.times_h) < 2 or ok.size == 0:
         return None
     one = SimpleNamespace(times_h=sim.times_h, readouts={k: np.asarray(v)[ok[:1]] for k, v in sim.readouts.items()})
-    t0 = min((d.time_h for d in sim.regimen.doses), default=0.0)
+    t0 = min((e.time_h for e in sim.regimen.events), default=0.0)
     at = report_snapshot_times(np.asarray(sim.times_h), t0)
     return circuit_figure(mood_circuit(one, at), healthy=healthy_circuit())
 

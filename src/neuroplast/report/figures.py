@@ -76,7 +76,7 @@ def trial_figures(result: TrialResult, published: list[dict]) -> dict[str, bytes
             ro = {k: np.asarray(v)[ok] for k, v in arm.simulation.readouts.items()}
             ro["score"], ro["baseline"] = arm.scores[ok], arm.baseline[ok]
             traces.append((name, f"C{i}", ro))
-    t0 = min((d.time_h for arm in result.arms.values() for d in arm.simulation.regimen.doses), default=0.0)
+    t0 = min((e.time_h for arm in result.arms.values() for e in arm.simulation.regimen.events), default=0.0)
     figs = {key: _readouts(title, names, traces, ts, "band") for key, (title, names) in GROUPS.items()}
     figs["symptoms"] = _trial_symptoms(result, traces, published)
     figs["safety"] = _safety(traces, ts, t0, "band")
@@ -100,7 +100,7 @@ def simulation_figures(sim: Simulation, scores=None) -> dict[str, bytes]:
         )
         for i, p in enumerate(idx)
     ]
-    t0 = min((d.time_h for d in sim.regimen.doses), default=0.0)
+    t0 = min((e.time_h for e in sim.regimen.events), default=0.0)
     figs = {key: _readouts(title, names, traces, sim.times_h, "line") for key, (title, names) in GROUPS.items()}
     score_label = "MADRS, noise-free\n(points)" if scores is None else "observed score\n(points)"
     figs["symptoms"] = _readouts(

@@ -60,7 +60,7 @@ def save_grid(spec: TrialSpec, regimens) -> np.ndarray:
     tps = [t for _, t in spec.timepoints_h()]
     last = max(r.last_dose_h for r in regimens.values())
     follow = spec.follow_up_h() or 0.0
-    sessions_end = max((d.time_h + d.duration_h for r in regimens.values() for d in r.doses), default=0.0)
+    sessions_end = max((e.time_h + e.duration_h for r in regimens.values() for e in r.events), default=0.0)
     end = max(max(tps), last + follow, sessions_end, 24.0)
     pts = [0.0, *tps, *np.arange(0.0, min(end, 28 * 24.0) + 1e-9, 6.0), *np.arange(0.0, end + 1e-9, 24.0)]
     for r in regimens.values():

@@ -133,7 +133,7 @@ class TrialSpec(_Strict):
     def end_h(self, regimens=None) -> float:
         """The simulated span: the last timepoint, or the last dose plus follow-up, whichever is later."""
         regimens = self.regimens() if regimens is None else regimens
-        last = max((d.time_h + d.duration_h for r in regimens.values() for d in r.doses), default=0.0)
+        last = max((e.time_h + e.duration_h for r in regimens.values() for e in r.events), default=0.0)
         return max(max(t for _, t in self.timepoints_h()), last + (self.follow_up_h() or 0.0))
 
     def check(self, *, allow_high_dose: bool = False) -> TrialSpec:

@@ -357,9 +357,9 @@ def create_app(limits: Limits = Limits()) -> BodyLimit:
                 file=name,
             )
         for arm_name, r in regimens.items():
-            if len(r.doses) > limits.max_doses:
+            if len(r.events) > limits.max_doses:
                 raise NeuroplastInputError(
-                    f"{len(r.doses)} doses are more than this server's limit of {limits.max_doses}",
+                    f"{len(r.events)} doses are more than this server's limit of {limits.max_doses}",
                     field=f"arm '{arm_name}'.dose",
                     file=name,
                 )

@@ -22,7 +22,7 @@ from ..cohort import PRESETS, typical_patient
 from ..engine import Tsit5
 from ..instruments import INSTRUMENTS
 from ..parameters import all_parameters
-from ..regimen import CEILINGS_MG_PER_KG, DRUGS, ROUTES, THERAPIES
+from ..regimen import CEILINGS_MG_PER_KG, DRUGS, ROUTES, THERAPIES, Dose
 from ..simulation import default_model, simulate
 from ..trials import load_spec, parse_spec
 from ..trials.spec import SCALES
@@ -232,11 +232,11 @@ def simulate_one(
         regimen = next(iter(spec.regimens(allow_high_dose=allow_high_dose).values()))
     except NeuroplastInputError as exc:
         raise _rename(exc) from None
-    if len(regimen.doses) > max_doses:
+    if len(regimen.events) > max_doses:
         raise NeuroplastInputError(
-            f"{len(regimen.doses)} doses are more than this server's limit of {max_doses}",
+            f"{len(regimen.events)} doses are more than this server's limit of {max_doses}",
             field="protocol.dose",
-            value=len(regimen.doses),
+            value=len(regimen.events),
         )
     if days is None:
         days = math.ceil(regimen.last_dose_h / 24.0) + 14.0
@@ -245,7 +245,7 @@ def simulate_one(
             f"days must be above 0 and at most {max_days:g} (this server's limit)", field="days", value=days
         )
     horizon = next((h for h in HORIZONS_D if h >= days), days)
-    ts = save_grid(regimen.doses, horizon * 24.0)
+    ts = save_grid(regimen.events, horizon * 24.0)
     m = model()
     cohort = typical_patient(
         m.values,
@@ -262,17 +262,15 @@ def simulate_one(
     for name, arr in sim.readouts.items():
         meta = info.get(name, {"unit": "", "label": name.replace("_", " "), "group": group_of(name)})
         readouts[name] = {**meta, "values": _floats(np.asarray(arr)[0, keep])}
+    # one list of every dose and session, as the web page draws them (a session: its kind, route "session")
     doses = [
-        {
-            "time_h": d.time_h,
-            "duration_h": d.duration_h,
-            "drug": d.drug,
-            "route": d.route,
-            "amount": d.amount,
-            "unit": d.unit,
-        }
-        for d in regimen.doses
-    ]
+        {"time_h": e.time_h, "duration_h": e.duration_h, "drug": e.drug, "route": e.route, "amount": e.amount,
+         "unit": e.unit}
+        if isinstance(e, Dose)
+        else {"time_h": e.time_h, "duration_h": e.duration_h, "drug": e.kind, "route": "session", "amount": 1.0,
+              "unit": "session"}
+        for e in regimen.events
+    ]  # fmt: skip
     return {
         "times_h": _floats(ts[keep]),
         "readouts": readouts,
