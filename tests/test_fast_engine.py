@@ -262,7 +262,7 @@ def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
     allowed = np.zeros((pd.size, pd.size), bool)
     allowed[tuple(np.asarray(plan.entries).T)] = True
     ind = npl.Model.build(model.values, cohort)
-    events = regimen.event_array(cohort.table["weight_kg"].to_numpy(), fast_engine._bucket(len(regimen.doses), 8))
+    events = regimen.event_array(cohort.table["weight_kg"].to_numpy(), fast_engine._bucket(len(regimen.events), 8))
     seen = np.zeros_like(allowed)
     for p in range(len(cohort)):
         m = jax.tree_util.tree_map(lambda x, p=p: x[p], ind)
