@@ -447,7 +447,7 @@ def main():
             "ratio_vs_scipy_stacked": stacked_pm / r["per_pm"],
             "max_abs_error_vs_reference": err_state,
             "max_abs_error_by_readout": by_readout,
-            "solver": dataclasses.asdict(r["solver"]),
+            "solver": dataclasses.asdict(r["engine"]),  # the engine object and its settings
             "max_abs_error_by_state": {k_: {"error": e, "largest_value": v} for k_, (e, v) in by_state.items()},
         }
         if method == "fast":  # the fast engine's own step control (rtol/atol of its own, not Tsit5's)

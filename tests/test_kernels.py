@@ -17,10 +17,10 @@ SCRIPT = textwrap.dedent("""
     import jax
     import numpy as np
     import neuroplast as npl
-    from neuroplast import simulation
+    from neuroplast.engine import adaptive, fast
     from neuroplast.engine import kernels as _kernels
-    from neuroplast.engine import fast
 
+    npl.engine.configure()  # as the CLI and the test process do
     _kernels._known_cpu_options()  # the process's one question about XLA's options: a trivial compile, not a kernel
     jax.config.update("jax_compilation_cache_dir", sys.argv[1])
     compiles = []
@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent("""
     if sys.argv[2] == "forbid-tracing":
         def refuse(*a, **k):
             raise AssertionError("traced the engine although a stored kernel exists")
-        simulation._solve_one = refuse
+        adaptive._solve_one = refuse
         fast._solve_batch_impl = refuse
         fast._setup_impl = refuse
     model = npl.default_model()

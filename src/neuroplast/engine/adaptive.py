@@ -5,6 +5,7 @@ discontinuities; nothing is smoothed)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import diffrax
@@ -18,6 +19,7 @@ from ..cohort import Cohort
 from ..model import Model
 from ..parameters import PopulationModel
 from ..regimen import Regimen
+from ..scales.pk.antidepressants import SHORT
 from . import kernels
 from .base import Engine, Simulation, bucket, check_batch, run_batches
 
@@ -104,7 +106,9 @@ def event_window(regimen: Regimen, model: PopulationModel, n_ev: int) -> tuple[f
     ``t - lookback_h`` can contribute, so the right-hand side reads those instead of the whole table.
 
     An event contributes while it runs (infusion, session, the clinic's minimum session) and, through a
-    first-order depot, for ``exp(-ka (t - end))`` after it: ``45 / ka_min`` hours later that factor is
+    first-order depot, for ``exp(-ka (t - end))`` after it (``ka_min``: the slowest absorption among the regimen's
+    extravascular doses, at the typical value; between-patient variability does not touch the ka's):
+    ``45 / ka_min`` hours later that factor is
     e^-45 ~ 3e-20, far below float64 rounding of the sum. ``k`` (a power of two, >= 8) is checked here
     against every dose time of the regimen, so no window ever misses a live event; ``k = None`` (read the
     whole table) for tables of at most :data:`WINDOW_MIN_EVENTS` rows, where a window saves nothing
@@ -113,13 +117,20 @@ def event_window(regimen: Regimen, model: PopulationModel, n_ev: int) -> tuple[f
     events = regimen.events
     if n_ev <= WINDOW_MIN_EVENTS or not events:
         return 0.0, None
-    ka_min = min(model.quantity(name, "1/h") for name, v in model.values.items() if name.startswith("ka_") and v > 0)
+    ka_min = min((_absorption_rate(d, model) for d in regimen.doses if d.route != "iv"), default=math.inf)
     d_max = max(max(e.duration_h for e in events), model.quantity("session_min", "h"))
-    lookback = 45.0 / ka_min + d_max
+    lookback = (45.0 / ka_min if math.isfinite(ka_min) else 0.0) + d_max
     starts = np.array([e.time_h for e in events])  # sorted: the regimen keeps its events in time order
     live = np.arange(starts.size) - np.searchsorted(starts, starts - lookback) + 1  # starts in [t_i - lookback, t_i]
     k = max(8, 1 << int(live.max() - 1).bit_length())
     return (lookback, k) if k < n_ev else (0.0, None)
+
+
+def _absorption_rate(dose, model: PopulationModel) -> float:
+    """The typical absorption rate constant (1/h) of an extravascular dose: its drug's own (the oral
+    antidepressants'), else its route's (as :meth:`neuroplast.scales.pk.Absorption.rate_constants`)."""
+    short = SHORT.get(dose.drug)
+    return model.quantity(f"ka_{short}" if short else f"ka_{dose.route}", "1/h")
 
 
 def _window(events, t, lookback, k):
