@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
 
 
+@functools.cache
+def _umask() -> int:
+    """The process's umask, read once (reading it means setting it for a moment: not again per file, where a
+    server's other threads could create files meanwhile)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 def default_mode(directory: bool = False) -> int:
     """What ``open()`` or ``mkdir()`` would give a new file or folder under the process's umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return (0o777 if directory else 0o666) & ~umask
+    return (0o777 if directory else 0o666) & ~_umask()
 
 
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .population import PopulationModel, convert, registry_units
+from .population import PopulationModel
 from .registry import FITTED_PATH, Parameter, fitted_values, resolved
 from .table import SCALES
 
@@ -37,10 +37,8 @@ __all__ = [
     "Parameter",
     "PopulationModel",
     "all_parameters",
-    "convert",
     "cvs",
     "default_model",
     "fitted_values",
-    "registry_units",
     "values",
 ]

@@ -27,10 +27,6 @@ class PopulationModel:
             raise NeuroplastInputError(f"unknown parameter(s) {sorted(unknown)}", field="model.values")
         return PopulationModel({**self.values, **changes}, self.cvs)
 
-    @property
-    def units(self) -> dict[str, str]:
-        return registry_units()
-
     def quantity(self, name: str, unit: str) -> float:
         """The typical value of ``name`` converted from its registry unit to ``unit`` (pint)."""
         return convert(self.values[name], registry_units().get(name, "1"), unit, name)
