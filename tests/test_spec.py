@@ -49,7 +49,7 @@ DOSE = ("arm", 0, "dose", 0)
         (DOSE + ("amount",), KeyError, "arm[0].dose[0].amount", "missing"),
         (DOSE + ("amount",), 0.5, "arm[0].dose[0].amount", "no unit"),
         (DOSE + ("amount",), "0.5", "arm[0].dose[0].amount", "no unit"),
-        (DOSE + ("amount",), "0.5 blorps/kg", "arm[0].dose[0].amount", "cannot parse"),
+        (DOSE + ("amount",), "0.5 blorps/kg", "arm[0].dose[0].amount", "wrong unit for a dose"),
         (DOSE + ("duration",), "40 mg", "arm[0].dose[0].duration", "wrong unit"),
         (DOSE + ("at",), ["-1 d"], "arm[0].dose[0].at[0]", "before 0"),
         (("trial", "endpoints", "timepoints"), ["-2 h"], "trial.endpoints.timepoints[0]", "before 0"),

@@ -212,7 +212,7 @@ def pk(
     from .trials import load_spec
 
     def run():
-        kg = parse_quantity(weight, "mass", field="--weight") / 1e6
+        kg = parse_quantity(weight, "weight", field="--weight")
         if not 20 <= kg <= 250:
             raise NeuroplastInputError("body weight must be between 20 and 250 kg", field="--weight", value=weight)
         spec = load_spec(protocol, allow_high_dose=allow_high_dose)
