@@ -176,7 +176,7 @@ OK = f"{HEAD}\n1,0,35,52.5,1,1,.\n1,1,0,0,0,0,120\n"
         (f"{HEAD}\n1,0,35,52.5,1,1,.\n1,1,5,0,0,0,120\n", "row 3 AMT", "'5'", "observation"),
         (f"{HEAD},SS\n1,0,35,52.5,1,1,.,1\n", "row 2 SS", "'1'", "steady-state"),
         (f"{HEAD},ADDL\n1,0,35,52.5,1,1,.,2\n", "row 2 II", None, "positive II"),
-        (f"{HEAD}\n1,zero,35,52.5,1,1,.\n", "row 2 TIME", "'zero'", "not a number"),
+        (f"{HEAD}\n1,zero,35,52.5,1,1,.\n", "row 2 TIME", "'zero'", "expected a number"),
         (f"{HEAD}\n1,0,35,52.5,1,1\n", "row 2", None, "expected 7 values"),
         (f"{HEAD},{HEAD[:2]}\n", "ID", None, "duplicate column"),
     ],

@@ -26,7 +26,9 @@ Any other column is carried through to the predictions unchanged and listed as i
 
 Every dose record goes through :func:`neuroplast.build_regimen`, so the trial-TOML rules hold:
 dose ceilings (checked per kg of WT when WT is given, else per 70 kg as for absolute doses in
-TOML), routes per drug, and intranasal esketamine as 28 mg devices 5 min apart.
+TOML; per record and for the sum of an ID's doses over any 24 h), routes per drug, at most
+:data:`neuroplast.regimen.events.MAX_EVENTS` doses per ID (ADDL included, checked before expanding),
+and intranasal esketamine as 28 mg devices 5 min apart. ``ID`` is a positive whole number.
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ import pandas as pd
 from .. import DISCLAIMER, __version__
 from .._errors import NeuroplastInputError
 from .._files import default_mode
-from .._units import parse_quantity
+from .._units import parse_number, parse_quantity
 from ..catalog import DRUG_CODES, KETAMINE_FAMILY, READOUT_UNITS
 from ..cohort import Cohort, sample_cohort, typical_patient
 from ..engine import Tsit5
 from ..regimen import Regimen, build_regimen
-from ..regimen.events import BOLUS_H
+from ..regimen.events import BOLUS_H, MAX_EVENTS
+from ..regimen.guardrails import check_window
 from ..scales.pk import ROUTE_CODES
 from ..simulation import default_model, simulate
 from .outputs import atomic_output_dir, write_json
@@ -170,12 +173,9 @@ class _Reader:
                 raise NeuroplastInputError("missing value", field=f"row {row} {name}", value=s, file=self.file)
             return default
         try:
-            x = float(s)
-        except ValueError:
-            raise NeuroplastInputError("not a number", field=f"row {row} {name}", value=s, file=self.file) from None
-        if not math.isfinite(x):
-            raise NeuroplastInputError("not a finite number", field=f"row {row} {name}", value=s, file=self.file)
-        return x
+            return parse_number(s, field=f"row {row} {name}")
+        except NeuroplastInputError as exc:
+            raise exc.with_file(self.file) from None
 
     def integer(self, cells, name, row, *, default=None, required=False):
         x = self.num(cells, name, row, default=default, required=required)
@@ -241,6 +241,10 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
         pid = rd.text(cells, "ID")
         if pid in _MISSING:
             raise NeuroplastInputError("missing ID", field=f"row {row} ID", value=pid, file=file)
+        if (rd.integer(cells, "ID", row) or 0) < 1:
+            raise NeuroplastInputError(
+                "ID must be a positive whole number", field=f"row {row} ID", value=pid, file=file
+            )
         if pid != last_id and pid in by_id:
             raise NeuroplastInputError(
                 "records of one ID must be contiguous (this ID appeared before another ID)",
@@ -259,14 +263,15 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
     file = rd.file
     cov = {}
     for name, default in (("WT", DEFAULT_WEIGHT_KG), ("SEX", None), ("AGE", DEFAULT_AGE_Y)):
-        seen = None
+        seen = None  # (row, text, value) of the first record that gives it
         for row, cells in recs:
             s = rd.text(cells, name)
             if s in _MISSING:
                 continue
+            value = _sex(s, row, file) if name == "SEX" else rd.num(cells, name, row)
             if seen is None:
-                seen = (row, s)
-            elif s != seen[1] and not _same_number(s, seen[1]):
+                seen = (row, s, value)
+            elif value != seen[2]:
                 raise NeuroplastInputError(
                     f"time-varying covariates are not supported ({name} was {seen[1]} on row {seen[0]})",
                     field=f"row {row} {name}",
@@ -276,20 +281,11 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
         cov[name] = (seen, default)
     weight = _covariate_num(rd, cov["WT"], "WT", 20.0, 250.0)
     age = _covariate_num(rd, cov["AGE"], "AGE", 0.0, 120.0)
-    female = False
-    if cov["SEX"][0] is not None:
-        row, s = cov["SEX"][0]
-        key = s.strip().upper()
-        if key in ("0", "0.0", "M", "MALE"):
-            female = False
-        elif key in ("1", "1.0", "F", "FEMALE"):
-            female = True
-        else:
-            raise NeuroplastInputError(
-                "SEX must be 0 or M (male), 1 or F (female)", field=f"row {row} SEX", value=s, file=file
-            )
+    female = False if cov["SEX"][0] is None else cov["SEX"][0][2]
 
     doses, obs, first_drug = [], [], None
+    checked: list = []  # (dose as checked against its ceiling, field): the 24-h sum
+    amt_text: dict[str, str] = {}  # field -> the AMT as written
     t_prev = None
     for row, cells in recs:
         t = rd.num(cells, "TIME", row, required=True)
@@ -322,8 +318,11 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
                 file=file,
             )
         if evid == 1:
-            d, drug = _dose(rd, row, cells, t, weight if cov["WT"][0] is not None else None, allow_high_dose)
+            wt = weight if cov["WT"][0] is not None else None
+            d, as_checked, drug = _dose(rd, row, cells, t, wt, allow_high_dose, len(doses))
             doses.extend(d)
+            checked.extend((x, f"row {row} AMT") for x in as_checked)
+            amt_text[f"row {row} AMT"] = rd.text(cells, "AMT")
             if first_drug is None and drug != "saline":
                 first_drug = drug
         else:
@@ -345,27 +344,31 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
                 _analyte(rd.text(cells, "DVID"), file=file, row=row) if rd.text(cells, "DVID") not in _MISSING else None
             )
             obs.append((row, t, analyte, None if mdv == 1 else dv))
+    try:
+        check_window(checked, allow_high_dose=allow_high_dose)
+    except NeuroplastInputError as exc:
+        raise type(exc)(exc.message, field=exc.field, value=amt_text.get(exc.field or ""), file=file) from None
     fallback = default_analyte(first_drug)
     observations = tuple(Observation(r, t, a or fallback, dv) for r, t, a, dv in obs)
     return Individual(pid, Regimen(tuple(doses)), weight, female, age, observations)
 
 
-def _same_number(a: str, b: str) -> bool:
-    try:
-        return float(a) == float(b)
-    except ValueError:
+def _sex(text: str, row: int, file: str) -> bool:
+    key = text.strip().upper()
+    if key in ("0", "0.0", "M", "MALE"):
         return False
+    if key in ("1", "1.0", "F", "FEMALE"):
+        return True
+    raise NeuroplastInputError(
+        "SEX must be 0 or M (male), 1 or F (female)", field=f"row {row} SEX", value=text, file=file
+    )
 
 
 def _covariate_num(rd, cov, name, lo, hi):
     seen, default = cov
     if seen is None:
         return default
-    row, s = seen
-    try:
-        x = float(s)
-    except ValueError:
-        raise NeuroplastInputError("not a number", field=f"row {row} {name}", value=s, file=rd.file) from None
+    row, s, x = seen
     if not lo <= x <= hi:
         raise NeuroplastInputError(
             f"{name} must be between {lo:g} and {hi:g}", field=f"row {row} {name}", value=s, file=rd.file
@@ -373,8 +376,9 @@ def _covariate_num(rd, cov, name, lo, hi):
     return x
 
 
-def _dose(rd: _Reader, row: int, cells, t: float, weight_kg: float | None, allow_high_dose: bool):
-    """The Dose events of one EVID=1 record (more than one for ADDL or esketamine devices)."""
+def _dose(rd: _Reader, row: int, cells, t: float, weight_kg: float | None, allow_high_dose: bool, so_far: int):
+    """The Dose events of one EVID=1 record (more than one for ADDL or esketamine devices), the same as checked
+    against the ceilings (per kg of WT where WT is given), and the drug. ``so_far``: the ID's doses before it."""
     file = rd.file
     amt = rd.num(cells, "AMT", row, required=True)
     if amt < 0:
@@ -429,6 +433,13 @@ def _dose(rd: _Reader, row: int, cells, t: float, weight_kg: float | None, allow
         raise NeuroplastInputError(
             "ADDL must not be negative", field=f"row {row} ADDL", value=rd.text(cells, "ADDL"), file=file
         )
+    if so_far + addl + 1 > MAX_EVENTS:
+        raise NeuroplastInputError(
+            f"more than {MAX_EVENTS} doses for one ID; give fewer additional doses",
+            field=f"row {row} ADDL",
+            value=rd.text(cells, "ADDL"),
+            file=file,
+        )
     ii = rd.num(cells, "II", row, default=0.0)
     if addl > 0 and ii <= 0:
         raise NeuroplastInputError(
@@ -459,7 +470,7 @@ def _dose(rd: _Reader, row: int, cells, t: float, weight_kg: float | None, allow
     doses = regimen.doses
     if per_kg:  # the record's exact mg (the per-kg form was only for the ceiling check)
         doses = tuple(dataclasses.replace(x, amount=amt, unit="mg") for x in doses)
-    return doses, drug
+    return doses, regimen.doses, drug
 
 
 def _drug(text: str, row: int, file: str) -> str:

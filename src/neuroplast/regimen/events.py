@@ -17,7 +17,7 @@ from ..catalog import DRUG_CODES, EVENT, ROUTE_CODES
 from ..catalog import DRUGS as DRUG_TABLE
 from ..catalog import THERAPIES as THERAPY_TABLE
 from ..parameters import default_model
-from .guardrails import check_ceiling
+from .guardrails import check_ceiling, check_window
 
 DRUGS = tuple(DRUG_TABLE)
 ROUTES = {name: d.routes for name, d in DRUG_TABLE.items()}
@@ -31,6 +31,10 @@ THERAPIES = {name: t.session_h for name, t in THERAPY_TABLE.items()}
 
 MAX_TRIAL_H = 5 * 365.25 * 24.0
 """Longest trial simulated without ``allow_long = true`` (5 years)."""
+
+MAX_EVENTS = 20_000
+"""Most doses and sessions in one regimen (an arm, a patient's history, a NONMEM ID): a daily tablet for 50 years.
+Checked before a schedule is expanded, so a huge ``count`` or ``ADDL`` is refused at once."""
 
 KNOWN_ROUTES = tuple(ROUTE_CODES)
 
@@ -153,6 +157,7 @@ def build_regimen(
 
     sessions = _sessions(therapy, therapy_field)
     out: list[Dose] = []
+    given: list[tuple[Dose, str]] = []  # each dose with the field it came from: the 24-h ceiling names it
     for i, d in enumerate(doses):
         f = f"{field}[{i}]"
         drug = d.get("drug")
@@ -182,13 +187,15 @@ def build_regimen(
         check_ceiling(drug, route, amount, unit, field=f"{f}.amount", allow_high_dose=allow_high_dose)
         if drug == "esketamine" and route == "intranasal":
             n_dev = _devices(amount, unit, f"{f}.amount", d["amount"])
-            for t in _times(d, f):
-                out.extend(
+            for t in _times(d, f, len(out) + len(sessions)):
+                mine = [
                     Dose(t + k * ESKETAMINE_DEVICE_GAP_H, duration, ESKETAMINE_DEVICE_MG, "mg", drug, route)
                     for k in range(n_dev)
-                )
+                ]
+                out.extend(mine)
+                given.extend((x, f"{f}.amount") for x in mine)
             continue
-        times = _times(d, f)
+        times = _times(d, f, len(out) + len(sessions))
         if drug in DAILY_DRUGS and require_daily:
             every = parse_quantity(d["every"], "time", field=f"{f}.every") if "every" in d else None
             if every is None or every > 24.0 + 1e-9:
@@ -199,6 +206,8 @@ def build_regimen(
                 )
         for t in times:
             out.append(Dose(t, duration, amount, unit, drug, route))
+            given.append((out[-1], f"{f}.amount"))
+    check_window(given, allow_high_dose=allow_high_dose)
     if not out and not sessions and not allow_empty:
         raise NeuroplastInputError("an arm needs at least one dose", field=field)
     return Regimen(tuple(out), tuple(sessions))
@@ -221,7 +230,7 @@ def _sessions(therapy, field: str) -> list[Session]:
                 "a session lasts more than 0 and at most 8 h", field=f"{f}.duration", value=s.get("duration")
             )
         spec = {k: v for k, v in s.items() if k in ("start", "every", "count", "at")}
-        mine = [Session(t, length, kind) for t in _times(spec, f)]
+        mine = [Session(t, length, kind) for t in _times(spec, f, len(out))]
         if len(mine) > 1:
             starts = sorted(d.time_h for d in mine)
             if min(np.diff(starts)) < length - 1e-9:
@@ -249,7 +258,9 @@ def _devices(amount: float, unit: str, field: str, shown) -> int:
     return int(round(n))
 
 
-def _times(d: dict, f: str) -> list[float]:
+def _times(d: dict, f: str, so_far: int = 0) -> list[float]:
+    """The start times of one entry (``at``, or ``start``/``every``/``count``), in h; ``so_far``: the events of the
+    regimen before it (their total is bounded by :data:`MAX_EVENTS` before anything is expanded)."""
 
     has_at = "at" in d
     has_repeat = any(k in d for k in ("start", "every", "count"))
@@ -263,6 +274,7 @@ def _times(d: dict, f: str) -> list[float]:
             raise NeuroplastInputError(
                 "'at' must be a non-empty list of times, e.g. [\"0 d\"]", field=f"{f}.at", value=at
             )
+        _bound(so_far + len(at), f"{f}.at", f"{len(at)} times")
         times = [parse_quantity(x, "time", field=f"{f}.at[{j}]") for j, x in enumerate(at)]
         for j, (x, t) in enumerate(zip(at, times)):
             if t < 0:
@@ -275,6 +287,7 @@ def _times(d: dict, f: str) -> list[float]:
         count = d.get("count", 1)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise NeuroplastInputError("'count' must be a positive integer", field=f"{f}.count", value=count)
+        _bound(so_far + count, f"{f}.count", count)
         every = parse_quantity(d["every"], "time", field=f"{f}.every") if "every" in d else 0.0
         if count > 1 and every <= 0:
             raise NeuroplastInputError(
@@ -282,3 +295,13 @@ def _times(d: dict, f: str) -> list[float]:
             )
         return [start + k * every for k in range(count)]
     return [0.0]
+
+
+def _bound(n: int, field: str, value) -> None:
+    if n > MAX_EVENTS:
+        raise NeuroplastInputError(
+            f"more than {MAX_EVENTS} doses and sessions in one regimen; simulate a shorter span, or a less frequent "
+            "schedule",
+            field=field,
+            value=value,
+        )
