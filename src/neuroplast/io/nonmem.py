@@ -283,7 +283,9 @@ def _individual(rd: _Reader, pid: str, recs, allow_high_dose: bool) -> Individua
     age = _covariate_num(rd, cov["AGE"], "AGE", 0.0, 120.0)
     female = False if cov["SEX"][0] is None else cov["SEX"][0][2]
 
-    doses, obs, first_drug = [], [], None
+    doses: list = []
+    obs: list = []
+    first_drug = None
     checked: list = []  # (dose as checked against its ceiling, field): the 24-h sum
     amt_text: dict[str, str] = {}  # field -> the AMT as written
     t_prev = None
