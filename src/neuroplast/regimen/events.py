@@ -86,14 +86,6 @@ class Regimen:
         :meth:`event_array`."""
         return tuple(sorted((*self.sessions, *self.doses), key=lambda e: e.time_h))
 
-    def from_first_dose(self) -> Regimen:
-        """The same regimen with times measured from its first event (summary.json's timepoints: docs/outputs.md)."""
-        t0 = min((e.time_h for e in self.events), default=0.0)
-        return Regimen(
-            tuple(dataclasses.replace(d, time_h=d.time_h - t0) for d in self.doses),
-            tuple(dataclasses.replace(s, time_h=s.time_h - t0) for s in self.sessions),
-        )
-
     @property
     def last_dose_h(self) -> float:
         """The last drug dose (relapse is counted from it); the last session when the arm has no drug."""

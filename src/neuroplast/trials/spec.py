@@ -7,9 +7,10 @@ failure becomes one :class:`NeuroplastInputError` naming the file, the field and
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import pydantic
 
@@ -21,9 +22,34 @@ from ..evidence.targets import TARGETS
 from ..instruments import INSTRUMENTS as SCALES
 from ..regimen import MAX_TRIAL_H, Regimen, build_regimen
 
+MAX_FILE_BYTES = 1_000_000
+"""The largest trial file read (a trial is a few kilobytes)."""
+MAX_TIMEPOINTS = 1000
+MAX_ARMS = 100
+MAX_SEED = 2**32 - 1
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _text(limit: int, *, lines: bool = False):
+    """A user's name or title: at most ``limit`` characters, no control characters (a NUL byte in a trial id
+    would reach file names and reports); ``lines``: tabs and newlines allowed."""
+
+    def check(v: str) -> str:
+        if not lines and not v.strip():
+            raise ValueError("must not be empty")
+        if len(v) > limit or (_CONTROL if lines else _CONTROL_OR_LINE).search(v):
+            raise ValueError(f"at most {limit} characters, without control characters")
+        return v
+
+    return pydantic.AfterValidator(check)
+
+
+_CONTROL_OR_LINE = re.compile(r"[\x00-\x1f\x7f]")
+Name = Annotated[str, _text(200)]
+
 
 class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid")
+    model_config = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class InclusionSpec(_Strict):
@@ -34,9 +60,9 @@ class InclusionSpec(_Strict):
 
 
 class EndpointsSpec(_Strict):
-    timepoints: list[str] = pydantic.Field(min_length=1)
-    response: float = pydantic.Field(0.5, gt=0, le=1)
-    remission: float | None = None  # resolved by TrialSpec.check to the scale's own cut-off when not given
+    timepoints: list[str] = pydantic.Field(min_length=1, max_length=MAX_TIMEPOINTS)
+    response: float = pydantic.Field(0.5, gt=0, le=1, allow_inf_nan=False)
+    remission: float | None = pydantic.Field(None, ge=0, allow_inf_nan=False)  # resolved by TrialSpec.check
     follow_up: str | None = None
 
 
@@ -61,20 +87,20 @@ class TherapySpec(_Strict):
 
 
 class ArmSpec(_Strict):
-    name: str = pydantic.Field(min_length=1)
+    name: Name
     dose: list[DoseSpec] = []  # an arm with neither doses nor sessions is a no-treatment (wait-list) arm
     therapy: list[TherapySpec] = []
 
 
 class TrialInfo(_Strict):
-    id: str = pydantic.Field(min_length=1)
-    title: str = ""
+    id: Name
+    title: Annotated[str, _text(1000, lines=True)] = ""
     population: str
     scale: str = "MADRS"
     design: Literal["parallel", "crossover"] = "parallel"
     washout: str | None = None
     n_per_arm: int = pydantic.Field(100, ge=1, le=1_000_000)
-    seed: int = pydantic.Field(1, ge=0)
+    seed: int = pydantic.Field(1, ge=0, le=MAX_SEED)
     inclusion: InclusionSpec = InclusionSpec()
     endpoints: EndpointsSpec
     compare_with: list[str] = []  # extension: published study ids drawn over the simulation
@@ -83,7 +109,7 @@ class TrialInfo(_Strict):
 
 class TrialSpec(_Strict):
     trial: TrialInfo
-    arm: list[ArmSpec] = pydantic.Field(min_length=1)
+    arm: list[ArmSpec] = pydantic.Field(min_length=1, max_length=MAX_ARMS)
 
     # --- derived, validated views -------------------------------------------------------
     def timepoints_h(self) -> list[tuple[str, float]]:
@@ -107,6 +133,7 @@ class TrialSpec(_Strict):
         return t
 
     def remission_threshold(self) -> float:
+        """The remission cut-off: the spec's, else the scale's own."""
         r = self.trial.endpoints.remission
         return SCALES[self.trial.scale].remission if r is None else float(r)
 
@@ -127,7 +154,14 @@ class TrialSpec(_Strict):
                 allow_empty=True,
                 require_daily=True,
             )
-            out[arm.name] = regimen.from_first_dose()  # timepoints count from each arm's first dose or session
+            t0 = min((e.time_h for e in regimen.events), default=0.0)
+            if t0 > 0:
+                raise NeuroplastInputError(
+                    'an arm\'s first dose or session is its time 0 (timepoints count from it): start it at "0 d"',
+                    field=f"arm[{i}]",
+                    value=f"{t0 / 24:g} d",
+                )
+            out[arm.name] = regimen
         return out
 
     def end_h(self, regimens=None) -> float:
@@ -156,6 +190,12 @@ class TrialSpec(_Strict):
             )
         if t.endpoints.remission is None:
             t.endpoints.remission = SCALES[t.scale].remission
+        if t.endpoints.remission > SCALES[t.scale].max:
+            raise NeuroplastInputError(
+                f"remission is a score on {t.scale} (0 to {SCALES[t.scale].max:g})",
+                field="trial.endpoints.remission",
+                value=t.endpoints.remission,
+            )
         if t.design != "parallel":
             raise NeuroplastInputError(
                 "only parallel designs are simulated so far", field="trial.design", value=t.design
@@ -207,13 +247,26 @@ def load_spec(path: str | Path, *, allow_high_dose: bool = False) -> TrialSpec:
     """Read and validate a trial TOML file into a fully resolved :class:`TrialSpec` (see :func:`parse_spec`)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise NeuroplastInputError(f"cannot read the file ({exc.strerror})", file=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise NeuroplastInputError(
+            f"the file is larger than {MAX_FILE_BYTES // 1000} kB; a trial is a few kB", file=str(path)
+        )
+    try:
+        text = raw.decode("utf-8-sig")  # TOML is UTF-8; a byte-order mark is allowed
+    except UnicodeDecodeError as exc:
+        raise NeuroplastInputError(
+            f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", file=str(path)
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise NeuroplastInputError(f"malformed TOML: {exc}", file=str(path)) from None
+    except RecursionError:
+        raise NeuroplastInputError("malformed TOML: nested too deeply", file=str(path)) from None
     return parse_spec(data, file=str(path), allow_high_dose=allow_high_dose)
 
 

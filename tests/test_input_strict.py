@@ -1,0 +1,158 @@
+"""Strict input: every case an outside fuzzing found run as a different dose, a traceback or a silent skip.
+
+Oracle: the specification of the input grammar (docs/trial-format.md, docs/interop.md, docs/forecast.md):
+each input either is refused with one line naming the file, the field and the text as written (exit status
+2, nothing written), or is run as written. No simulation runs here: every refusal comes before one.
+"""
+
+import copy
+import time
+
+import pytest
+
+from neuroplast import NeuroplastInputError
+from neuroplast._units import parse_amount, parse_quantity
+from neuroplast.regimen import build_regimen
+from neuroplast.trials import load_spec, parse_spec
+
+BASE = {
+    "trial": {"id": "t", "population": "trd", "n_per_arm": 10, "endpoints": {"timepoints": ["1 d"]}},
+    "arm": [
+        {
+            "name": "k",
+            "dose": [{"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}],
+        }
+    ],
+}
+DOSE = ("arm", 0, "dose", 0)
+
+
+def spec_with(path, value):
+    d = copy.deepcopy(BASE)
+    node = d
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return d
+
+
+def refused(data, field: str, words: str):
+    with pytest.raises(NeuroplastInputError) as exc:
+        parse_spec(data, file="t.toml")
+    line = str(exc.value)
+    assert "\n" not in line and line.startswith("t.toml"), line
+    assert f"field '{field}'" in line and words in line, line
+    return line
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0,5 mg/kg", "∞ mg", "0.5 mg/kg mg", "nan mg/kg", "inf mg", "1e400 mg", "0.5 kg/mg", "0.5 mg/kg/h", "5e-1"],
+)
+def test_malformed_amounts_are_refused_naming_the_text(text):
+    """Each of these ran as a different dose (0,5 -> 0; ∞ -> 1 mg; 'mg/kg mg' -> 5e-7 mg) or as n = 0."""
+    line = refused(spec_with(DOSE + ("amount",), text), "arm[0].dose[0].amount", "")
+    assert repr(text) in line
+
+
+@pytest.mark.parametrize("text, hours", [("100 y", 876600.0), ("2 weeks", 336.0), ("1.5e1 min", 0.25)])
+def test_times_in_the_listed_units(text, hours):
+    """Closed form: pint's year is 365.25 d; 'y' is the year (it was refused, while the error spoke of years)."""
+    assert parse_quantity(text, "time", field="f") == pytest.approx(hours, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["nan d", "inf h", "1 d 2", "1.2.3 h", "3 hours ago", "1 mg"])
+def test_malformed_times_are_refused(text):
+    refused(spec_with(("trial", "endpoints", "timepoints"), [text]), "trial.endpoints.timepoints[0]", "")
+    refused(spec_with(DOSE + ("at",), [text]), "arm[0].dose[0].at[0]", "")
+
+
+def test_amount_written_is_the_amount_given():
+    """The dose in the regimen is the number and unit written (no conversion surprise)."""
+    assert parse_amount("500 ug/kg", field="f") == (0.5, "mg/kg")
+    assert parse_amount("35 mg", field="f") == (35.0, "mg")
+    assert parse_amount(" 0.5mg/kg ", field="f") == (0.5, "mg/kg")
+
+
+def test_stacked_doses_cannot_pass_the_ceiling():
+    """200 rows of 0.5 mg/kg at one time (100 mg/kg) were run without --allow-high-dose."""
+    stacked = spec_with(DOSE + ("at",), ["0 d"] * 200)
+    line = refused(stacked, "arm[0].dose[0].amount", "24 h")
+    assert "2 mg/kg" in line and "1.5 mg/kg" in line  # named at the first dose that passes the ceiling
+    parse_spec(stacked, allow_high_dose=True)  # the override is the only way past
+    # two rows of the same drug within a day count together; a day apart they do not
+    two = copy.deepcopy(BASE)
+    two["arm"][0]["dose"].append({**BASE["arm"][0]["dose"][0], "amount": "1.2 mg/kg", "at": ["20 h"]})
+    refused(two, "arm[0].dose[1].amount", "1.7 mg/kg")
+    two["arm"][0]["dose"][1]["at"] = ["1 d"]
+    parse_spec(two)
+
+
+def test_the_ketamine_family_counts_together_and_daily_pills_per_day():
+    rows = [
+        {"drug": "ketamine", "amount": "1 mg/kg", "duration": "40 min", "at": ["0 h"]},
+        {"drug": "esketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["2 h"]},
+    ]
+    with pytest.raises(NeuroplastInputError, match="1.33 times"):  # 1/1.5 + 0.5/0.75
+        build_regimen(rows)
+    pill = {"drug": "escitalopram", "route": "oral", "amount": "20 mg", "start": "0 d", "count": 14}
+    assert len(build_regimen([{**pill, "every": "1 d"}]).doses) == 14  # the label's daily maximum, daily
+    with pytest.raises(NeuroplastInputError, match="40 mg, above the safety ceiling of 20 mg"):
+        build_regimen([{**pill, "every": "12 h"}])
+
+
+def test_huge_schedules_are_refused_at_once():
+    """count = 10,000,000 was expanded (about a minute) before the span check."""
+    t0 = time.perf_counter()
+    dose = {"drug": "escitalopram", "route": "oral", "amount": "10 mg", "every": "1 d", "count": 10_000_000}
+    refused(spec_with(DOSE, dose), "arm[0].dose[0].count", "more than 20000")
+    assert time.perf_counter() - t0 < 1.0
+
+
+@pytest.mark.parametrize(
+    "path, value, field, words",
+    [
+        (("trial", "seed"), 2**70, "trial.seed", "less than or equal"),
+        (("trial", "id"), "a\x00b", "trial.id", "control characters"),
+        (("trial", "id"), "x" * 201, "trial.id", "200 characters"),
+        (("arm", 0, "name"), "   ", "arm[0].name", "empty"),
+        (("trial", "endpoints", "remission"), -10, "trial.endpoints.remission", "greater than or equal"),
+        (("trial", "endpoints", "remission"), float("inf"), "trial.endpoints.remission", "finite"),
+        (("trial", "endpoints", "remission"), 70, "trial.endpoints.remission", "0 to 60"),
+        (("trial", "endpoints", "response"), float("nan"), "trial.endpoints.response", "finite"),
+        (DOSE + ("at",), ["36500 d"], "arm[0]", "start it at"),
+    ],
+)
+def test_out_of_range_fields(path, value, field, words):
+    refused(spec_with(path, value), field, words)
+
+
+def test_files_that_are_not_utf8_toml(tmp_path):
+    text = """[trial]
+id = "t"
+population = "trd"
+[trial.endpoints]
+timepoints = ["1 d"]
+[[arm]]
+name = "k"
+[[arm.dose]]
+drug = "ketamine"
+amount = "0.5 mg/kg"
+duration = "40 min"
+"""
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_spec(bom).trial.id == "t"  # a byte-order mark is fine
+    cases = {
+        "latin1.toml": (text.replace('"t"', '"caf\xe9"').encode("latin-1"), "not UTF-8"),
+        "binary.toml": (bytes(range(256)) * 4, "not UTF-8"),
+        "nested.toml": (b"a = " + b"[" * 100_000 + b"]" * 100_000, "malformed TOML"),
+        "huge.toml": (text.encode() + b"#" * 1_100_000, "larger than"),
+    }
+    for name, (data, words) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(NeuroplastInputError) as exc:
+            load_spec(p)
+        line = str(exc.value)
+        assert line.startswith(str(p)) and words in line and "\n" not in line, line
