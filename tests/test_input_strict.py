@@ -6,15 +6,21 @@ each input either is refused with one line naming the file, the field and the te
 """
 
 import copy
+import datetime as dt
+import json
 import time
+from pathlib import Path
 
 import pytest
 
 from neuroplast import NeuroplastInputError
 from neuroplast._units import parse_amount, parse_quantity
+from neuroplast.io.history import read_history
+from neuroplast.io.nonmem import read_nonmem
 from neuroplast.regimen import build_regimen
 from neuroplast.trials import load_spec, parse_spec
 
+EXAMPLES = Path(__file__).parents[1] / "examples"
 BASE = {
     "trial": {"id": "t", "population": "trd", "n_per_arm": 10, "endpoints": {"timepoints": ["1 d"]}},
     "arm": [
@@ -156,3 +162,82 @@ duration = "40 min"
             load_spec(p)
         line = str(exc.value)
         assert line.startswith(str(p)) and words in line and "\n" not in line, line
+
+
+# ------------------------------------------------------------------------------------ patient histories
+HISTORY = "record,time,item,value,route,duration\ncovariate,,weight,80 kg,,\ncovariate,,sex,male,,\n"
+NOW = dt.datetime(2026, 10, 24, 12, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    "body, field, words",
+    [
+        ("dose,2026-01-05T09:00,ketamine,1e9 mg,iv,40 min\n", "row 5 amount", "safety ceiling"),
+        ("dose,2026-01-05T09:00,ketamine,50 mg/kg,iv,40 min\n", "row 5 amount", "safety ceiling"),
+        ("dose,2026-01-05T09:00,ketamine,0,5 mg/kg,iv,40 min\n", "row 5", "malformed"),
+        ("dose,2026-01-05T09:00,ketamine,nan mg/kg,iv,40 min\n", "row 5 amount", "cannot read"),
+        (
+            "dose,2026-01-05T09:00,ketamine,1 mg/kg,iv,40 min\ndose,2026-01-05T15:00,ketamine,1 mg/kg,iv,40 min\n",
+            "row 6 amount",
+            "per 24 h",
+        ),
+        ("score,2027-01-05T08:30,PHQ9,20,,\nscore,2026-01-06T08:30,PHQ9,18,,\n", "row 5 time", "in the future"),
+        ("score,2026-01-05T08:30,PHQ9,nan,,\n", "row 5 score", "as a number"),
+        ("score,2026-01-05T08:30,PHQ9,1_0,,\n", "row 5 score", "number"),
+    ],
+)
+def test_history_doses_and_scores_are_read_strictly(tmp_path, body, field, words):
+    """A history with a 1e9 mg or 50 mg/kg dose was fitted and forecast; a future time was blamed on the next
+    row as "out of order"."""
+    p = tmp_path / "h.csv"
+    p.write_text(HISTORY + "score,2026-01-05T08:00,PHQ9,20,,\n" + body)
+    with pytest.raises(NeuroplastInputError) as exc:
+        read_history(p, now=NOW)
+    line = exc.value.one_line()
+    assert field in line and words in line and "h.csv" in line and "\n" not in line, line
+
+
+def test_history_high_doses_need_the_override(tmp_path):
+    p = tmp_path / "h.csv"
+    p.write_text(HISTORY + "score,2026-01-05T08:00,PHQ9,20,,\ndose,2026-01-05T09:00,ketamine,2 mg/kg,iv,40 min\n")
+    assert read_history(p, now=NOW, allow_high_dose=True).doses[0].amount == "2 mg/kg"
+
+
+@pytest.mark.parametrize("weight", ["NaN", "Infinity", "1e400", "true", '"82,5"'])
+def test_fhir_body_weight_must_be_a_finite_number(tmp_path, weight):
+    b = json.loads((EXAMPLES / "patient_history.fhir.json").read_text())
+    for e in b["entry"]:
+        q = e["resource"].get("valueQuantity")
+        if q and q.get("code") in ("kg", "[lb_av]"):
+            q["value"] = "@W@"
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps(b).replace('"@W@"', weight))
+    with pytest.raises(NeuroplastInputError, match="weight"):
+        read_history(p, now=NOW)
+
+
+# ------------------------------------------------------------------------------------ NONMEM datasets
+@pytest.mark.parametrize(
+    "text, field, words",
+    [
+        ("ID,TIME,AMT,RATE,CMT,EVID,DV,ADDL,II\n1,0,35,52.5,1,1,.,1000000,24\n", "row 2 ADDL", "more than 20000"),
+        ("ID,TIME,AMT,RATE,CMT,EVID,DV,WT\n1,0,35,52.5,1,1,.,abc\n1,1,0,0,0,0,.,70\n", "row 2 WT", "number"),
+        ("ID,TIME,AMT,RATE,CMT,EVID,DV\nabc,0,35,52.5,1,1,.\n", "row 2 ID", "number"),
+        ("ID,TIME,AMT,RATE,CMT,EVID,DV\n-1,0,35,52.5,1,1,.\n", "row 2 ID", "positive whole number"),
+        ("ID,TIME,AMT,RATE,CMT,EVID,DV\n1.5,0,35,52.5,1,1,.\n", "row 2 ID", "whole number"),
+        ("ID,TIME,AMT,RATE,CMT,EVID,DV\n1,0,35,52.5,1,1,.\n" + "1,0,35,52.5,1,1,.\n" * 3, "row 5 AMT", "per 24 h"),
+        ("ID,TIME,AMT,RATE,CMT,EVID,DV\n1,nan,35,52.5,1,1,.\n", "row 2 TIME", "expected a number"),
+        ("ID,TIME,AMT,RATE,CMT,EVID,DV\n1,0,1_000,52.5,1,1,.\n", "row 2 AMT", "number"),
+    ],
+)
+def test_nonmem_records_are_read_strictly(tmp_path, text, field, words):
+    """ADDL = 1,000,000 hung the process at 7.7 GB; a bad WT was blamed on the next row; IDs 'abc', '-1' and
+    '1.5' were accepted; stacked records passed the ceiling."""
+    p = tmp_path / "d.csv"
+    p.write_text(text)
+    t0 = time.perf_counter()
+    with pytest.raises(NeuroplastInputError) as exc:
+        read_nonmem(p)
+    assert time.perf_counter() - t0 < 1.0
+    line = exc.value.one_line()
+    assert field in line and words in line and "d.csv" in line and "\n" not in line, line

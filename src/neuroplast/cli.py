@@ -748,6 +748,9 @@ def forecast(
         str | None,
         typer.Option(help="A label to print on the outputs (none by default: outputs carry no name or identifier)."),
     ] = None,
+    allow_high_dose: Annotated[
+        bool, typer.Option(help="Read a history with doses above the safety ceilings (per dose or per 24 h).")
+    ] = False,
 ):
     """Fit the model to one patient's scores; forecast, relapse risk and booster plans (forecast.json, report.html)."""
     _setup()
@@ -769,7 +772,7 @@ def forecast(
                 raise NeuroplastInputError("not an ISO 8601 date-time", field="--now", value=now) from None
             when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
         tgt = parse_target(target, probability)
-        h = read_history(history, now=when)
+        h = read_history(history, now=when, allow_high_dose=allow_high_dose)
         result = run_forecast(
             h,
             weeks=weeks,

@@ -36,15 +36,12 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .._errors import NeuroplastInputError
-from .._units import parse_amount, ureg
+from .._units import parse_number, parse_quantity
 from ..regimen import build_regimen
+from ..regimen.guardrails import check_window
 from ..scales.symptoms.crosswalk import INSTRUMENTS, RANGES
-
-if TYPE_CHECKING:
-    import pint
 
 LOINC = "http://loinc.org"
 LOINC_INSTRUMENTS = {"44261-6": "PHQ9"}
@@ -114,12 +111,20 @@ class PatientHistory:
         return max([o.time for o in self.observations] + [d.time for d in self.doses])
 
 
-def read_history(path: str | Path, *, now: dt.datetime | None = None) -> PatientHistory:
-    """Read a history from ``.csv`` or FHIR ``.json``; ``now`` (default: the current time) bounds the times."""
+MAX_FILE_BYTES = 10_000_000
+"""The largest history file read (years of weekly scores and infusions are a few hundred kB of FHIR)."""
+
+
+def read_history(path: str | Path, *, now: dt.datetime | None = None, allow_high_dose: bool = False) -> PatientHistory:
+    """Read a history from ``.csv`` or FHIR ``.json``; ``now`` (default: the current time) bounds the times.
+
+    Doses are held to the library's ceilings (per administration and per 24 h) unless ``allow_high_dose``."""
     path = Path(path)
     now = _aware(now) if now is not None else dt.datetime.now(dt.UTC)
     if not path.is_file():
         raise NeuroplastInputError("history file not found", file=str(path))
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise NeuroplastInputError(f"the file is larger than {MAX_FILE_BYTES // 10**6} MB", file=str(path))
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -128,15 +133,17 @@ def read_history(path: str | Path, *, now: dt.datetime | None = None) -> Patient
         ) from None
     try:
         if path.suffix.lower() == ".csv":
-            h = _from_csv(text, now)
+            h = _from_csv(text, now, allow_high_dose)
         elif path.suffix.lower() == ".json":
-            h = _from_fhir(text, now)
+            h = _from_fhir(text, now, allow_high_dose)
         else:
             raise NeuroplastInputError(
                 "unknown history format: use .csv or a FHIR R4 Bundle in .json",
                 field="file name",
                 value=path.suffix or path.name,
             )
+    except RecursionError:
+        raise NeuroplastInputError("malformed JSON: nested too deeply", file=str(path)) from None
     except NeuroplastInputError as exc:
         raise exc.with_file(str(path)) from None
     return dataclasses.replace(h, file=str(path))
@@ -170,39 +177,49 @@ def _instrument(name, where: str) -> str:
 
 
 def _score(value, instrument: str, where: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise NeuroplastInputError(
-            f"the {instrument} score is not a number", field=f"{where} score", value=value
-        ) from None
+    x = parse_number(value, field=f"{where} score", what=f"the {instrument} score as a number")
     lo, hi = RANGES[instrument]
     if not lo <= x <= hi:
         raise NeuroplastInputError(f"{instrument} score out of range ({lo}-{hi})", field=f"{where} score", value=value)
     return x
 
 
-def _dose_checks(drug, route, amount: str, duration: str, where: str) -> None:
-    """Units and durations, and whether the library models this drug and route (one line if not)."""
+def _dose_checks(drug, route, amount: str, duration: str, where: str, allow_high_dose: bool):
+    """Units, durations, the dose's ceiling and whether the library models this drug and route (one line if not);
+    returns the dose as the regimen gives it (more than one for esketamine's devices)."""
 
     if not str(drug or "").strip():
         raise NeuroplastInputError("missing drug", field=f"{where} drug")
-    parse_amount(amount, field=f"{where} amount")  # a dose without a unit fails here
     row = {"drug": drug, "route": route, "amount": amount, "at": ["0 h"]}
     if duration:
         row["duration"] = duration
     try:
-        build_regimen([row], field="dose", allow_high_dose=True)
+        return build_regimen([row], field="dose", allow_high_dose=allow_high_dose).doses
     except NeuroplastInputError as exc:
         column = (exc.field or "").rsplit(".", 1)[-1] or "dose"
         raise NeuroplastInputError(exc.message, field=f"{where} {column}", value=exc.value) from None
 
 
 def _finish(
-    obs: list[Observation], doses: list[DoseRecord], weight, female, age, now: dt.datetime, *, need_order: bool
+    obs: list[Observation],
+    doses: list[DoseRecord],
+    weight,
+    female,
+    age,
+    now: dt.datetime,
+    *,
+    need_order: bool,
+    allow_high_dose: bool,
 ) -> PatientHistory:
     groups: tuple[tuple[Sequence[Observation | DoseRecord], str], ...] = ((obs, "score"), (doses, "dose"))
     for items, kind in groups:
+        for x in items:  # a future time first: it would otherwise read as the next row being out of order
+            if x.time > now:
+                raise NeuroplastInputError(
+                    f"{kind} time is in the future (after {now.isoformat(timespec='minutes')})",
+                    field=f"{x.where} time",
+                    value=x.time.isoformat(),
+                )
         for a, b in zip(items, items[1:]):
             if b.time < a.time:
                 if need_order:
@@ -211,13 +228,6 @@ def _finish(
                         field=f"{b.where} time",
                         value=b.time.isoformat(),
                     )
-        for x in items:
-            if x.time > now:
-                raise NeuroplastInputError(
-                    f"{kind} time is in the future (after {now.isoformat(timespec='minutes')})",
-                    field=f"{x.where} time",
-                    value=x.time.isoformat(),
-                )
     if not need_order:
         obs = sorted(obs, key=lambda o: o.time)
         doses = sorted(doses, key=lambda d: d.time)
@@ -227,22 +237,34 @@ def _finish(
         raise NeuroplastInputError("body weight is missing (needed for the drug's pharmacokinetics)", field="weight")
     if female is None:
         raise NeuroplastInputError("sex is missing (female/male; needed for ketamine clearance)", field="sex")
+    _ceilings(doses, weight, allow_high_dose)
     return PatientHistory(tuple(obs), tuple(doses), float(weight), bool(female), age)
 
 
-def _weight(value, unit, where: str) -> float:
-
-    text = f"{value} {unit}".strip() if unit is not None else str(value)
-    unit_text = str(unit or "").strip().replace("[lb_av]", "lb")
+def _ceilings(doses: list[DoseRecord], weight_kg: float, allow_high_dose: bool) -> None:
+    """The history's doses within any 24 h, added up against their ceilings (per administration is checked as
+    each dose is read)."""
+    t0 = min((d.time for d in doses), default=None)
+    given = []
+    for d in doses:
+        for x in _dose_checks(d.drug, d.route, d.amount, d.duration, d.where, True):
+            hours = (d.time - t0).total_seconds() / 3600.0 if t0 is not None else 0.0
+            given.append((dataclasses.replace(x, time_h=x.time_h + hours), d))
     try:
-        q = ureg().Quantity(float(value), unit_text) if unit is not None else ureg().Quantity(str(value).strip())
-        if q.dimensionless:
-            raise ValueError
-        kg = float(q.to("kg").magnitude)
-    except Exception:
-        raise NeuroplastInputError(
-            'body weight needs a mass unit, e.g. "82 kg"', field=f"{where} weight", value=text
-        ) from None
+        check_window([(x, d.where) for x, d in given], allow_high_dose=allow_high_dose)
+    except NeuroplastInputError as exc:
+        record = next(d for _, d in given if d.where == exc.field)
+        raise NeuroplastInputError(exc.message, field=f"{record.where} amount", value=record.amount) from None
+
+
+def _weight(value, unit, where: str) -> float:
+    """A body weight: CSV's text with its unit ("82 kg"), or FHIR's value and UCUM unit (``[lb_av]`` is lb)."""
+    if unit is not None:
+        number = parse_number(value, field=f"{where} weight", what="a body weight")
+        text = f"{number!r} {str(unit).strip().replace('[lb_av]', 'lb')}"
+    else:
+        text = str(value)
+    kg = parse_quantity(text, "weight", field=f"{where} weight")
     if not 20.0 <= kg <= 300.0:
         raise NeuroplastInputError("body weight must be between 20 and 300 kg", field=f"{where} weight", value=text)
     return kg
@@ -260,23 +282,21 @@ def _sex(value, where: str) -> bool:
 
 
 def _age(value, where: str) -> float:
-
+    """Years: a plain number, or a time with its unit ("44 y")."""
+    text = str(value).strip()
     try:
-        q: pint.Quantity = ureg().Quantity(str(value).strip())
-        years = float(q.magnitude) if q.dimensionless else float(q.to("year").magnitude)
-    except Exception:
-        raise NeuroplastInputError("age must be a number of years", field=f"{where} age", value=value) from None
+        years = parse_number(text, field=f"{where} age")
+    except NeuroplastInputError:
+        years = parse_quantity(text, "time", field=f"{where} age") / (365.25 * 24.0)
     if not 0.0 < years < 120.0:
         raise NeuroplastInputError("age must be between 0 and 120 years", field=f"{where} age", value=value)
     return years
 
 
-# ---------------------------------------------------------------------------------------------- CSV
-
 CSV_COLUMNS = ("record", "time", "item", "value", "route", "duration")
 
 
-def _from_csv(text: str, now: dt.datetime) -> PatientHistory:
+def _from_csv(text: str, now: dt.datetime, allow_high_dose: bool) -> PatientHistory:
     lines = [
         (i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")
     ]
@@ -313,7 +333,7 @@ def _from_csv(text: str, now: dt.datetime) -> PatientHistory:
                 )
             )
         elif kind == "dose":
-            _dose_checks(get["item"], get["route"] or "iv", get["value"], get["duration"], where)
+            _dose_checks(get["item"], get["route"] or "iv", get["value"], get["duration"], where, allow_high_dose)
             doses.append(
                 DoseRecord(
                     _time(get["time"], where, "time"),
@@ -340,7 +360,7 @@ def _from_csv(text: str, now: dt.datetime) -> PatientHistory:
             raise NeuroplastInputError(
                 "unknown record type; use score, dose or covariate", field=f"{where} record", value=get["record"]
             )
-    return _finish(obs, doses, weight, female, age, now, need_order=True)
+    return _finish(obs, doses, weight, female, age, now, need_order=True, allow_high_dose=allow_high_dose)
 
 
 # ---------------------------------------------------------------------------------------------- FHIR R4
@@ -376,7 +396,7 @@ def _fhir_time(res: dict, where: str) -> tuple[dt.datetime, dt.datetime | None]:
     raise NeuroplastInputError("no effectiveDateTime or effectivePeriod.start", field=f"{where} effective")
 
 
-def _from_fhir(text: str, now: dt.datetime) -> PatientHistory:
+def _from_fhir(text: str, now: dt.datetime, allow_high_dose: bool) -> PatientHistory:
     try:
         bundle = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -486,13 +506,13 @@ def _from_fhir(text: str, now: dt.datetime) -> PatientHistory:
                     field=f"{where} effectivePeriod",
                 )
             duration = f"{(end - start).total_seconds() / 60.0:g} min" if end is not None else ""
-            _dose_checks(drug, route, amount, duration, where)
+            _dose_checks(drug, route, amount, duration, where, allow_high_dose)
             doses.append(DoseRecord(start, drug, route, amount, duration, where))
         else:
             continue  # other resources (Encounter, Practitioner, ...) carry nothing the forecast uses
     if patients == 0:
         raise NeuroplastInputError("no Patient resource (its gender is needed)", field="Bundle.entry")
-    return _finish(obs, doses, weight, female, age, now, need_order=False)
+    return _finish(obs, doses, weight, female, age, now, need_order=False, allow_high_dose=allow_high_dose)
 
 
 __all__ = ["CSV_COLUMNS", "DoseRecord", "Observation", "PatientHistory", "read_history"]
