@@ -241,3 +241,16 @@ def test_nonmem_records_are_read_strictly(tmp_path, text, field, words):
     assert time.perf_counter() - t0 < 1.0
     line = exc.value.one_line()
     assert field in line and words in line and "d.csv" in line and "\n" not in line, line
+
+
+@pytest.mark.parametrize("args, option", [(["--n-per-arm", "0"], "--n-per-arm"), (["--seed", str(2**40)], "--seed")])
+def test_command_line_overrides_are_held_to_the_files_bounds(tmp_path, monkeypatch, args, option):
+    from typer.testing import CliRunner
+
+    from neuroplast import cli
+
+    monkeypatch.setattr(cli, "_setup", lambda: None)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli.app, ["trial", str(EXAMPLES / "ketamine_vs_midazolam.toml"), "--out", str(out), *args])
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and f"field '{option}'" in r.stderr, r.stderr
+    assert not out.exists()

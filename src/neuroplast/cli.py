@@ -92,6 +92,7 @@ def demo(
     from .trials import load_spec
 
     spec = _guard(load_spec, workflows.DEMO_SPEC)
+    _guard(spec.with_overrides, n_per_arm=n_per_arm)
     prog, tick = _progress((n_per_arm or spec.trial.n_per_arm) * len(spec.arm), "simulating")
     with prog:
         result, published = _guard(workflows.demo, spec, out, n_per_arm=n_per_arm, progress=tick)
@@ -114,6 +115,7 @@ def trial(
     from .trials import load_spec
 
     s = _guard(load_spec, spec, allow_high_dose=allow_high_dose)
+    _guard(s.with_overrides, n_per_arm=n_per_arm, seed=seed)
     n = n_per_arm or s.trial.n_per_arm
     prog, tick = _progress(n * len(s.arm), "simulating")
     with prog:
@@ -410,6 +412,7 @@ def power(
     from .trials import load_spec
 
     s = _guard(load_spec, spec)
+    _guard(s.with_overrides, seed=seed)
     n_sizes = _guard(parse_sizes, sizes)
 
     def run():
@@ -483,6 +486,7 @@ def sensitivity(
     from .trials import load_spec
 
     s = _guard(load_spec, spec)
+    _guard(s.with_overrides, n_per_arm=n_per_arm, seed=seed)
     names, explicit = _guard(parse_parameters, params)
     ep = _guard(Endpoint(endpoint, arm, at, versus).resolve, s)
 
@@ -560,6 +564,7 @@ def cohort(
     from .trials import load_spec
 
     s = _guard(load_spec, protocol, allow_high_dose=allow_high_dose)
+    _guard(s.with_overrides, seed=seed)
     every_h = _guard(parse_quantity, every, "time", field="--every")
 
     def check_engine():

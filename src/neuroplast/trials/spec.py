@@ -111,6 +111,17 @@ class TrialSpec(_Strict):
     trial: TrialInfo
     arm: list[ArmSpec] = pydantic.Field(min_length=1, max_length=MAX_ARMS)
 
+    def with_overrides(self, *, n_per_arm: int | None = None, seed: int | None = None) -> TrialSpec:
+        """The spec with a command's ``--n-per-arm`` / ``--seed``, held to the same bounds as the file's."""
+        changes = {k: v for k, v in (("n_per_arm", n_per_arm), ("seed", seed)) if v is not None}
+        try:
+            trial = TrialInfo.model_validate({**self.trial.model_dump(), **changes})
+        except pydantic.ValidationError as exc:
+            err = exc.errors()[0]
+            option = "--" + str(err["loc"][0]).replace("_", "-")
+            raise NeuroplastInputError(err["msg"], field=option, value=err.get("input")) from None
+        return self.model_copy(update={"trial": trial})
+
     # --- derived, validated views -------------------------------------------------------
     def timepoints_h(self) -> list[tuple[str, float]]:
         out = []
