@@ -35,13 +35,16 @@ def _setup():
     kernels.use_cache(os.environ.get("NEUROPLAST_CACHE", str(Path.home() / ".cache" / "neuroplast" / "jax")))
 
 
-def _guard(fn, *args, **kwargs):
-    """Run a library call; a NeuroplastInputError becomes one line on stderr and exit status 2."""
+def _guard(fn, *args, _file: Path | None = None, **kwargs):
+    """Run a library call; a NeuroplastInputError becomes one line on stderr and exit status 2 (naming ``_file``,
+    the input the call reads, where the error does not name one: a trial's inclusion admitting nobody is found
+    while the cohort is drawn)."""
     from ._errors import NeuroplastInputError
 
     try:
         return fn(*args, **kwargs)
     except NeuroplastInputError as exc:
+        exc.with_file(None if _file is None else str(_file))
         err.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
@@ -50,7 +53,13 @@ def _progress(total: int, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     prog = Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=False
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,  # a bar only where someone watches: logs and pipes get the errors and results alone
     )
     task = prog.add_task(label, total=total)
     return prog, (lambda k: prog.advance(task, k))
@@ -127,6 +136,7 @@ def trial(
             seed=seed,
             allow_high_dose=allow_high_dose,
             progress=tick,
+            _file=spec,
         )
     t = Table(title=f"{result.spec.trial.id} ({result.spec.trial.scale})")
     for col in ("arm", "time", "mean score", "mean change", "response", "remission"):
@@ -434,7 +444,7 @@ def power(
         write_power(res, out)
         return res
 
-    res = _guard(run)
+    res = _guard(run, _file=spec)
     e = res.endpoint
     t = Table(title=f"Power: {e.arm} vs {e.versus}, change from baseline at {e.time}, Welch p < {alpha:g}")
     for col in ("n per arm", "power", "95% interval", "mean difference (sd)", "median p"):
@@ -509,7 +519,7 @@ def sensitivity(
         write_sensitivity(res, out)
         return res
 
-    res = _guard(run)
+    res = _guard(run, _file=spec)
     t = Table(title=f"Sobol indices of {res.endpoint.label()} (nominal {res.nominal:.3g})")
     for col in ("parameter", "range", "S1 (95% CI)", "ST (95% CI)"):
         t.add_column(col)
@@ -593,11 +603,12 @@ def cohort(
         states=states,
         allow_high_dose=allow_high_dose,
         engine=by_name(engine),
+        _file=protocol,
     )
     prog, tick = _progress(patients, "simulating")
     try:
         with prog:
-            res = _guard(run_stream, plan, progress=tick)
+            res = _guard(run_stream, plan, progress=tick, _file=protocol)
     except KeyboardInterrupt:
         err.print(
             f"interrupted: the completed chunks are kept in {out}.partial; run the same command with --resume "
