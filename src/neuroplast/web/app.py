@@ -1,25 +1,32 @@
 """The FastAPI app: JSON API under ``/api``, pages at ``/``, ``/trials``, ``/forecast``, ``/about``.
 
 Errors are JSON ``{"detail": one line, "field", "value", "file"}``: 400 for input the library
-rejects (the same message as the CLI), 422 for a body of the wrong shape, 413 for a body above
-the size limit, 429 when the trial queue is full, 404 for an unknown job, 501 when forecasting
-is not installed. The server keeps serving after every one of them.
+rejects (the same message as the CLI), 422 for a body of the wrong shape (not UTF-8, not JSON,
+nested too deeply, a number that is not finite, a missing or unknown key, a wrong type), 413 for
+a body above the size limit, 429 when the trial queue is full, 404 for an unknown job, 501 when
+forecasting is not installed. The server keeps serving after every one of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import ipaddress
+import json
+import math
+import reprlib
 import tomllib
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,7 +35,7 @@ from .. import DISCLAIMER, __version__
 from .._errors import NeuroplastInputError
 from ..engine import configure
 from ..trials import parse_spec
-from ..trials.spec import ArmSpec
+from ..trials.spec import MAX_SEED, ArmSpec, Name
 from . import forecast as forecast_adapter
 from . import library
 from .jobs import Busy, JobManager
@@ -59,6 +66,7 @@ class Limits:
     max_doses: int = 400  # doses of one /api/simulate protocol
     max_queued: int = 4  # trials queued or running at once
     keep_jobs: int = 16  # finished trials kept for download
+    max_depth: int = 32  # nesting levels of a JSON body or an uploaded TOML (a trial spec needs 6)
 
 
 def is_loopback(host: str) -> bool:
@@ -81,7 +89,7 @@ class Error(BaseModel):
 
 
 class Patient(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     population: str = Field(
         default="trd", description="cohort preset (GET /api/options); its typical patient is simulated"
     )
@@ -94,7 +102,7 @@ class Patient(BaseModel):
 
 
 class SimulateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     protocol: ArmSpec = Field(description="one arm in the shape of the trial TOML's [[arm]] (docs/trial-format.md)")
     patient: Patient = Patient()
     days: float | None = Field(None, gt=0, description="days to simulate (default: last dose + 14 d)")
@@ -135,13 +143,13 @@ class SimulateResponse(BaseModel):
 
 
 class TrialRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     example: str | None = Field(None, description="a shipped example's name (GET /api/options)")
     toml: str | None = Field(None, description="the text of a trial TOML file (docs/trial-format.md)")
-    filename: str | None = Field(None, max_length=200, description="the uploaded file's name, for messages")
+    filename: Name | None = Field(None, description="the uploaded file's name, for messages")
     spec: dict[str, Any] | None = Field(None, description="a trial spec as JSON, in the TOML's shape")
-    n_per_arm: int | None = Field(None, ge=1, description="override the spec's n_per_arm")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="override the spec's seed")
+    n_per_arm: int | None = Field(None, ge=1, le=1_000_000, description="override the spec's n_per_arm")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="override the spec's seed")
     allow_high_dose: bool = False
 
 
@@ -176,20 +184,214 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+_SHORT = reprlib.Repr()  # a value echoed in an error: bounded, whatever the user sent
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 120
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxtuple = 3, 6, 6, 6
+
+
+class _Text:
+    """A value's text, shown as it is in an error's line (``repr`` without quotes)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _Written(float):
+    """A number of a JSON body that is not finite (``NaN``, ``Infinity``, ``1e400``), with its text as written."""
+
+    text = ""
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _shown(value: Any) -> Any:
+    """``value`` for an error's line: short scalars as they are, anything else cut to a bounded text."""
+    if value is None or isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, int) and abs(value) < 10**60:
+        return value
+    if isinstance(value, str) and len(value) <= 120:
+        return value
+    return _Text(_SHORT.repr(value))
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` for an error's JSON body: a JSON scalar, or its text (non-finite numbers, bytes, containers)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return repr(value)
+
+
 def _error(status: int, exc: NeuroplastInputError | None = None, detail: str | None = None) -> JSONResponse:
+    value = None
+    if exc is not None:
+        value, field = _shown(exc.value), _cut(exc.field)
+        if value is not exc.value or field is not exc.field:  # a long or odd value or key: named cut short
+            exc = copy.copy(exc)
+            exc.value, exc.field = value, field
     if not detail:
         assert exc is not None, "_error needs an exception or a detail"
         detail = exc.one_line()
     body = {
-        "detail": detail,
-        "field": getattr(exc, "field", None),
-        "value": None,
-        "file": getattr(exc, "file", None),
+        "detail": _one_line(detail),
+        "field": _valid(getattr(exc, "field", None)),
+        "value": _valid(_jsonable(value)),
+        "file": _valid(getattr(exc, "file", None)),
     }
-    value = getattr(exc, "value", None)
-    if value is not None:
-        body["value"] = value if isinstance(value, (str, int, float, bool)) else repr(value)
     return JSONResponse(body, status_code=status)
+
+
+def _cut(text: str | None, keep: int = 200) -> str | None:
+    return text if text is None or len(text) <= keep else f"{text[: keep // 2]}...{text[-keep // 2 :]}"
+
+
+def _valid(value: Any) -> Any:
+    """A string as valid Unicode (a lone surrogate escaped), so the JSON answer can be encoded; else ``value``."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
+
+
+def _one_line(text: str) -> str:
+    """One line of valid Unicode: whitespace runs (newlines included) as one space, lone surrogates escaped."""
+    return _valid(" ".join(str(text).split()))
+
+
+def _field(loc) -> str | None:
+    """A location (keys and indices) as the API names fields: ``protocol.dose[0].amount``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or None
+
+
+def check_tree(data: Any, max_depth: int, *, file: str | None = None) -> None:
+    """Refuse what no field of this API takes, before any model sees it: nesting deeper than ``max_depth``,
+    numbers that are not finite, strings that are not valid Unicode (a lone surrogate escape such as ``\\ud800``).
+
+    About 0.4 µs a value: a body of the largest size allowed is checked in tens of milliseconds."""
+    try:
+        found = _problem(data, 1, max_depth)
+    except RecursionError:  # a max_depth above what Python's stack holds
+        found = ((), _deep(max_depth), None)
+    if found is not None:
+        loc, message, value = found
+        raise NeuroplastInputError(message, field=_field(loc) or "body", value=value, file=file)
+
+
+def _deep(max_depth: int) -> str:
+    return f"nested deeper than this server's limit of {max_depth} levels"
+
+
+_NOT_FINITE = "a number must be finite (not NaN or infinite; a double ends near 1.8e308)"
+_NOT_UNICODE = "a string is not valid Unicode (a lone surrogate escape such as \\ud800)"
+
+
+def _unicode(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _problem(node: Any, depth: int, max_depth: int) -> tuple[tuple, str, Any] | None:
+    """The first value under ``node`` that :func:`check_tree` refuses: (its location, the message, the value)."""
+    kind = type(node)
+    if kind is dict:
+        items: Any = node.items()
+    elif kind is list:
+        items = enumerate(node)
+    elif kind is str:
+        return None if _unicode(node) else ((), _NOT_UNICODE, None)
+    elif isinstance(node, float) and not math.isfinite(node):
+        return ((), _NOT_FINITE, node)
+    else:
+        return None
+    if depth > max_depth:  # ``depth``: the containers around ``node`` and ``node`` itself
+        return ((), _deep(max_depth), None)
+    for key, value in items:  # scalars checked in the loop: a call per value would double the time
+        if type(key) is str and not _unicode(key):
+            return ((key,), _NOT_UNICODE, None)
+        kind = type(value)
+        if kind is dict or kind is list:
+            if depth == max_depth:
+                return ((key,), _deep(max_depth), None)
+            if value:
+                found = _problem(value, depth + 1, max_depth)
+                if found is not None:
+                    return ((key, *found[0]), found[1], found[2])
+        elif kind is str:
+            if not _unicode(value):
+                return ((key,), _NOT_UNICODE, None)
+        elif (kind is float or kind is _Written) and not math.isfinite(value):
+            return ((key,), _NOT_FINITE, value)
+    return None
+
+
+class BadBody(HTTPException):
+    """A body refused while it is read, before the endpoint's model (FastAPI lets an HTTPException through)."""
+
+    def __init__(self, error: NeuroplastInputError, status: int = 422):
+        super().__init__(status, error.one_line())
+        self.error = error
+
+
+class StrictJSONRequest(Request):
+    """A request whose JSON body is UTF-8, nested at most ``Limits.max_depth`` deep, with finite numbers and valid
+    strings; anything else is refused with one line naming where (422)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            max_depth = self.app.state.limits.max_depth
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise BadBody(
+                    NeuroplastInputError(
+                        f"the body is not UTF-8 text (byte 0x{body[exc.start]:02x} at position {exc.start})",
+                        field="body",
+                    )
+                ) from None
+
+            def number(literal: str) -> float:
+                x = float(literal)
+                if math.isfinite(x):
+                    return x
+                written = _Written(x)
+                written.text = literal
+                return written
+
+            try:
+                data = json.loads(text, parse_float=number, parse_constant=number)
+            except json.JSONDecodeError:
+                raise  # FastAPI answers it as invalid JSON (the handler below words it)
+            except RecursionError:
+                raise BadBody(NeuroplastInputError(_deep(max_depth), field="body")) from None
+            except ValueError as exc:  # an integer of more than 4300 digits
+                raise BadBody(NeuroplastInputError(f"the body is not valid JSON ({exc})", field="body")) from None
+            try:
+                check_tree(data, max_depth)
+            except NeuroplastInputError as exc:
+                raise BadBody(exc) from None
+            self._json = data
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """A route that reads its body with :class:`StrictJSONRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict
 
 
 # --- the app --------------------------------------------------------------------------------
@@ -222,7 +424,7 @@ def create_app(limits: Limits = Limits()) -> BodyLimit:
         description=f"JSON API of the neuroplast web app. {DISCLAIMER}",
     )
     app.state.limits, app.state.jobs = limits, jobs
-    api = APIRouter(prefix="/api", responses=ERRORS)
+    api = APIRouter(prefix="/api", responses=ERRORS, route_class=StrictJSONRoute)
 
     @app.exception_handler(NeuroplastInputError)
     async def _bad_input(request, exc: NeuroplastInputError):
@@ -237,22 +439,21 @@ def create_app(limits: Limits = Limits()) -> BodyLimit:
                 detail=f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')} "
                 f"at character {err.get('loc', ('', '?'))[-1]})",
             )
-        loc = [p for p in err.get("loc", ()) if p != "body"]
-        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or None
+        loc = tuple(err.get("loc", ()))
+        field = (_field(loc[1:]) or "body") if loc[:1] == ("body",) else _field(loc)
         value = err.get("input")
-        ne = NeuroplastInputError(
-            err.get("msg", "invalid request"),
-            field=field,
-            value=value if isinstance(value, (str, int, float, bool)) else None,
-        )
-        return _error(422, ne)
+        if isinstance(value, dict):  # a missing key's "input" is the object around it: not the user's value
+            value = None
+        return _error(422, NeuroplastInputError(err.get("msg", "invalid request"), field=field, value=value))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, exc: StarletteHTTPException):
         if exc.status_code == 413:  # a streamed body that passed its size only as it arrived
             return _error(413, detail=too_large(limits.max_body_bytes))
+        if isinstance(exc, BadBody):
+            return _error(exc.status_code, exc.error)
         return JSONResponse(
-            {"detail": str(exc.detail), "field": None, "value": None, "file": None},
+            {"detail": _one_line(str(exc.detail)), "field": None, "value": None, "file": None},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
@@ -332,6 +533,11 @@ def create_app(limits: Limits = Limits()) -> BodyLimit:
                 data = tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:
                 raise NeuroplastInputError(f"malformed TOML: {exc}", file=name) from None
+            except RecursionError:
+                raise NeuroplastInputError("malformed TOML: nested too deeply", file=name) from None
+            except ValueError as exc:  # an integer of more than 4300 digits
+                raise NeuroplastInputError(f"malformed TOML: {exc}", file=name) from None
+            check_tree(data, limits.max_depth, file=name)
         spec = parse_spec(data, file=name, allow_high_dose=req.allow_high_dose)
         n = req.n_per_arm or spec.trial.n_per_arm
         total = n * len(spec.arm)

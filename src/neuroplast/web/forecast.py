@@ -17,23 +17,23 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._errors import NeuroplastInputError
+from ..trials.spec import Name
 
 NOT_INSTALLED = "forecasting is not installed in this build"
 
 
 class ForecastRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     history: str = Field(
         min_length=1,
         description="the patient's history: CSV text (record,time,item,value,route,"
         "duration) or a FHIR R4 Bundle as JSON text",
     )
-    filename: str = Field(
+    filename: Name = Field(
         "history.csv",
-        max_length=200,
         description="the uploaded file's name; its suffix (.csv or .json) picks the format",
     )
-    weeks: float = Field(8.0, gt=0, le=26, allow_inf_nan=False, description="forecast horizon, weeks")
+    weeks: float = Field(8.0, gt=0, le=26, description="forecast horizon, weeks")
     target: str = Field("PHQ9<10", max_length=40, description="instrument < threshold, e.g. PHQ9<10")
     probability: float = Field(0.8, gt=0, lt=1, description="probability with which the target must hold")
     weekdays_only: bool = Field(True, description="boosters on weekdays only")
