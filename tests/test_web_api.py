@@ -363,6 +363,12 @@ def test_forecast_answers_501_when_not_installed(client, monkeypatch):
     assert client.get("/api/options").status_code == 200
 
 
+HIGH_DOSE_HISTORY = (
+    "record,time,item,value,route,duration\ncovariate,,weight,80 kg,,\ncovariate,,sex,male,,\n"
+    "score,2026-01-05T08:00,PHQ9,20,,\ndose,2026-01-05T09:00,ketamine,2 mg/kg,iv,40 min\n"
+)
+
+
 def test_forecast_rejects_bad_histories_with_the_readers_message(client):
     if not _forecast_available():
         pytest.skip("forecasting is not installed in this build")
@@ -370,6 +376,8 @@ def test_forecast_rejects_bad_histories_with_the_readers_message(client):
         ({"history": "record,time\n", "filename": "mine.csv"}, 400, "mine.csv"),
         ({"history": "{}", "filename": "mine.txt"}, 400, "unknown history format"),
         ({"history": "x", "weeks": 27}, 422, "weeks"),
+        # a dose above the ceiling is refused unless the request says allow_high_dose (the CLI's --allow-high-dose)
+        ({"history": HIGH_DOSE_HISTORY, "filename": "h.csv"}, 400, "safety ceiling"),
     ]
     for body, status, words in cases:
         r = client.post("/api/forecast", json=body)

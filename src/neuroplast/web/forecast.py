@@ -39,6 +39,9 @@ class ForecastRequest(BaseModel):
     weekdays_only: bool = Field(True, description="boosters on weekdays only")
     min_days: float = Field(7.0, ge=0, le=365, description="minimum days between infusions")
     method: Literal["laplace", "nuts"] = Field("laplace", description="posterior: Laplace (fast) or NUTS")
+    allow_high_dose: bool = Field(
+        False, description="read a history with doses above the safety ceilings (per dose or per 24 h)"
+    )
 
 
 def _modules():
@@ -78,7 +81,7 @@ def run(req: ForecastRequest) -> dict:
         path = Path(tmp) / f"history{suffix}"
         path.write_bytes(data)
         try:
-            history = hist.read_history(path)
+            history = hist.read_history(path, allow_high_dose=req.allow_high_dose)
         except NeuroplastInputError as exc:
             exc.file = shown
             exc.args = (exc.one_line(),)
