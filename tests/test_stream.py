@@ -88,8 +88,8 @@ def test_stream_equals_the_front_door(spec, full):
     # the spec's timepoints, every 12 h, to the last dose (0 h) + 4 d follow-up
     assert np.all(np.diff(ts) > 0) and {4.0, 24.0, 72.0} <= set(ts) and ts[-1] == 96.0
     model = npl.default_model()
-    seed1 = int(np.random.SeedSequence([7, 1]).generate_state(1)[0])  # chunk 1's documented seed
-    cohort = npl.sample_cohort(model.values, model.cvs, "trd", CHUNK, seed=seed1)
+    # chunk 1 holds patients CHUNK to 2 * CHUNK - 1 of the trial's arm "ketamine" with the trial's seed
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", CHUNK, seed=7, arm="ketamine", start=CHUNK)
     sim = npl.simulate(model, spec.regimens()["ketamine"], cohort, saveat=ts)
     for name, arr in sim.readouts.items():
         assert np.array_equal(data[name][CHUNK : 2 * CHUNK], np.asarray(arr, np.float32)), name

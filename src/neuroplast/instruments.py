@@ -36,9 +36,11 @@ class Instrument:
     populations: tuple[str, ...] = DEPRESSION_POPULATIONS
     screen_column: str | None = None  # cohort column used for inclusion on this scale (None: derived here)
 
-    def observe(self, readouts, table, values, rng) -> np.ndarray:
+    def observe(self, readouts, table, values, z) -> np.ndarray:
+        """Observed scores: the true score plus ``z`` (standard-normal draws, shape (patients, times)) times one
+        rating's SD, rounded, within the scale. The caller owns the draws, so each patient keeps its own."""
         true = np.asarray(self.true(readouts, table, values))
-        return np.clip(np.round(true + rng.normal(0.0, self.noise_sd(values), true.shape)), 0.0, self.max)
+        return np.clip(np.round(true + self.noise_sd(values) * z), 0.0, self.max)
 
     def screen(self, table, values, rng) -> np.ndarray:
         """Screening scores (true baseline + one rating's noise) for inclusion on this scale."""

@@ -5,8 +5,9 @@ patients at a time and writes that chunk's read-outs (and optionally states), st
 covariates into ``DIR.partial/cohort.zarr`` before it draws the next one, so the footprint is one
 chunk whatever the cohort size. A chunk is marked done (``chunk_done[i]``) only after its data are
 written; an interrupted run continues with ``resume=True`` from the first chunk not marked done,
-and gives the same numbers as an uninterrupted one (each chunk's patients come from their own
-seed, ``SeedSequence([seed, chunk])``). When every chunk is done the store and ``summary.json``
+and gives the same numbers as an uninterrupted one: chunk ``i`` holds patients ``i * chunk`` onwards of
+the arm's cohort (:func:`~neuroplast.cohort.sample_cohort` with ``start``), the same patients as the
+trial's arm with this seed, whatever the chunk size. When every chunk is done the store and ``summary.json``
 move into ``DIR``: nothing half-written is ever left in ``DIR`` itself.
 
 Memory is linear in patients x saved times: :func:`bytes_per_patient` estimates it, and a request
@@ -123,6 +124,7 @@ def plan_stream(
     Without ``chunk`` the whole cohort is one chunk if it fits in memory; otherwise, and when a
     given ``chunk`` does not fit, a :class:`NeuroplastInputError` names the chunk size that would.
     """
+    from ..cohort import BLOCK
     from ..engine import Tsit5
     from ..simulation import default_model
 
@@ -175,6 +177,7 @@ def plan_stream(
         "allow_high_dose": allow_high_dose,
         "engine": repr(engine),
         "model": model.values,
+        "cohort_block": BLOCK,  # how patients are drawn (a run interrupted under another draw is not continued)
         "neuroplast_version": __version__,
         "float": 64 if jax.config.jax_enable_x64 else 32,  # type: ignore[attr-defined]  # JAX's flags are set dynamically
     }  # a resumed run keeps its precision
@@ -256,13 +259,14 @@ def run_stream(
         if done[i]:
             continue
         lo, hi = i * chunk, min((i + 1) * chunk, patients)
-        chunk_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
         cohort = sample_cohort(
             model.values,
             model.cvs,
             spec.trial.population,
             hi - lo,
-            seed=chunk_seed,
+            seed=seed,
+            arm=name,
+            start=lo,
             inclusion=spec.inclusion(),
             scale=spec.trial.scale,
         )
@@ -326,7 +330,7 @@ def _open_partial(plan: StreamPlan, *, create: bool):
             "every_h": plan.every_h,
             "neuroplast_version": __version__,
             "complete": False,
-            "chunk_seeds": "numpy SeedSequence([seed, chunk index])",
+            "patients_drawn": "sample_cohort(seed, arm): the first patients of the trial's arm with this seed",
         }
     )
     group.create_array(
@@ -376,8 +380,6 @@ def _write_chunk(group, sim, lo, hi, patients, chunk, states):
     table = sim.cohort.table
     for col in table.columns:
         values = table[col].to_numpy()
-        if col == "patient":
-            values = np.arange(lo, hi)
         if values.dtype.kind not in "biuf":
             continue  # text covariates are not stored (none so far)
         name = f"cov_{col}"

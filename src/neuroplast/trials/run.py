@@ -11,7 +11,7 @@ import pandas as pd
 from .. import __version__
 from .._errors import PatientStatus
 from ..catalog import CLINIC_DRUGS
-from ..cohort import sample_cohort
+from ..cohort import rating_noise, sample_cohort
 from ..conditions.safety import extra_safety
 from ..engine import Engine, Tsit5
 from ..instruments import INSTRUMENTS as SCALES
@@ -74,9 +74,11 @@ def save_grid(spec: TrialSpec, regimens) -> np.ndarray:
     return np.unique(np.round(grid[(grid >= 0) & (grid <= end)], 6))
 
 
-def observe(sim: Simulation, scale: str, values: dict, rng) -> np.ndarray:
-    """Observed scores on ``scale``: the true score plus rater noise, rounded, within the scale."""
-    return SCALES[scale].observe(sim.readouts, sim.cohort.table, values, rng)
+def observe(sim: Simulation, scale: str, values: dict, *, seed: int, arm: str) -> np.ndarray:
+    """Observed scores on ``scale``: the true score plus rater noise, rounded, within the scale. The noise
+    comes from the arm's own rating streams, one per saved time (:func:`~neuroplast.cohort.rating_noise`)."""
+    z = rating_noise(seed, arm, len(sim.cohort), sim.times_h)
+    return SCALES[scale].observe(sim.readouts, sim.cohort.table, values, z)
 
 
 def run_trial(
@@ -90,7 +92,12 @@ def run_trial(
     progress: Callable[[int], None] | None = None,
     only_arms=None,
 ) -> TrialResult:
-    """``only_arms``: simulate just these arms (each keeps the random streams it has in the full trial)."""
+    """Simulate every arm of ``spec`` (``only_arms``: just these) and summarise.
+
+    Each arm's patients and their rater noise come from streams keyed by the seed, the arm's name and
+    the patient (:func:`~neuroplast.cohort.sample_cohort`), so an arm's results depend neither on the
+    order of the arms, nor on the other arms, and ``n`` patients are the first ``n`` of any larger run.
+    """
     model = default_model() if model is None else model
     t = spec.trial
     n = t.n_per_arm if n_per_arm is None else n_per_arm
@@ -100,10 +107,9 @@ def run_trial(
     tps = spec.timepoints_h()
     resp, remis = t.endpoints.response, spec.remission_threshold()
     follow = spec.follow_up_h()
-    streams = np.random.SeedSequence(seed).spawn(2 * len(regimens))
 
     arms, rows, summary_arms = {}, [], {}
-    for i, (name, regimen) in enumerate(regimens.items()):
+    for name, regimen in regimens.items():
         if only_arms is not None and name not in only_arms:
             continue
         cohort = sample_cohort(
@@ -111,12 +117,13 @@ def run_trial(
             model.cvs,
             t.population,
             n,
-            seed=int(streams[2 * i].generate_state(1)[0]),
+            seed=seed,
+            arm=name,
             inclusion=spec.inclusion(),
             scale=t.scale,
         )
         sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
-        scores = observe(sim, t.scale, model.values, np.random.default_rng(streams[2 * i + 1]))
+        scores = observe(sim, t.scale, model.values, seed=seed, arm=name)
         baseline = scores[:, 0]
         arms[name] = ArmResult(name, sim, scores, baseline)
         ok = sim.ok
