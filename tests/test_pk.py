@@ -74,7 +74,7 @@ def _regimen(drug, route, amount, duration, at=("0 h",)):
     d = {"drug": drug, "route": route, "amount": amount, "at": list(at)}
     if duration:
         d["duration"] = duration
-    return npl.build_regimen([d])
+    return npl.build_regimen([d], allow_high_dose=True)  # a second dose within 24 h tests superposition, not a protocol
 
 
 def _infusions(regimen, weight):
