@@ -72,28 +72,6 @@ CALIBRATION_TRIALS: dict[str, dict[str, Any]] = {
             ],
         ],
     },
-    # fava2018 (held out): single 40-min IV infusions of 0.1-1.0 mg/kg vs midazolam, adjunctive, HAM-D6.
-    "dose": {
-        "trial": {
-            "id": "validation-ketamine-dose",
-            "population": "trd",
-            "scale": "HAMD6",
-            "n_per_arm": 400,
-            "seed": 2029,
-            "inclusion": {"on_stable_antidepressant": True},
-            "endpoints": {"timepoints": ["1 d", "3 d"]},
-        },
-        "arm": [
-            *[
-                {"name": f"ketamine {d} mg/kg", "dose": [{**_INFUSION, "amount": f"{d} mg/kg", "at": ["0 d"]}]}
-                for d in (0.1, 0.2, 0.5, 1.0)
-            ],
-            {
-                "name": "midazolam",
-                "dose": [{"drug": "midazolam", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}],
-            },
-        ],
-    },
     # ---- slow scales: weeks to months, the mdd preset unless said otherwise -------------------
     # Placebo-controlled SSRI trial: escitalopram 20 mg/day stands in for citalopram 40 mg/day (the S-enantiomer
     # carries the activity; STAR*D mean exit dose 41.8 mg, trivedi2006_stard_level1), HAM-D17 >= 14 at entry.

@@ -2,10 +2,10 @@
 
 Model: as PTSD (fear sub-circuit under prefrontal control), with its own gain and baseline.
 No anxiety trial is in the calibration set: every parameter is an assumption (``anxiety_gain`` = 1,
-symptoms follow the sub-circuit as depression follows the mood circuit). Evidence read but outside the
-calibration set (conditions/sources.yaml): glue2017_anxiety (refractory GAD/SAD, ascending
-subcutaneous doses, anxiety fell within 1 h and for up to 7 days), taylor2018_sad (IV 0.5 mg/kg vs
-saline crossover, LSAS response 33% vs 0% over 2 weeks). Neither is fitted; they are directions.
+symptoms follow the sub-circuit as depression follows the mood circuit). The population follows the designs
+of two trials outside the calibration set (conditions/sources.yaml; their outcomes are not used):
+glue2017_anxiety (refractory GAD/SAD, ascending subcutaneous doses) and taylor2018_sad (IV 0.5 mg/kg vs
+saline crossover).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ PRESET = dict(
 )
 
 EVIDENCE = (
-    "No anxiety trial in the calibration set. glue2017_anxiety and taylor2018_sad read (directions only, not fitted)."
+    "No anxiety trial in the calibration set; the population follows glue2017_anxiety's and taylor2018_sad's designs."
 )
 
 

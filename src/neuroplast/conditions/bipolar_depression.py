@@ -8,9 +8,9 @@ with this preset. The YMRS read-out is a safety output::
 
 the acute activation of the infusion (resolves with the drug) and a switch term that grows with
 fast mood relief (``a`` the prefrontal deficit, healthy 0, baseline 1), damped by lithium/valproate.
-Every parameter is an assumption; diazgranados2010 (added source, abstract read: 18 patients on
-lithium or valproate, 1 switch with ketamine and 1 with placebo; 71% vs 6% responded at some point
-within 2 weeks) is held out. ``summary.json`` gets the YMRS keys in each arm's ``safety`` block.
+Every parameter is an assumption. The preset takes the design of diazgranados2010 (18 patients on
+lithium or valproate, add-on ketamine; a trial outside the calibration set, whose outcomes are not used).
+``summary.json`` gets the YMRS keys in each arm's ``safety`` block.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ PRESET = dict(
 )
 
 EVIDENCE = (
-    "No bipolar outcome in the calibration set (the depression parameters are the trd fit). "
-    "diazgranados2010 (abstract read) is held out: 71% vs 6% responders, 1 vs 1 manic switch."
+    "No bipolar outcome in the calibration set (the depression parameters are the trd fit); the population "
+    "is diazgranados2010's design."
 )
 
 

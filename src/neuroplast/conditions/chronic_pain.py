@@ -7,9 +7,9 @@ and the expectancy process::
 
     NRS(t) = baseline x (1 - share x expectancy) x (1 - pain_acute_max x block(t)) x max(0, 1 - gain (1 - a(t)))
 
-No pain trial is in the calibration set: every parameter is an assumption. orhurhu2019 (added
-source, abstract read: 7 RCTs, 211 patients; lowest pain >= 48 h after the infusion, mean difference
--1.83 NRS points, 95% CI -2.35 to -1.31, up to 2 weeks) is the held-out comparison in validate.
+No pain trial is in the calibration set: every parameter is an assumption. The population follows the
+designs pooled by orhurhu2019 (7 RCTs, 211 patients, IV infusions; outside the calibration set, so its
+outcome is not used).
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ PRESET = dict(
     baselines=(("baseline_nrs_true", 6.5, 1.5, 3.0, 10.0),),  # assumption: moderate-severe pain at entry (not read)
 )
 
-EVIDENCE = (
-    "No pain trial in the calibration set. orhurhu2019 (abstract read): NRS -1.83 [-2.35, -1.31] vs placebo, held out."
-)
+EVIDENCE = "No pain trial in the calibration set; the population follows the designs orhurhu2019 pooled."
 
 
 def _nrs(ro, table, v):

@@ -8,8 +8,8 @@ CAPS-5 (clinician) and PCL-5 / IES-R (self-report) read the same true severity t
 ``pcl5_per_caps5`` and ``iesr_per_caps5`` (assumptions: equal item-mean severity).
 
 Calibration: feder2014 (IES-R 12.7 points lower 24 h after ketamine than after midazolam, p = 0.02;
-a crossover, simulated as one cohort given each infusion). Held out: feder2021 (six infusions over
-two weeks: CAPS-5 11.88 (SE 3.96) lower than midazolam at week 2; conditions/sources.yaml).
+a crossover, simulated as one cohort given each infusion). feder2021's design (six infusions over two
+weeks, CAPS-5; conditions/sources.yaml) is outside the calibration set: its outcome is not used here.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ PRESET = dict(
     p_on_antidepressant=0.0,  # feder2014: psychotropic-free
     p_inpatient=0.0,  # outpatients (assumption)
     failed_antidepressants_min=0,
-    sources=("feder2014", "feder2021_ptsd_repeated"),
+    sources=("feder2014",),
     madrs_baseline=(24.0, 8.0),  # assumption: comorbid depressive symptoms of moderate severity (MADRS not read)
     illness_y=(13.0, 8.0, 1.0, 45.0),  # feder2014: mean PTSD duration 13 years (SD: assumption)
     untreated_share=(0.3, 0.15),  # assumption, as trd
@@ -42,7 +42,7 @@ PRESET = dict(
 
 EVIDENCE = (
     "feder2014 (calibration set, verified): IES-R difference 12.7 at 24 h vs midazolam, p = 0.02, n = 41 "
-    "crossover; baseline NOT READ. feder2021 (added source, abstract read): CAPS-5 -11.88 (SE 3.96) at week 2."
+    "crossover; baseline NOT READ."
 )
 
 

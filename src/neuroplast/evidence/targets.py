@@ -450,21 +450,6 @@ TARGETS: tuple[Target, ...] = (
         math.tanh(math.atanh(-0.41) + 1.96 / math.sqrt(105)),
         use="holdout",
     ),
-    # Dose-response out of sample: fava2018 (IV 0.1-1.0 mg/kg vs midazolam, HAM-D6). Only the low dose's
-    # day-1 effect size is published in the text read; d ~ 0.82 with se from n = 18 vs 19.
-    Target(
-        "fava2018_ketamine_dose_ranging",
-        "dose",
-        "ketamine 0.1 mg/kg vs midazolam",
-        "1 d",
-        "cohens_d",
-        0.82,
-        math.sqrt(1 / 18 + 1 / 19 + 0.82**2 / 74),
-        0.82 - 1.96 * math.sqrt(1 / 18 + 1 / 19 + 0.82**2 / 74),
-        0.82 + 1.96 * math.sqrt(1 / 18 + 1 / 19 + 0.82**2 / 74),
-        use="holdout",
-        note="d = -0.82 in the paper's sign (change); positive here means ketamine improved more",
-    ),
     # The esketamine label: 8-19% of patients had a rise >= 40 mmHg systolic and/or >= 25 mmHg diastolic.
     Target(
         "spravato_label_bp_increase",

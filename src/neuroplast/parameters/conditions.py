@@ -208,8 +208,8 @@ _TABLE = (
         "YMRS points per CADSS point",
         "acute activation (YMRS items) with dissociation",
         "assumption",
-        note="ketamine's acute psychotomimetic effect resolves with the drug (diazgranados2010: "
-        "dissociation only at 40 min); sized so a typical infusion adds about 1 point",
+        note="ketamine's acute psychotomimetic effect resolves with the drug, as its dissociation does; "
+        "sized so a typical infusion adds about 1 point",
     ),
     _p(
         "ymrs_switch_gain",
@@ -218,7 +218,7 @@ _TABLE = (
         "YMRS rise per unit of mood relief without a mood stabiliser",
         "assumption",
         note="switch risk grows with fast antidepressant relief (antidepressant-induced switching); "
-        "diazgranados2010: 1 of 18 on lithium/valproate switched with ketamine and 1 with placebo",
+        "no switching rate is in the calibration set",
     ),
     _p(
         "mood_stabiliser_protection",
@@ -226,8 +226,8 @@ _TABLE = (
         "1",
         "share of the switch term removed by lithium/valproate",
         "assumption",
-        note="the bipolar trials ran on therapeutic lithium or valproate and saw no excess switching "
-        "(diazgranados2010)",
+        note="lithium and valproate are the standard protection against switching; its size is not in the "
+        "calibration set",
     ),
     # --- chronic pain: NRS 0-10 --------------------------------------------------------------------------------
     _p(
@@ -236,7 +236,7 @@ _TABLE = (
         "1",
         "largest acute analgesia (share of NRS) at full NMDA receptor block",
         "assumption",
-        note="analgesia tracks block during and shortly after the infusion; orhurhu2019 is held out",
+        note="analgesia tracks block during and shortly after the infusion",
     ),
     _p(
         "pain_gain",
@@ -244,8 +244,7 @@ _TABLE = (
         "1",
         "pain (NRS) per unit of prefrontal control relief (sustained analgesia)",
         "assumption",
-        note="the affective part of chronic pain follows the same prefrontal deficit as depression; "
-        "orhurhu2019 (NRS -1.83 up to 2 weeks) is a held-out comparison, never fitted",
+        note="the affective part of chronic pain follows the same prefrontal deficit as depression",
     ),
     _p(
         "pain_expectancy_share",
