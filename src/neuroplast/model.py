@@ -31,6 +31,7 @@ from typing import Any
 import equinox as eqx
 import jax.numpy as jnp
 
+from ._arrays import sum_rows
 from ._types import PerPatient
 from ._units import NG_PER_UMOL
 from .catalog import (
@@ -143,23 +144,6 @@ class TableColumns:
 
 
 TABLE = TableColumns()
-
-UNROLL_MAX_EVENTS = 32
-"""Event tables up to this many rows have their dose-input sum unrolled (:func:`sum_rows`); longer ones (a year of
-daily pills read whole by the fast engine) keep one reduction, so compile does not grow with them."""
-
-
-def sum_rows(term, n, whole):
-    """``term(0) + ... + term(n - 1)`` over an event table's ``n`` rows, written out up to
-    :data:`UNROLL_MAX_EVENTS` rows (XLA's CPU backend runs the same sum written as one reduction several times
-    slower on these small shapes: docs/scale.md). A longer table: ``whole()``, the sum as one reduction."""
-    if n > UNROLL_MAX_EVENTS:
-        return whole()
-    acc = term(0)
-    for i in range(1, n):
-        acc = acc + term(i)
-    return acc
-
 
 class Model(eqx.Module):
     ketamine: KetaminePK
@@ -370,4 +354,4 @@ class Model(eqx.Module):
 
 
 __all__ = ["INPUTS", "LAYOUT", "Model", "PK_READ", "PK_SCALES", "READOUT_UNITS", "STATE_NAMES", "STATE_UNITS",
-           "TABLE", "StateLayout", "TableColumns", "sum_rows"]  # fmt: skip
+           "TABLE", "StateLayout", "TableColumns"]  # fmt: skip

@@ -70,9 +70,10 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from .._arrays import sum_rows
 from .._errors import NeuroplastInputError, PatientStatus
 from ..cohort import Cohort
-from ..model import LAYOUT, PK_READ, PK_SCALES, TABLE, Model, sum_rows
+from ..model import LAYOUT, PK_READ, PK_SCALES, TABLE, Model
 from ..parameters import PopulationModel
 from ..regimen import Regimen
 from . import kernels
