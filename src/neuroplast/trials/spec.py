@@ -278,6 +278,8 @@ def load_spec(path: str | Path, *, allow_high_dose: bool = False) -> TrialSpec:
         raise NeuroplastInputError(f"malformed TOML: {exc}", file=str(path)) from None
     except RecursionError:
         raise NeuroplastInputError("malformed TOML: nested too deeply", file=str(path)) from None
+    except ValueError:  # tomllib's int() of a literal longer than Python's limit (4300 digits)
+        raise NeuroplastInputError("malformed TOML: an integer too long to read", file=str(path)) from None
     return parse_spec(data, file=str(path), allow_high_dose=allow_high_dose)
 
 
