@@ -49,7 +49,7 @@ Name = Annotated[str, _text(200)]
 
 
 class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class InclusionSpec(_Strict):
