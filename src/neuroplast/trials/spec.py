@@ -216,6 +216,8 @@ class TrialSpec(_Strict):
             raise NeuroplastInputError("arm names must be unique", field="arm.name", value=names)
         self.timepoints_h()
         self.follow_up_h()
+        if t.washout is not None:  # not used (there is no crossover), but a time as any other
+            parse_quantity(t.washout, "time", field="trial.washout")
         regimens = self.regimens(allow_high_dose=allow_high_dose)
 
         end = self.end_h(regimens)
