@@ -27,6 +27,8 @@ MAX_FILE_BYTES = 1_000_000
 MAX_TIMEPOINTS = 1000
 MAX_ARMS = 100
 MAX_SEED = 2**32 - 1
+MAX_LONG_TRIAL_H = 100 * 365.25 * 24.0
+"""The longest trial simulated with ``allow_long = true``: a century (its daily visits are 36,525 save times)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -227,6 +229,12 @@ class TrialSpec(_Strict):
                 "set allow_long = true in [trial] to simulate it anyway",
                 field="trial.endpoints",
                 value=f"{end / 24:.0f} d",
+            )
+        if end > MAX_LONG_TRIAL_H:  # a "1e300 y" timepoint would reach the run as a save grid it cannot allocate
+            raise NeuroplastInputError(
+                f"the trial spans {end / 24 / 365.25:.3g} years; at most 100 years are simulated, even with allow_long",
+                field="trial.endpoints",
+                value=f"{end / 24:.3g} d",
             )
 
         known = study_ids() | {x.study for x in TARGETS}
