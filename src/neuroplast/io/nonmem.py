@@ -218,7 +218,7 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
         if not h:
             raise NeuroplastInputError("empty column name in the header", field=f"column {j + 1}", file=file)
         if header.index(h) != j:
-            raise NeuroplastInputError("duplicate column", field=h, file=file)
+            raise NeuroplastInputError("duplicate column", field=h if h.isprintable() else repr(h), file=file)
     for name in REQUIRED:
         if name not in header:
             raise NeuroplastInputError(f"missing column; a dataset needs {', '.join(REQUIRED)}", field=name, file=file)

@@ -299,5 +299,5 @@ def _loc(loc) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + (str(part) if str(part).isprintable() else repr(part))  # an unknown key
     return out
