@@ -216,7 +216,7 @@ def _sessions(therapy, field: str) -> list[Session]:
             raise NeuroplastInputError(
                 f"unknown therapy kind; known: {', '.join(THERAPIES)}", field=f"{f}.kind", value=kind
             )
-        length = parse_quantity(s["duration"], "time", field=f"{f}.duration") if s.get("duration") else THERAPIES[kind]
+        length = parse_quantity(s["duration"], "time", field=f"{f}.duration") if "duration" in s else THERAPIES[kind]
         if not 0 < length <= 8.0:
             raise NeuroplastInputError(
                 "a session lasts more than 0 and at most 8 h", field=f"{f}.duration", value=s.get("duration")
