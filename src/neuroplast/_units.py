@@ -58,7 +58,7 @@ KINDS = {
 """Each kind of quantity: its units, the internal unit it is returned in (h, mg, kg), the units named in an error
 and an example."""
 
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits: "５ mg", "٥ mg" refused
 _TEXT = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<unit>[^\s\d.,+-]\S*?(?:\s*/\s*\S+)?)")
 
 
