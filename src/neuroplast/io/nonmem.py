@@ -137,7 +137,12 @@ def _analyte(value: str, *, file, row) -> str:
             value=value,
             file=file,
         ) from None
-    if code != int(code) or int(code) not in DVID_CODES or DVID_CODES[int(code)] not in READOUT_UNITS:
+    if (
+        not math.isfinite(code)
+        or code != int(code)
+        or int(code) not in DVID_CODES
+        or DVID_CODES[int(code)] not in READOUT_UNITS
+    ):
         raise NeuroplastInputError(
             f"unknown DVID; known: {_codes(DVID_CODES)}", field=f"row {row} DVID", value=value, file=file
         )
@@ -487,7 +492,7 @@ def _drug(text: str, row: int, file: str) -> str:
             f"unknown drug; known: {', '.join(DRUG_CODES)}", field=f"row {row} DRUG", value=text, file=file
         ) from None
     names = {v: k for k, v in DRUG_CODES.items()}
-    if code != int(code) or int(code) not in names:
+    if not math.isfinite(code) or code != int(code) or int(code) not in names:
         raise NeuroplastInputError(
             f"unknown DRUG code; known: {_codes(names)}", field=f"row {row} DRUG", value=text, file=file
         )
