@@ -212,7 +212,11 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
         raise NeuroplastInputError(
             f"cannot read the file ({getattr(exc, 'strerror', None) or exc})", file=file
         ) from None
-    lines = [(i + 1, cells) for i, cells in enumerate(csv.reader(text.splitlines())) if any(c.strip() for c in cells)]
+    reader = csv.reader(text.splitlines())
+    try:
+        lines = [(i + 1, cells) for i, cells in enumerate(reader) if any(c.strip() for c in cells)]
+    except csv.Error as exc:  # a field over the csv module's limit (128 kB)
+        raise NeuroplastInputError(f"malformed CSV ({exc})", field=f"row {reader.line_num}", file=file) from None
     if not lines:
         raise NeuroplastInputError("the dataset is empty (expected a header line)", file=file)
     _, header = lines[0]
