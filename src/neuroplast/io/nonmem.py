@@ -244,26 +244,27 @@ def read_nonmem(path: str | Path, *, allow_high_dose: bool = False) -> NonmemDat
     if not records:
         raise NeuroplastInputError("the dataset has no records", file=file)
 
-    by_id: dict[str, list] = {}
+    by_id: dict[int, list] = {}  # by the ID's number: "1", "1.0" and "01" are one individual, as in NONMEM
     last_id = None
     for row, cells in records:
         pid = rd.text(cells, "ID")
         if pid in _MISSING:
             raise NeuroplastInputError("missing ID", field=f"row {row} ID", value=pid, file=file)
-        if (rd.integer(cells, "ID", row) or 0) < 1:
+        key = rd.integer(cells, "ID", row) or 0
+        if key < 1:
             raise NeuroplastInputError(
                 "ID must be a positive whole number", field=f"row {row} ID", value=pid, file=file
             )
-        if pid != last_id and pid in by_id:
+        if key != last_id and key in by_id:
             raise NeuroplastInputError(
                 "records of one ID must be contiguous (this ID appeared before another ID)",
                 field=f"row {row} ID",
                 value=pid,
                 file=file,
             )
-        by_id.setdefault(pid, []).append((row, cells))
-        last_id = pid
-    individuals = tuple(_individual(rd, pid, recs, allow_high_dose) for pid, recs in by_id.items())
+        by_id.setdefault(key, []).append((row, cells))
+        last_id = key
+    individuals = tuple(_individual(rd, str(key), recs, allow_high_dose) for key, recs in by_id.items())
     ignored = tuple(h for h in header if h not in REQUIRED and h not in KNOWN_OPTIONAL)
     return NonmemData(file, tuple(header), tuple(records), individuals, ignored)
 
