@@ -403,6 +403,8 @@ def _from_fhir(text: str, now: dt.datetime, allow_high_dose: bool) -> PatientHis
         raise NeuroplastInputError(
             f"malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", field="Bundle"
         ) from None
+    except ValueError:  # json's int() of a literal longer than Python's limit (4300 digits)
+        raise NeuroplastInputError("malformed JSON: an integer too long to read", field="Bundle") from None
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise NeuroplastInputError(
             'not a FHIR R4 Bundle (resourceType must be "Bundle")',
