@@ -369,7 +369,8 @@ def _from_csv(text: str, now: dt.datetime, allow_high_dose: bool) -> PatientHist
 def _codings(concept) -> list[dict]:
     if not isinstance(concept, dict):
         return []
-    return [c for c in concept.get("coding", []) or [] if isinstance(c, dict)]
+    coding = concept.get("coding")
+    return [c for c in coding if isinstance(c, dict)] if isinstance(coding, list) else []
 
 
 def _names(concept) -> list[str]:
@@ -446,10 +447,11 @@ def _from_fhir(text: str, now: dt.datetime, allow_high_dose: bool) -> PatientHis
                     ) from None
                 age = _age((now.date() - born).days / 365.25, where)
         elif rtype == "Observation":
-            codes = {(c.get("system"), c.get("code")) for c in _codings(res.get("code"))}
+            codes = {(str(c.get("system")), str(c.get("code"))) for c in _codings(res.get("code"))}
             t, _ = _fhir_time(res, where)
             if (LOINC, LOINC_BODY_WEIGHT) in codes:
-                q = res.get("valueQuantity") or {}
+                q = res.get("valueQuantity")
+                q = q if isinstance(q, dict) else {}
                 w = _weight(q.get("value"), q.get("code") or q.get("unit") or "", where)
                 if weight_time is None or t >= weight_time:
                     weight, weight_time = w, t
@@ -485,7 +487,8 @@ def _from_fhir(text: str, now: dt.datetime, allow_high_dose: bool) -> PatientHis
             ]
             drug = known[0] if known else drug
             start, end = _fhir_time(res, where)
-            dosage = res.get("dosage") or {}
+            dosage = res.get("dosage")
+            dosage = dosage if isinstance(dosage, dict) else {}
             route_names = _names(dosage.get("route"))
             route = next(
                 (_ROUTES[n.strip().lower()] for n in route_names if n.strip().lower() in _ROUTES),
