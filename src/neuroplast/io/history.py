@@ -197,7 +197,7 @@ def _dose_checks(drug, route, amount: str, duration: str, where: str, allow_high
         return build_regimen([row], field="dose", allow_high_dose=allow_high_dose).doses
     except NeuroplastInputError as exc:
         column = (exc.field or "").rsplit(".", 1)[-1] or "dose"
-        raise NeuroplastInputError(exc.message, field=f"{where} {column}", value=exc.value) from None
+        raise type(exc)(exc.message, field=f"{where} {column}", value=exc.value) from None
 
 
 def _finish(
@@ -254,7 +254,7 @@ def _ceilings(doses: list[DoseRecord], weight_kg: float, allow_high_dose: bool) 
         check_window([(x, d.where) for x, d in given], allow_high_dose=allow_high_dose)
     except NeuroplastInputError as exc:
         record = next(d for _, d in given if d.where == exc.field)
-        raise NeuroplastInputError(exc.message, field=f"{record.where} amount", value=record.amount) from None
+        raise type(exc)(exc.message, field=f"{record.where} amount", value=record.amount) from None
 
 
 def _weight(value, unit, where: str) -> float:
