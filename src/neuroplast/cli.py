@@ -45,7 +45,7 @@ def _guard(fn, *args, _file: Path | None = None, **kwargs):
         return fn(*args, **kwargs)
     except NeuroplastInputError as exc:
         exc.with_file(None if _file is None else str(_file))
-        err.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"error: {exc.one_line()}", markup=False, highlight=False, emoji=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
