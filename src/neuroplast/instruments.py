@@ -21,7 +21,7 @@ import numpy as np
 from .conditions import CONDITION_SCALES
 from .scales.symptoms import crosswalk
 
-DEPRESSION_POPULATIONS = ("trd", "mdd", "bipolar_depression")
+DEPRESSION_POPULATIONS = ("trd", "mdd", "mdd_suicidal_ideation", "trd_older", "bipolar_depression")
 
 
 @dataclasses.dataclass(frozen=True)

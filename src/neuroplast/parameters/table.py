@@ -68,6 +68,39 @@ PK = (
         "and the terminal half-life falls in the label's 7-12 h (A30)",
     ),
     P("female_cl_factor", 1.2, "1", "clearance multiplier for women", "A46"),
+    # Age: hepatic blood flow falls above 60 (esketamine popPK); ketamine clearance follows it through the
+    # well-stirred liver, CL = Qh CLint / (Qh + CLint). Only the ratio to the clearance at <= 60 years is used
+    # (scales/pk/ketamine.py age_clearance_factor), so cl_ket stays Kamp's value below 60.
+    P(
+        "qh_ket",
+        151.0,
+        "L/h",
+        "hepatic blood flow of the esketamine well-stirred liver model, at 60 years or younger",
+        "perezruixo2021_esketamine_hepatic",
+    ),
+    P(
+        "clint_ket",
+        101.0 * (1.11 + 2.77),
+        "L/h",
+        "intrinsic hepatic clearance of esketamine: Vh x (kel + kmet)",
+        "perezruixo2021_esketamine_hepatic",
+        note="Vh 101 L x (kel 1.11 + kmet 2.77)/h = 391.9 L/h; applied to both enantiomers, whose clearance is "
+        "hepatic by the same CYP2B6/3A4 route (the age effect on (R)-ketamine is not measured: an extrapolation)",
+    ),
+    P(
+        "qh_age_slope",
+        2.19,
+        "L/h/year",
+        "fall of hepatic blood flow per year of age above qh_age_from",
+        "perezruixo2021_esketamine_hepatic",
+    ),
+    P(
+        "qh_age_from",
+        60.0,
+        "year",
+        "age above which hepatic blood flow falls (ketamine clearance unchanged at or below it)",
+        "perezruixo2021_esketamine_hepatic",
+    ),
     P(
         "f_norket",
         0.62,

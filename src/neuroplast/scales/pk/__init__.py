@@ -3,7 +3,7 @@
 from .absorption import ROUTE_CODES, Absorption, depot_flux, event_flux, input_flux
 from .antidepressants import AntidepressantPK
 from .compartments import MidazolamPK, closed_form_linear, linear_system
-from .ketamine import KetaminePK
+from .ketamine import KetaminePK, age_clearance_factor
 
 __all__ = [
     "AntidepressantPK",
@@ -11,6 +11,7 @@ __all__ = [
     "KetaminePK",
     "MidazolamPK",
     "ROUTE_CODES",
+    "age_clearance_factor",
     "closed_form_linear",
     "depot_flux",
     "event_flux",

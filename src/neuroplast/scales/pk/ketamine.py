@@ -2,8 +2,9 @@
 (2R,6R)-hydroxynorketamine, with effect sites.
 
 Racemic ketamine is half (S), half (R); esketamine is (S) only, arketamine (R) only. Each
-enantiomer has its own clearance and shares the three-compartment distribution (central V1,
-shallow V2, deep V3; Kamp 2020 structure, A03; esketamine peripheral volumes and
+enantiomer has its own clearance (lower above 60 years: :func:`age_clearance_factor`) and shares
+the three-compartment distribution (central V1, shallow V2, deep V3; Kamp 2020 structure, A03;
+esketamine peripheral volumes and
 intercompartmental clearances of Perez-Ruixo 2021, A09-A12). A fraction ``f_nk`` of each
 enantiomer's clearance forms its norketamine (two compartments, A20-A23); a fraction
 ``f_hnk`` of (R)-norketamine clearance forms (2R,6R)-HNK (one compartment). Effect-site
@@ -34,6 +35,20 @@ AMOUNT_STATES = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16)
 """States holding mass (umol); effect sites hold concentrations."""
 
 
+def age_clearance_factor(age_y, *, qh: float, clint: float, slope: float, from_y: float) -> np.ndarray:
+    """Ketamine clearance at age ``age_y`` (years) over its value at ``from_y`` or younger (exactly 1 there).
+
+    Esketamine population PK (Perez-Ruixo 2021, ``perezruixo2021_esketamine_hepatic``): plasma clearance is hepatic,
+    well-stirred, ``CL = Qh CLint / (Qh + CLint)``, and hepatic blood flow falls linearly above 60 years,
+    ``Qh(age) = Qh - slope max(0, age - from_y)``. So the factor is
+    ``Qh(age) (Qh + CLint) / (Qh (Qh(age) + CLint))``: 0.89 at 70 and 0.77 at 80 years (Qh 151 L/h, CLint
+    392 L/h, slope 2.19 L/h per year). Clearances in L/h; the popPK data span 18-86 years, so beyond that it
+    extrapolates. Only the ratio is used: the typical clearance below 60 stays the registry's ``cl_ket``. The
+    first pass of a swallowed dose is not recomputed (bioavailabilities are fixed per route)."""
+    q = qh - slope * np.maximum(np.asarray(age_y, dtype=float) - from_y, 0.0)
+    return q * (qh + clint) / (qh * (q + clint))
+
+
 class KetaminePK(eqx.Module):
     cl_s: PerPatient  # L/h, (S)-ketamine clearance
     cl_r: PerPatient  # L/h, (R)-ketamine clearance
@@ -55,9 +70,18 @@ class KetaminePK(eqx.Module):
     @classmethod
     def build(cls, p: Patients) -> KetaminePK:
         """From the registry: clearances x (W/70)^0.75, volumes x W/70; women clear ketamine 20 % faster (A46);
-        the enantiomers' clearances average to the racemate's; one log-normal effect on every ketamine volume."""
+        above 60 years ketamine clears more slowly as hepatic blood flow falls (:func:`age_clearance_factor`;
+        norketamine's clearance has no age effect); the enantiomers' clearances average to the racemate's; one
+        log-normal effect on every ketamine volume."""
         sex_cl = np.where(p.column("female"), p.q("female_cl_factor"), 1.0)
-        cl_ket = p.q("cl_ket", "L/h") * p.eta("cl_ket") * p.cl_scale * sex_cl
+        age_cl = age_clearance_factor(
+            p.column("age_y"),
+            qh=p.q("qh_ket", "L/h"),
+            clint=p.q("clint_ket", "L/h"),
+            slope=p.q("qh_age_slope", "L/h/year"),
+            from_y=p.q("qh_age_from", "year"),
+        )
+        cl_ket = p.q("cl_ket", "L/h") * p.eta("cl_ket") * p.cl_scale * sex_cl * age_cl
         ratio = p.q("s_to_r_clearance")
         cl_s = 2.0 * cl_ket * ratio / (1.0 + ratio)
         v_eta = p.eta("v1_ket") * p.v_scale
