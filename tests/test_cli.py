@@ -49,7 +49,9 @@ def test_trial_end_to_end(tmp_path):
         "hippocampal_volume_pct",
         "plasticity_window",
         "learning",
-    }  # the last three: extension
+        "n_observed",
+    }  # the brain keys: extension
+    assert tp["n_observed"] == arm["n"] and arm["n_dropped"] == 0 and s["analysis"] == "observed"
     assert 50.0 < tp["hippocampal_volume_pct"] <= 100.0 and tp["plasticity_window"] >= 1.0
     assert set(arm["brain"]) >= {
         "hippocampal_volume_pct_start",
@@ -59,7 +61,8 @@ def test_trial_end_to_end(tmp_path):
     assert set(arm["relapse"]) >= {"responders_at_last_dose", "median_days_to_relapse"}
     c = s["contrasts"][0]
     assert c["arms"] == ["ketamine", "midazolam"] and len(c["ci95"]) == 2
-    assert set(c) >= {"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d"}
+    assert set(c) >= {"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d", "p_value"}
+    assert c["method"] == "welch" and set(c["response"]) == {"odds_ratio", "ci95", "p_value", "method"}
     patients = pd.read_parquet(out / "patients.parquet")
     assert len(patients) == 32 and set(patients["arm"]) == {"ketamine", "midazolam"}
     ds = xr.open_dataset(out / "trajectories.nc", engine="h5netcdf")

@@ -214,13 +214,16 @@ def test_wilson_interval_matches_statsmodels(k, n):
 def test_power_curve(spec, serial):
     with runner("none") as r:
         res = power_curve(spec, [N], replicates=2, seed=11, run=r)
-    # the replicates are exactly the trials replicate_trials ran with the same seeds
-    expected_p = [s["contrasts"][-1]["p_welch"] for s in serial]  # ketamine vs saline at the last timepoint, 3 d
-    assert [row["p_welch"] for row in res.rows] == expected_p
+    # the replicates are exactly the trials replicate_trials ran with the same seeds; without dropout the trial's
+    # analysis is Welch's t-test on every patient, so its p-value is p_welch (the same scipy call on the same data)
+    expected_p = [s["contrasts"][-1]["p_value"] for s in serial]  # ketamine vs saline at the last timepoint, 3 d
+    assert expected_p == [s["contrasts"][-1]["p_welch"] for s in serial]
+    assert [row["p_value"] for row in res.rows] == expected_p
     row = res.curve[0]
     assert row["power"] == np.mean([p < 0.05 for p in expected_p])
     assert row["ci95"] == list(wilson(row["significant"], 2))
-    assert res.endpoint.label() == "p_welch (ketamine vs saline, 3 d)"
+    assert res.endpoint.label() == "p_value (ketamine vs saline, 3 d)"
+    assert res.method == "observed" and res.test().startswith("Welch")
 
 
 def test_power_bad_input(spec):

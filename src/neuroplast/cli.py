@@ -412,18 +412,23 @@ def power(
     versus: Annotated[str | None, typer.Option(help="Second arm (default: the next).")] = None,
     at: Annotated[str | None, typer.Option("--time", help="Timepoint label (default: the last).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the replicate seeds (default: the spec's).")] = None,
+    target_power: Annotated[
+        float, typer.Option(help="Power to find the size for: the smallest size tried reaching it, and interpolated.")
+    ] = 0.8,
     scheduler: SchedulerOpt = "local",
     workers: WorkersOpt = None,
 ):
-    """Power by simulation: replicate the trial at several sizes; P(Welch p < alpha) on the primary contrast."""
+    """Power by simulation: replicate the trial at several sizes; P(p < alpha) of the trial's analysis (with its
+    dropout) on the primary contrast."""
     _setup()
     from . import DISCLAIMER
-    from .scaleout import parse_sizes, power_curve, runner, write_power
+    from .scaleout import check_target, parse_sizes, power_curve, runner, write_power
     from .trials import load_spec
 
     s = _guard(load_spec, spec)
     _guard(s.with_overrides, seed=seed)
     n_sizes = _guard(parse_sizes, sizes)
+    _guard(check_target, target_power)
 
     def run():
         with runner(scheduler, workers=workers) as r:
@@ -441,12 +446,12 @@ def power(
                     run=r,
                     progress=tick,
                 )
-        write_power(res, out)
+        write_power(res, out, target=target_power)
         return res
 
     res = _guard(run, _file=spec)
     e = res.endpoint
-    t = Table(title=f"Power: {e.arm} vs {e.versus}, change from baseline at {e.time}, Welch p < {alpha:g}")
+    t = Table(title=f"Power: {e.arm} vs {e.versus}, change from baseline at {e.time}, {res.test()}, p < {alpha:g}")
     for col in ("n per arm", "power", "95% interval", "mean difference (sd)", "median p"):
         t.add_column(col)
     for row in res.curve:
@@ -458,8 +463,11 @@ def power(
             f"{row['median_p']:.3g}",
         )
     console.print(t)
-    n80 = res.smallest_size(0.8)
-    console.print(f"smallest size tried with power >= 80%: {n80 if n80 else 'none of them'} per arm")
+    n_min, n_int = res.smallest_size(target_power), res.interpolated_size(target_power)
+    console.print(
+        f"smallest size tried with power >= {target_power:.0%}: {n_min if n_min else 'none of them'} per arm"
+        + (f" (interpolated: {n_int})" if n_int else "")
+    )
     console.print(f"outputs: {out}")
     console.print(DISCLAIMER)
 

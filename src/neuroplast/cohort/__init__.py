@@ -67,6 +67,7 @@ class Stream(enum.IntEnum):
     CONDITIONS = 13  # condition severities, mood-stabiliser use
     LATER_EFFECTS = 14  # LATER_RANDOM_EFFECTS
     RATINGS = 15  # rater noise of the observed scores (a stream per saved time: rating_noise)
+    DROPOUT = 16  # whether and when a patient leaves the trial (dropout_draws)
 
 
 def arm_key(arm: str | None) -> int:
@@ -213,6 +214,22 @@ def rating_noise(seed: int, arm: str | None, n: int, times_h) -> np.ndarray:
     return z
 
 
+DROPOUT_DRAWS = 3
+"""Uniform draws per patient for dropout (``trials.dropout``): leaving after the first dose, the time of leaving
+later (through an exponential), the reason. Fixed, whatever the trial's design, so a patient's draws never move."""
+
+
+def dropout_draws(seed: int, arm: str | None, n: int) -> np.ndarray:
+    """Uniform(0, 1) draws of patients 0 to n - 1 of an arm, shape (n, :data:`DROPOUT_DRAWS`).
+
+    Patient ``i`` reads row ``i % BLOCK`` of the block ``i // BLOCK`` stream ``[seed, key, DROPOUT, block]``:
+    a patient's draws depend neither on ``n`` nor on any other draw of the arm.
+    """
+    key = arm_key(arm)
+    blocks = [stream_rng(seed, key, Stream.DROPOUT, b).random((BLOCK, DROPOUT_DRAWS)) for b in range(-(-n // BLOCK))]
+    return np.concatenate(blocks)[:n] if blocks else np.empty((0, DROPOUT_DRAWS))
+
+
 def _draw_condition(preset: Preset, rng, m: int) -> dict[str, np.ndarray]:
     """Condition columns (``neuroplast.conditions``): true baseline severities and mood-stabiliser use,
     from their own stream; none for presets without them (trd, mdd)."""
@@ -302,12 +319,14 @@ def typical_patient(
 
 __all__ = [
     "BLOCK",
+    "DROPOUT_DRAWS",
     "NO_ARM",
     "Cohort",
     "Inclusion",
     "PRESETS",
     "Stream",
     "arm_key",
+    "dropout_draws",
     "rating_noise",
     "sample_cohort",
     "stream_rng",

@@ -169,14 +169,16 @@ def _summary(s: dict) -> list[str]:
             ],
         ),
     ]
+    out += _flow(s)
     out += [
         "<h2>Scores at each timepoint</h2>",
         _table(
-            ["arm", "time", f"mean {scale}", "mean change", "sd of change", "response", "remission"],
+            ["arm", "time", "n observed", f"mean {scale}", "mean change", "sd of change", "response", "remission"],
             [
                 [
                     a,
                     tp["time"],
+                    tp.get("n_observed", v["n"]),
                     _num(tp["mean_score"]),
                     _num(tp["mean_change"]),
                     _num(tp.get("sd_change")),
@@ -189,26 +191,43 @@ def _summary(s: dict) -> list[str]:
         ),
     ]
     if s.get("contrasts"):
+        notes = [f"{' vs '.join(c['arms'])}, {c['time']}: {c['note']}" for c in s["contrasts"] if c.get("note")]
         out += [
             "<h2>Differences between arms</h2>",
             "<p>Mean difference is the first arm minus the second (negative: the first arm has lower, i.e. "
-            "better, scores); Cohen's d is positive when the first arm improved more; the odds ratio compares "
-            "the odds of response.</p>",
+            "better, scores), with its 95 % CI and p-value from the analysis named beside it; Cohen's d is "
+            "positive when the first arm improved more; the odds ratio compares the odds of response (logistic "
+            "regression, 95 % CI).</p>",
             _table(
-                ["arms", "time", "mean difference", "95 % CI", "odds ratio (response)", "Cohen's d"],
+                [
+                    "arms",
+                    "time",
+                    "analysis",
+                    "n analysed",
+                    "mean difference",
+                    "95 % CI",
+                    "p",
+                    "odds ratio (response) [95 % CI]",
+                    "Cohen's d",
+                ],
                 [
                     [
                         " vs ".join(c["arms"]),
                         c["time"],
+                        _analysis(c),
+                        " / ".join(str(x) for x in c["n_analysed"]) if c.get("n_analysed") else "—",
                         _num(c["mean_difference"]),
                         f"{_num(c['ci95'][0])} to {_num(c['ci95'][1])}" if c.get("ci95") else "—",
-                        _num(c.get("odds_ratio_response"), 2),
+                        _p(c.get("p_value")),
+                        _odds(c),
                         _num(c.get("cohens_d"), 2),
                     ]
                     for c in s["contrasts"]
                 ],
             ),
         ]
+        if notes:
+            out.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
     safety = {a: v["safety"] for a, v in arms.items() if v.get("safety")}
     if safety:
         keys = list(dict.fromkeys(k for v in safety.values() for k in v))
@@ -223,6 +242,89 @@ def _summary(s: dict) -> list[str]:
             ),
         ]
     return out
+
+
+ANALYSES = {
+    "welch": "Welch t-test",
+    "ancova": "ANCOVA on baseline",
+    "mmrm": "MMRM",
+}
+DATA = {"observed": "observed", "locf": "LOCF", "completers": "completers"}
+
+
+def _analysis(c: dict) -> str:
+    """The analysis of a contrast in words, e.g. "MMRM, observed"."""
+    method = c.get("method")
+    if method is None:  # a summary written before the analyses were named
+        return "Welch t-test"
+    return f"{ANALYSES.get(method, method)}, {DATA.get(c.get('data', 'observed'), c.get('data'))}"
+
+
+def _p(p) -> str:
+    return "—" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _odds(c: dict) -> str:
+    r = c.get("response")
+    if not r:
+        return _num(c.get("odds_ratio_response"), 2)
+    lo, hi = r["ci95"]
+    return f"{_num(r['odds_ratio'], 2)} [{_num(lo, 2)}, {_num(hi, 2)}]"
+
+
+def _flow(s: dict) -> list[str]:
+    """The CONSORT-style flow per arm: randomised, dosed, failed, left (when, why), analysed."""
+    arms = s.get("arms", {})
+    if not arms or not all("n_analysed" in v for v in arms.values()):
+        return []  # a summary written before dropout was simulated
+    drop = s.get("dropout")
+    what = (
+        f"Dropout: {_pct(drop['after_first_dose'])} right after the first dose, {_pct(drop['per_week'])} per week "
+        f"after it, informative weight {drop['informative']:g} (trial-format.md)."
+        if drop
+        else "Nobody leaves (no [trial.dropout])."
+    )
+    method = s.get("analysis", "observed")
+    reasons = ("adverse event", "lack of efficacy", "other")
+    rows = []
+    for a, v in arms.items():
+        randomised = v["n"] + v.get("n_failed", 0)
+        why = v.get("dropped_reasons") or {}
+        rows.append(
+            [
+                a,
+                randomised,
+                randomised,
+                v.get("n_failed", 0),
+                v.get("n_dropped_after_first_dose", 0),
+                v.get("n_dropped", 0) - v.get("n_dropped_after_first_dose", 0),
+                *(why.get(r, 0) for r in reasons),
+                v["n_analysed"],
+            ]
+        )
+    return [
+        "<h2>Participant flow</h2>",
+        f"<p>CONSORT-style, per arm. {escape(what)} Every randomised virtual patient receives the first dose "
+        "or session (in a wait-list arm: enters the wait); a failed simulation is excluded; analysed: patients "
+        "in the primary analysis "
+        f"({escape(method)}) at the last timepoint. Scores and rates below are over the patients observed at "
+        "each visit; safety and the figures describe every simulated patient, on treatment to the end.</p>",
+        _table(
+            [
+                "arm",
+                "randomised",
+                "dosed",
+                "simulation failed",
+                "left after first dose",
+                "left later",
+                "left: adverse event",
+                "left: lack of efficacy",
+                "left: other",
+                "analysed",
+            ],
+            rows,
+        ),
+    ]
 
 
 def _published(published: list[dict]) -> str:

@@ -6,7 +6,7 @@ whatever the engine gains. See docs/scale.md.
 
 from .cluster import Runner, runner
 from .endpoints import Endpoint
-from .power import PowerResult, parse_sizes, power_curve, power_figure, write_power
+from .power import PowerResult, check_target, parse_sizes, power_curve, power_figure, write_power
 from .replicate import TrialTask, replicate_seeds, replicate_trials, run_trial_task, sweep
 from .sensitivity import (
     SensitivityResult,
@@ -35,6 +35,7 @@ __all__ = [
     "StreamResult",
     "TrialTask",
     "bytes_per_patient",
+    "check_target",
     "largest_chunk",
     "open_cohort",
     "parameter_bounds",

@@ -1,9 +1,10 @@
 """Many trials at once: replicates of one trial (different seeds) and parameter sweeps.
 
 Each trial is one task (:func:`run_trial_task`), run wherever the :class:`~.cluster.Runner`
-sends it. A task returns the trial's ``summary`` (docs/outputs.md) with a Welch p-value added to every
-contrast (``p_welch``, two-sided, on change from baseline — the test whose 95% CI the summary
-already reports), so only a few kB travel back per trial, not the trajectories.
+sends it. A task returns the trial's ``summary`` (docs/outputs.md), whose contrasts carry the p-value of the
+trial's analysis (``p_value``), with a Welch p-value added to every contrast (``p_welch``, two-sided, on the
+change from baseline of the patients observed at the visit), so only a few kB travel back per trial, not the
+trajectories.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def run_trial_task(task: TrialTask) -> dict:
 
 
 def add_p_values(result) -> dict:
-    """The summary of ``result`` with a two-sided Welch p-value in each contrast (on change from baseline)."""
+    """The summary of ``result`` with a two-sided Welch p-value in each contrast (on the change from baseline of
+    the patients observed at the visit: every finished patient without dropout)."""
     from scipy import stats
 
     summary = result.summary.to_json_dict()  # a plain dict (summary.json): a few kB to send back
@@ -58,8 +60,9 @@ def add_p_values(result) -> dict:
     for c in summary["contrasts"]:
         a, b = (result.arms[name] for name in c["arms"])
         j = int(np.searchsorted(result.times_h, labels[c["time"]]))
-        ca = (a.scores[:, j] - a.baseline)[a.simulation.ok]
-        cb = (b.scores[:, j] - b.baseline)[b.simulation.ok]
+        at = result.times_h[j : j + 1]
+        ca = (a.scores[:, j] - a.baseline)[a.simulation.ok & a.observed(at)[:, 0]]  # observed at the visit
+        cb = (b.scores[:, j] - b.baseline)[b.simulation.ok & b.observed(at)[:, 0]]
         p = stats.ttest_ind(ca, cb, equal_var=False).pvalue if ca.size > 1 and cb.size > 1 else np.nan
         contrasts.append({**c, "p_welch": float(p) if np.isfinite(p) else None})
     summary["contrasts"] = contrasts

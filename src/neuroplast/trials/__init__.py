@@ -1,13 +1,19 @@
-"""In-silico trials: spec, arms, visits, endpoints, statistics, comparison with published data."""
+"""In-silico trials: spec, arms, visits, endpoints, dropout, analyses, comparison with published data."""
 
+from .design import AnalysisSpec, DropoutSpec
+from .dropout import Dropout
 from .run import ArmResult, TrialResult, run_trial
 from .spec import TrialSpec, load_spec, parse_spec
-from .summary import ArmSummary, Contrast, TimepointSummary, TrialSummary
+from .summary import ArmSummary, BinaryContrast, Contrast, TimepointSummary, TrialSummary
 
 __all__ = [
+    "AnalysisSpec",
     "ArmResult",
     "ArmSummary",
+    "BinaryContrast",
     "Contrast",
+    "Dropout",
+    "DropoutSpec",
     "TimepointSummary",
     "TrialResult",
     "TrialSpec",

@@ -11,18 +11,21 @@ import pandas as pd
 from .. import __version__
 from .._errors import PatientStatus
 from ..catalog import CLINIC_DRUGS
-from ..cohort import rating_noise, sample_cohort
+from ..cohort import dropout_draws, rating_noise, sample_cohort
 from ..conditions.safety import extra_safety
 from ..engine import Engine, Tsit5
 from ..instruments import INSTRUMENTS as SCALES
 from ..simulation import PopulationModel, Simulation, default_model, simulate
 from . import stats
+from .contrasts import ArmScores, n_analysed, pair_contrasts
+from .design import resolve_method
+from .dropout import Dropout, adverse_severity, draw_dropout, lack_of_efficacy, nobody_leaves, reason_counts
 from .spec import TrialSpec
 from .summary import (
     ArmSummary,
     Baseline,
     BrainSummary,
-    Contrast,
+    DropoutSummary,
     RelapseSummary,
     SafetySummary,
     TimepointSummary,
@@ -41,8 +44,15 @@ intranasal esketamine (spravato_label_monitoring_2h), 30 min after other doses (
 class ArmResult:
     name: str
     simulation: Simulation
-    scores: np.ndarray  # (n, T) observed on the primary scale
+    scores: np.ndarray  # (n, T) rated on the primary scale at every saved time, had the patient stayed
     baseline: np.ndarray  # (n,)
+    dropout: Dropout | None = None  # None: nobody leaves
+
+    def observed(self, times_h) -> np.ndarray:
+        """(n, len(times_h)): whether each patient is observed at each time (every one without dropout)."""
+        if self.dropout is None:
+            return np.ones((len(self.baseline), len(times_h)), bool)
+        return self.dropout.observed(times_h)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +117,9 @@ def run_trial(
     tps = spec.timepoints_h()
     resp, remis = t.endpoints.response, spec.remission_threshold()
     follow = spec.follow_up_h()
+    method = resolve_method(t.dropout, t.analysis)
+    tp_idx = [int(np.searchsorted(ts, h)) for _, h in tps]
+    tp_h = np.array([h for _, h in tps])
 
     arms, rows, summary_arms = {}, [], {}
     for name, regimen in regimens.items():
@@ -125,24 +138,44 @@ def run_trial(
         sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
         scores = observe(sim, t.scale, model.values, seed=seed, arm=name)
         baseline = scores[:, 0]
-        arms[name] = ArmResult(name, sim, scores, baseline)
+        drop = None
+        if t.dropout is not None:
+            drop = draw_dropout(
+                t.dropout,
+                dropout_draws(seed, name, len(cohort)),
+                visits_h=tp_h,
+                lack=lack_of_efficacy(baseline, scores[:, tp_idx], resp),
+                times_h=ts,
+                adverse=adverse_severity(sim.readouts),
+                first_end_h=min((e.time_h + e.duration_h for e in regimen.events), default=0.0),
+                end_h=float(ts[-1]),
+            )
+        arms[name] = arm_result = ArmResult(name, sim, scores, baseline, drop)
         ok = sim.ok
-        tp_idx = [int(np.searchsorted(ts, h)) for _, h in tps]
+        seen = arm_result.observed(ts)
         timepoints = [
             TimepointSummary(
                 time=label,
                 time_h=float(h),
-                **stats.arm_timepoint(baseline[ok], scores[ok, j], response=resp, remission=remis),
+                **_arm_timepoint(baseline, scores[:, j], ok & seen[:, j], resp, remis, drop is not None),
                 **_brain_at(sim, ok, j),
+                n_observed=int((ok & seen[:, j]).sum()),
             )
             for (label, h), j in zip(tps, tp_idx)
         ]
-        rel, per_patient_rel = _relapse(ts, scores, baseline, ok, regimen.last_dose_h, follow, resp)
+        rel, per_patient_rel = _relapse(
+            ts, np.where(seen, scores, np.nan), baseline, ok, regimen.last_dose_h, follow, resp
+        )
         safety, per_patient_safety = _safety(sim, ok)
         extra_safety(sim, ok, model.values, safety, per_patient_safety)  # conditions: new keys only
+        left = nobody_leaves(len(ok)) if drop is None else drop
         summary_arms[name] = ArmSummary(
             n=int(ok.sum()),
             n_failed=int((~ok).sum()),
+            n_dropped=int((ok & left.left).sum()),
+            n_dropped_after_first_dose=int((ok & left.after_first_dose).sum()),
+            dropped_reasons={} if drop is None else reason_counts(drop, ok),
+            n_analysed=n_analysed(_arm_scores(arm_result, tp_idx, ts), tp_h, method),
             baseline=Baseline(
                 mean=float(np.mean(baseline[ok])),
                 sd=float(np.std(baseline[ok], ddof=1)) if ok.sum() > 1 else 0.0,
@@ -157,39 +190,69 @@ def run_trial(
         df["status"] = [PatientStatus(s).name for s in sim.status]
         df["baseline_score"] = baseline
         for (label, _), j in zip(tps, tp_idx):
-            df[f"score_{label}"] = scores[:, j]
-            df[f"change_{label}"] = scores[:, j] - baseline
-            df[f"response_{label}"] = (scores[:, j] - baseline) <= -resp * baseline
+            rated = scores[:, j] if drop is None else np.where(seen[:, j], scores[:, j], np.nan)
+            df[f"score_{label}"] = rated
+            df[f"change_{label}"] = rated - baseline
+            responded = (rated - baseline) <= -resp * baseline
+            if drop is not None:  # not rated: unknown (NA), not a non-responder
+                responded = pd.array(responded, dtype="boolean")
+                responded[~seen[:, j]] = pd.NA
+            df[f"response_{label}"] = responded
         for k, v in {**per_patient_rel, **per_patient_safety}.items():
             df[k] = v
+        if drop is not None:
+            df["dropout_h"] = np.where(drop.left, drop.left_h, np.nan)
+            df["dropout_reason"] = drop.reason.astype(str)
+            df["dropped_after_first_dose"] = drop.after_first_dose
         rows.append(df)
 
     contrasts = []
     names = list(arms)
+    scored = {name: _arm_scores(arms[name], tp_idx, ts) for name in names}
+    labels = [label for label, _ in tps]
     for a_i in range(len(names)):
         for b_i in range(a_i + 1, len(names)):
-            a, b = arms[names[a_i]], arms[names[b_i]]
-            for label, h in tps:
-                j = int(np.searchsorted(ts, h))
-                ca = (a.scores[:, j] - a.baseline)[a.simulation.ok]
-                cb = (b.scores[:, j] - b.baseline)[b.simulation.ok]
-                if ca.size < 2 or cb.size < 2:
-                    continue
-                c = stats.contrast(
-                    ca, cb, ca <= -resp * a.baseline[a.simulation.ok], cb <= -resp * b.baseline[b.simulation.ok]
-                )
-                contrasts.append(Contrast(arms=(names[a_i], names[b_i]), time=label, **c))
+            first, second = names[a_i], names[b_i]
+            contrasts += pair_contrasts(
+                first,
+                second,
+                scored[first],
+                scored[second],
+                labels,
+                tp_h,
+                method=method,
+                response=resp,
+                remission=remis,
+            )
 
+    extra = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
     summary = TrialSummary(
         trial=t.id,
         scale=t.scale,
         seed=seed,
         neuroplast_version=__version__,
+        analysis=method,
+        **extra,
         arms=summary_arms,
         contrasts=contrasts,
     )
     patients = pd.concat(rows, ignore_index=True)
     return TrialResult(spec, summary, patients, arms, ts)
+
+
+def _arm_scores(arm: ArmResult, tp_idx, ts) -> ArmScores:
+    """The arm's finished patients at the spec's timepoints, NaN where not observed (the analyses' input)."""
+    ok = arm.simulation.ok
+    s = np.where(arm.observed(ts[tp_idx]), arm.scores[:, tp_idx], np.nan)
+    return ArmScores(arm.baseline[ok], s[ok])
+
+
+def _arm_timepoint(baseline, score, sel, resp, remis, dropout: bool) -> dict:
+    """Scores and rates at one visit over the patients ``sel`` (finished and observed there); NaN for none."""
+    if dropout and not sel.any():
+        keys = ("mean_score", "mean_change", "sd_change", "response_rate", "remission_rate")
+        return dict.fromkeys(keys, float("nan"))
+    return stats.arm_timepoint(baseline[sel], score[sel], response=resp, remission=remis)
 
 
 def _brain_at(sim: Simulation, ok, j) -> dict:
@@ -222,7 +285,9 @@ def _brain(sim: Simulation, ok) -> dict:
 
 
 def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
-    """Responders 24 h after the last dose; relapse = first daily visit no longer meeting response."""
+    """Responders 24 h after the last dose; relapse = first daily visit no longer meeting response. ``scores``
+    is NaN where a patient was not observed (after leaving): a responder who leaves before relapsing is
+    censored at the last visit observed."""
     n = scores.shape[0]
     days = np.full(n, np.nan)
     relapsed = np.zeros(n, bool)
@@ -235,17 +300,19 @@ def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
         }
     visits = last_dose_h + 24.0 * np.arange(1, int(follow_h // 24) + 1)
     idx = np.searchsorted(ts, visits)
-    meets = (scores[:, idx] - baseline[:, None]) <= -resp * baseline[:, None]
-    responder = meets[:, 0] & ok
+    seen = np.isfinite(scores[:, idx])
+    with np.errstate(invalid="ignore"):
+        meets = (scores[:, idx] - baseline[:, None]) <= -resp * baseline[:, None]
+    responder = meets[:, 0] & seen[:, 0] & ok
     for p in np.flatnonzero(responder):
-        lost = np.flatnonzero(~meets[p, 1:])
+        lost = np.flatnonzero(seen[p, 1:] & ~meets[p, 1:])
         if lost.size:
             relapsed[p] = True
             days[p] = float(visits[1 + lost[0]] - last_dose_h) / 24.0
         else:
-            days[p] = float(visits[-1] - last_dose_h) / 24.0
+            days[p] = float(visits[np.flatnonzero(seen[p])[-1]] - last_dose_h) / 24.0
     med = stats.relapse(days[responder], relapsed[responder])
-    n_ok = max(int(ok.sum()), 1)
+    n_ok = max(int((ok & seen[:, 0]).sum()), 1)
     return (
         {
             "responders_at_last_dose": float(responder.sum() / n_ok),

@@ -21,6 +21,7 @@ from ..evidence import study_ids
 from ..evidence.targets import TARGETS
 from ..instruments import INSTRUMENTS as SCALES
 from ..regimen import MAX_TRIAL_H, Regimen, build_regimen
+from .design import AnalysisSpec, DropoutSpec
 
 MAX_FILE_BYTES = 1_000_000
 """The largest trial file read (a trial is a few kilobytes)."""
@@ -107,6 +108,8 @@ class TrialInfo(_Strict):
     endpoints: EndpointsSpec
     compare_with: list[str] = []  # extension: published study ids drawn over the simulation
     allow_long: bool = False  # extension: simulate trials longer than 5 years
+    dropout: DropoutSpec | None = None  # absent: nobody leaves
+    analysis: AnalysisSpec | None = None  # absent: MMRM with dropout, else Welch on every patient
 
 
 class TrialSpec(_Strict):

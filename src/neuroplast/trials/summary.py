@@ -3,9 +3,11 @@ as ``result.summary`` and what ``neuroplast trial`` writes.
 
 Layout of the document (every key below, nothing else)::
 
-    {"trial", "scale", "seed", "neuroplast_version",
-     "arms": {<arm name>: {"n", "n_failed", "baseline", "timepoints": [...], "relapse", "safety", "brain"}},
-     "contrasts": [{"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d"}, ...]}
+    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout",
+     "arms": {<arm name>: {"n", "n_failed", "n_dropped", "n_dropped_after_first_dose", "dropped_reasons",
+                           "n_analysed", "baseline", "timepoints": [...], "relapse", "safety", "brain"}},
+     "contrasts": [{"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d", "method",
+                    "data", "p_value", "n_analysed", "response", "remission", "note"?}, ...]}
 
 Conventions that hold throughout:
 
@@ -14,10 +16,15 @@ Conventions that hold throughout:
   so an improvement is negative.
 * Times are hours from each arm's first dose or session (``time_h``), with the spec's label (``time``).
 * Means, rates and shares are over the patients whose solve succeeded (``n``); failed patients are
-  counted in ``n_failed`` and never averaged. Rates and shares are fractions from 0 to 1.
+  counted in ``n_failed`` and never averaged. Rates and shares are fractions from 0 to 1. In a trial with
+  dropout (``[trial.dropout]``) the scores, rates and relapse at a visit are over the patients observed there
+  (``n_observed``); safety and the brain read-outs describe every simulated patient, who is simulated on the
+  assigned treatment to the end whether observed or not.
 * Contrasts compare the first arm named with the second: ``mean_difference`` is first minus second (in
   change from baseline); ``cohens_d`` is positive when the first arm improved more; ``odds_ratio_response``
-  is the odds of response in the first arm over the second.
+  is the odds of response in the first arm over the second. Each says the analysis that gave it
+  (``method``, ``data``: docs/analysis.md).
+* Keys added after the first ``summary.json`` files were written have defaults, so older files still parse.
 * A number that cannot be computed because no patient of the arm finished is NaN here and ``null`` in the
   JSON (type :data:`Mean`); a number that is undefined for a reason of its own (median not reached, no
   follow-up) is ``None`` / ``null``. A key marked *optional* is absent from the JSON when it does not
@@ -89,6 +96,9 @@ class TimepointSummary(_Document):
     hippocampal_volume_pct: float | None = None
     plasticity_window: float | None = None
     learning: float | None = None
+    n_observed: int | None = None
+    """Patients observed (rated) at this visit: ``n`` less those who left before it; the scores and rates above
+    are over them. ``None`` in files written before dropout was simulated."""
 
 
 class RelapseSummary(_Document):
@@ -163,10 +173,20 @@ class BrainSummary(_Document):
 
 class ArmSummary(_Document):
     """One arm: patient counts, baseline, one entry per spec timepoint (in spec order), relapse, safety,
-    slow scales. ``n`` patients finished, ``n_failed`` did not (solver failure; see ``patients.parquet``)."""
+    slow scales. ``n`` patients finished, ``n_failed`` did not (solver failure; see ``patients.parquet``).
+
+    Of the ``n``, ``n_dropped`` left the trial (``n_dropped_after_first_dose`` of them right after the first
+    dose), counted by reason in ``dropped_reasons`` (``adverse event``, ``lack of efficacy``, ``other``; empty
+    without ``[trial.dropout]``); ``n_analysed`` patients enter the arm's primary analysis at the last
+    timepoint (``summary.analysis``: docs/analysis.md).
+    """
 
     n: int
     n_failed: int
+    n_dropped: int = 0
+    n_dropped_after_first_dose: int = 0
+    dropped_reasons: dict[str, int] = {}
+    n_analysed: int | None = None
     baseline: Baseline
     timepoints: list[TimepointSummary]
     relapse: RelapseSummary
@@ -181,13 +201,36 @@ class ArmSummary(_Document):
         raise KeyError(f"no timepoint {time!r}; timepoints: {', '.join(tp.time for tp in self.timepoints)}")
 
 
+class BinaryContrast(_Document):
+    """Response or remission, first arm against the second, by logistic regression on the arm
+    (``trials.analysis.logistic``, no covariate): ``odds_ratio`` of the first arm over the second with its Wald
+    ``ci95`` and two-sided ``p_value``; ``method`` ``logistic``, or ``haldane`` when an arm has no or only
+    responders (0.5 added to every cell)."""
+
+    odds_ratio: Mean
+    ci95: tuple[Mean, Mean]
+    p_value: Mean
+    method: str
+
+    def reversed(self) -> BinaryContrast:
+        lo, hi = self.ci95
+        return BinaryContrast(odds_ratio=1.0 / self.odds_ratio, ci95=(1.0 / hi, 1.0 / lo), p_value=self.p_value,
+                              method=self.method)  # fmt: skip
+
+
 class Contrast(_Document):
     """The first arm of ``arms`` against the second at one visit, on change from baseline.
 
     ``mean_difference``: first minus second (points of the scale; negative when the first arm improved
-    more), with ``ci95``, its Welch 95 % confidence interval (low, high). ``odds_ratio_response``: odds of
-    response in the first arm over the second (Haldane-Anscombe correction when a cell is empty).
-    ``cohens_d``: standardised by the pooled SD, positive when the first arm improved more.
+    more), with ``ci95``, its 95 % confidence interval (low, high), and the two-sided ``p_value``, all from the
+    analysis named by ``method`` (``welch``: Welch's t-test on the change; ``ancova``: ANCOVA on baseline;
+    ``mmrm``: the mixed model for repeated measures) on the data set ``data`` (``observed``: the patients
+    observed at the visit, every patient without dropout; ``locf``; ``completers``); docs/analysis.md.
+    ``n_analysed``: the patients of each arm in that analysis. ``odds_ratio_response``: odds of response in the
+    first arm over the second on the same data (Haldane-Anscombe correction when a cell is empty), with
+    ``response`` and ``remission`` from logistic regression (:class:`BinaryContrast`). ``cohens_d``: the
+    observed changes' difference of means over their pooled SD, positive when the first arm improved more.
+    *Optional* ``note``: why an analysis could not be estimated (its numbers are then NaN / ``null``).
     """
 
     arms: tuple[str, str]
@@ -196,29 +239,59 @@ class Contrast(_Document):
     ci95: tuple[Mean, Mean]
     odds_ratio_response: Mean
     cohens_d: Mean
+    method: str = "welch"
+    data: str = "observed"
+    p_value: Mean = math.nan
+    n_analysed: tuple[int, int] | None = None
+    response: BinaryContrast | None = None
+    remission: BinaryContrast | None = None
+    note: str | None = None
 
     def reversed(self) -> Contrast:
         """The same comparison read the other way round (second arm against the first)."""
         lo, hi = self.ci95
-        return Contrast(
-            arms=(self.arms[1], self.arms[0]),
-            time=self.time,
-            mean_difference=-self.mean_difference,
-            ci95=(-hi, -lo),
-            odds_ratio_response=1.0 / self.odds_ratio_response,
-            cohens_d=-self.cohens_d,
-        )
+        fields: dict[str, Any] = {
+            "arms": (self.arms[1], self.arms[0]),
+            "time": self.time,
+            "mean_difference": -self.mean_difference,
+            "ci95": (-hi, -lo),
+            "odds_ratio_response": 1.0 / self.odds_ratio_response,
+            "cohens_d": -self.cohens_d,
+            "method": self.method,
+            "data": self.data,
+            "p_value": self.p_value,
+            "n_analysed": None if self.n_analysed is None else (self.n_analysed[1], self.n_analysed[0]),
+            "response": None if self.response is None else self.response.reversed(),
+            "remission": None if self.remission is None else self.remission.reversed(),
+            "note": self.note,
+        }
+        return Contrast(**{k: v for k, v in fields.items() if k in self.model_fields_set or k in _REQUIRED})
+
+
+_REQUIRED = {"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d"}
+
+
+class DropoutSummary(_Document):
+    """The trial's ``[trial.dropout]`` as run: probabilities (0-1) and the informative weight (0-1)."""
+
+    after_first_dose: float
+    per_week: float
+    informative: float
 
 
 class TrialSummary(_Document):
     """A whole trial: its id, primary scale, seed, the package version that ran it, every arm (in spec
     order) and a contrast for every pair of arms (in spec order, first against later) at every timepoint
-    where both arms have at least two finished patients. See the module docstring for the conventions."""
+    where both arms have at least two patients analysed. ``analysis``: the ``[trial.analysis]`` method used
+    (``observed``: Welch's t-test, the default without dropout); ``dropout``: the dropout model, ``None``
+    when nobody leaves. See the module docstring for the conventions."""
 
     trial: str
     scale: str
     seed: int
     neuroplast_version: str
+    analysis: str = "observed"
+    dropout: DropoutSummary | None = None
     arms: dict[str, ArmSummary]
     contrasts: list[Contrast]
 
@@ -237,8 +310,10 @@ class TrialSummary(_Document):
 __all__ = [
     "ArmSummary",
     "Baseline",
+    "BinaryContrast",
     "BrainSummary",
     "Contrast",
+    "DropoutSummary",
     "Mean",
     "RelapseSummary",
     "SafetySummary",
