@@ -32,6 +32,7 @@ SLOW = {
     "exercise_vs_usual_care",
     "oral_ketamine_maintenance",
     "repeated_infusions",
+    "repeated_vs_single_ketamine_dropout",
     "ssri_vs_placebo",
 }
 """Examples that each compile a kernel of their own (12-28 s each on a 2-core CPU; all 17 together about 160 s):
