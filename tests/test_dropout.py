@@ -2,7 +2,7 @@
 
 Each test names its oracle. The rate tests draw dropout for 2,000 patients from the trial's own streams without
 simulating them: with ``informative = 0`` who leaves does not depend on the trajectories, so the draws are the
-trial's (checked against a run in ``test_trial_dropout_is_the_drawn_one``).
+trial's (``test_trial_dropout_is_the_drawn_one`` checks a run against them).
 """
 
 from __future__ import annotations
@@ -155,6 +155,10 @@ def test_trial_dropout_is_the_drawn_one(with_dropout):
             assert tp.n_observed == int((~(rows.dropout_h < tp.time_h)).sum())
             assert tp.mean_score == pytest.approx(rows.loc[seen, f"score_{tp.time}"].mean(), rel=1e-12)
     assert s.arms["ketamine"].n_dropped > 0
+    # saline has no adverse effect (a = 0) and the first-dose decision reads no efficacy: the multiplier is
+    # 1, so who leaves after the first dose is exactly who drew below after_first_dose in the arm's own stream
+    saline = p[p.arm == "saline"].dropped_after_first_dose.to_numpy()
+    assert np.array_equal(saline, dropout_draws(5, "saline", N)[:, 0] < DROPOUT["after_first_dose"])
     small = run_trial(spec_with(dropout=DROPOUT), n_per_arm=N - 5).patients  # same padded batch: no compile
     for name in s.arms:
         a, b = small[small.arm == name], p[p.arm == name].iloc[: N - 5]
