@@ -692,7 +692,7 @@ def export_nonmem(
 
     Each arm is given to the typical patient (``n_patients = 0``, one ID per arm) or to
     ``n_patients`` virtual patients drawn from the trial's population and inclusion criteria
-    (seed ``seed + arm index``). Dose records carry AMT in mg for the patient's weight and RATE in
+    (the trial's streams: seed and arm name, as ``neuroplast trial`` draws them). Dose records carry AMT in mg for the patient's weight and RATE in
     mg/h (0 for a non-IV bolus); EVID=0 records carry the simulated read-outs at ``times_h`` (h from
     the arm's first dose) as DV, exact unless ``error_cv`` > 0 adds log-normal proportional error.
     ``analytes`` default to the plasma concentration of each drug of the arm (ketamine family:
@@ -730,7 +730,8 @@ def export_nonmem(
                 model.cvs,
                 spec.trial.population,
                 n_patients,
-                seed=seed + i_arm,
+                seed=seed,
+                arm=name,
                 inclusion=spec.inclusion(),
                 scale=spec.trial.scale,
             )
