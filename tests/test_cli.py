@@ -1,6 +1,7 @@
 """CLI end to end on small cohorts, and the bad-input contract (exit 2, one line, nothing written)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,11 +72,11 @@ def test_trial_end_to_end(tmp_path):
     )
     ds.close()
     html = (out / "report.html").read_text()
-    assert (
-        "not a medical device" in html
-        and "data:image/png;base64" in html
-        and "http" not in html.replace("http-equiv", "")
-    )
+    # no link out of the page; the embedded figures' base64 text is left out of the search: it spells "http" by
+    # chance (64^-4 per position: about once in 17 MB of it, so in a few % of reports)
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+    assert "not a medical device" in html and "data:image/png;base64" in html
+    assert "http" not in text.replace("http-equiv", "")
     assert not list(tmp_path.glob(".run.tmp-*"))
 
 
