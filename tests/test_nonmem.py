@@ -134,7 +134,7 @@ def test_round_trip_cohort(spec, tmp_path, model):
     data = read_nonmem(path)
     assert len(data.individuals) == 6 and set(df["ARM"]) == {1, 2}
     regimens = spec.regimens()
-    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 3, seed=5)  # the iv arm's seed: seed + arm index 0
+    cohort = npl.sample_cohort(model.values, model.cvs, "trd", 3, seed=5, arm="iv")  # the trial's streams of arm iv
     for k, ind in enumerate(data.individuals):
         name = "iv" if k < 3 else "nasal"
         _same_doses(ind.regimen, regimens[name], ind.weight_kg)
