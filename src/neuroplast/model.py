@@ -145,6 +145,7 @@ class TableColumns:
 
 TABLE = TableColumns()
 
+
 class Model(eqx.Module):
     ketamine: KetaminePK
     midazolam: MidazolamPK
