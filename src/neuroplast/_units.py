@@ -52,11 +52,10 @@ WEIGHT_UNITS = {"kg": "kilogram", "g": "gram", "lb": "pound", "lbs": "pound"}
 
 KINDS = {
     "time": (TIME_UNITS, "hour", "s, min, h, d, week, month, y", 'e.g. "40 min", "2 h" or "7 d"'),
-    "mass": (MASS_UNITS, "milligram", "ng, ug, mg, g", 'e.g. "35 mg"'),
     "weight": (WEIGHT_UNITS, "kilogram", "kg, g, lb", 'e.g. "70 kg"'),
 }
-"""Each kind of quantity: its units, the internal unit it is returned in (h, mg, kg), the units named in an error
-and an example."""
+"""Each kind of :func:`parse_quantity`: its units, the internal unit it is returned in (h, kg), the units named in
+an error and an example (a dose's amount is :func:`parse_amount`'s)."""
 
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits: "５ mg", "٥ mg" refused
 _TEXT = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<unit>[^\s\d.,+-]\S*?(?:\s*/\s*\S+)?)")
@@ -89,7 +88,7 @@ _NUMBER_ONLY = re.compile(_NUMBER)
 def parse_quantity(text: object, kind: str, *, field: str) -> float:
     """Parse a user quantity string and return its magnitude in the internal unit of ``kind``.
 
-    ``kind`` is one of ``"time"`` (→ h), ``"mass"`` (→ mg, a dose) or ``"weight"`` (→ kg, a body weight).
+    ``kind`` is ``"time"`` (→ h) or ``"weight"`` (→ kg, a body weight); a dose's amount is :func:`parse_amount`.
     The text is one finite number and one unit of :data:`KINDS`'s list for that kind, nothing else; anything
     else raises :class:`NeuroplastInputError` naming ``field`` and the text as written.
     """

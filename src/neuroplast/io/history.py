@@ -237,18 +237,17 @@ def _finish(
         raise NeuroplastInputError("body weight is missing (needed for the drug's pharmacokinetics)", field="weight")
     if female is None:
         raise NeuroplastInputError("sex is missing (female/male; needed for ketamine clearance)", field="sex")
-    _ceilings(doses, weight, allow_high_dose)
+    _ceilings(doses, allow_high_dose)
     return PatientHistory(tuple(obs), tuple(doses), float(weight), bool(female), age)
 
 
-def _ceilings(doses: list[DoseRecord], weight_kg: float, allow_high_dose: bool) -> None:
+def _ceilings(doses: list[DoseRecord], allow_high_dose: bool) -> None:
     """The history's doses within any 24 h, added up against their ceilings (per administration is checked as
-    each dose is read)."""
-    t0 = min((d.time for d in doses), default=None)
+    each dose is read; a dose in mg is compared per 70 kg, as in a trial file)."""
     given = []
     for d in doses:
+        hours = (d.time - doses[0].time).total_seconds() / 3600.0  # check_window sorts; the origin is any time
         for x in _dose_checks(d.drug, d.route, d.amount, d.duration, d.where, True):
-            hours = (d.time - t0).total_seconds() / 3600.0 if t0 is not None else 0.0
             given.append((dataclasses.replace(x, time_h=x.time_h + hours), d))
     try:
         check_window([(x, d.where) for x, d in given], allow_high_dose=allow_high_dose)
