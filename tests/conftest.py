@@ -1,9 +1,16 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import neuroplast as npl
+from neuroplast.engine import kernels
 
-npl.engine.configure()  # as the CLI does: float64, XLA's CPU options, the allocator, Equinox's checks as NaN
+# As the CLI does (cli._setup): float64, XLA's CPU options, the allocator, Equinox's checks as NaN; and the CLI's
+# kernel store, so the tests of every worker and the CLI processes they start compile each kernel once between them.
+npl.engine.configure()
+kernels.use_cache(os.environ.get("NEUROPLAST_CACHE", str(Path.home() / ".cache" / "neuroplast" / "jax")))
 
 
 @pytest.fixture(scope="session")

@@ -2,21 +2,15 @@
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import xarray as xr
 
+from .cli_run import cli, invoke
+
 EXAMPLE = Path(__file__).parents[1] / "examples" / "ketamine_vs_midazolam.toml"
-
-
-def cli(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "neuroplast.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
 
 
 def test_trial_end_to_end(tmp_path):
@@ -90,13 +84,13 @@ def test_high_dose_needs_override(tmp_path, args, field):
     spec = tmp_path / "high.toml"
     spec.write_text(EXAMPLE.read_text().replace('amount = "0.5 mg/kg"', 'amount = "2 mg/kg"'))
     out = tmp_path / "out"
-    r = cli("trial", str(spec), "--n-per-arm", "8", "--out", str(out))
-    assert r.returncode == 2
+    r = invoke("trial", spec, "--n-per-arm", "8", "--out", out)
+    assert r.exit_code == 2
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert "arm[0].dose[0].amount" in r.stderr and "'2 mg/kg'" in r.stderr and "--allow-high-dose" in r.stderr
     assert not out.exists()
-    r = cli("trial", str(spec), "--n-per-arm", "8", "--out", str(out), *args)
-    assert r.returncode == 0, r.stderr
+    r = invoke("trial", spec, "--n-per-arm", "8", "--out", out, *args)
+    assert r.exit_code == 0, (r.stderr, r.exception)
 
 
 @pytest.mark.parametrize(
@@ -113,22 +107,17 @@ def test_high_dose_needs_override(tmp_path, args, field):
         ("[trial.endpoints]", "[trial.endpoints", "malformed TOML"),
     ],
 )
-def test_bad_input_one_line_exit_2(tmp_path, monkeypatch, old, new, expect):
+def test_bad_input_one_line_exit_2(tmp_path, old, new, expect):
     """Each bad field: exit status 2, one line on stderr naming the file and the field, nothing in --out. Run in
     this process (typer's runner: the command's own code, exit code and streams; the refusal comes before any
     simulation, so a process per case would only add a JAX import each); ``test_bad_input_in_a_real_process``
     checks the same through a real process."""
-    from typer.testing import CliRunner
-
-    from neuroplast import cli as cli_module
-
-    monkeypatch.setattr(cli_module, "_setup", lambda: None)  # no process tuning or kernel cache for the test process
     text = EXAMPLE.read_text()
     assert old in text
     spec = tmp_path / "bad.toml"
     spec.write_text(text.replace(old, new, 1))
     out = tmp_path / "out"
-    r = CliRunner().invoke(cli_module.app, ["trial", str(spec), "--out", str(out)])
+    r = invoke("trial", spec, "--out", out)
     assert r.exit_code == 2, (r.stdout, r.stderr, r.exception)
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert str(spec) in r.stderr and expect in r.stderr
@@ -145,33 +134,33 @@ def test_bad_input_in_a_real_process(tmp_path):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    r = cli("trial", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o"))
-    assert r.returncode == 2 and "nope.toml" in r.stderr and "Traceback" not in r.stderr
+    r = invoke("trial", tmp_path / "nope.toml", "--out", tmp_path / "o")
+    assert r.exit_code == 2 and "nope.toml" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_simulate_one_patient(tmp_path):
     out = tmp_path / "sim"
-    r = cli("simulate", str(EXAMPLE), "--arm", "ketamine", "--weight", "90", "--days", "10", "--out", str(out))
-    assert r.returncode == 0, r.stderr
+    r = invoke("simulate", EXAMPLE, "--arm", "ketamine", "--weight", "90", "--days", "10", "--out", out)
+    assert r.exit_code == 0, (r.stderr, r.exception)
     ds = xr.open_dataset(out / "trajectories.nc", engine="h5netcdf")
     assert ds.sizes["patient"] == 1 and float(ds["time_h"].max()) == 240.0
     assert float(ds["ketamine_plasma"].max()) > 100
     ds.close()
     assert (out / "report.html").exists()
-    r = cli("simulate", str(EXAMPLE), "--arm", "nope", "--out", str(tmp_path / "x"))
-    assert r.returncode == 2 and "--arm" in r.stderr
+    r = invoke("simulate", EXAMPLE, "--arm", "nope", "--out", tmp_path / "x")
+    assert r.exit_code == 2 and "--arm" in r.stderr
 
 
 def test_params_lists_sources():
-    r = cli("params", "--scale", "receptors")
-    assert r.returncode == 0
+    r = invoke("params", "--scale", "receptors")
+    assert r.exit_code == 0
     assert "ki_s_ket" in r.stdout and "B01" in r.stdout
 
 
 def test_help_is_useful():
     for cmd in ("demo", "simulate", "trial", "validate", "params"):
-        r = cli(cmd, "--help")
-        assert r.returncode == 0 and "Usage" in r.stdout
+        r = invoke(cmd, "--help")
+        assert r.exit_code == 0 and "Usage" in r.stdout
 
 
 def test_demo_end_to_end(tmp_path):

@@ -5,8 +5,6 @@ Oracles: the symptom map's defining identities (baseline -> 1, health -> 0), the
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,8 @@ from neuroplast.conditions import _symptoms
 from neuroplast.instruments import INSTRUMENTS as SCALES
 from neuroplast.parameters.conditions import FITTED_PATH, FREE
 from neuroplast.trials import load_spec, parse_spec, run_trial
+
+from .cli_run import invoke
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 CONDITION_EXAMPLES = sorted(p for m in conditions.MODULES for p in EXAMPLES.glob(f"{m.NAME}_*.toml"))
@@ -91,13 +91,8 @@ def test_scale_population_mismatch_is_one_line_exit_2(tmp_path):
     spec = tmp_path / "bad.toml"
     spec.write_text(text.replace('scale = "PDD"', 'scale = "YBOCS"', 1))
     out = tmp_path / "out"
-    r = subprocess.run(
-        [sys.executable, "-m", "neuroplast.cli", "trial", str(spec), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert r.returncode == 2, r.stderr
+    r = invoke("trial", spec, "--out", out)
+    assert r.exit_code == 2, r.stderr
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert "trial.scale" in r.stderr and "YBOCS" in r.stderr and str(spec) in r.stderr
     assert not out.exists()

@@ -2,8 +2,6 @@
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -15,6 +13,8 @@ from neuroplast.forecast import data as fdata
 from neuroplast.forecast.patient import PatientModel, patient_cohort
 from neuroplast.io.history import read_history
 from neuroplast.scales.symptoms import crosswalk
+
+from .cli_run import cli, invoke
 
 EX = Path(__file__).parents[1] / "examples"
 NOW = dt.datetime(2026, 10, 24, 12, tzinfo=dt.UTC)
@@ -127,10 +127,6 @@ def test_nuts_recovers_a_virtual_patient_and_reports_its_diagnostics(example):
     assert (d["r_hat_max"] > 1.05) == any("R-hat" in w for w in d["warnings"])
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "neuroplast.cli", *args], capture_output=True, text=True, timeout=900)
-
-
 @pytest.mark.slow
 def test_cli_forecast_end_to_end(tmp_path):
     out = tmp_path / "fc"
@@ -198,8 +194,8 @@ def test_cli_forecast_bad_history_writes_nothing(tmp_path):
         "score,2026-01-05T08:30,PHQ9,31,,\n"
     )
     out = tmp_path / "never"
-    r = cli("forecast", str(bad), "--now", "2026-10-24T12:00", "--out", str(out))
-    assert r.returncode == 2 and "row 4" in r.stderr and "31" in r.stderr and "out of range" in r.stderr
+    r = invoke("forecast", bad, "--now", "2026-10-24T12:00", "--out", out)
+    assert r.exit_code == 2 and "row 4" in r.stderr and "31" in r.stderr and "out of range" in r.stderr
     assert not out.exists()
 
 

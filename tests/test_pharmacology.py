@@ -8,7 +8,7 @@ import pytest
 
 from neuroplast.trials import load_spec, run_trial
 
-from .test_cli import cli
+from .cli_run import invoke
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
@@ -33,12 +33,12 @@ def test_pk_command_json_per_species(tmp_path):
     """`neuroplast pk --json`: one object keyed by species with the four NCA keys; esketamine's
     Tmax after the last of three devices (10 min) lies in the label's 20-40 min and its terminal
     half-life in 7-12 h (spravato_label_esketamine_pk). A placebo arm has no species."""
-    r = cli("pk", str(EXAMPLES / "esketamine_dose_finding.toml"), "--json")
-    assert r.returncode == 0, r.stderr
+    r = invoke("pk", str(EXAMPLES / "esketamine_dose_finding.toml"), "--json")
+    assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout) == {}  # the first arm is the placebo spray
     (tmp_path / "esk.toml").write_text(ESKETAMINE_84)
-    r = cli("pk", str(tmp_path / "esk.toml"), "--json", "--weight", "70000 g")
-    assert r.returncode == 0, r.stderr
+    r = invoke("pk", str(tmp_path / "esk.toml"), "--json", "--weight", "70000 g")
+    assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out) == {"esketamine", "norketamine"}
     for v in out.values():
@@ -48,22 +48,22 @@ def test_pk_command_json_per_species(tmp_path):
 
 
 def test_pk_command_racemate_reports_enantiomers_and_metabolites():
-    r = cli("pk", str(EXAMPLES / "ketamine_vs_midazolam.toml"), "--json")
+    r = invoke("pk", str(EXAMPLES / "ketamine_vs_midazolam.toml"), "--json")
     out = json.loads(r.stdout)
     assert {"ketamine", "esketamine", "arketamine", "norketamine", "hnk"} <= set(out)
     k = out["ketamine"]
     assert k["cmax_ng_per_ml"] == pytest.approx(
         out["esketamine"]["cmax_ng_per_ml"] + out["arketamine"]["cmax_ng_per_ml"], rel=0.02
     )  # peaks at the same sample, (S) slightly lower
-    assert r.returncode == 0
+    assert r.exit_code == 0
 
 
 @pytest.mark.parametrize(
     "weight, text", [("70", "no unit"), ("7 kg", "between 20 and 250 kg"), ("70 min", "wrong unit")]
 )
 def test_pk_command_bad_weight(weight, text):
-    r = cli("pk", str(EXAMPLES / "ketamine_vs_midazolam.toml"), "--weight", weight)
-    assert r.returncode == 2
+    r = invoke("pk", str(EXAMPLES / "ketamine_vs_midazolam.toml"), "--weight", weight)
+    assert r.exit_code == 2
     assert r.stderr.count("\n") == 1 and "--weight" in r.stderr and text in r.stderr, r.stderr
 
 
