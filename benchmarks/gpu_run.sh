@@ -56,8 +56,8 @@ run() {  # name, timeout (s), benchmark arguments...
   log "end ${name}: exit $? ($(tail -n 1 "$OUT/${name}.log"))"
 }
 
-if [ "$SMOKE" = 1 ]; then
-  N1=256 B1=64 B2=128 N3=128 B3=64
+if [ "$SMOKE" = 1 ]; then  # runs 1 and 3 ask for different batches (a script that ignored --batch fails the rehearsal)
+  N1=256 B1=32 B2=128 N3=128 B3=64
 else
   N1=1000000 B1=32768 B2=131072 N3=100000 B3=32768
 fi
@@ -67,8 +67,12 @@ fi
 # compile measured in child processes on one batch
 run gpu_1m_float32 230 --patients $N1 --float32 --every-h 24 --methods fast --batch $B1 --repeats 1 \
   --scipy-patients 2 --stacked-patients 2 --reference-patients 2
-run gpu_1m_float32_big_batch 120 --patients $N1 --float32 --every-h 24 --methods fast --batch $B2 --repeats 1 \
-  --no-compile --scipy-patients 1 --stacked-patients 1 --reference-patients 2
+if [ "$SMOKE" = 1 ]; then  # the same command as run 1 with another batch: on a CPU it proves nothing runs 1 and 3 do not
+  log "skip gpu_1m_float32_big_batch (smoke)"
+else
+  run gpu_1m_float32_big_batch 120 --patients $N1 --float32 --every-h 24 --methods fast --batch $B2 --repeats 1 \
+    --no-compile --scipy-patients 1 --stacked-patients 1 --reference-patients 2
+fi
 # 100,000 patients, float64, saved every 6 h (the CPU benchmark's settings), median of 3
 run gpu_100k_float64 120 --patients $N3 --every-h 6 --methods fast --batch $B3 --repeats 3 --no-compile \
   --scipy-patients 2 --stacked-patients 2 --reference-patients 2
