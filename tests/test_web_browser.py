@@ -214,6 +214,19 @@ def test_trial_upload_progress_results_and_downloads(page, tmp_path):
     for caption in ("Arms", "Endpoints", "Contrasts", "Published points"):
         assert results.locator("caption", has_text=caption).count() == 1, caption
     assert results.locator("table").nth(1).locator("tbody tr").count() == 2 * 5  # 2 arms x 5 timepoints
+    # the patient flow and the analysis beside each contrast (oracle: summary.json, fetched below)
+    flow = results.locator("table").nth(0)
+    assert [h.strip() for h in flow.locator("thead th").all_inner_texts()][:5] == [
+        "arm",
+        "randomised",
+        "failed",
+        "left the trial (reasons)",
+        "analysed",
+    ]
+    contrasts = results.locator("table").nth(2)
+    assert (
+        "method" in contrasts.locator("thead").inner_text() and "p" in contrasts.locator("thead th").all_inner_texts()
+    )
     score = _traces(page, "score-plot")
     assert [t["name"] for t in score] == ["ketamine", "midazolam"] and all(t["n"] == 6 for t in score)
     pub = _traces(page, "published-plot")
@@ -222,6 +235,11 @@ def test_trial_upload_progress_results_and_downloads(page, tmp_path):
     href = page.get_attribute("a[download='summary.json']", "href")
     summary = page.request.get(page.base + href).json()
     assert set(summary["arms"]) == {"ketamine", "midazolam"} and summary["seed"] == 5
+    arm = summary["arms"]["ketamine"]
+    row = flow.locator("tbody tr").nth(0).locator("th, td").all_inner_texts()
+    assert row[:5] == ["ketamine", str(arm["n"] + arm["n_failed"]), str(arm["n_failed"]), "0", str(arm["n_analysed"])]
+    first = contrasts.locator("tbody tr").nth(0).locator("th, td").all_inner_texts()
+    assert first[2] == summary["contrasts"][0]["method"]
     report = page.request.get(page.base + page.get_attribute("a[download='report.html']", "href"))
     assert report.ok and "not a medical device" in report.text()
     assert page.errors == [], page.errors

@@ -139,13 +139,14 @@ def trial(
             _file=spec,
         )
     t = Table(title=f"{result.spec.trial.id} ({result.spec.trial.scale})")
-    for col in ("arm", "time", "mean score", "mean change", "response", "remission"):
+    for col in ("arm", "time", "observed", "mean score", "mean change", "response", "remission"):
         t.add_column(col)
     for name, arm in result.summary.arms.items():
         for tp in arm.timepoints:
             t.add_row(
                 name,
                 tp.time,
+                "—" if tp.n_observed is None else f"{tp.n_observed} of {arm.n}",
                 f"{tp.mean_score:.1f}",
                 f"{tp.mean_change:.1f}",
                 f"{tp.response_rate:.0%}",

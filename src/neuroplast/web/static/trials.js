@@ -74,19 +74,30 @@
       NP.el("a", { href: st.downloads.summary, download: "summary.json", text: "Download summary.json" }),
       NP.el("a", { href: st.downloads.report, download: "report.html", text: "Download the report (HTML)" }));
     box.append(dl);
-    box.append(NP.table("Arms", ["arm", "n", "failed", `baseline ${s.scale}, mean (SD)`, "doses"],
+    // the CONSORT-style flow of report.html: randomised, failed (flagged, never averaged), left (with the
+    // reasons), analysed
+    box.append(NP.table("Arms: patient flow", ["arm", "randomised", "failed", "left the trial (reasons)", "analysed",
+      `baseline ${s.scale}, mean (SD)`, "doses"],
       arms.map((a) => { const arm = s.arms[a], spec = st.trial.arms.find((x) => x.name === a);
-        return [a, String(arm.n), String(arm.n_failed ?? 0), `${NP.num(arm.baseline.mean)} (${NP.num(arm.baseline.sd)})`,
+        const failed = arm.n_failed ?? 0, left = arm.n_dropped ?? 0;
+        const reasons = Object.entries(arm.dropped_reasons || {}).filter(([, k]) => k > 0)
+          .map(([why, k]) => `${why} ${k}`).join(", ");
+        return [a, String(arm.n + failed), String(failed), left ? `${left} (${reasons})` : "0",
+                String(arm.n_analysed ?? arm.n), `${NP.num(arm.baseline.mean)} (${NP.num(arm.baseline.sd)})`,
                 spec ? spec.doses.map(doseText).join("; ") : ""]; })));
     const ep = [];
-    arms.forEach((a) => s.arms[a].timepoints.forEach((tp) => ep.push([a, tp.time, NP.num(tp.mean_score),
-      `${NP.num(tp.mean_change)} (${NP.num(tp.sd_change)})`, NP.pct(tp.response_rate), NP.pct(tp.remission_rate)])));
-    box.append(NP.table("Endpoints", ["arm", "time", "mean score", "mean change (SD)", "response", "remission"], ep));
+    arms.forEach((a) => s.arms[a].timepoints.forEach((tp) => ep.push([a, tp.time, String(tp.n_observed ?? s.arms[a].n),
+      NP.num(tp.mean_score), `${NP.num(tp.mean_change)} (${NP.num(tp.sd_change)})`, NP.pct(tp.response_rate),
+      NP.pct(tp.remission_rate)])));
+    box.append(NP.table("Endpoints", ["arm", "time", "observed", "mean score", "mean change (SD)", "response",
+      "remission"], ep));
     if (s.contrasts.length) {
-      box.append(NP.table("Contrasts (first arm minus / over the second)",
-        ["arms", "time", "mean difference [95% CI]", "odds ratio, response", "Cohen's d"],
-        s.contrasts.map((c) => [c.arms.join(" vs "), c.time,
-          `${NP.num(c.mean_difference)} [${NP.num(c.ci95[0])}, ${NP.num(c.ci95[1])}]`, NP.num(c.odds_ratio_response),
+      box.append(NP.table(`Contrasts (first arm minus / over the second; analysis: ${s.analysis || "observed"})`,
+        ["arms", "time", "method", "mean difference [95% CI]", "p", "odds ratio, response [95% CI]", "Cohen's d"],
+        s.contrasts.map((c) => [c.arms.join(" vs "), c.time, c.method || "welch",
+          `${NP.num(c.mean_difference)} [${NP.num(c.ci95[0])}, ${NP.num(c.ci95[1])}]`, pValue(c.p_value),
+          c.response ? `${NP.num(c.response.odds_ratio)} [${NP.num(c.response.ci95[0])}, ${NP.num(c.response.ci95[1])}]`
+            : NP.num(c.odds_ratio_response),
           NP.num(c.cohens_d)])));
     }
     const plots = NP.el("div", { class: "cards" });
@@ -113,6 +124,11 @@
     }
     scorePlot(scoreDiv, s);
     if (pubDiv) publishedPlot(pubDiv, pub);
+  }
+
+  function pValue(p) {
+    if (p === null || p === undefined) return "—";
+    return p < 0.001 ? "< 0.001" : p.toFixed(3);
   }
 
   function scorePlot(div, s) {
