@@ -13,6 +13,7 @@ from .cli_run import cli, invoke
 EXAMPLE = Path(__file__).parents[1] / "examples" / "ketamine_vs_midazolam.toml"
 
 
+@pytest.mark.slow  # a real process, the example's kernel
 def test_trial_end_to_end(tmp_path):
     out = tmp_path / "run"
     r = cli("trial", str(EXAMPLE), "--n-per-arm", "16", "--seed", "3", "--out", str(out))
@@ -74,6 +75,7 @@ def test_trial_end_to_end(tmp_path):
     assert not list(tmp_path.glob(".run.tmp-*"))
 
 
+@pytest.mark.slow  # two trials in this process, each compiling its cohort's kernel
 @pytest.mark.parametrize(
     "args, field",
     [
@@ -124,6 +126,7 @@ def test_bad_input_one_line_exit_2(tmp_path, old, new, expect):
     assert not out.exists()
 
 
+@pytest.mark.slow  # a real process (importing JAX)
 def test_bad_input_in_a_real_process(tmp_path):
     """The same refusal from a real ``neuroplast`` process: exit status 2, one line, no traceback."""
     spec = tmp_path / "bad.toml"
@@ -138,6 +141,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
     assert r.exit_code == 2 and "nope.toml" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # compiles the one-patient kernel
 def test_simulate_one_patient(tmp_path):
     out = tmp_path / "sim"
     r = invoke("simulate", EXAMPLE, "--arm", "ketamine", "--weight", "90", "--days", "10", "--out", out)
@@ -163,6 +167,7 @@ def test_help_is_useful():
         assert r.exit_code == 0 and "Usage" in r.stdout
 
 
+@pytest.mark.slow  # a real process running the demo trial
 def test_demo_end_to_end(tmp_path):
     out = tmp_path / "demo"
     r = cli("demo", "--n-per-arm", "24", "--out", str(out))

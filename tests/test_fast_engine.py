@@ -218,6 +218,7 @@ def test_sparse_lu_solve(kind):
     )
 
 
+@pytest.mark.slow  # compiles the fast engine with a probe
 def test_jacobian_pattern_holds_along_trajectories(model, monkeypatch):
     """The engine's LU plan stores the non-PK Jacobian's non-zeros as seen at its probe points; an entry
     outside them would be dropped from ``W`` (a valid W-method, but not the Jacobian). Oracle: ``jax.jacfwd``

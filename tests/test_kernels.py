@@ -194,6 +194,7 @@ CACHE_BOUND_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # real processes compiling kernels
 def test_use_cache_bounds_jax_compilation_cache(tmp_path):
     """Oracle: the files JAX leaves. ``use_cache`` (what the CLI and the dask workers call) turns on JAX's own
     least-recently-used eviction, which needs the ``filelock`` package at run time: eight distinct programs into
@@ -225,6 +226,7 @@ HOIST_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a real process per case
 @pytest.mark.parametrize(
     "given, hoisted", [(None, True), ("--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0", False)]
 )
@@ -265,6 +267,7 @@ print(f"{tuned}|{first}|{second}")
 """
 
 
+@pytest.mark.slow  # a real process per case
 @pytest.mark.parametrize("given, tuned", [(None, True), ("131072", False)])
 def test_configure_keeps_freed_memory_for_reuse(tmp_path, given, tuned):
     """Oracle: the Linux kernel's count of page faults (``getrusage``). After ``neuroplast.engine.configure()`` a freed 100 MB
@@ -395,6 +398,7 @@ print(json.dumps({"env_same": dict(os.environ) == env, "x64_same": jax.config.ja
 """
 
 
+@pytest.mark.slow  # a real process importing neuroplast and JAX
 def test_import_changes_nothing_in_the_process(tmp_path):
     """Oracle: the process itself. ``import neuroplast`` (and its command-line, web, trial, forecast and scale-out
     modules) leaves ``os.environ`` as it was, JAX in its own precision, Equinox's runtime checks as the environment

@@ -29,6 +29,7 @@ name = "esketamine 84 mg"
 """
 
 
+@pytest.mark.slow  # compiles two nasal-esketamine kernels
 def test_pk_command_json_per_species(tmp_path):
     """`neuroplast pk --json`: one object keyed by species with the four NCA keys; esketamine's
     Tmax after the last of three devices (10 min) lies in the label's 20-40 min and its terminal

@@ -21,6 +21,7 @@ def check():
     return block_excitation_check(LEVELS, duration_s=1.0, settle_s=0.2, seed=1)
 
 
+@pytest.mark.slow  # Brian2 builds and runs a spiking network
 def test_block_on_interneurons_disinhibits_pyramidal_cells(check):
     rate_i, rate_e = np.array(check["rate_i_hz"]), np.array(check["rate_e_hz"])
     assert 2.0 < rate_e[0] < 10.0 and 10.0 < rate_i[0] < 40.0  # drug-free asynchronous regime

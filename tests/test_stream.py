@@ -222,6 +222,7 @@ def test_cli_cohort_fast_engine(tmp_path):
     np.testing.assert_allclose(b["madrs_true"].values, a["madrs_true"].values, rtol=0, atol=0.15)
 
 
+@pytest.mark.slow  # a real process compiling the fast engine in float32
 def test_cli_cohort_fast_engine_in_float32(tmp_path):
     """``--float32 --engine fast`` (a process of its own: the option turns float64 off for the whole process):
     every patient kept, true MADRS within 0.15 points (the fast engine's tested tolerance) of the same cohort in
