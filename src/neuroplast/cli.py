@@ -376,8 +376,10 @@ def params(scale: Annotated[str | None, typer.Option(help="Only this scale (pk, 
 
 @app.command()
 def calibrate(
-    n_per_arm: Annotated[int, typer.Option(help="Patients per arm while fitting.")] = 200,
-    max_evals: Annotated[int, typer.Option(help="Objective evaluations (Nelder-Mead).")] = 250,
+    n_per_arm: Annotated[
+        int, typer.Option(help="Patients per arm while fitting (stage 3 with --stage all: at most 150).")
+    ] = 150,
+    max_evals: Annotated[int, typer.Option(help="Objective evaluations of stage 2 (Nelder-Mead).")] = 180,
     stage: Annotated[
         str,
         typer.Option(
@@ -387,7 +389,9 @@ def calibrate(
         ),
     ] = "all",
 ):
-    """Refit the free parameters to the calibration set and write parameters/fitted.json."""
+    """Refit the free parameters to the calibration set and write parameters/fitted.json.
+
+    The defaults are the settings recorded in fitted.json (n_per_arm, max_evals, command)."""
     _setup()
     from .calibration import fit
     from .calibration.slow import fit_slow
