@@ -73,6 +73,14 @@ def test_same_statistic_under_another_name_is_consistency():
         assert _kinds([fit, other]) == ["fitted", "consistency"], other
 
 
+def test_a_time_label_that_is_no_quantity_is_compared_as_written():
+    """Oracle: bloch2012_ocd's "days 1-3" is not a time quantity; equal labels are the same statistic."""
+    fit = _ep("a", "ketamine", "days 1-3", "response_rate", "fit", trial="ocd")
+    same = _ep("b", "ketamine", "days 1-3", "response_rate", "holdout", trial="ocd")
+    other = _ep("b", "ketamine", "days 1-4", "response_rate", "holdout", trial="ocd")
+    assert _kinds([fit, same, other]) == ["fitted", "consistency", "held_out"]
+
+
 def test_a_different_statistic_stays_held_out():
     """Oracle: another time, metric, arm or calibration trial is a different simulated number."""
     fit = _ep("a", "ketamine vs saline", "1 d", "cohens_d", "fit")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .._errors import NeuroplastInputError
 from .._units import parse_quantity
 from ..evidence.targets import POOLED, Pooled, Target
 
@@ -47,7 +48,7 @@ class Endpoint:
         """The key of the simulated statistic: trial, arms (unordered for a contrast), hours, metric."""
         try:
             when: object = None if self.time is None else parse_quantity(self.time, "time", field="time")
-        except Exception:  # a label such as "days 1-3" is compared as written
+        except NeuroplastInputError:  # a label such as "days 1-3" is compared as written
             when = self.time
         return (self.trial, frozenset(self.arms), len(self.arms), when, _METRIC_ALIASES.get(self.metric, self.metric))
 

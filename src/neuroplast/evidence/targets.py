@@ -2,8 +2,10 @@
 
 Each :class:`Target` is one verified number with its uncertainty, the simulated trial it is
 compared with and how it is used: ``fit`` (the calibration objective) or ``holdout``
-(reported by ``neuroplast validate`` but never fitted: the out-of-sample test). Unverified
-entries of the table (zarate2006 outcomes, shiroma2020, loo2023_kads) are not used.
+(reported by ``neuroplast validate`` but never fitted). Each study's use is registered in ``roles.yaml``
+with the commit that set it. :data:`POOLED` records what each pooled analysis pools, for the rule that
+tells held-out rows from consistency checks (``calibration/consistency.py``). Unverified entries of the
+table (zarate2006 outcomes, shiroma2020, loo2023_kads) are not used.
 
 ``se`` is derived from the published spread: a 95% CI gives (hi - lo)/3.92 (on the log scale
 for ratios); an SD gives SD/sqrt(n); a rate gives the binomial sqrt(p(1-p)/n).
