@@ -240,6 +240,7 @@ def test_generator_counts_and_splices():
     assert counts(rows) == {"fitted": (1, 1, 1), "held_out": (2, 2, 2), "consistency": (0, 1, 1)}
     block = validation_block(doc)
     assert "`aaaaaaaaaaaa`" in block and "2026-01-01" in block and "10 virtual patients per arm" in block
+    assert "fewer than the default 1,000" in block  # a small run says so
     assert "kishimoto2016_meta | fit | holdout" in block  # the role change is listed
     head = headline_block(doc)
     assert "fitted 1 of 1" in head and "held out 2 of 2" in head and "consistency 0 of 1" in head
@@ -299,3 +300,13 @@ def test_calibrate_defaults_are_the_settings_of_fitted_json():
         == f"neuroplast calibrate --stage ketamine --n-per-arm {doc['n_per_arm']} --max-evals {doc['max_evals']}"
     )
     assert doc["slow"]["command"] == f"neuroplast calibrate --stage slow --n-per-arm {doc['slow']['n_per_arm']}"
+
+
+def test_validate_default_is_the_documented_cohort():
+    """Oracle: calibration.validation.N_PER_ARM, which the generated docs compare a run's n with."""
+    import inspect
+
+    from neuroplast import cli
+    from neuroplast.calibration.validation import N_PER_ARM
+
+    assert inspect.signature(cli.validate).parameters["n_per_arm"].default == N_PER_ARM

@@ -12,6 +12,9 @@ from .consistency import Endpoint, classify
 from .evaluate import CALIBRATION_TRIALS
 from .rows import ValidationRow
 
+N_PER_ARM = 1000
+"""Virtual patients per arm of ``neuroplast validate`` by default."""
+
 
 def _metric(raw: dict, raw_rows: list[dict]) -> str:
     """The metric, with the trial's scale where one study reports the same endpoint on two scales."""
@@ -74,4 +77,4 @@ def check_targets_registered(targets=TARGETS) -> None:
         check_role(t.study, t.arm, t.time, t.metric, t.use)
 
 
-__all__ = ["artifact", "check_targets_registered", "validation_rows"]
+__all__ = ["N_PER_ARM", "artifact", "check_targets_registered", "validation_rows"]

@@ -7,6 +7,7 @@ prose around a block is written by hand and the numbers come only from the artif
 from __future__ import annotations
 
 from .rows import KINDS, ValidationRow
+from .validation import N_PER_ARM
 
 BLOCKS = ("validation-table", "validation-headline")
 _TITLES = {
@@ -43,10 +44,13 @@ def counts(rows: list[ValidationRow]) -> dict[str, tuple[int, int, int]]:
 
 
 def _provenance(doc: dict) -> str:
-    return (
+    out = (
         f"`neuroplast validate --n-per-arm {doc['n_per_arm']}` at commit `{doc['commit'][:12]}` on {doc['date']} "
         f"({doc['n_per_arm']:,} virtual patients per arm)"
     )
+    if doc["n_per_arm"] < N_PER_ARM:
+        out += f"; fewer than the default {N_PER_ARM:,}, so the simulated values carry more sampling noise"
+    return out
 
 
 def _counts_table(rows: list[ValidationRow]) -> list[str]:
