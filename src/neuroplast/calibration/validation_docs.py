@@ -44,13 +44,9 @@ def counts(rows: list[ValidationRow]) -> dict[str, tuple[int, int, int]]:
 
 
 def _provenance(doc: dict) -> str:
-    out = (
-        f"`neuroplast validate --n-per-arm {doc['n_per_arm']}` at commit `{doc['commit'][:12]}` on {doc['date']} "
-        f"({doc['n_per_arm']:,} virtual patients per arm)"
-    )
-    if doc["n_per_arm"] < N_PER_ARM:
-        out += f"; fewer than the default {N_PER_ARM:,}, so the simulated values carry more sampling noise"
-    return out
+    n = doc["n_per_arm"]
+    fewer = f"; fewer than the default {N_PER_ARM:,}, so more sampling noise" if n < N_PER_ARM else ""
+    return f"`neuroplast validate --n-per-arm {n}` at commit `{doc['commit'][:12]}` on {doc['date']} ({n:,} virtual patients per arm{fewer})"
 
 
 def _counts_table(rows: list[ValidationRow]) -> list[str]:
@@ -100,7 +96,9 @@ def headline_block(doc: dict) -> str:
     c = counts(rows)
     parts = [f"{k.replace('_', ' ')} {i} of {j}" for k, (i, j, _n) in c.items()]
     out = [
-        f"Simulated values inside the published 95 % CI, from {_provenance(doc)}: " + "; ".join(parts) + ".",
+        f"From {_provenance(doc)}, simulated values inside the published 95 % CI: "
+        + ", ".join(parts)
+        + " (rows without a published CI or a simulated value are not counted).",
         "",
         *_counts_table(rows),
     ]
