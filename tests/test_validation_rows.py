@@ -310,3 +310,31 @@ def test_validate_default_is_the_documented_cohort():
     from neuroplast.calibration.validation import N_PER_ARM
 
     assert inspect.signature(cli.validate).parameters["n_per_arm"].default == N_PER_ARM
+
+
+def test_validation_docs_command_rewrites_the_blocks(tmp_path):
+    """Oracle: the committed pages (generated from the committed JSON). The command restores a block edited by
+    hand, and a page without markers is refused with exit status 2, writing neither page."""
+    from typer.testing import CliRunner
+
+    from neuroplast.cli import app
+
+    md, readme = tmp_path / "validation.md", tmp_path / "README.md"
+    committed_md = (ROOT / "docs" / "validation.md").read_text()
+    md.write_text(committed_md.replace("| fitted |", "| fitted (edited) |"))
+    readme.write_text((ROOT / "README.md").read_text())
+    args = [
+        "validation-docs",
+        str(ROOT / "docs" / "validation.json"),
+        "--validation-md",
+        str(md),
+        "--readme",
+        str(readme),
+    ]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert md.read_text() == committed_md
+    readme.write_text("no markers\n")
+    md.write_text("edited\n")
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2 and md.read_text() == "edited\n"
