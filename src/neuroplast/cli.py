@@ -326,30 +326,10 @@ def validation_docs(
     readme: Annotated[Path, typer.Option(help="The page with the short headline.")] = Path("README.md"),
 ):
     """Write the validation tables of VALIDATION_MD and the headline of README from the JSON of validate."""
-    import json
+    from .calibration.validation_docs import write_pages
 
-    from ._errors import NeuroplastInputError
-    from .calibration.validation_docs import headline_block, splice, validation_block
-
-    def run():
-        for path in (artifact_json, validation_md, readme):
-            if not path.is_file():
-                raise NeuroplastInputError("no such file", field="path", value=str(path))
-        doc = json.loads(artifact_json.read_text())
-        pages = []
-        for path, name, block in (
-            (validation_md, "validation-table", validation_block(doc)),
-            (readme, "validation-headline", headline_block(doc)),
-        ):
-            try:
-                pages.append((path, splice(path.read_text(), name, block)))
-            except ValueError as exc:
-                raise NeuroplastInputError(str(exc), field="markers", value=str(path)) from None
-        for path, text in pages:  # both pages or neither
-            path.write_text(text)
-            console.print(f"wrote {path}")
-
-    _guard(run)
+    for path in _guard(write_pages, artifact_json, validation_md, readme):
+        console.print(f"wrote {path}")
 
 
 @app.command("calibrate-conditions")

@@ -6,6 +6,10 @@ prose around a block is written by hand and the numbers come only from the artif
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from .._errors import NeuroplastInputError
 from .rows import KINDS, ValidationRow
 from .validation import N_PER_ARM
 
@@ -125,4 +129,25 @@ def splice(text: str, name: str, block: str) -> str:
     return f"{head}{begin}\n{block}\n{end}{tail}"
 
 
-__all__ = ["BLOCKS", "counts", "headline_block", "splice", "validation_block"]
+def write_pages(artifact_json: Path, validation_md: Path, readme: Path) -> list[Path]:
+    """Rewrite the generated blocks of ``validation_md`` (the tables) and ``readme`` (the headline) from the JSON
+    of ``neuroplast validate``: both pages or neither. Returns the pages written."""
+    for path in (artifact_json, validation_md, readme):
+        if not Path(path).is_file():
+            raise NeuroplastInputError("no such file", field="path", value=str(path))
+    doc = json.loads(Path(artifact_json).read_text())
+    pages = []
+    for path, name, block in (
+        (Path(validation_md), "validation-table", validation_block(doc)),
+        (Path(readme), "validation-headline", headline_block(doc)),
+    ):
+        try:
+            pages.append((path, splice(path.read_text(), name, block)))
+        except ValueError as exc:
+            raise NeuroplastInputError(str(exc), field="markers", value=str(path)) from None
+    for path, text in pages:
+        path.write_text(text)
+    return [p for p, _ in pages]
+
+
+__all__ = ["BLOCKS", "counts", "headline_block", "splice", "validation_block", "write_pages"]
