@@ -250,31 +250,87 @@ def pk(
     console.print(t)
 
 
+def _source_commit() -> str:
+    """The git commit of the running source (``-dirty`` with uncommitted changes; ``unknown`` outside git)."""
+    import subprocess
+
+    here = Path(__file__).parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _validation_table(rows, title: str) -> Table:
+    t = Table(title=title, show_lines=False)
+    for col in ("study", "arms", "time", "metric", "published [95% CI]", "simulated", "in CI"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        ci = f" [{r.lo:.3g}, {r.hi:.3g}]" if r.lo is not None and r.hi is not None else ""
+        t.add_row(
+            r.study,
+            " vs ".join(r.arms),
+            r.time or "—",
+            r.metric,
+            f"{r.published:.3g}{ci}",
+            "—" if r.simulated is None else f"{r.simulated:.3g}",
+            {True: "[green]yes[/]", False: "[red]no[/]", None: "n/a"}[r.inside],
+        )
+    return t
+
+
 @app.command()
 def validate(
     n_per_arm: Annotated[int, typer.Option(help="Patients per arm of each calibration trial.")] = 1000,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the rows and their provenance as JSON (docs/outputs.md).")
+    ] = None,
 ):
     """Run every calibration trial; print simulated vs published for every calibration endpoint."""
     _setup()
+    import datetime
+
     from .calibration import evaluate
     from .calibration.conditions_validate import evaluate_conditions
+    from .calibration.rows import KINDS, ValidationRow
+    from .calibration.validation import artifact, check_targets_registered
     from .io import write_json
     from .simulation import default_model
 
+    check_targets_registered()  # a role change without its registry entry fails before the long run
+    commit = _source_commit()
     model = default_model()
-    rows = evaluate(model, n_per_arm=n_per_arm) + evaluate_conditions(model, n_per_arm=n_per_arm)
-    for use, title in (
-        ("fit", "Calibration endpoints (fitted)"),
-        ("holdout", "Held-out endpoints (never fitted)"),
-        ("direction", "Direction checks (no number read; 'in CI' = right direction)"),
-    ):
-        sel = [r for r in rows if r["use"] == use]
-        console.print(_published_table(sel, title))
-        held = [r["ci_holds"] for r in sel if r["ci_holds"] is not None]
-        console.print(f"{sum(held)} of {len(held)} simulated values inside the published 95% CI")
+    raw = evaluate(model, n_per_arm=n_per_arm) + evaluate_conditions(model, n_per_arm=n_per_arm)
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    doc = artifact(raw, n_per_arm=n_per_arm, commit=commit, date=date)
+    rows = [ValidationRow.from_dict(r) for r in doc["rows"]]
+    for kind in KINDS:
+        sel = [r for r in rows if r.kind == kind]
+        if sel:
+            console.print(_validation_table(sel, kind))
+            held = [r.inside for r in sel if r.inside is not None]
+            console.print(f"{kind}: {sum(held)} of {len(held)} simulated values inside the published 95% CI")
+    for c in doc["role_changes"]:
+        console.print(f"role change: {c['study']} {c['from']} -> {c['to']} at {c['commit'][:10]} ({c['date']})")
     if json_out:
-        write_json(json_out, rows)
+        write_json(json_out, doc)
+
+
+@app.command("validation-docs")
+def validation_docs(
+    artifact_json: Annotated[Path, typer.Argument(help="The JSON of neuroplast validate --json.")] = Path(
+        "docs/validation.json"
+    ),
+    validation_md: Annotated[Path, typer.Option(help="The page with the full tables.")] = Path("docs/validation.md"),
+    readme: Annotated[Path, typer.Option(help="The page with the short headline.")] = Path("README.md"),
+):
+    """Write the validation tables of VALIDATION_MD and the headline of README from the JSON of validate."""
+    from .calibration.validation_docs import write_pages
+
+    for path in _guard(write_pages, artifact_json, validation_md, readme):
+        console.print(f"wrote {path}")
 
 
 @app.command("calibrate-conditions")
@@ -314,8 +370,10 @@ def params(scale: Annotated[str | None, typer.Option(help="Only this scale (pk, 
 
 @app.command()
 def calibrate(
-    n_per_arm: Annotated[int, typer.Option(help="Patients per arm while fitting.")] = 200,
-    max_evals: Annotated[int, typer.Option(help="Objective evaluations (Nelder-Mead).")] = 250,
+    n_per_arm: Annotated[
+        int, typer.Option(help="Patients per arm while fitting (stage 3 with --stage all: at most 150).")
+    ] = 150,
+    max_evals: Annotated[int, typer.Option(help="Objective evaluations of stage 2 (Nelder-Mead).")] = 180,
     stage: Annotated[
         str,
         typer.Option(
@@ -325,7 +383,9 @@ def calibrate(
         ),
     ] = "all",
 ):
-    """Refit the free parameters to the calibration set and write parameters/fitted.json."""
+    """Refit the free parameters to the calibration set and write parameters/fitted.json.
+
+    The defaults are the settings recorded in fitted.json (n_per_arm, max_evals, command)."""
     _setup()
     from .calibration import fit
     from .calibration.slow import fit_slow

@@ -78,6 +78,10 @@ TRIALS = {
 }
 
 
+USE = {"feder2014": "fit", "rodriguez2013_ocd": "fit", "bloch2012_ocd": "fit", "dakwar2020_alcohol": "direction"}
+"""Each condition study's use (registered in ``evidence/roles.yaml``)."""
+
+
 def _exact(k, n):
     lo = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
     hi = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
@@ -140,7 +144,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
             "mean_difference",
             -FEDER["value"],
             _contrast(s, "1 d").mean_difference,
-            "fit",
+            USE["feder2014"],
             se=FEDER["se"],
             lo=-FEDER["value"] - 1.96 * FEDER["se"],
             hi=-FEDER["value"] + 1.96 * FEDER["se"],
@@ -157,7 +161,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
                 k,
                 n,
                 r["ocd_rodriguez"].summary.arms[arm].at("7 d").response_rate,
-                "fit",
+                USE["rodriguez2013_ocd"],
                 note="Y-BOCS >= 35% reduction; first phase of the crossover",
             )
         )
@@ -173,7 +177,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
             0,
             10,
             float(anyday),
-            "fit",
+            USE["bloch2012_ocd"],
             note="responder at any visit on days 1-3; open label",
         )
     )
@@ -188,7 +192,7 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
                 f"mean_difference < 0 ({scale_note})",
                 0.0,
                 d,
-                "direction",
+                USE["dakwar2020_alcohol"],
                 note="numbers NOT READ: only the direction (ketamine better) is checked",
             )
         )
@@ -196,4 +200,4 @@ def evaluate_conditions(model, *, n_per_arm: int = 400, results: dict | None = N
     return rows
 
 
-__all__ = ["TRIALS", "evaluate_conditions", "run_trials"]
+__all__ = ["TRIALS", "USE", "evaluate_conditions", "run_trials"]

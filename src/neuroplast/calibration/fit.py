@@ -92,8 +92,10 @@ def _objective_rows(model, n):
     return evaluate(model, n_per_arm=n, targets=[t for t in TARGETS if t.use == "fit" and t.stage == "ketamine"])
 
 
-def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=print) -> dict:
-    """Run both stages; write ``fitted.json`` (values, objective, residuals) unless ``write=False``."""
+def fit(*, n_per_arm: int = 150, max_evals: int = 180, write: bool = True, log=print) -> dict:
+    """Run both stages; write ``fitted.json`` (values, objective, residuals) unless ``write=False``.
+
+    The defaults are the settings of the committed ``fitted.json`` (its ``n_per_arm``, ``max_evals``, ``command``)."""
     t0 = time.time()
     base = default_model()
     anchors = stage1(base.values)
@@ -134,6 +136,8 @@ def fit(*, n_per_arm: int = 300, max_evals: int = 300, write: bool = True, log=p
         "description": "Fitted by neuroplast.calibration.fit (neuroplast calibrate); do not edit by hand.",
         "method": "stage 1 closed-form anchors; stage 2 Nelder-Mead on log-parameters, objective = sum of squared z of the fit targets",
         "n_per_arm": n_per_arm,
+        "max_evals": max_evals,
+        "command": f"neuroplast calibrate --stage ketamine --n-per-arm {n_per_arm} --max-evals {max_evals}",
         "evaluations": len(history),
         "seconds": round(time.time() - t0, 1),
         "objective": float(sum(r["z"] ** 2 for r in fit_rows)),

@@ -125,6 +125,8 @@ def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool
     slow = {
         "method": "stage 3, block by block: " + "; ".join(f"{'+'.join(b[0])} to {', '.join(b[2])}" for b in BLOCKS),
         "n_per_arm": n_per_arm,
+        "max_evals_per_block": max_evals_per_block,
+        "command": f"neuroplast calibrate --stage slow --n-per-arm {n_per_arm}",
         "evaluations": evals,
         "seconds": round(time.time() - t0, 1),
         "objective": float(sum(r["z"] ** 2 for r in fit_rows)),

@@ -2,8 +2,10 @@
 
 Each :class:`Target` is one verified number with its uncertainty, the simulated trial it is
 compared with and how it is used: ``fit`` (the calibration objective) or ``holdout``
-(reported by ``neuroplast validate`` but never fitted: the out-of-sample test). Unverified
-entries of the table (zarate2006 outcomes, shiroma2020, loo2023_kads) are not used.
+(reported by ``neuroplast validate`` but never fitted). Each study's use is registered in ``roles.yaml``
+with the commit that set it. :data:`POOLED` records what each pooled analysis pools, for the rule that
+tells held-out rows from consistency checks (``calibration/consistency.py``). Unverified entries of the
+table (zarate2006 outcomes, shiroma2020, loo2023_kads) are not used.
 
 ``se`` is derived from the published spread: a 95% CI gives (hi - lo)/3.92 (on the log scale
 for ratios); an SD gives SD/sqrt(n); a rate gives the binomial sqrt(p(1-p)/n).
@@ -663,3 +665,42 @@ SLOW_TARGETS: tuple[Target, ...] = (
 )
 
 TARGETS = TARGETS + SLOW_TARGETS
+
+
+@dataclasses.dataclass(frozen=True)
+class Pooled:
+    """What a pooled analysis (a meta-analysis, a patient-level pooling, a label) pools.
+
+    ``studies``: the calibration-set studies it pools, as far as ``clinical_calibration.yaml`` says; ``None``
+    when the table does not list them (``neuroplast validate`` then assumes, conservatively, that it may pool
+    any fitted study of the same calibration trial and arm). ``source``: the text the list was read from.
+    """
+
+    studies: tuple[str, ...] | None
+    source: str
+
+
+_NO_LIST = "clinical_calibration.yaml gives no list of the included studies"
+
+POOLED: dict[str, Pooled] = {
+    "murrough2013_biolpsych": Pooled(
+        ("aanhetrot2010",), "clinical_calibration.yaml, population: '24 TRD (includes the 10 from aan het Rot 2010)'"
+    ),
+    "kishimoto2016_meta": Pooled(None, f"design: meta-analysis, 9 ketamine RCTs to Aug 2015; {_NO_LIST}"),
+    "han2016_meta": Pooled(None, f"design: meta-analysis, 9 RCTs to Apr 2016; {_NO_LIST}"),
+    "newport2015_meta": Pooled(None, f"design: meta-analysis, 7 ketamine RCTs; {_NO_LIST}"),
+    "xu2016_meta": Pooled(None, f"design: meta-analysis of 9 RCTs; {_NO_LIST}"),
+    "dean2021_cochrane": Pooled(None, f"design: Cochrane review, 4 ketamine vs midazolam RCTs; {_NO_LIST}"),
+    "wilkinson2019_midazolam_vs_saline": Pooled(None, f"design: patient-level data of 9 trials; {_NO_LIST}"),
+    "luckenbaugh2014_dissociation": Pooled(None, f"design: pooled single-infusion trials; {_NO_LIST}"),
+    "taylor2006_ssri_onset": Pooled(None, f"design: meta-analysis, 28 RCTs; {_NO_LIST}"),
+    "furukawa2016_placebo": Pooled(None, f"design: meta-regression of 252 placebo arms; {_NO_LIST}"),
+    "rutherford2012_waitlist": Pooled(None, f"design: meta-analysis of 10 wait-list arms; {_NO_LIST}"),
+    "cuijpers2023_cbt": Pooled(None, f"design: meta-analyses of 409 trials; {_NO_LIST}"),
+    "schuch2016_exercise": Pooled(None, f"design: meta-analysis of 25 RCTs; {_NO_LIST}"),
+    "noetel2024_exercise": Pooled(None, f"design: network meta-analysis of 218 studies; {_NO_LIST}"),
+    "spravato_label_bp_increase": Pooled(
+        None, "pharmacology_sources.yaml: the US label's range over the trials of its first 4 weeks; trials not listed"
+    ),
+}
+"""Every pooled study of :data:`TARGETS` (a study not here reports its own patients only)."""
