@@ -298,7 +298,7 @@ def _validate_mechanism(figures: Path, json_out: Path | None, config: Path | Non
     for col in ("study", "kind", "arms", "time", "metric", "published [lo, hi]", "simulated", "inside"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        ci = f" [{_g(r['lo'])}, {_g(r['hi'])}]"
+        ci = "" if r["lo"] is None and r["hi"] is None else f" [{_g(r['lo'])}, {_g(r['hi'])}]"
         sim = "—" if r["simulated"] is None else f"{r['simulated']:.3g}"
         t.add_row(r["study"], r["kind"], r["arms"], r["time"], r["metric"], f"{r['published']:.3g}{ci}", sim,
                   {True: "[green]yes[/]", False: "[red]no[/]", None: "n/a"}[r["inside"]])  # fmt: skip

@@ -28,7 +28,7 @@ def family_figure(family: str, entries: list[Simulated]) -> bytes:
     n = len(entries)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(4.6 * cols, 3.4 * rows + 0.6), layout="constrained")
+    fig = Figure(figsize=(max(4.6 * cols, 7.0), 3.4 * rows + 0.6), layout="constrained")
     fig.suptitle(f"{fam.label}: simulated (lines) vs published (black)", fontsize=11)
     for k, s in enumerate(entries):
         ax = fig.add_subplot(rows, cols, k + 1)
@@ -55,12 +55,12 @@ def family_figure(family: str, entries: list[Simulated]) -> bytes:
                 else:
                     ax.errorbar([tm], [0.0], yerr=[[-(p.lo or 0.0)], [p.hi or 0.0]], fmt="_", color="black",
                                 capsize=4, zorder=5)  # fmt: skip
-            else:
+            elif p.statistic is None:  # a group statistic is written on the panel instead
                 sign = 1.0 if p.direction == "up" else -1.0
                 ax.annotate("", xy=(tm, p.published + sign * 2.0 * abs(p.published)), xytext=(tm, p.published),
-                            arrowprops={"arrowstyle": "->", "color": "black", "lw": 1.5}, zorder=5)  # fmt: skip
+                            arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.5}, zorder=5)  # fmt: skip
                 if t1 > t0:
-                    ax.hlines(p.published, t0, t1, color="black", lw=1.5)
+                    ax.hlines(p.published, t0, t1, color=colour, lw=1.5)
             if x is not None and p.statistic is None:
                 ax.plot([tm], [x], "x", color=colour, ms=8, mew=2, zorder=6)
         ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
@@ -71,8 +71,9 @@ def family_figure(family: str, entries: list[Simulated]) -> bytes:
         if len(s.curves) > 1 or c.contrast:
             ax.legend(fontsize=6, loc="best")
         if c.points and c.points[0].statistic:
-            ax.text(0.02, 0.95, f"responders vs non-responders at {c.points[0].time_label}: "
-                    f"{'n/a' if s.values[0] is None else f'{s.values[0]:+.1f} %'}", transform=ax.transAxes,
+            ax.text(0.02, 0.95, f"published: higher in responders at {c.points[0].time_label}\nsimulated: "
+                    f"{'n/a' if s.values[0] is None else f'{s.values[0]:+.1f} %'} (up needs > +{c.points[0].lo:g} %)",
+                    transform=ax.transAxes,
                     fontsize=7, va="top")  # fmt: skip
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+from .._units import parse_quantity
 from ..cohort import Cohort, sample_cohort, typical_patient
 from ..engine import Engine, Tsit5
 from ..model import Model
@@ -85,28 +86,35 @@ def simulate_entry(c: Comparison, model: PopulationModel | None = None, *, engin
     values = []
     for p in c.points:
         if p.statistic == "responders_vs_nonresponders":
-            values.append(_responders(c, ts, raw, ros, p))
+            arm = p.arm or next(iter(c.arms))
+            responder = _responder_mask(c, ts, ros[arm])
+            values.append(_group_ratio(ts, raw[arm], responder, p))
+            curves = {
+                f"responders (n={int(responder.sum())})": obs[arm][responder].mean(axis=0),
+                f"non-responders (n={int((~responder).sum())})": obs[arm][~responder].mean(axis=0),
+            }
             continue
         label = f"{c.contrast[0]} vs {c.contrast[1]}" if c.contrast else (p.arm or next(iter(c.arms)))
         values.append(_at(ts, curves[label], p))
     return Simulated(c, ts, curves, tuple(values))
 
 
-def _responders(c: Comparison, ts, raw, ros, p: Point) -> float | None:
-    """``100 (mean raw of responders / mean raw of non-responders − 1)`` at the point's time; a responder's
-    ``responders.readout`` fell by at least ``responders.reduction`` from its pre-dose value by ``responders.at``.
-    None when either group is empty."""
-    from .._units import parse_quantity
-
+def _responder_mask(c: Comparison, ts: np.ndarray, ro: dict) -> np.ndarray:
+    """Responders: ``responders.readout`` fell by at least ``responders.reduction`` from its pre-dose value by
+    ``responders.at``."""
     spec = c.responders or {}
-    arm = p.arm or next(iter(c.arms))
-    score = ros[arm][spec["readout"]]
+    score = np.asarray(ro[spec["readout"]], dtype=float)
     at_h = parse_quantity(spec["at"], "time", field="responders.at")
     after = np.array([np.interp(at_h, ts, s) for s in score])
-    responder = after <= (1.0 - float(spec["reduction"])) * score[:, 0]
-    level = np.array([np.interp(float(p.t_h or 0.0), ts, r) for r in raw[arm]])
+    return after <= (1.0 - float(spec["reduction"])) * score[:, 0]
+
+
+def _group_ratio(ts: np.ndarray, raw: np.ndarray, responder: np.ndarray, p: Point) -> float | None:
+    """``100 (mean raw of responders / mean raw of non-responders − 1)`` at the point's time; None when either
+    group is empty."""
     if responder.all() or not responder.any():
         return None
+    level = np.array([np.interp(float(p.t_h or 0.0), ts, r) for r in raw])
     return float(100.0 * (level[responder].mean() / level[~responder].mean() - 1.0))
 
 
