@@ -295,3 +295,13 @@ def test_docs_embed_every_family_figure():
     for f in families:
         assert f"figures/mechanism/{f}.png" in doc, f
         assert (Path(__file__).parents[1] / "docs" / "figures" / "mechanism" / f"{f}.png").exists(), f
+
+
+def test_evidence_copy_matches_the_shared_file():
+    # oracle: the shared evidence folder, where it is checked out beside this repository
+    from neuroplast.evidence import HERE
+
+    shared = Path(__file__).parents[2] / "shared" / "evidence" / "mechanistic_timecourses.yaml"
+    if not shared.exists():
+        pytest.skip("no shared evidence folder beside this checkout")
+    assert (HERE / "mechanistic_timecourses.yaml").read_bytes() == shared.read_bytes()

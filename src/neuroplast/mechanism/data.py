@@ -186,7 +186,7 @@ def _human_dose(d: dict, mapping: SpeciesMapping | None, *, file: str, field: st
             out[key] = f"{_hours(d[key], mapping, file=file, field=f'{field}.{key}'):.6g} h"
     if "at" in d:
         out["at"] = [f"{_hours(t, mapping, file=file, field=f'{field}.at'):.6g} h" for t in d["at"]]
-    label = f"{d.get('drug')} {out['amount']} {out['route']} (human equivalent of {mapping.species} {d.get('amount')} {d.get('route')})"
+    label = f"{d.get('drug')} {hed:.3g} mg/kg {out['route']}"
     return out, label
 
 
