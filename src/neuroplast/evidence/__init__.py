@@ -68,4 +68,13 @@ def source_ids() -> frozenset[str]:
     return frozenset(ids | study_ids())
 
 
-__all__ = ["clinical", "extra", "mechanistic", "pharmacology", "source_ids", "study_ids", "timecourse_ids", "timecourses"]
+__all__ = [
+    "clinical",
+    "extra",
+    "mechanistic",
+    "pharmacology",
+    "source_ids",
+    "study_ids",
+    "timecourse_ids",
+    "timecourses",
+]
