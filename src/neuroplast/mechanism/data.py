@@ -19,6 +19,7 @@ import yaml
 from .._errors import NeuroplastInputError
 from .._units import parse_amount, parse_quantity
 from ..catalog import READOUTS
+from ..cohort import PRESETS
 from ..evidence import HERE as EVIDENCE_DIR
 from ..evidence import timecourse_ids, timecourses
 from ..regimen import Regimen, build_regimen
@@ -42,7 +43,7 @@ def _no_duplicates(loader, node, deep=False):
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise NeuroplastInputError("an entry is named twice", field="entries", value=key)
+            raise NeuroplastInputError("a key is named twice in one mapping", value=key)
         seen.add(key)
     return loader.construct_mapping(node, deep)
 
@@ -52,7 +53,7 @@ _UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_
 
 def _read(path: Path) -> dict:
     try:
-        data = yaml.load(Path(path).read_text(), Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(Path(path).read_text(), Loader=_UniqueKeys)  # a SafeLoader that refuses duplicate keys
     except NeuroplastInputError as e:
         raise e.with_file(str(path)) from None
     if not isinstance(data, dict):
@@ -314,13 +315,17 @@ def _comparison(eid, s: SplitEntry, c: dict, entry: dict, mappings, *, file: str
     for r in FAMILIES[family].readouts:
         if r not in READOUTS:  # a family is code; this guards a read-out renamed in the catalogue
             raise NeuroplastInputError("the family reads an unknown read-out", field=f"{f}.family", value=r, file=file)
+    population = str(c.get("population", "trd"))
+    if population not in PRESETS:
+        raise NeuroplastInputError(f"unknown population; known: {', '.join(sorted(PRESETS))}",
+                                   field=f"{f}.population", value=population, file=file)  # fmt: skip
     cohort = c.get("cohort")
     return Comparison(
         id=eid,
         kind=KIND[s.use],
         family=family,
         species=species,
-        population=str(c.get("population", "trd")),
+        population=population,
         arms=arms,
         arm_labels=labels,
         contrast=contrast,

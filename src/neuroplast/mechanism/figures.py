@@ -29,7 +29,7 @@ def family_figure(family: str, entries: list[Simulated]) -> bytes:
     cols = min(n, 3)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(max(4.6 * cols, 7.0), 3.4 * rows + 0.6), layout="constrained")
-    fig.suptitle(f"{fam.label}: simulated (lines) vs published (black)", fontsize=11)
+    fig.suptitle(f"{fam.label}\nsimulated (lines; x: the compared value) vs published (black)", fontsize=10)
     for k, s in enumerate(entries):
         ax = fig.add_subplot(rows, cols, k + 1)
         c = s.comparison
@@ -57,7 +57,10 @@ def family_figure(family: str, entries: list[Simulated]) -> bytes:
                                 capsize=4, zorder=5)  # fmt: skip
             elif p.statistic is None:  # a group statistic is written on the panel instead
                 sign = 1.0 if p.direction == "up" else -1.0
-                ax.annotate("", xy=(tm, p.published + sign * 2.0 * abs(p.published)), xytext=(tm, p.published),
+                tip = p.published + sign * 2.0 * abs(p.published)
+                ax.plot([tm], [p.published], marker="^" if sign > 0 else "v", color=colour, ms=7, ls="", zorder=5)
+                ax.plot([tm], [tip], alpha=0.0)  # keeps the arrow inside the axes' limits
+                ax.annotate("", xy=(tm, tip), xytext=(tm, p.published),
                             arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.5}, zorder=5)  # fmt: skip
                 if t1 > t0:
                     ax.hlines(p.published, t0, t1, color=colour, lw=1.5)
