@@ -287,9 +287,18 @@ def validate(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the rows and their provenance as JSON (docs/outputs.md).")
     ] = None,
+    mechanism: Annotated[
+        bool, typer.Option("--mechanism", help="Compare the mechanistic time courses instead (docs/validation.md).")
+    ] = False,
+    figures: Annotated[Path, typer.Option(help="With --mechanism: where the figures go.")] = Path("mechanism-figures"),
+    mechanism_config: Annotated[Path | None, typer.Option(help="With --mechanism: another comparisons file.")] = None,
+    mechanism_split: Annotated[Path | None, typer.Option(help="With --mechanism: another split file.")] = None,
 ):
     """Run every calibration trial; print simulated vs published for every calibration endpoint."""
     _setup()
+    if mechanism:
+        _validate_mechanism(figures, json_out, mechanism_config, mechanism_split)
+        return
     import datetime
 
     from .calibration import evaluate
@@ -331,6 +340,32 @@ def validation_docs(
 
     for path in _guard(write_pages, artifact_json, validation_md, readme):
         console.print(f"wrote {path}")
+
+
+def _g(x: float | None) -> str:
+    return "" if x is None else f"{x:.3g}"
+
+
+def _validate_mechanism(figures: Path, json_out: Path | None, config: Path | None, split: Path | None) -> None:
+    from .io import write_json
+    from .mechanism import CONFIG_PATH, SPLIT_PATH, run
+
+    rows = _guard(run, figures, config=config or CONFIG_PATH, split=split or SPLIT_PATH, _file=config or split)
+    t = Table(title="Mechanistic time courses: simulated vs published (no parameter fitted to them yet)")
+    for col in ("study", "kind", "arms", "time", "metric", "published [lo, hi]", "simulated", "inside"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        ci = "" if r["lo"] is None and r["hi"] is None else f" [{_g(r['lo'])}, {_g(r['hi'])}]"
+        sim = "—" if r["simulated"] is None else f"{r['simulated']:.3g}"
+        t.add_row(r["study"], r["kind"], r["arms"], r["time"], r["metric"], f"{r['published']:.3g}{ci}", sim,
+                  {True: "[green]yes[/]", False: "[red]no[/]", None: "n/a"}[r["inside"]])  # fmt: skip
+    console.print(t)
+    for kind in ("mechanism_fitted", "mechanism_held_out"):
+        held = [r["inside"] for r in rows if r["kind"] == kind and r["inside"] is not None]
+        console.print(f"{kind}: {sum(held)} of {len(held)} simulated values inside the published interval or direction")
+    console.print(f"figures: {figures}/")
+    if json_out:
+        write_json(json_out, rows)
 
 
 @app.command("calibrate-conditions")

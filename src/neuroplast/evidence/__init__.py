@@ -1,7 +1,7 @@
 """Published evidence as data: the shared calibration and mechanistic tables, extra sources.
 
-``clinical_calibration.yaml`` and ``mechanistic_parameters.yaml`` are copies of
-``shared/evidence`` (each entry keeps its source and whether it was verified);
+``clinical_calibration.yaml``, ``mechanistic_parameters.yaml`` and ``mechanistic_timecourses.yaml`` are
+copies of ``shared/evidence`` (each entry keeps its source and whether it was verified);
 ``extra_sources.yaml`` and ``pharmacology_sources.yaml`` hold sources this project added, in the
 same spirit.
 """
@@ -24,6 +24,19 @@ def clinical() -> dict:
 @functools.cache
 def mechanistic() -> dict:
     return yaml.safe_load((HERE / "mechanistic_parameters.yaml").read_text())
+
+
+@functools.cache
+def timecourses() -> dict:
+    """Published time courses and dose relations of the chain's intermediate steps (glutamate, BDNF,
+    mTORC1, spines, neurogenesis, hippocampal volume ...): ``{"meta": ..., "entries": [...]}``."""
+    return yaml.safe_load((HERE / "mechanistic_timecourses.yaml").read_text())
+
+
+@functools.cache
+def timecourse_ids() -> tuple[str, ...]:
+    """The ids of :func:`timecourses`' entries, in the file's order."""
+    return tuple(e["id"] for e in timecourses()["entries"])
 
 
 @functools.cache
@@ -55,4 +68,13 @@ def source_ids() -> frozenset[str]:
     return frozenset(ids | study_ids())
 
 
-__all__ = ["clinical", "extra", "mechanistic", "pharmacology", "source_ids", "study_ids"]
+__all__ = [
+    "clinical",
+    "extra",
+    "mechanistic",
+    "pharmacology",
+    "source_ids",
+    "study_ids",
+    "timecourse_ids",
+    "timecourses",
+]
