@@ -92,9 +92,10 @@ def filter_linear(u: np.ndarray, times_h: np.ndarray, tau_h: np.ndarray) -> np.n
     return x
 
 
-def mood_routes(ind: Model, readouts: dict, times_h: np.ndarray) -> dict[str, np.ndarray]:
-    """The change of ``mood x (1 - expectancy)`` from 1, (n, T), split into :data:`ROUTES` (fractions of the
-    baseline score; they sum to it to round-off). ``ind``: the patients' model (:meth:`Model.build`)."""
+def mood_parts(ind: Model, readouts: dict, times_h: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``mood - 1``, (n, T), split into :data:`MOOD_ROUTES` by superposition (each route's Shapley part of the
+    target's change, filtered alone), and what the save grid leaves over: ``mood - 1 - sum of the parts``
+    (zero where the target is linear between saves). ``ind``: the patients' model (:meth:`Model.build`)."""
     ro = {k: np.asarray(v, dtype=float) for k, v in readouts.items()}
     t = np.asarray(times_h, dtype=float)
     s0 = np.asarray(ind.spines.baseline(), dtype=float)[:, None]
@@ -108,13 +109,22 @@ def mood_routes(ind: Model, readouts: dict, times_h: np.ndarray) -> dict[str, np
     factors = [deficit, 1.0 - natural, learned / (1.0 - natural), ssri]
     tau = np.asarray(ind.mood.tau_mood, dtype=float)
     parts = [filter_linear(phi, t, tau) for phi in shapley_product(factors)]
-    x = ro["mood"] - 1.0
-    residual = x - np.sum(parts, axis=0)  # what the save grid cannot resolve: shared by magnitude
+    residual = ro["mood"] - 1.0 - np.sum(parts, axis=0)
+    return dict(zip(MOOD_ROUTES, parts, strict=True)), residual
+
+
+def mood_routes(ind: Model, readouts: dict, times_h: np.ndarray) -> dict[str, np.ndarray]:
+    """The change of ``mood x (1 - expectancy)`` from 1, (n, T), split into :data:`ROUTES` (fractions of the
+    baseline score; they sum to it to round-off): :func:`mood_parts` with the grid's residual shared in proportion
+    to the parts' magnitudes, then the two-factor Shapley split of mood and expectancy."""
+    named, residual = mood_parts(ind, readouts, times_h)
+    parts = list(named.values())
     size = np.abs(np.stack(parts))
     total = size.sum(axis=0)
     weights = np.where(total > 1e-12, size / np.where(total > 1e-12, total, 1.0), 1.0 / len(parts))
     parts = [p + w * residual for p, w in zip(parts, weights, strict=True)]
-    y = -ro["expectancy"]
+    x = np.sum(parts, axis=0)  # mood - 1
+    y = -np.asarray(readouts["expectancy"], dtype=float)
     out = {name: p * (1.0 + 0.5 * y) for name, p in zip(MOOD_ROUTES, parts, strict=True)}
     out["expectancy"] = y * (1.0 + 0.5 * x)
     return {name: out[name] for name in ROUTES}
@@ -169,4 +179,4 @@ def advantage_shares(summary, first: str, second: str, time: str) -> dict[str, f
 
 
 __all__ = ["KEYS", "MOOD_ROUTES", "ROUTES", "advantage_shares", "applies", "at_timepoint", "filter_linear",
-           "mood_routes", "per_patient", "score_routes", "shapley_product"]  # fmt: skip
+           "mood_parts", "mood_routes", "per_patient", "score_routes", "shapley_product"]  # fmt: skip
