@@ -7,6 +7,7 @@ structural zeros (no drug, no plasticity; no session, no learning).
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -15,8 +16,9 @@ import pytest
 import neuroplast as npl
 from neuroplast.instruments import INSTRUMENTS
 from neuroplast.model import Model
+from neuroplast.report.contributions import contributions_figure
+from neuroplast.trials import TrialSummary, load_spec, run_trial
 from neuroplast.trials import contributions as C
-from neuroplast.trials import load_spec, run_trial
 from tests.golden.regenerate import ROOT
 
 KETAMINE = ROOT / "examples" / "ketamine_vs_midazolam.toml"
@@ -155,6 +157,16 @@ def test_fast_engine_agrees(model):
         for tp_ref, tp_fast in zip(arm.timepoints, fast.summary.arms[name].timepoints, strict=True):
             for key in C.ROUTES:
                 assert abs(tp_fast.contributions[key] - tp_ref.contributions[key]) < 0.15, (name, tp_ref.time, key)
+
+
+def test_report_draws_them():
+    """The report's figure: a PNG for a trial with contributions (the golden ketamine summary), none for a
+    condition's trial (the golden PTSD summary has no contributions)."""
+    golden = ROOT / "tests" / "golden"
+    read = lambda name: TrialSummary.model_validate(json.loads((golden / f"{name}.summary.json").read_text()))
+    png = contributions_figure(read("ketamine_vs_midazolam"))
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert contributions_figure(read("ptsd_ketamine_vs_midazolam")) is None
 
 
 def test_condition_scales_have_no_contributions():
