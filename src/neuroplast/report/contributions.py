@@ -43,6 +43,7 @@ def contributions_figure(summary) -> bytes | None:
     fig = Figure(figsize=(10.0, 1.4 + 2.6 * len(arms)), layout="constrained")
     fig.suptitle(f"Where relief comes from\nchange from baseline by route, {summary.scale} points", fontsize=12)
     axes = fig.subplots(len(arms), 1, squeeze=False, sharey=True)[:, 0]
+    lo, hi = 0.0, 0.0
     for ax, (name, arm) in zip(axes, arms.items(), strict=True):
         tps = [tp for tp in arm.timepoints if tp.contributions]
         x = np.arange(len(tps))
@@ -54,11 +55,14 @@ def contributions_figure(summary) -> bytes | None:
             ax.bar(x, pos, bottom=up, color=COLOURS[key], width=0.6)
             ax.bar(x, neg, bottom=down, color=COLOURS[key], width=0.6)
             up, down = up + pos, down + neg
+        lo, hi = min(lo, float(down.min())), max(hi, float(up.max()))
         ax.plot(x, [tp.mean_change for tp in tps], "D", color="black", ms=6, zorder=5)
         ax.axhline(0.0, color="black", lw=0.8)
         ax.set_xticks(x, [tp.time for tp in tps])
         ax.set_title(name, fontsize=10, loc="left")
         ax.set_ylabel("change (points)")
+    pad = 0.06 * max(hi - lo, 1.0)  # stacked bars keep no margin of their own beyond their bases
+    axes[0].set_ylim(lo - pad, hi + pad)
     handles = [Patch(color=COLOURS[k], label=LABELS[k]) for k in KEYS]
     handles.append(
         axes[0].plot([], [], "D", color="black", label="mean change (the sum)")[0]  # legend entry only
