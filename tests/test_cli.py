@@ -1,6 +1,7 @@
 """CLI end to end on small cohorts, and the bad-input contract (exit 2, one line, nothing written)."""
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -46,7 +47,9 @@ def test_trial_end_to_end(tmp_path):
         "plasticity_window",
         "learning",
         "n_observed",
-    }  # the brain keys: extension
+        "contributions",
+    }  # the brain keys and contributions: extensions
+    assert math.isclose(sum(tp["contributions"].values()), tp["mean_change"], abs_tol=1e-9)  # exact in sum
     assert tp["n_observed"] == arm["n"] and arm["n_dropped"] == 0 and s["analysis"] == "observed"
     assert 50.0 < tp["hippocampal_volume_pct"] <= 100.0 and tp["plasticity_window"] >= 1.0
     assert set(arm["brain"]) >= {

@@ -16,6 +16,7 @@ from scipy import stats
 
 from ..catalog import READOUT_UNITS, READOUTS
 from .circuits import simulation_circuit_figure
+from .contributions import contributions_figure
 from .png import figure_png
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ _PUB = dict(marker="D", ms=6, mec="black", mew=0.8, ecolor="black", elinewidth=1
 def trial_figures(result: TrialResult, published: list[dict]) -> dict[str, bytes]:
     """One PNG per scale group, arms overlaid (median and 25–75 % band over each arm's OK patients).
 
-    Keys: concentrations, occupancy, signalling, plasticity, symptoms, safety and, when any
+    Keys: concentrations, occupancy, signalling, plasticity, symptoms, safety, slow, contributions (trials on a
+    depression scale) and, when any
     ``published`` entry has a ``simulated`` value, ``published`` (simulated vs published).
     """
     ts = result.times_h
@@ -81,6 +83,7 @@ def trial_figures(result: TrialResult, published: list[dict]) -> dict[str, bytes
     figs["symptoms"] = _trial_symptoms(result, traces, published)
     figs["safety"] = _safety(traces, ts, t0, "band")
     figs["slow"] = _slow(traces, ts, "band")
+    figs["contributions"] = contributions_figure(result.summary)
     figs["published"] = _published(published)
     return {k: v for k, v in figs.items() if v is not None}
 

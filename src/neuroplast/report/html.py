@@ -55,6 +55,13 @@ CAPTIONS = {  # figure key -> (heading, caption for a reader who is not a modell
         "rates, with their evidence ids; where the evidence is thin (meditation, creative activity) the "
         "parameters are assumptions listed by neuroplast params.",
     ),
+    "contributions": (
+        "Where relief comes from",
+        "Each arm's change from baseline at each visit (the black diamond; lower is better), split into the routes "
+        "that produced it: new connections between neurons (plasticity), expectancy (placebo response), what "
+        "therapy and practice taught (learning), the illness's own course, the direct route of an SSRI, and what "
+        "the raters' noise and rounding added. The parts add up to the change; docs/outputs.md gives the rule.",
+    ),
     "circuit": (
         "Mood circuit",
         "How strongly brain regions of the mood circuit move together (top: correlation, "

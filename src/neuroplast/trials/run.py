@@ -16,7 +16,7 @@ from ..conditions.safety import extra_safety
 from ..engine import Engine, Tsit5
 from ..instruments import INSTRUMENTS as SCALES
 from ..simulation import PopulationModel, Simulation, default_model, simulate
-from . import stats
+from . import contributions, stats
 from .contrasts import ArmScores, n_analysed, pair_contrasts
 from .design import resolve_method
 from .dropout import Dropout, adverse_severity, draw_dropout, lack_of_efficacy, nobody_leaves, reason_counts
@@ -153,6 +153,7 @@ def run_trial(
         arms[name] = arm_result = ArmResult(name, sim, scores, baseline, drop)
         ok = sim.ok
         seen = arm_result.observed(ts)
+        routes = contributions.per_patient(sim, model, t.scale, scores)
         timepoints = [
             TimepointSummary(
                 time=label,
@@ -160,6 +161,7 @@ def run_trial(
                 **_arm_timepoint(baseline, scores[:, j], ok & seen[:, j], resp, remis, drop is not None),
                 **_brain_at(sim, ok, j),
                 n_observed=int((ok & seen[:, j]).sum()),
+                **contributions.at_timepoint(routes, ok & seen[:, j], j),
             )
             for (label, h), j in zip(tps, tp_idx)
         ]

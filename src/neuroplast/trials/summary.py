@@ -99,6 +99,11 @@ class TimepointSummary(_Document):
     n_observed: int | None = None
     """Patients observed (rated) at this visit: ``n`` less those who left before it; the scores and rates above
     are over them. ``None`` in files written before dropout was simulated."""
+    contributions: dict[str, Mean] | None = None
+    """*Optional* (trials on a depression scale): ``mean_change`` split into its routes, points of the scale over
+    the same patients — ``plasticity``, ``expectancy``, ``learning``, ``natural_course``, ``ssri_direct`` and
+    ``rating`` (rater noise, rounding, the scale's range), summing to ``mean_change`` (rule:
+    :mod:`neuroplast.trials.contributions`)."""
 
 
 class RelapseSummary(_Document):
