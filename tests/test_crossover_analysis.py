@@ -10,7 +10,8 @@
    carries no treatment information, so the mixed model equals it, for any number of arms; tolerance 1e-8.
 3. R's ``nlme::lme`` run live (tests/data/crossover_lme.R) on incomplete data (patients who left after the
    first period), where the between-patient information counts: estimates and SEs to 1e-6, the variance
-   ratio found by nlme's optimiser (tightened tolerances) agrees to about that; skipped without R or nlme.
+   ratio found by nlme's optimiser (tightened tolerances) agrees to about that; and ``nlme::gls`` with compound
+   symmetry where the patient variance is negative (lme stops at 0 there). Skipped without R or nlme.
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ def test_two_by_two_equals_the_closed_form():
 
     r = fit(df, ["a", "b"])
     got = r["differences"][("a", "b")]
-    assert r["var_patient"] > 0  # inside the range: the closed form's premise
     assert got["df"] == n1 + n2 - 2
     assert got["difference"] == pytest.approx(est, abs=1e-8)
     assert got["se"] == pytest.approx(se, abs=1e-8)
@@ -122,18 +122,21 @@ def _r_missing() -> str | None:
     return None if probe.returncode == 0 else "the R package nlme is not installed"
 
 
-def test_incomplete_patients_agree_with_nlme_lme(tmp_path):
+def _r(df, tmp_path, mode: str) -> dict:
     why = _r_missing()
     if why:
         pytest.skip(f"R oracle unavailable: {why}")
-    df = synthetic([("a", "b"), ("b", "a")], [9, 9], seed=11, drop=0.3)
-    assert df.groupby("patient").size().min() == 1  # some patients left after period 1
     path = tmp_path / "xo.csv"
     df.to_csv(path, index=False)
     script = __file__.replace("test_crossover_analysis.py", "data/crossover_lme.R")
-    out = subprocess.run(["Rscript", script, str(path)], capture_output=True, text=True, timeout=120, check=True)
-    rows = [line.split(",") for line in out.stdout.strip().splitlines()[1:]]
-    r_tab = {row[0]: row[1:] for row in rows}
+    out = subprocess.run(["Rscript", script, str(path), mode], capture_output=True, text=True, timeout=120, check=True)
+    return {row[0]: row[1:] for row in (line.split(",") for line in out.stdout.strip().splitlines()[1:])}
+
+
+def test_incomplete_patients_agree_with_nlme_lme(tmp_path):
+    df = synthetic([("a", "b"), ("b", "a")], [9, 9], seed=11, drop=0.3)
+    assert df.groupby("patient").size().min() == 1  # some patients left after period 1
+    r_tab = _r(df, tmp_path, "lme")
     r = fit(df, ["a", "b"])
     assert r["coef"]["treatment[b]"] == pytest.approx(float(r_tab["treatmentb"][0]), abs=1e-6)
     assert r["se"]["treatment[b]"] == pytest.approx(float(r_tab["treatmentb"][1]), rel=1e-5)
@@ -144,3 +147,36 @@ def test_incomplete_patients_agree_with_nlme_lme(tmp_path):
     assert r["var_residual"] == pytest.approx(float(r_tab["var_residual"][0]), rel=1e-5)
     ab = r["differences"][("a", "b")]
     assert ab["p_value"] == pytest.approx(float(r_tab["treatmentb"][3]), abs=1e-6)
+
+
+def test_negative_patient_variance_agrees_with_nlme_gls_compound_symmetry(tmp_path):
+    """Changes from a period baseline often vary less between patients than within: the REML patient variance
+    is then negative, where nlme::lme stops at 0 but compound symmetry (nlme::gls, corCompSymm) goes on; the
+    estimates and SEs agree with gls (its df are N - p, not compared), with incomplete patients too."""
+    rng = np.random.default_rng(2)
+    df = synthetic([("a", "b"), ("b", "a")], [8, 7], seed=4, drop=0.2)
+    df["change"] += rng.normal(0, 1.0, len(df)) - df.groupby("patient")["change"].transform("mean") * 0.9
+    r = fit(df, ["a", "b"])
+    assert r["var_patient"] < 0
+    r_tab = _r(df, tmp_path, "gls")
+    for name, r_name in (("treatment[b]", "treatmentb"), ("period[2]", "period2"), ("sequence[ba]", "sequenceba")):
+        assert r["coef"][name] == pytest.approx(float(r_tab[r_name][0]), abs=1e-6)
+        assert r["se"][name] == pytest.approx(float(r_tab[r_name][1]), rel=1e-5)
+    assert r["var_patient"] == pytest.approx(float(r_tab["var_patient"][0]), rel=1e-4)
+    assert r["var_residual"] == pytest.approx(float(r_tab["var_residual"][0]), rel=1e-5)
+
+
+def test_two_by_two_with_a_negative_patient_variance_is_still_the_closed_form():
+    df = synthetic([("a", "b"), ("b", "a")], [6, 6], seed=8)
+    df["change"] -= df.groupby("patient")["change"].transform("mean") * 0.95  # patients' means nearly equal
+    r = fit(df, ["a", "b"])
+    assert r["var_patient"] < 0
+    wide = df.pivot(index="patient", columns="period", values="change")
+    seq = df.groupby("patient")["sequence"].first()
+    d = wide[1] - wide[2]
+    d1, d2 = d[seq == "ab"], d[seq == "ba"]
+    est = (d1.mean() - d2.mean()) / 2
+    s2 = (5 * d1.var(ddof=1) + 5 * d2.var(ddof=1)) / 10
+    got = r["differences"][("a", "b")]
+    assert got["difference"] == pytest.approx(est, abs=1e-8)
+    assert got["se"] == pytest.approx(math.sqrt(s2 / 4 * (2 / 6)), abs=1e-8)

@@ -2,14 +2,17 @@
 
 Model, one row per patient and period observed::
 
-    change = intercept + treatment + period + sequence + u_patient + e,   u ~ N(0, s2_u),  e ~ N(0, s2_e)
+    change = intercept + treatment + period + sequence + u_patient + e,   Var(u) = s2_u,  Var(e) = s2_e
 
-treatment, period and sequence fixed factors, a random intercept per patient, fitted by REML. It is
-``nlme::lme(change ~ treatment + period + sequence, random = ~ 1 | patient, method = "REML")``. Treatment
-differences are estimated within patients; a patient observed in one period only (who left) adds to the
-between-patient information and to the period and sequence effects. The REML criterion is profiled over the
-residual variance, leaving one parameter, the variance ratio ``lam = s2_u / s2_e`` (>= 0), found from the root
-of the criterion's analytic derivative (brentq), so the fit is converged to round-off.
+treatment, period and sequence fixed factors, a patient effect shared by the patient's periods, fitted by REML:
+``nlme::lme(change ~ treatment + period + sequence, random = ~ 1 | patient, method = "REML")``. The patient
+variance is estimated without the restriction ``s2_u >= 0`` (compound symmetry: the periods' correlation may be
+negative, as ``nlme::gls(..., correlation = corCompSymm(form = ~ 1 | patient))`` allows), so that with complete
+data the fit is the classic analysis of variance of the crossover whatever the sign; where the estimate is
+positive it is nlme::lme's. Treatment differences are estimated within patients; a patient observed in one
+period only (who left) adds to the between-patient information and to the period and sequence effects. The
+REML criterion is profiled over ``s2_e``, leaving one parameter, the ratio ``lam = s2_u / s2_e``, found from the
+roots of the criterion's analytic derivative (brentq), so the fit is converged to round-off.
 
 Degrees of freedom are nlme's for effects that vary within patients (treatment, period): observations minus
 patients minus the treatment and period coefficients. For a complete, balanced 2x2 crossover this is
@@ -25,7 +28,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 LOG_LAM = (-30.0, 20.0)
-"""The variance ratio's search range, as ln(s2_u / s2_e): from no patient effect to one 5e8 times the residual."""
+"""The positive variance ratios searched, as ln(s2_u / s2_e): up to a patient variance 5e8 times the residual."""
 
 
 def _design(treatment, period, sequence, levels) -> tuple[np.ndarray, list[str]]:
@@ -80,13 +83,16 @@ class _Fit:
 
 
 def _reml_lambda(fit: _Fit) -> float:
-    """The REML variance ratio: the lowest criterion among the roots of its slope in :data:`LOG_LAM` and 0."""
-    grid = np.linspace(*LOG_LAM, 101)
-    g = np.array([fit.slope(math.exp(t)) * math.exp(t) for t in grid])  # slope in ln(lam)
-    candidates = [0.0]
+    """The REML variance ratio: the lowest criterion among the roots of its slope over the whole admissible range
+    ``lam > -1 / (most periods of a patient)`` (every patient's covariance positive definite)."""
+    lo = -1.0 / float(fit.m.max())
+    grid = np.unique(
+        np.concatenate([lo * (1.0 - np.logspace(-12, 0, 49)), np.exp(np.linspace(*LOG_LAM, 101))])
+    )  # from just above lo through 0 to a patient variance 5e8 times the residual
+    g = np.array([fit.slope(x) for x in grid])
+    candidates = [float(grid[0]), float(grid[-1])]
     for k in np.flatnonzero((g[:-1] < 0) & (g[1:] >= 0)):
-        t = optimize.brentq(lambda t: fit.slope(math.exp(t)), grid[k], grid[k + 1], xtol=1e-14, rtol=1e-15)
-        candidates.append(math.exp(t))
+        candidates.append(optimize.brentq(fit.slope, grid[k], grid[k + 1], xtol=1e-15, rtol=1e-15))
     return min(candidates, key=fit.criterion)
 
 
@@ -96,7 +102,7 @@ def crossover_mixed(change, patient, treatment, period, sequence, *, levels) -> 
     Arrays of one row per patient and period observed: ``change`` (from the period's baseline), ``patient``
     (an id), ``treatment``, ``period`` and ``sequence`` (labels); rows with a NaN change are left out. ``levels``:
     the treatments in the order contrasts are taken. Returns ``method`` "crossover_mixed", the REML variances
-    ``var_patient`` and ``var_residual``, ``df`` (within patients), the fixed-effect ``coef`` by name,
+    ``var_patient`` (negative when the periods of a patient are negatively correlated) and ``var_residual``, ``df`` (within patients), the fixed-effect ``coef`` by name,
     their ``se``, ``n_obs``, ``n_patients`` and ``differences``: a dict ``(first, second) -> {difference, se,
     ci95, p_value, df}`` (first minus second) for every pair in ``levels`` order. Raises
     ``ValueError`` when a treatment has no observation or the design is singular.
