@@ -50,9 +50,7 @@ def synthetic(sequences, n_per_sequence, *, seed=3, drop=0.0):
 
 
 def fit(df, levels):
-    return crossover_mixed(
-        df["change"], df["patient"], df["treatment"], df["period"], df["sequence"], levels=levels
-    )
+    return crossover_mixed(df["change"], df["patient"], df["treatment"], df["period"], df["sequence"], levels=levels)
 
 
 def test_two_by_two_equals_the_closed_form():

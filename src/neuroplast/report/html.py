@@ -358,11 +358,18 @@ def _crossover(s: dict) -> list[str]:
         return []
     times = [tp["time"] for tp in xo["sequences"][0]["periods"][0]["timepoints"]]
     rows = [
-        [" > ".join(q["arms"]), q["n"], c["period"], c["arm"], c["n_started"], _num(c["baseline_mean"]),
-         *(_num(v["mean_change"]) for v in c["timepoints"])]
+        [
+            " > ".join(q["arms"]),
+            q["n"],
+            c["period"],
+            c["arm"],
+            c["n_started"],
+            _num(c["baseline_mean"]),
+            *(_num(v["mean_change"]) for v in c["timepoints"]),
+        ]
         for q in xo["sequences"]
         for c in q["periods"]
-    ]  # fmt: skip
+    ]
     return [
         "<h2>Crossover design</h2>",
         f"<p>A crossover: every patient receives every arm, one per period, in the order of their sequence. Each "
@@ -373,8 +380,15 @@ def _crossover(s: dict) -> list[str]:
         "between arms come from the crossover mixed model (treatment, period and sequence, a random patient "
         "effect).</p>",
         _table(
-            ["sequence", "n", "period", "arm", "n started", "period baseline mean",
-             *(f"mean change {t}" for t in times)],
+            [
+                "sequence",
+                "n",
+                "period",
+                "arm",
+                "n started",
+                "period baseline mean",
+                *(f"mean change {t}" for t in times),
+            ],
             rows,
-        ),  # fmt: skip
+        ),
     ]

@@ -165,8 +165,21 @@ def run_crossover(
                 regimen=regimens[arm],
             )
             seq_cells.append(
-                _Cell(arm, label, si, k, start, window, scores[:, w[0]], scores[:, 0], scores[:, visits[k]],
-                      seen[:, visits[k]], seen[:, w[0]], left, drop)  # fmt: skip
+                _Cell(
+                    arm,
+                    label,
+                    si,
+                    k,
+                    start,
+                    window,
+                    scores[:, w[0]],
+                    scores[:, 0],
+                    scores[:, visits[k]],
+                    seen[:, visits[k]],
+                    seen[:, w[0]],
+                    left,
+                    drop,
+                )
             )
         cells += seq_cells
         seq_summaries.append(_sequence_summary(seq, sim.ok, seq_cells, labels, tp_h))
@@ -178,7 +191,7 @@ def run_crossover(
         summary_arms[arm], arm_rows = _arm(arm, mine, labels, tp_h, tp_rel, model.values, resp, remis)
         rows += arm_rows
     contrasts = _contrasts(cells, arm_names, labels, resp)
-    extra = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
+    extra: dict = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
     summary = TrialSummary(
         trial=t.id,
         scale=t.scale,
@@ -239,8 +252,10 @@ def _arm(arm, cells: list[_Cell], labels, tp_h, tp_rel, values, resp, remis) -> 
     safety, per = _safety(sim, ok)
     extra_safety(sim, ok, values, safety, per)
     drops = [c for c in cells if c.dropout is not None]
-    first_dose = np.concatenate([c.dropout.after_first_dose if c.dropout else np.zeros(len(c.baseline), bool)
-                                 for c in cells]) & left  # fmt: skip
+    first_dose = (
+        np.concatenate([c.dropout.after_first_dose if c.dropout else np.zeros(len(c.baseline), bool) for c in cells])
+        & left
+    )
     reasons = {}
     if drops:
         reason = np.concatenate([c.dropout.reason if c.dropout else np.full(len(c.baseline), "") for c in cells])
@@ -337,20 +352,23 @@ def _contrasts(cells: list[_Cell], arm_names: list[str], labels, resp) -> list[C
             sequence += [c.sequence] * idx.size
         y, r = np.concatenate(change), np.concatenate(responded)
         tr = np.array(treatment, dtype=object)
+        fit, note = None, None
         try:
-            fit, note = crossover_mixed(y, np.array(patient), tr, np.array(period), np.array(sequence),
-                                        levels=arm_names), None  # fmt: skip
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            fit, note = None, f"crossover mixed model not estimable: {exc}"
+            fit = crossover_mixed(y, np.array(patient), tr, np.array(period), np.array(sequence), levels=arm_names)
+        except (ValueError, np.linalg.LinAlgError) as exc:  # the trial goes on; its contrasts say why
+            note = f"crossover mixed model not estimable: {exc}"
         for a_i, a in enumerate(arm_names):
             for b in arm_names[a_i + 1 :]:
                 in_a, in_b = tr == a, tr == b
                 if in_a.sum() < 2 or in_b.sum() < 2:
                     continue
                 marginal = stats.contrast(y[in_a], y[in_b], r[in_a], r[in_b])
-                d = fit["differences"][(a, b)] if fit else {"difference": np.nan, "ci95": [np.nan, np.nan],
-                                                             "p_value": np.nan}  # fmt: skip
-                extra = {} if note is None else {"note": note}
+                d: dict = (
+                    fit["differences"][(a, b)]
+                    if fit
+                    else {"difference": np.nan, "ci95": [np.nan, np.nan], "p_value": np.nan}
+                )
+                extra: dict = {} if note is None else {"note": note}
                 out.append(
                     Contrast(
                         arms=(a, b),

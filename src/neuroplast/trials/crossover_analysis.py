@@ -79,7 +79,9 @@ class _Fit:
         c, A, _, rss, s = self.at(lam)
         dc = 1.0 / (1.0 + self.m * lam) ** 2
         quad = np.einsum("ip,pq,iq->i", self.z, np.linalg.inv(A), self.z)
-        return -(self.n - self.p) * float(dc @ s**2) / rss + float((self.m / (1 + self.m * lam)).sum()) - float(dc @ quad)
+        return (
+            -(self.n - self.p) * float(dc @ s**2) / rss + float((self.m / (1 + self.m * lam)).sum()) - float(dc @ quad)
+        )
 
 
 def _reml_lambda(fit: _Fit) -> float:
@@ -102,10 +104,11 @@ def crossover_mixed(change, patient, treatment, period, sequence, *, levels) -> 
     Arrays of one row per patient and period observed: ``change`` (from the period's baseline), ``patient``
     (an id), ``treatment``, ``period`` and ``sequence`` (labels); rows with a NaN change are left out. ``levels``:
     the treatments in the order contrasts are taken. Returns ``method`` "crossover_mixed", the REML variances
-    ``var_patient`` (negative when the periods of a patient are negatively correlated) and ``var_residual``, ``df`` (within patients), the fixed-effect ``coef`` by name,
-    their ``se``, ``n_obs``, ``n_patients`` and ``differences``: a dict ``(first, second) -> {difference, se,
-    ci95, p_value, df}`` (first minus second) for every pair in ``levels`` order. Raises
-    ``ValueError`` when a treatment has no observation or the design is singular.
+    ``var_patient`` (negative when the periods of a patient are negatively correlated) and ``var_residual``,
+    ``df`` (within patients), the fixed-effect ``coef`` by name, their ``se``, ``n_obs``, ``n_patients`` and
+    ``differences``: a dict ``(first, second) -> {difference, se, ci95, p_value, df}`` (first minus second) for
+    every pair in ``levels`` order. Raises ``ValueError`` when a treatment has no observation or the design is
+    singular.
     """
     y = np.asarray(change, float)
     keep = np.isfinite(y)
@@ -139,7 +142,13 @@ def crossover_mixed(change, patient, treatment, period, sequence, *, levels) -> 
             est, se = float(c @ beta), float(math.sqrt(c @ cov @ c))
             half = float(sps.t.ppf(0.975, df) * se)
             p = float(2 * sps.t.sf(abs(est / se), df)) if se > 0 else math.nan
-            differences[(a, b)] = {"difference": est, "se": se, "ci95": [est - half, est + half], "p_value": p, "df": df}
+            differences[(a, b)] = {
+                "difference": est,
+                "se": se,
+                "ci95": [est - half, est + half],
+                "p_value": p,
+                "df": df,
+            }
     return {
         "method": "crossover_mixed",
         "estimation": "REML",

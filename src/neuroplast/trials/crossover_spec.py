@@ -19,7 +19,7 @@ import pydantic
 
 from .._errors import NeuroplastInputError
 from .._units import parse_quantity
-from ..regimen import Dose, Regimen, Session
+from ..regimen import Regimen, Session
 from ..regimen.guardrails import check_window
 
 MAX_DEFAULT_ARMS = 4
@@ -122,8 +122,12 @@ def resolve_crossover(
             value=trial.washout,
         )
     if xo.washout is None and trial.washout is None:
-        raise NeuroplastInputError("a crossover needs a washout between periods (a time)", field="trial.crossover.washout")
-    washout, w_field = (xo.washout, "trial.crossover.washout") if xo.washout is not None else (trial.washout, "trial.washout")
+        raise NeuroplastInputError(
+            "a crossover needs a washout between periods (a time)", field="trial.crossover.washout"
+        )
+    washout, w_field = (
+        (xo.washout, "trial.crossover.washout") if xo.washout is not None else (trial.washout, "trial.washout")
+    )
     washout_h = _time(washout, w_field)
     if trial.endpoints.follow_up is not None:
         raise NeuroplastInputError(
@@ -161,7 +165,7 @@ def resolve_crossover(
     sequences = _sequences(xo.sequences, arm_names)
     step = period_h + washout_h
     seq_regimens = []
-    for i, seq in enumerate(sequences):
+    for seq in sequences:
         parts = [shifted(regimens[name], k * step) for k, name in enumerate(seq)]
         reg = Regimen(doses=tuple(d for p in parts for d in p.doses), sessions=_sessions(parts, w_field, washout))
         # the 24-h ceilings hold across periods too (a short washout must not stack two doses)
@@ -192,7 +196,9 @@ def _sequences(given, arm_names: list[str]) -> tuple[tuple[str, ...], ...]:
         for j, name in enumerate(seq):
             if name not in known:
                 raise NeuroplastInputError(
-                    f"unknown arm; arms: {', '.join(arm_names)}", field=f"trial.crossover.sequences[{i}][{j}]", value=name
+                    f"unknown arm; arms: {', '.join(arm_names)}",
+                    field=f"trial.crossover.sequences[{i}][{j}]",
+                    value=name,
                 )
             if name in seq[:j]:
                 raise NeuroplastInputError(

@@ -227,7 +227,7 @@ def run_trial(
                 remission=remis,
             )
 
-    extra = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
+    extra: dict = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
     summary = TrialSummary(
         trial=t.id,
         scale=t.scale,
