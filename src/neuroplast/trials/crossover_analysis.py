@@ -107,7 +107,8 @@ def crossover_mixed(change, patient, treatment, period, sequence, *, levels) -> 
     ``var_patient`` (negative when the periods of a patient are negatively correlated) and ``var_residual``,
     ``df`` (within patients), the fixed-effect ``coef`` by name, their ``se``, ``n_obs``, ``n_patients`` and
     ``differences``: a dict ``(first, second) -> {difference, se, ci95, p_value, df}`` (first minus second) for
-    every pair in ``levels`` order. Raises ``ValueError`` when a treatment has no observation or the design is
+    every pair in ``levels`` order, the first pair's also at the top level (``difference``, ``se``, ``ci95``,
+    ``p_value``). Raises ``ValueError`` when a treatment has no observation or the design is
     singular.
     """
     y = np.asarray(change, float)
@@ -149,8 +150,10 @@ def crossover_mixed(change, patient, treatment, period, sequence, *, levels) -> 
                 "p_value": p,
                 "df": df,
             }
+    top = differences[(levels[0], levels[1])] if len(levels) > 1 else {}
     return {
         "method": "crossover_mixed",
+        **{k: top[k] for k in ("difference", "se", "ci95", "p_value") if k in top},
         "estimation": "REML",
         "dof_method": "within (nlme)",
         "var_patient": float(lam * s2),
