@@ -171,3 +171,31 @@ def test_too_few_patients_for_the_sequences():
 
     with pytest.raises(NeuroplastInputError, match="n_per_arm"):
         run_trial(spec(), n_per_arm=1)
+
+
+def test_outputs_are_written(result, tmp_path):
+    """The CLI's writer (workflows.trial_to_dir): every file, trajectories per sequence, the report."""
+    import xarray as xr
+
+    from neuroplast.workflows import trial_to_dir
+
+    trial_to_dir(result, tmp_path / "out")
+    ds = xr.open_dataset(tmp_path / "out" / "trajectories.nc")
+    assert sorted(set(ds["arm"].values.tolist())) == ["k > s", "s > k"] and ds.sizes["patient"] == 6
+    assert "Crossover design" in (tmp_path / "out" / "report.html").read_text()
+    ds.close()
+
+
+def test_power_and_sensitivity_read_the_crossover_p_value(result):
+    """scale-out's replicate summary: the crossover's own p stays; no Welch p between periods' arms."""
+    from neuroplast.scaleout.replicate import add_p_values
+
+    s = add_p_values(result)
+    assert all(c["p_welch"] is None and c["p_value"] is not None for c in s["contrasts"])
+
+
+def test_sequences_are_keyed_by_their_arms_not_their_position(result):
+    """Listing the sequences in the other order gives each sequence the same patients and the same scores."""
+    other = run_trial(spec(crossover={"washout": "2 d", "period": "3 d", "sequences": [["s", "k"], ["k", "s"]]}))
+    for label, arm in other.arms.items():
+        assert np.array_equal(arm.scores, result.arms[label].scores)

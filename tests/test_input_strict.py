@@ -309,6 +309,7 @@ def crossover(xo=None, **trial):
         (crossover({"washout": "7 d", "sequences": [["k", "s"]]}), "trial.crossover.sequences", "confounded"),
         (crossover({"washout": "7 d", "sequences": []}), "trial.crossover.sequences", "at least 1"),
         (crossover({"washout": "7 d", "bogus": 1}), "trial.crossover.bogus", "Extra inputs"),
+        ({**crossover({"washout": "7 d"}), "arm": BASE["arm"]}, "arm", "at least two arms"),
         (crossover({"washout": "7 d"}, washout="7 d"), "trial.washout", "give the washout once"),
         (crossover({"washout": "7 d"}, analysis={"method": "mmrm"}), "trial.analysis", "own mixed model"),
         ({**BASE, "trial": {**BASE["trial"], "crossover": {"washout": "7 d"}}}, "trial.crossover",

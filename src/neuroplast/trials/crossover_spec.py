@@ -111,6 +111,8 @@ def resolve_crossover(
                 'a [trial.crossover] table needs design = "crossover"', field="trial.crossover", value=trial.design
             )
         return None
+    if len(arm_names) < 2:
+        raise NeuroplastInputError("a crossover needs at least two arms", field="arm", value=len(arm_names))
     if xo is None:
         raise NeuroplastInputError(
             "a crossover needs a [trial.crossover] table (washout, period, sequences)", field="trial.crossover"
