@@ -199,3 +199,23 @@ def test_sequences_are_keyed_by_their_arms_not_their_position(result):
     other = run_trial(spec(crossover={"washout": "2 d", "period": "3 d", "sequences": [["s", "k"], ["k", "s"]]}))
     for label, arm in other.arms.items():
         assert np.array_equal(arm.scores, result.arms[label].scores)
+
+
+def test_adding_a_sequence_leaves_the_other_sequences_patients():
+    """Three arms in a Latin square, then a fourth sequence added (one patient per sequence both times): the
+    first three sequences keep their patients, their rater noise and so their scores, byte for byte."""
+    mdz = {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}
+    square = [["k", "s", "m"], ["s", "m", "k"], ["m", "k", "s"]]
+
+    def three(sequences):
+        d = copy.deepcopy(BASE)
+        d["arm"].append({"name": "m", "dose": [mdz]})
+        d["trial"].update(n_per_arm=len(sequences), endpoints={"timepoints": ["1 d"]})
+        d["trial"]["crossover"] = {"washout": "1 d", "period": "1 d", "sequences": sequences}
+        return run_trial(parse_spec(d))
+
+    before, after = three(square), three([*square, ["k", "m", "s"]])
+    assert list(after.arms) == [*before.arms, "k > m > s"]
+    for label, arm in before.arms.items():
+        assert np.array_equal(arm.scores, after.arms[label].scores)
+        assert arm.simulation.cohort.table.equals(after.arms[label].simulation.cohort.table)
