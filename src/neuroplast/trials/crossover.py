@@ -166,19 +166,19 @@ def run_crossover(
             )
             seq_cells.append(
                 _Cell(
-                    arm,
-                    label,
-                    si,
-                    k,
-                    start,
-                    window,
-                    scores[:, w[0]],
-                    scores[:, 0],
-                    scores[:, visits[k]],
-                    seen[:, visits[k]],
-                    seen[:, w[0]],
-                    left,
-                    drop,
+                    arm=arm,
+                    label=label,
+                    sequence=si,
+                    period=k,
+                    start_h=start,
+                    sim=window,
+                    baseline=scores[:, w[0]],
+                    trial_baseline=scores[:, 0],
+                    scores=scores[:, visits[k]],
+                    seen=seen[:, visits[k]],
+                    started=seen[:, w[0]],
+                    left=left,
+                    dropout=drop,
                 )
             )
         cells += seq_cells
