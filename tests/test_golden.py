@@ -27,6 +27,7 @@ EXCLUDED = {("neuroplast_version",)}
 
 SLOW = {
     "anxiety_ketamine_vs_midazolam",
+    "berman2000_crossover",
     "cbt_vs_waitlist",
     "esketamine_dose_finding",
     "esketamine_suicidal_ideation",
@@ -35,9 +36,11 @@ SLOW = {
     "repeated_infusions",
     "repeated_vs_single_ketamine_dropout",
     "ssri_vs_placebo",
+    "zarate2006_crossover",
 }
-"""Examples that each compile a kernel of their own (12-36 s each on a 2-core CPU; all 20 together about 4 min):
-the CI runs them; ``-m "not slow"`` runs the other eleven in about 60 s, most of it one compile."""
+"""Examples that each compile a kernel of their own (12-36 s each on a 2-core CPU; all 22 together about 4 min;
+the two crossovers share one): the CI runs them; ``-m "not slow"`` runs the other eleven in about 60 s, most of
+it one compile."""
 
 EXAMPLES = regenerate.examples()
 

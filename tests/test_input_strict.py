@@ -271,3 +271,79 @@ def test_an_inclusion_that_admits_nobody_is_one_line_naming_the_file(tmp_path, m
     assert r.exit_code == 2, (r.stdout, r.stderr, r.exception)
     assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"error: {spec}") and "trial.inclusion" in r.stderr
     assert not out.exists()
+
+
+SALINE_ARM = {"name": "s", "dose": [{"drug": "saline", "route": "iv", "amount": "0 mg", "duration": "40 min"}]}
+
+
+def crossover(xo=None, **trial):
+    """BASE as a two-arm crossover (ketamine 'k', saline 's'), ``xo`` its [trial.crossover] (None: left out)."""
+    d = copy.deepcopy(BASE)
+    d["arm"].append(copy.deepcopy(SALINE_ARM))
+    d["trial"]["design"] = "crossover"
+    if xo is not None:
+        d["trial"]["crossover"] = xo
+    d["trial"].update(trial)
+    return d
+
+
+@pytest.mark.parametrize(
+    "data, field, words",
+    [
+        (crossover(), "trial.crossover", "needs a [trial.crossover]"),
+        (crossover({"period": "2 d"}), "trial.crossover.washout", "needs a washout"),
+        (crossover({"washout": "a week"}), "trial.crossover.washout", "a week"),
+        (crossover({"washout": "7"}), "trial.crossover.washout", "unit"),
+        (crossover({"washout": "-1 d"}), "trial.crossover.washout", "negative"),
+        (crossover({"washout": "7 d", "period": "7 mg"}), "trial.crossover.period", "7 mg"),
+        (crossover({"washout": "7 d", "period": "12 h"}), "trial.crossover.period", "last timepoint"),
+        (crossover({"washout": "7 d", "period": "0 d"}), "trial.crossover.period", "longer than 0"),
+        (crossover({"washout": "7 d", "sequences": [["k", "x"], ["x", "k"]]}), "trial.crossover.sequences[0][1]",
+         "unknown arm"),
+        (crossover({"washout": "7 d", "sequences": [["k"], ["s", "k"]]}), "trial.crossover.sequences[0]",
+         "missing: s"),
+        (crossover({"washout": "7 d", "sequences": [["k", "k", "s"], ["s", "k"]]}), "trial.crossover.sequences[0][1]",
+         "once per sequence"),
+        (crossover({"washout": "7 d", "sequences": [["k", "s"], ["k", "s"]]}), "trial.crossover.sequences[1]",
+         "must differ"),
+        (crossover({"washout": "7 d", "sequences": [["k", "s"]]}), "trial.crossover.sequences", "confounded"),
+        (crossover({"washout": "7 d", "sequences": []}), "trial.crossover.sequences", "at least 1"),
+        (crossover({"washout": "7 d", "bogus": 1}), "trial.crossover.bogus", "Extra inputs"),
+        ({**crossover({"washout": "7 d"}), "arm": BASE["arm"]}, "arm", "at least two arms"),
+        (crossover({"washout": "7 d"}, washout="7 d"), "trial.washout", "give the washout once"),
+        (crossover({"washout": "7 d"}, analysis={"method": "mmrm"}), "trial.analysis", "own mixed model"),
+        ({**BASE, "trial": {**BASE["trial"], "crossover": {"washout": "7 d"}}}, "trial.crossover",
+         'needs design = "crossover"'),
+    ],
+)  # fmt: skip
+def test_crossover_input_is_refused_naming_the_field(data, field, words):
+    refused(data, field, words)
+
+
+def test_crossover_period_shorter_than_an_arms_doses_and_follow_up_are_refused():
+    d = crossover({"washout": "7 d", "period": "2 d"})
+    d["arm"][0]["dose"][0]["at"] = ["0 d", "3 d"]
+    refused(d, "trial.crossover.period", "arm 'k''s doses")
+    d = crossover({"washout": "7 d"})
+    d["trial"]["endpoints"]["follow_up"] = "14 d"
+    refused(d, "trial.endpoints.follow_up", "no follow_up")
+
+
+def test_crossover_washout_may_come_from_the_older_trial_key():
+    """``[trial] washout`` is the crossover's washout when [trial.crossover] gives none, and stays accepted (and
+    unused) in a parallel trial; the period defaults to the last timepoint or the end of the last dose."""
+    spec = parse_spec(crossover({}, washout="5 d"))
+    xo = spec.crossover()
+    assert (xo.washout, xo.washout_h, xo.period_h) == ("5 d", 120.0, 24.0)
+    assert xo.sequences == (("k", "s"), ("s", "k")) and xo.start_h(1) == 144.0
+    parallel = copy.deepcopy(BASE)
+    parallel["trial"]["washout"] = "5 d"
+    assert parse_spec(parallel).crossover() is None
+
+
+def test_crossover_stacked_doses_across_a_short_washout_hit_the_ceiling():
+    d = crossover({"washout": "0 d", "period": "20 h"})
+    d["arm"][0]["dose"][0]["amount"] = "1.0 mg/kg"
+    d["trial"]["endpoints"]["timepoints"] = ["12 h"]
+    d["arm"][1] = copy.deepcopy(d["arm"][0]) | {"name": "s"}
+    refused(d, "trial.crossover.washout", "within 24 h")

@@ -214,7 +214,8 @@ def _trial_symptoms(result, traces, published) -> bytes | None:
     axes, scales = _axes(fig, 3, float(ts[-1]), ratios=[1.4, 1.0, 1.0])
     for label, colour, ro in traces:
         base = float(ro["baseline"].mean())
-        rates = [(tp.time_h, tp.response_rate) for tp in result.summary.arms[label].timepoints]
+        arm = result.summary.arms.get(label)  # None for a crossover's sequence (its arms are pooled over periods)
+        rates = [] if arm is None else [(tp.time_h, tp.response_rate) for tp in arm.timepoints]
         for (ax_s, ax_e, ax_r), s in zip(axes.T, scales):
             _trace(ax_s, ts / s, ro["score"], colour, label, "mean_ci")
             ax_s.axhline(base, color=colour, ls=":", lw=1.2)

@@ -151,6 +151,7 @@ def _summary(s: dict) -> list[str]:
     meta = " · ".join(f"{k}: {s[k]}" for k in ("trial", "scale", "seed", "neuroplast_version") if k in s)
     out = [
         f'<p class="meta">{escape(meta)}</p>',
+        *_crossover(s),
         "<h2>Arms</h2>",
         _table(
             [
@@ -255,6 +256,7 @@ ANALYSES = {
     "welch": "Welch t-test",
     "ancova": "ANCOVA on baseline",
     "mmrm": "MMRM",
+    "crossover_mixed": "crossover mixed model",
 }
 DATA = {"observed": "observed", "locf": "LOCF", "completers": "completers"}
 
@@ -354,3 +356,46 @@ def _published(published: list[dict]) -> str:
             ]
         )
     return _table(["study", "arm", "time", "metric", "published [CI]", "simulated", "simulated within CI"], rows)
+
+
+def _crossover(s: dict) -> list[str]:
+    """A crossover's design and its sequences' cell means (nothing for a parallel trial)."""
+    xo = s.get("crossover")
+    if s.get("design") != "crossover" or not xo:
+        return []
+    times = [tp["time"] for tp in xo["sequences"][0]["periods"][0]["timepoints"]]
+    rows = [
+        [
+            " > ".join(q["arms"]),
+            q["n"],
+            c["period"],
+            c["arm"],
+            c["n_started"],
+            _num(c["baseline_mean"]),
+            *(_num(v["mean_change"]) for v in c["timepoints"]),
+        ]
+        for q in xo["sequences"]
+        for c in q["periods"]
+    ]
+    return [
+        "<h2>Crossover design</h2>",
+        f"<p>A crossover: every patient receives every arm, one per period, in the order of their sequence. Each "
+        f"period is observed for {escape(xo['period'])} from its first dose, then a washout of "
+        f"{escape(xo['washout'])} precedes the next; timepoints count from each period's first dose, and changes "
+        "are from the period's own baseline (the score at its first dose). What one period leaves behind is "
+        "simulated into the next (carry-over). The arms below pool the periods on each arm; the differences "
+        "between arms come from the crossover mixed model (treatment, period and sequence, a random patient "
+        "effect).</p>",
+        _table(
+            [
+                "sequence",
+                "n",
+                "period",
+                "arm",
+                "n started",
+                "period baseline mean",
+                *(f"mean change {t}" for t in times),
+            ],
+            rows,
+        ),
+    ]

@@ -58,6 +58,9 @@ def add_p_values(result) -> dict:
     labels = dict(result.spec.timepoints_h())
     contrasts = []
     for c in summary["contrasts"]:
+        if summary.get("design") == "crossover":  # arms given in periods, not to groups: no Welch test between them
+            contrasts.append({**c, "p_welch": None})
+            continue
         a, b = (result.arms[name] for name in c["arms"])
         j = int(np.searchsorted(result.times_h, labels[c["time"]]))
         at = result.times_h[j : j + 1]

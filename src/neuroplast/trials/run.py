@@ -108,6 +108,8 @@ def run_trial(
     the patient (:func:`~neuroplast.cohort.sample_cohort`), so an arm's results depend neither on the
     order of the arms, nor on the other arms, and ``n`` patients are the first ``n`` of any larger run.
     """
+    if spec.trial.design != "parallel":  # neuroplast.trials.run_trial runs the other designs
+        raise ValueError(f"run.run_trial simulates parallel trials, not {spec.trial.design!r}")
     model = default_model() if model is None else model
     t = spec.trial
     n = t.n_per_arm if n_per_arm is None else n_per_arm
@@ -227,7 +229,7 @@ def run_trial(
                 remission=remis,
             )
 
-    extra = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
+    extra: dict = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
     summary = TrialSummary(
         trial=t.id,
         scale=t.scale,

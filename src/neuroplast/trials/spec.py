@@ -21,6 +21,7 @@ from ..evidence import study_ids
 from ..evidence.targets import TARGETS
 from ..instruments import INSTRUMENTS as SCALES
 from ..regimen import MAX_TRIAL_H, Regimen, build_regimen
+from .crossover_spec import CrossoverSpec, resolve_crossover
 from .design import AnalysisSpec, DropoutSpec
 
 MAX_FILE_BYTES = 1_000_000
@@ -101,7 +102,7 @@ class TrialInfo(_Strict):
     population: str
     scale: str = "MADRS"
     design: Literal["parallel", "crossover"] = "parallel"
-    washout: str | None = None
+    washout: str | None = None  # a crossover's washout when [trial.crossover] gives none; unused otherwise
     n_per_arm: int = pydantic.Field(100, ge=1, le=1_000_000)
     seed: int = pydantic.Field(1, ge=0, le=MAX_SEED)
     inclusion: InclusionSpec = InclusionSpec()
@@ -110,6 +111,7 @@ class TrialInfo(_Strict):
     allow_long: bool = False  # extension: simulate trials longer than 5 years
     dropout: DropoutSpec | None = None  # absent: nobody leaves
     analysis: AnalysisSpec | None = None  # absent: MMRM with dropout, else Welch on every patient
+    crossover: CrossoverSpec | None = None  # design = "crossover" only
 
 
 class TrialSpec(_Strict):
@@ -186,6 +188,12 @@ class TrialSpec(_Strict):
         last = max((e.time_h + e.duration_h for r in regimens.values() for e in r.events), default=0.0)
         return max(max(t for _, t in self.timepoints_h()), last + (self.follow_up_h() or 0.0))
 
+    def crossover(self, regimens=None, *, allow_high_dose: bool = False):
+        """The resolved crossover (:class:`~.crossover_spec.CrossoverDesign`); ``None`` for a parallel trial."""
+        regimens = self.regimens(allow_high_dose=allow_high_dose) if regimens is None else regimens
+        names = [a.name for a in self.arm]
+        return resolve_crossover(self.trial, names, regimens, self.timepoints_h(), allow_high_dose=allow_high_dose)
+
     def check(self, *, allow_high_dose: bool = False) -> TrialSpec:
         """Validate everything that needs more than types: names, units, times, ceilings; then resolve the
         remission threshold (the scale's own cut-off when the spec gives none), so the spec states every
@@ -212,20 +220,18 @@ class TrialSpec(_Strict):
                 field="trial.endpoints.remission",
                 value=t.endpoints.remission,
             )
-        if t.design != "parallel":
-            raise NeuroplastInputError(
-                "only parallel designs are simulated so far", field="trial.design", value=t.design
-            )
         names = [a.name for a in self.arm]
         if len(set(names)) != len(names):
             raise NeuroplastInputError("arm names must be unique", field="arm.name", value=names)
         self.timepoints_h()
         self.follow_up_h()
-        if t.washout is not None:  # not used (there is no crossover), but a time as any other
+        if t.washout is not None:  # a crossover's washout, else unused; a time as any other
             parse_quantity(t.washout, "time", field="trial.washout")
         regimens = self.regimens(allow_high_dose=allow_high_dose)
 
         end = self.end_h(regimens)
+        if (xo := self.crossover(regimens, allow_high_dose=allow_high_dose)) is not None:
+            end = xo.end_h
         if end > MAX_TRIAL_H and not t.allow_long:
             raise NeuroplastInputError(
                 f"the trial spans {end / 24 / 365.25:.1f} years, more than the 5-year limit; "

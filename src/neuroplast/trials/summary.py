@@ -3,7 +3,7 @@ as ``result.summary`` and what ``neuroplast trial`` writes.
 
 Layout of the document (every key below, nothing else)::
 
-    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout",
+    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout", "design"?, "crossover"?,
      "arms": {<arm name>: {"n", "n_failed", "n_dropped", "n_dropped_after_first_dose", "dropped_reasons",
                            "n_analysed", "baseline", "timepoints": [...], "relapse", "safety", "brain"}},
      "contrasts": [{"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d", "method",
@@ -284,12 +284,60 @@ class DropoutSummary(_Document):
     informative: float
 
 
+class CrossoverVisit(_Document):
+    """One timepoint of one period of one sequence (h from the period's first dose)."""
+
+    time: str
+    time_h: float
+    n_observed: int
+    mean_score: Mean
+    mean_change: Mean
+
+
+class CrossoverCell(_Document):
+    """One period of one sequence: the ``arm`` given, ``start_h`` (h from the trial's first dose), ``n_started``
+    patients observed at its start (finished, not yet left), the mean period baseline ``baseline_mean`` and,
+    per spec timepoint (counted from the period's first dose), ``n_observed``, ``mean_score`` and
+    ``mean_change`` (from the period baseline); NaN / ``null`` when nobody was observed."""
+
+    period: int
+    arm: str
+    start_h: float
+    n_started: int
+    baseline_mean: Mean
+    timepoints: list[CrossoverVisit]
+
+
+class CrossoverSequence(_Document):
+    """One sequence: its ``arms`` in period order, ``n`` patients who finished, ``n_failed``, and its periods."""
+
+    arms: list[str]
+    n: int
+    n_failed: int
+    periods: list[CrossoverCell]
+
+
+class CrossoverSummary(_Document):
+    """A crossover's design as run (docs/trial-format.md): ``washout`` and ``period`` as written with their hours,
+    the ``baseline`` every change is measured from (``"period"``: the score at the period's first dose), and the
+    ``sequences`` with their per-period means (the cell means of the crossover)."""
+
+    washout: str
+    washout_h: float
+    period: str
+    period_h: float
+    baseline: str = "period"
+    sequences: list[CrossoverSequence]
+
+
 class TrialSummary(_Document):
     """A whole trial: its id, primary scale, seed, the package version that ran it, every arm (in spec
     order) and a contrast for every pair of arms (in spec order, first against later) at every timepoint
     where both arms have at least two patients analysed. ``analysis``: the ``[trial.analysis]`` method used
-    (``observed``: Welch's t-test, the default without dropout); ``dropout``: the dropout model, ``None``
-    when nobody leaves. See the module docstring for the conventions."""
+    (``observed``: Welch's t-test, the default without dropout; ``crossover_mixed`` in a crossover);
+    ``dropout``: the dropout model, ``None`` when nobody leaves. *Optional*, in a crossover only: ``design``
+    (``"crossover"``) and ``crossover`` (:class:`CrossoverSummary`); there each arm's entry pools the periods on
+    that arm. See the module docstring for the conventions."""
 
     trial: str
     scale: str
@@ -297,6 +345,8 @@ class TrialSummary(_Document):
     neuroplast_version: str
     analysis: str = "observed"
     dropout: DropoutSummary | None = None
+    design: str = "parallel"
+    crossover: CrossoverSummary | None = None
     arms: dict[str, ArmSummary]
     contrasts: list[Contrast]
 
@@ -318,6 +368,10 @@ __all__ = [
     "BinaryContrast",
     "BrainSummary",
     "Contrast",
+    "CrossoverCell",
+    "CrossoverSequence",
+    "CrossoverSummary",
+    "CrossoverVisit",
     "DropoutSummary",
     "Mean",
     "RelapseSummary",
