@@ -21,6 +21,7 @@ from .contrasts import ArmScores, n_analysed, pair_contrasts
 from .design import resolve_method
 from .dropout import Dropout, adverse_severity, draw_dropout, lack_of_efficacy, nobody_leaves, reason_counts
 from .spec import TrialSpec
+from .withdrawal import Enrolment, enrol, summarise
 from .summary import (
     ArmSummary,
     Baseline,
@@ -113,7 +114,12 @@ def run_trial(
     n = t.n_per_arm if n_per_arm is None else n_per_arm
     seed = t.seed if seed is None else seed
     regimens = spec.regimens(allow_high_dose=allow_high_dose)
+    plan = spec.withdrawal_plan(regimens)  # randomised withdrawal: arms = continuation arms, after the induction
+    if plan is not None:
+        regimens = plan.regimens(regimens)
     ts = save_grid(spec, regimens)
+    if plan is not None:
+        ts = plan.save_times(ts)
     tps = spec.timepoints_h()
     resp, remis = t.endpoints.response, spec.remission_threshold()
     follow = spec.follow_up_h()
@@ -122,24 +128,27 @@ def run_trial(
     tp_h = np.array([h for _, h in tps])
 
     arms, rows, summary_arms = {}, [], {}
+    enrolled: dict[str, Enrolment] = {}
     for name, regimen in regimens.items():
         if only_arms is not None and name not in only_arms:
             continue
-        cohort = sample_cohort(
-            model.values,
-            model.cvs,
-            t.population,
-            n,
-            seed=seed,
-            arm=name,
-            inclusion=spec.inclusion(),
-            scale=t.scale,
-        )
-        sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
-        scores = observe(sim, t.scale, model.values, seed=seed, arm=name)
-        baseline = scores[:, 0]
-        drop = None
-        if t.dropout is not None:
+        if plan is not None:
+            enrolment = enrolled[name] = enrol(
+                plan, arm=name, regimen=regimen, model=model, population=t.population, inclusion=spec.inclusion(),
+                scale=t.scale, n=n, seed=seed, ts=ts, dropout=t.dropout, engine=engine, progress=progress,
+            )  # fmt: skip
+            cohort, sim, scores, drop = enrolment.cohort, enrolment.simulation, enrolment.scores, enrolment.dropout
+            baseline = scores[:, 0]
+        else:
+            cohort = sample_cohort(
+                model.values, model.cvs, t.population, n, seed=seed, arm=name, inclusion=spec.inclusion(),
+                scale=t.scale,
+            )  # fmt: skip
+            sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
+            scores = observe(sim, t.scale, model.values, seed=seed, arm=name)
+            baseline = scores[:, 0]
+            drop = None
+        if plan is None and t.dropout is not None:
             drop = draw_dropout(
                 t.dropout,
                 dropout_draws(seed, name, len(cohort)),
@@ -198,7 +207,7 @@ def run_trial(
                 responded = pd.array(responded, dtype="boolean")
                 responded[~seen[:, j]] = pd.NA
             df[f"response_{label}"] = responded
-        for k, v in {**per_patient_rel, **per_patient_safety}.items():
+        for k, v in {**per_patient_rel, **per_patient_safety, **(enrolled[name].per_patient() if plan else {})}.items():
             df[k] = v
         if drop is not None:
             df["dropout_h"] = np.where(drop.left, drop.left_h, np.nan)
@@ -225,7 +234,9 @@ def run_trial(
                 remission=remis,
             )
 
-    extra = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
+    extra: dict = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
+    if plan is not None:
+        extra["withdrawal"] = summarise(plan, enrolled)
     summary = TrialSummary(
         trial=t.id,
         scale=t.scale,

@@ -3,7 +3,7 @@ as ``result.summary`` and what ``neuroplast trial`` writes.
 
 Layout of the document (every key below, nothing else)::
 
-    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout",
+    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout", "withdrawal" (docs/outputs.md),
      "arms": {<arm name>: {"n", "n_failed", "n_dropped", "n_dropped_after_first_dose", "dropped_reasons",
                            "n_analysed", "baseline", "timepoints": [...], "relapse", "safety", "brain"}},
      "contrasts": [{"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d", "method",
@@ -40,6 +40,8 @@ import math
 from typing import Annotated, Any
 
 import pydantic
+
+from .withdrawal_summary import WithdrawalSummary
 
 
 def _nan_if_none(x: Any) -> Any:
@@ -294,6 +296,7 @@ class TrialSummary(_Document):
     dropout: DropoutSummary | None = None
     arms: dict[str, ArmSummary]
     contrasts: list[Contrast]
+    withdrawal: WithdrawalSummary | None = None
 
     def contrast(self, first: str, second: str, time: str) -> Contrast:
         """``first`` against ``second`` at ``time``; a pair stored the other way round is :meth:`Contrast.reversed`."""
