@@ -17,6 +17,7 @@ from scipy import stats
 from ..catalog import READOUT_UNITS, READOUTS
 from .circuits import simulation_circuit_figure
 from .png import figure_png
+from .withdrawal import km_figure
 
 if TYPE_CHECKING:
     from ..simulation import Simulation
@@ -82,6 +83,7 @@ def trial_figures(result: TrialResult, published: list[dict]) -> dict[str, bytes
     figs["safety"] = _safety(traces, ts, t0, "band")
     figs["slow"] = _slow(traces, ts, "band")
     figs["published"] = _published(published)
+    figs["relapse_km"] = km_figure(result.summary.to_json_dict().get("withdrawal"))
     return {k: v for k, v in figs.items() if v is not None}
 
 

@@ -21,7 +21,6 @@ from .contrasts import ArmScores, n_analysed, pair_contrasts
 from .design import resolve_method
 from .dropout import Dropout, adverse_severity, draw_dropout, lack_of_efficacy, nobody_leaves, reason_counts
 from .spec import TrialSpec
-from .withdrawal import Enrolment, enrol, summarise
 from .summary import (
     ArmSummary,
     Baseline,
@@ -32,6 +31,7 @@ from .summary import (
     TimepointSummary,
     TrialSummary,
 )
+from .withdrawal import Enrolment, enrol, summarise
 
 SBP_ALERTS = (160.0, 180.0)  # mmHg: common stop/alert thresholds during ketamine infusions (I03 label uses 180)
 BP_RISES = (40.0, 25.0)  # mmHg: the esketamine label's systolic / diastolic rises (spravato_label_bp_increase)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -154,12 +155,16 @@ def enrol(
 def _join(parts):
     """The randomised rows of every chunk, in candidate order, as one cohort, simulation, scores and dropout."""
     idx = [p[0] for p in parts]
-    cohort = Cohort(parts[0][1].population, pd.concat([p[1].table.iloc[i] for i, p in zip(idx, parts)], ignore_index=True))
+    cohort = Cohort(
+        parts[0][1].population, pd.concat([p[1].table.iloc[i] for i, p in zip(idx, parts)], ignore_index=True)
+    )
     sims = [p[2] for p in parts]
     sim = dataclasses.replace(
         sims[0],
         states=np.concatenate([s.states[i] for s, i in zip(sims, idx)]),
-        readouts={k: np.concatenate([np.asarray(s.readouts[k])[i] for s, i in zip(sims, idx)]) for k in sims[0].readouts},
+        readouts={
+            k: np.concatenate([np.asarray(s.readouts[k])[i] for s, i in zip(sims, idx)]) for k in sims[0].readouts
+        },
         status=np.concatenate([s.status[i] for s, i in zip(sims, idx)]),
         cohort=cohort,
     )
@@ -168,7 +173,10 @@ def _join(parts):
     drop = None
     if parts[0][5] is not None:
         drop = Dropout(
-            *(np.concatenate([getattr(p[5], f)[i] for i, p in zip(idx, parts)]) for f in ("left_h", "reason", "after_first_dose"))
+            *(
+                np.concatenate([getattr(p[5], f)[i] for i, p in zip(idx, parts)])
+                for f in ("left_h", "reason", "after_first_dose")
+            )
         )
     return cohort, sim, scores, crit, drop
 
@@ -185,7 +193,7 @@ def meets_criterion(plan: Withdrawal, scores: np.ndarray, ts: np.ndarray) -> np.
         hold = s <= plan.remission
     else:
         hold = (s - base) <= -plan.response * base
-    return hold.all(axis=1)
+    return np.asarray(hold.all(axis=1))
 
 
 def relapse_times(plan: Withdrawal, scores: np.ndarray, ts: np.ndarray, drop: Dropout | None):
@@ -254,7 +262,7 @@ def relapse_contrast(first: str, second: str, a: Enrolment, b: Enrolment) -> Rel
 
     n = (int(a.relapse_days.size), int(b.relapse_days.size))
     ev = (int(a.relapsed.sum()), int(b.relapsed.sum()))
-    empty = {"hazard_ratio": None, "ci95": None, "p_value": None, "logrank_p_value": None}
+    empty: dict[str, Any] = {"hazard_ratio": None, "ci95": None, "p_value": None, "logrank_p_value": None}
     if min(n) == 0 or sum(ev) == 0:
         note = "an arm has no randomised patient" if min(n) == 0 else "no relapse in either arm"
         return RelapseContrast(arms=(first, second), method="none", **empty, n_analysed=n, events=ev, note=note)

@@ -36,7 +36,7 @@ class RelapseRule(_Strict):
     above this; without it, a visit no longer meeting the response criterion (the project's relapse definition).
     ``confirmed_after``: the relapse must hold again at the first visit at least this long after it."""
 
-    score_at_least: float | None = pydantic.Field(None, ge=0)
+    score_at_least: float | None = pydantic.Field(default=None, ge=0)
     confirmed_after: str | None = None
 
 
@@ -80,7 +80,9 @@ class Withdrawal:
     def visits_h(self) -> np.ndarray:
         """The rated visits: every ``every_h`` before and after randomisation (which is one), from 0 to the end."""
         before = self.randomise_h - self.every_h * np.arange(int(np.floor(self.randomise_h / self.every_h + 1e-9)) + 1)
-        after = self.randomise_h + self.every_h * np.arange(1, int(np.floor(self.follow_up_h / self.every_h + 1e-9)) + 1)
+        after = self.randomise_h + self.every_h * np.arange(
+            1, int(np.floor(self.follow_up_h / self.every_h + 1e-9)) + 1
+        )
         return np.unique(np.round(np.concatenate([before, after, [0.0]]), 6))
 
     def regimens(self, arms: dict[str, Regimen]) -> dict[str, Regimen]:
@@ -207,7 +209,9 @@ def resolve(
     rule = w.relapse
     if rule.score_at_least is not None and rule.score_at_least > top:
         raise NeuroplastInputError(
-            f"a score on {crit_scale} (0 to {top:g})", field=f"{FIELD}.relapse.score_at_least", value=rule.score_at_least
+            f"a score on {crit_scale} (0 to {top:g})",
+            field=f"{FIELD}.relapse.score_at_least",
+            value=rule.score_at_least,
         )
     confirm_h = 0.0
     if rule.confirmed_after is not None:
