@@ -29,6 +29,7 @@ SLOW = {
     "anxiety_ketamine_vs_midazolam",
     "cbt_vs_waitlist",
     "esketamine_dose_finding",
+    "esketamine_maintenance_withdrawal",
     "esketamine_suicidal_ideation",
     "exercise_vs_usual_care",
     "oral_ketamine_maintenance",
@@ -36,8 +37,9 @@ SLOW = {
     "repeated_vs_single_ketamine_dropout",
     "ssri_vs_placebo",
 }
-"""Examples that each compile a kernel of their own (12-36 s each on a 2-core CPU; all 20 together about 4 min):
-the CI runs them; ``-m "not slow"`` runs the other eleven in about 60 s, most of it one compile."""
+"""Examples that each compile a kernel of their own (12-36 s each on a 2-core CPU; the randomised withdrawal, 64 weeks
+of esketamine sessions, a few minutes): the CI runs them; ``-m "not slow"`` runs the other eleven in about 60 s, most
+of it one compile."""
 
 EXAMPLES = regenerate.examples()
 

@@ -313,3 +313,19 @@ def test_continuing_the_drug_delays_relapse(trial):
     assert w.arms["ketamine_again"].relapsed < w.arms["no_drug"].relapsed
     assert w.arms["ketamine_again"].km.survival[-1] > w.arms["no_drug"].km.survival[-1]
     assert c.ci95[0] < c.hazard_ratio < c.ci95[1]
+
+
+def test_an_arm_depends_on_its_stream_only_and_a_pilot_is_the_start(trial):
+    """Oracle: the stream design (docs/trial-format.md, randomisation and the seed). The arm ``no_drug`` run alone
+    with 10 randomised patients gives exactly the first 10 of the 12 it gets beside ``ketamine_again``: the same
+    patients, scores, dropout and relapse times. Same chunk size (24 candidates), so no new compile."""
+    d = copy.deepcopy(BASE)
+    d["trial"]["dropout"] = {"after_first_dose": 0.05, "per_week": 0.1}
+    alone = run_trial(parse_spec(d), n_per_arm=10, only_arms=["no_drug"])
+    assert list(alone.arms) == ["no_drug"] and alone.summary.withdrawal.contrasts == []
+    full = trial.patients[trial.patients["arm"] == "no_drug"].head(10).reset_index(drop=True)
+    small = alone.patients.reset_index(drop=True)
+    cols = ["patient", "days_to_relapse_from_randomisation", "relapsed_after_randomisation", "censored_by",
+            "score_14 d", "dropout_h"]  # fmt: skip
+    assert small[cols].equals(full[cols])
+    assert alone.summary.withdrawal.arms["no_drug"].enrolled <= trial.summary.withdrawal.arms["no_drug"].enrolled

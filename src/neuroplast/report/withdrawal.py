@@ -23,7 +23,7 @@ def km_figure(withdrawal: dict | None) -> bytes | None:
         surv = [*km["survival"], km["survival"][-1]]
         ax.step(days, surv, where="post", color=f"C{i}", lw=1.8, label=f"{name} (n = {arm['randomised']})")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(0.0, withdrawal["follow_up_h"] / 24.0)
+    ax.set_xlim(-0.01 * withdrawal["follow_up_h"] / 24.0, 1.02 * withdrawal["follow_up_h"] / 24.0)
     ax.set_xlabel("days since randomisation")
     ax.set_ylabel("free of relapse\n(Kaplan-Meier)")
     ax.grid(alpha=0.3)
