@@ -30,6 +30,7 @@ SLOW = {
     "berman2000_crossover",
     "cbt_vs_waitlist",
     "esketamine_dose_finding",
+    "esketamine_maintenance_withdrawal",
     "esketamine_suicidal_ideation",
     "exercise_vs_usual_care",
     "oral_ketamine_maintenance",
@@ -38,9 +39,9 @@ SLOW = {
     "ssri_vs_placebo",
     "zarate2006_crossover",
 }
-"""Examples that each compile a kernel of their own (12-36 s each on a 2-core CPU; all 22 together about 4 min;
-the two crossovers share one): the CI runs them; ``-m "not slow"`` runs the other eleven in about 60 s, most of
-it one compile."""
+"""Examples that each compile a kernel of their own (12-36 s each on a 2-core CPU; the two crossovers share one; the
+randomised withdrawal, 64 weeks of esketamine sessions, a few minutes): the CI runs them; ``-m "not slow"`` runs the
+other eleven in about 60 s, most of it one compile."""
 
 EXAMPLES = regenerate.examples()
 

@@ -18,6 +18,7 @@ from ..catalog import READOUT_UNITS, READOUTS
 from .circuits import simulation_circuit_figure
 from .contributions import contributions_figure
 from .png import figure_png
+from .withdrawal import km_figure
 
 if TYPE_CHECKING:
     from ..simulation import Simulation
@@ -85,6 +86,7 @@ def trial_figures(result: TrialResult, published: list[dict]) -> dict[str, bytes
     figs["slow"] = _slow(traces, ts, "band")
     figs["contributions"] = contributions_figure(result.summary)
     figs["published"] = _published(published)
+    figs["relapse_km"] = km_figure(result.summary.to_json_dict().get("withdrawal"))
     return {k: v for k, v in figs.items() if v is not None}
 
 

@@ -8,8 +8,15 @@ from html import escape
 from .. import DISCLAIMER
 from .._files import write_text_atomic
 from .figures import _h
+from .withdrawal import withdrawal_html
 
 CAPTIONS = {  # figure key -> (heading, caption for a reader who is not a modeller)
+    "relapse_km": (
+        "Time to relapse",
+        "Randomised-withdrawal trial: the share of randomised patients still free of relapse, by days since "
+        "randomisation (Kaplan-Meier), one line per continuation arm; a patient who left or reached the end "
+        "without relapsing counts until then.",
+    ),
     "concentrations": (
         "Drug concentrations",
         "How much drug (and its breakdown product norketamine) is in the blood "
@@ -111,7 +118,7 @@ def write_report(
     """Write the report to ``path`` atomically (a temp file in the same folder, then ``os.replace``)."""
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="disclaimer">{escape(DISCLAIMER)}</p>']
     if summary:
-        parts += _summary(summary)
+        parts += _summary(summary) + withdrawal_html(summary)
     if published:
         parts += ["<h2>Simulated vs published</h2>", _published(published)]
     for key, png in figures.items():

@@ -31,6 +31,7 @@ from .summary import (
     TimepointSummary,
     TrialSummary,
 )
+from .withdrawal import Enrolment, enrol, summarise
 
 SBP_ALERTS = (160.0, 180.0)  # mmHg: common stop/alert thresholds during ketamine infusions (I03 label uses 180)
 BP_RISES = (40.0, 25.0)  # mmHg: the esketamine label's systolic / diastolic rises (spravato_label_bp_increase)
@@ -108,14 +109,19 @@ def run_trial(
     the patient (:func:`~neuroplast.cohort.sample_cohort`), so an arm's results depend neither on the
     order of the arms, nor on the other arms, and ``n`` patients are the first ``n`` of any larger run.
     """
-    if spec.trial.design != "parallel":  # neuroplast.trials.run_trial runs the other designs
+    if spec.trial.design == "crossover":  # neuroplast.trials.run_trial runs it
         raise ValueError(f"run.run_trial simulates parallel trials, not {spec.trial.design!r}")
     model = default_model() if model is None else model
     t = spec.trial
     n = t.n_per_arm if n_per_arm is None else n_per_arm
     seed = t.seed if seed is None else seed
     regimens = spec.regimens(allow_high_dose=allow_high_dose)
+    plan = spec.withdrawal_plan(regimens)  # randomised withdrawal: arms = continuation arms, after the induction
+    if plan is not None:
+        regimens = plan.regimens(regimens)
     ts = save_grid(spec, regimens)
+    if plan is not None:
+        ts = plan.save_times(ts)
     tps = spec.timepoints_h()
     resp, remis = t.endpoints.response, spec.remission_threshold()
     follow = spec.follow_up_h()
@@ -124,24 +130,27 @@ def run_trial(
     tp_h = np.array([h for _, h in tps])
 
     arms, rows, summary_arms = {}, [], {}
+    enrolled: dict[str, Enrolment] = {}
     for name, regimen in regimens.items():
         if only_arms is not None and name not in only_arms:
             continue
-        cohort = sample_cohort(
-            model.values,
-            model.cvs,
-            t.population,
-            n,
-            seed=seed,
-            arm=name,
-            inclusion=spec.inclusion(),
-            scale=t.scale,
-        )
-        sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
-        scores = observe(sim, t.scale, model.values, seed=seed, arm=name)
-        baseline = scores[:, 0]
-        drop = None
-        if t.dropout is not None:
+        if plan is not None:
+            enrolment = enrolled[name] = enrol(
+                plan, arm=name, regimen=regimen, model=model, population=t.population, inclusion=spec.inclusion(),
+                scale=t.scale, n=n, seed=seed, ts=ts, dropout=t.dropout, engine=engine, progress=progress,
+            )  # fmt: skip
+            cohort, sim, scores, drop = enrolment.cohort, enrolment.simulation, enrolment.scores, enrolment.dropout
+            baseline = scores[:, 0]
+        else:
+            cohort = sample_cohort(
+                model.values, model.cvs, t.population, n, seed=seed, arm=name, inclusion=spec.inclusion(),
+                scale=t.scale,
+            )  # fmt: skip
+            sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
+            scores = observe(sim, t.scale, model.values, seed=seed, arm=name)
+            baseline = scores[:, 0]
+            drop = None
+        if plan is None and t.dropout is not None:
             drop = draw_dropout(
                 t.dropout,
                 dropout_draws(seed, name, len(cohort)),
@@ -202,7 +211,7 @@ def run_trial(
                 responded = pd.array(responded, dtype="boolean")
                 responded[~seen[:, j]] = pd.NA
             df[f"response_{label}"] = responded
-        for k, v in {**per_patient_rel, **per_patient_safety}.items():
+        for k, v in {**per_patient_rel, **per_patient_safety, **(enrolled[name].per_patient() if plan else {})}.items():
             df[k] = v
         if drop is not None:
             df["dropout_h"] = np.where(drop.left, drop.left_h, np.nan)
@@ -230,6 +239,8 @@ def run_trial(
             )
 
     extra: dict = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
+    if plan is not None:
+        extra |= {"design": t.design, "withdrawal": summarise(plan, enrolled)}
     summary = TrialSummary(
         trial=t.id,
         scale=t.scale,

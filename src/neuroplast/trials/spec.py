@@ -23,6 +23,7 @@ from ..instruments import INSTRUMENTS as SCALES
 from ..regimen import MAX_TRIAL_H, Regimen, build_regimen
 from .crossover_spec import CrossoverSpec, resolve_crossover
 from .design import AnalysisSpec, DropoutSpec
+from .withdrawal_spec import Withdrawal, WithdrawalSpec, resolve
 
 MAX_FILE_BYTES = 1_000_000
 """The largest trial file read (a trial is a few kilobytes)."""
@@ -101,7 +102,7 @@ class TrialInfo(_Strict):
     title: Annotated[str, _text(1000, lines=True)] = ""
     population: str
     scale: str = "MADRS"
-    design: Literal["parallel", "crossover"] = "parallel"
+    design: Literal["parallel", "crossover", "randomized_withdrawal"] = "parallel"
     washout: str | None = None  # a crossover's washout when [trial.crossover] gives none; unused otherwise
     n_per_arm: int = pydantic.Field(100, ge=1, le=1_000_000)
     seed: int = pydantic.Field(1, ge=0, le=MAX_SEED)
@@ -112,6 +113,7 @@ class TrialInfo(_Strict):
     dropout: DropoutSpec | None = None  # absent: nobody leaves
     analysis: AnalysisSpec | None = None  # absent: MMRM with dropout, else Welch on every patient
     crossover: CrossoverSpec | None = None  # design = "crossover" only
+    withdrawal: WithdrawalSpec | None = None  # design = "randomized_withdrawal" only
 
 
 class TrialSpec(_Strict):
@@ -183,8 +185,12 @@ class TrialSpec(_Strict):
         return out
 
     def end_h(self, regimens=None) -> float:
-        """The simulated span: the last timepoint, or the last dose plus follow-up, whichever is later."""
+        """The simulated span: the last timepoint, or the last dose plus follow-up, whichever is later; in a
+        randomised-withdrawal trial, the end of its follow-up after randomisation."""
         regimens = self.regimens() if regimens is None else regimens
+        plan = self.withdrawal_plan(regimens)
+        if plan is not None:
+            return max(max(t for _, t in self.timepoints_h()), plan.end_h)
         last = max((e.time_h + e.duration_h for r in regimens.values() for e in r.events), default=0.0)
         return max(max(t for _, t in self.timepoints_h()), last + (self.follow_up_h() or 0.0))
 
@@ -193,6 +199,19 @@ class TrialSpec(_Strict):
         regimens = self.regimens(allow_high_dose=allow_high_dose) if regimens is None else regimens
         names = [a.name for a in self.arm]
         return resolve_crossover(self.trial, names, regimens, self.timepoints_h(), allow_high_dose=allow_high_dose)
+
+    def withdrawal_plan(self, regimens=None) -> Withdrawal | None:
+        """The resolved ``[trial.withdrawal]`` (:mod:`.withdrawal_spec`); ``None`` on other designs."""
+        t = self.trial
+        return resolve(
+            t.withdrawal,
+            design=t.design,
+            regimens=self.regimens() if regimens is None else regimens,
+            scale=t.scale,
+            population=t.population,
+            response=t.endpoints.response,
+            remission=self.remission_threshold(),
+        )
 
     def check(self, *, allow_high_dose: bool = False) -> TrialSpec:
         """Validate everything that needs more than types: names, units, times, ceilings; then resolve the
@@ -228,6 +247,7 @@ class TrialSpec(_Strict):
         if t.washout is not None:  # a crossover's washout, else unused; a time as any other
             parse_quantity(t.washout, "time", field="trial.washout")
         regimens = self.regimens(allow_high_dose=allow_high_dose)
+        self.withdrawal_plan(regimens)
 
         end = self.end_h(regimens)
         if (xo := self.crossover(regimens, allow_high_dose=allow_high_dose)) is not None:

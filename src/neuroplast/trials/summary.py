@@ -3,7 +3,7 @@ as ``result.summary`` and what ``neuroplast trial`` writes.
 
 Layout of the document (every key below, nothing else)::
 
-    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout", "design"?, "crossover"?,
+    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout", "design"?, "crossover"?, "withdrawal"?,
      "arms": {<arm name>: {"n", "n_failed", "n_dropped", "n_dropped_after_first_dose", "dropped_reasons",
                            "n_analysed", "baseline", "timepoints": [...], "relapse", "safety", "brain"}},
      "contrasts": [{"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d", "method",
@@ -40,6 +40,8 @@ import math
 from typing import Annotated, Any
 
 import pydantic
+
+from .withdrawal_summary import WithdrawalSummary
 
 
 def _nan_if_none(x: Any) -> Any:
@@ -335,9 +337,10 @@ class TrialSummary(_Document):
     order) and a contrast for every pair of arms (in spec order, first against later) at every timepoint
     where both arms have at least two patients analysed. ``analysis``: the ``[trial.analysis]`` method used
     (``observed``: Welch's t-test, the default without dropout; ``crossover_mixed`` in a crossover);
-    ``dropout``: the dropout model, ``None`` when nobody leaves. *Optional*, in a crossover only: ``design``
-    (``"crossover"``) and ``crossover`` (:class:`CrossoverSummary`); there each arm's entry pools the periods on
-    that arm. See the module docstring for the conventions."""
+    ``dropout``: the dropout model, ``None`` when nobody leaves. *Optional*: ``design`` (``"crossover"`` or
+    ``"randomized_withdrawal"``; absent for a parallel trial); in a crossover ``crossover``
+    (:class:`CrossoverSummary`), where each arm's entry pools the periods on that arm; in a randomised withdrawal
+    ``withdrawal`` (:class:`~.withdrawal_summary.WithdrawalSummary`). See the module docstring for the conventions."""
 
     trial: str
     scale: str
@@ -349,6 +352,7 @@ class TrialSummary(_Document):
     crossover: CrossoverSummary | None = None
     arms: dict[str, ArmSummary]
     contrasts: list[Contrast]
+    withdrawal: WithdrawalSummary | None = None
 
     def contrast(self, first: str, second: str, time: str) -> Contrast:
         """``first`` against ``second`` at ``time``; a pair stored the other way round is :meth:`Contrast.reversed`."""
