@@ -94,6 +94,19 @@ def test_carry_over_is_simulated(result):
     assert drift["k > s"] < drift["s > k"] - 1.0
 
 
+def test_contributions_split_the_change_from_the_period_baseline(result):
+    """Oracle: the sum rule (docs/model.md, 'Where relief comes from'). Each route's part of a period's change is
+    its part of the change from the trial's first dose at the visit minus its part at the period's first dose, so
+    the parts still sum to the pooled mean change from the period baseline (round-off); saline blocks no NMDA
+    receptor, so its plasticity is the ketamine period's left-over in the saline-second sequence only."""
+    for arm in ("k", "s"):
+        for tp in result.summary.arms[arm].timepoints:
+            assert tp.contributions is not None
+            assert math.isclose(sum(tp.contributions.values()), tp.mean_change, abs_tol=1e-9)
+    k1, s1 = (result.summary.arms[a].at("1 d").contributions for a in ("k", "s"))
+    assert k1["plasticity"] < s1["plasticity"]  # the drug's own period has its new spines
+
+
 def test_contrast_equals_the_two_by_two_closed_form(result):
     p = result.patients
     for label in ("1 d", "3 d"):

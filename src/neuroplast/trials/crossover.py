@@ -26,7 +26,7 @@ from ..cohort import Cohort, dropout_draws, sample_cohort
 from ..conditions.safety import extra_safety
 from ..engine import Engine, Simulation, Tsit5
 from ..simulation import PopulationModel, default_model, simulate
-from . import stats
+from . import contributions, stats
 from .crossover_analysis import crossover_mixed
 from .crossover_spec import CrossoverDesign, sequence_key, sequence_label
 from .dropout import Dropout, adverse_severity, draw_dropout, lack_of_efficacy, reason_counts
@@ -71,6 +71,7 @@ class _Cell:
     started: np.ndarray
     left: np.ndarray
     dropout: Dropout | None
+    routes: dict | None  # contributions of the change from the period baseline at the visits; None: not a mood scale
 
 
 def period_grid(spec: TrialSpec, regimens, period_h: float) -> np.ndarray:
@@ -151,6 +152,7 @@ def run_crossover(
         seen = np.ones((n_s, ts.size), bool) if drop is None else drop.observed(ts)
         label = sequence_label(seq)
         results[label] = ArmResult(label, sim, scores, scores[:, 0], drop)
+        routes = contributions.per_patient(sim, model, t.scale, scores)  # changes from the trial's first dose
         seq_cells = []
         for k, arm in enumerate(seq):
             w = windows[k]
@@ -179,6 +181,9 @@ def run_crossover(
                     started=seen[:, w[0]],
                     left=left,
                     dropout=drop,
+                    routes=None
+                    if routes is None
+                    else {key: r[:, visits[k]] - r[:, w[:1]] for key, r in routes.items()},
                 )
             )
         cells += seq_cells
@@ -239,6 +244,8 @@ def _arm(arm, cells: list[_Cell], labels, tp_h, tp_rel, values, resp, remis) -> 
     seen = np.concatenate([c.seen for c in cells])
     started = np.concatenate([c.started for c in cells]) & ok
     left = np.concatenate([c.left for c in cells]) & ok
+    parts = [c.routes for c in cells if c.routes is not None]
+    routes = {k: np.concatenate([r[k] for r in parts]) for k in parts[0]} if len(parts) == len(cells) else None
     timepoints = [
         TimepointSummary(
             time=label,
@@ -246,6 +253,7 @@ def _arm(arm, cells: list[_Cell], labels, tp_h, tp_rel, values, resp, remis) -> 
             **_arm_timepoint(baseline, scores[:, j], ok & seen[:, j], resp, remis, True),
             **_brain_at(sim, ok, int(tp_rel[j])),
             n_observed=int((ok & seen[:, j]).sum()),
+            **contributions.at_timepoint(routes, ok & seen[:, j], j),
         )
         for j, (label, h) in enumerate(zip(labels, tp_h))
     ]
