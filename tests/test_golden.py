@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from tests.golden import regenerate
@@ -84,8 +85,16 @@ def test_compare_finds_differences():
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in EXAMPLES])
 def test_summary_matches_golden(name):
+    """Also every example's smoke test: every patient simulated, every state finite, concentrations, spines and the
+    true MADRS never below zero (beyond the solver's tolerance, 1e-6)."""
     golden = regenerate.golden_path(name)
     want = json.loads(golden.read_text())
-    got = regenerate.summary_json(EXAMPLES[name])
+    result = regenerate.run(EXAMPLES[name])
+    for arm in result.arms.values():
+        assert np.all(arm.simulation.ok)
+        assert np.isfinite(arm.simulation.states).all()
+        for k in ("ketamine_plasma", "spine_density", "madrs_true"):
+            assert (arm.simulation.readouts[k] >= -1e-6).all()
+    got = regenerate.summary_json(EXAMPLES[name], result)
     diffs = compare(got, want)
     assert not diffs, f"{name}: summary.json differs from {golden.name}:\n" + "\n".join(diffs[:40])

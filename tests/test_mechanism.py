@@ -4,8 +4,6 @@ Nothing here fits a parameter; the comparison's numbers are reported (docs/valid
 """
 
 import json
-import subprocess
-import sys
 import types
 from pathlib import Path
 
@@ -31,13 +29,9 @@ from neuroplast.mechanism import (
 )
 from neuroplast.mechanism.observe import formation_rate, prefrontal_gbc, synaptic_strength_ltp
 
+from .cli_run import invoke
+
 ROW_KEYS = {"study", "kind", "arms", "time", "metric", "published", "lo", "hi", "simulated", "inside"}
-
-
-def cli(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "neuroplast.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
 
 
 # ---- the split -------------------------------------------------------------------------------------------
@@ -253,9 +247,9 @@ def test_cli_writes_one_figure_per_family_and_rows_of_the_shape(tmp_path):
             "aleksandrova2020_hippocampal_ltp_rescue_timing")  # fmt: skip
     split_path, config_path = _small_split(tmp_path, keep)
     figs, out = tmp_path / "figs", tmp_path / "rows.json"
-    r = cli("validate", "--mechanism", "--figures", str(figs), "--json", str(out),
-            "--mechanism-split", str(split_path), "--mechanism-config", str(config_path))  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    r = invoke("validate", "--mechanism", "--figures", figs, "--json", out,
+               "--mechanism-split", split_path, "--mechanism-config", config_path)  # fmt: skip
+    assert r.exit_code == 0, (r.stderr, r.exception)
     assert sorted(p.name for p in figs.iterdir()) == ["ltp.png", "mrs_glx.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in figs.iterdir())
     got = json.loads(out.read_text())
@@ -272,8 +266,8 @@ def test_cli_bad_mechanism_input_exits_2_with_one_line(tmp_path):
     path = _bad_split(tmp_path, lambda d: d["entries"].update(
         {"nobody2099_made_up": {"use": "held_out", "family": "ltp", "reason": "x"}}))  # fmt: skip
     figs = tmp_path / "figs"
-    r = cli("validate", "--mechanism", "--figures", str(figs), "--mechanism-split", str(path))
-    assert r.returncode == 2
+    r = invoke("validate", "--mechanism", "--figures", figs, "--mechanism-split", path)
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and "nobody2099_made_up" in lines[0] and "entries" in lines[0]
     assert not figs.exists()

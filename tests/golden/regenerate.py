@@ -35,12 +35,19 @@ def golden_path(name: str) -> Path:
     return HERE / f"{name}.summary.json"
 
 
-def summary_json(path: Path) -> dict:
-    """The ``summary.json`` that ``neuroplast trial <path> --n-per-arm N_PER_ARM`` writes, read back."""
-    from neuroplast.io import write_json
+def run(path: Path):
+    """The trial that ``neuroplast trial <path> --n-per-arm N_PER_ARM`` runs (its ``TrialResult``)."""
     from neuroplast.trials import load_spec, run_trial
 
-    result = run_trial(load_spec(path), n_per_arm=N_PER_ARM)
+    return run_trial(load_spec(path), n_per_arm=N_PER_ARM)
+
+
+def summary_json(path: Path, result=None) -> dict:
+    """The ``summary.json`` that ``neuroplast trial <path> --n-per-arm N_PER_ARM`` writes, read back (of ``result``
+    when given: :func:`run`'s, so a test can check the run itself too)."""
+    from neuroplast.io import write_json
+
+    result = run(path) if result is None else result
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "summary.json"
         write_json(out, result.summary)
