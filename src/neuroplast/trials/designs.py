@@ -1,7 +1,8 @@
 """The one entry to a simulated trial: :func:`run_trial` runs a spec by its ``design``.
 
-``parallel``: :func:`.run.run_trial` (each arm its own patients); ``crossover``: :func:`.crossover.run_crossover`
-(every patient every arm, one period each).
+``parallel`` and ``randomized_withdrawal``: :func:`.run.run_trial` (each arm its own patients; a withdrawal's
+arms are its continuation arms, each enrolled through the open-label induction: :mod:`.withdrawal`);
+``crossover``: :func:`.crossover.run_crossover` (every patient every arm, one period each).
 """
 
 from __future__ import annotations
