@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import copy
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from neuroplast.cohort import BLOCK, dropout_draws
+from neuroplast.evidence import source_ids
 from neuroplast.trials import TrialSummary, analysis, parse_spec, run_trial
 from neuroplast.trials.design import DropoutSpec
 from neuroplast.trials.dropout import OBSERVATION_H, REASONS, draw_dropout, lack_of_efficacy
@@ -350,3 +353,68 @@ def test_power_uses_the_trials_analysis_and_dropout():
     assert [row["p_value"] for row in res.rows] == [c["p_value"] for c in expected]
     assert [row["n_dropped"] for row in res.rows] == [sum(a["n_dropped"] for a in s["arms"].values()) for s in trials]
     assert res.test().startswith("MMRM")
+
+
+# --- typical values (docs/trial-format.md) cite sources that exist -------------------------------
+
+ROOT = Path(__file__).parents[1]
+
+
+def typical_values_rows() -> list[list[str]]:
+    """The cells of the rows of the table after "**Typical values.**" in [trial.dropout] (header excluded)."""
+    text = (ROOT / "docs" / "trial-format.md").read_text()
+    start = text.index("**Typical values.**")
+    lines = text[start:].splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    table = []
+    for line in lines[first:]:
+        if not line.startswith("|"):
+            break
+        table.append([c.strip() for c in line.strip().strip("|").split("|")])
+    assert table[0][-1] == "sources" and set(table[1][0]) <= {"-"}, table[:2]
+    return table[2:]
+
+
+def test_typical_values_cite_sources_in_the_registry():
+    """Oracle: the evidence registry (neuroplast.evidence.source_ids): every source id the typical-values table
+    cites exists there, and every row cites at least one."""
+    rows = typical_values_rows()
+    assert rows
+    ids = source_ids()
+    for row in rows:
+        cited = re.findall(r"`([a-z0-9_]+)`", row[-1])
+        assert cited, row
+        missing = [c for c in cited if c not in ids]
+        assert not missing, f"{row[0]}: not in the evidence registry: {missing}"
+
+
+def test_typical_values_arithmetic():
+    """Oracle: per_week = 1 - q^(1/w) recomputed from each written term (q a fraction a/b or a decimal), and
+    compared with the value written after "=" to its three decimals."""
+    term = re.compile(r"1 − \(?([0-9.]+)(?:/([0-9.]+))?\)?\^\(1/([0-9]+)\)")
+    checked = 0
+    for row in typical_values_rows():
+        per_week = row[2]
+        terms = term.findall(per_week)
+        if not terms:
+            continue
+        values = [1 - (float(a) / (float(b) if b else 1.0)) ** (1 / int(w)) for a, b, w in terms]
+        written = [float(x) for x in re.findall(r"0\.[0-9]{3}", per_week.split("=")[-1])]
+        assert written == [round(v, 3) for v in values], row
+        checked += 1
+    assert checked >= 3
+
+
+def test_example_uses_the_sourced_rct_rate():
+    """Oracle: the registry entry daly2018_esketamine_completion (60 of 67 completed a 2-week double-blind
+    phase): the example's per_week is 1 - (60/67)^(1/2) to three decimals and its comment cites that id."""
+    import tomllib
+
+    from neuroplast.evidence import extra
+
+    path = ROOT / "examples" / "repeated_vs_single_ketamine_dropout.toml"
+    dropout = tomllib.loads(path.read_text())["trial"]["dropout"]
+    entry = next(s for s in extra()["sources"] if s["id"] == "daly2018_esketamine_completion")["value"]
+    q = entry["completed_both_double_blind_periods"] / entry["randomized"]
+    assert dropout["per_week"] == round(1 - q ** (1 / 2), 3)
+    assert "daly2018_esketamine_completion" in path.read_text()
