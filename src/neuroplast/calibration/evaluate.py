@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine import Engine
 from ..evidence.targets import TARGETS
 from ..simulation import PopulationModel
 from ..trials import TrialResult, parse_spec, run_trial
@@ -165,10 +166,16 @@ CALIBRATION_TRIALS: dict[str, dict[str, Any]] = {
 }
 
 
-def run_calibration_trials(model: PopulationModel, n_per_arm: int | None = None, names=None) -> dict[str, TrialResult]:
-    """Run the calibration trials ``names`` (default: all)."""
+def run_calibration_trials(
+    model: PopulationModel, n_per_arm: int | None = None, names=None, *, engine: Engine | None = None
+) -> dict[str, TrialResult]:
+    """Run the calibration trials ``names`` (default: all), with ``engine`` (default: :func:`run_trial`'s)."""
     names = CALIBRATION_TRIALS if names is None else names
-    return {name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n_per_arm) for name in names}
+    options = {} if engine is None else {"engine": engine}
+    return {
+        name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n_per_arm, **options)
+        for name in names
+    }
 
 
 def evaluate(
