@@ -661,8 +661,8 @@ def cohort(
     float32: Annotated[
         bool,
         typer.Option(
-            help="Float32 arithmetic, with --engine fast: 1.4-1.7x faster on a "
-            "CPU, read-outs within 0.03 MADRS points of float64 in the "
+            help="Float32 arithmetic, with --engine fast: 1.3x faster on 2 CPU cores "
+            "(benchmarks/README.md), read-outs within 0.03 MADRS points of float64 in the "
             "benchmark (docs/scale.md)."
         ),
     ] = False,
