@@ -94,6 +94,14 @@ def test_carry_over_is_simulated(result):
     assert drift["k > s"] < drift["s > k"] - 1.0
 
 
+def _refit(rows, label):
+    """The crossover mixed model refitted on rows of ``patients.parquet`` at ``label``."""
+    patient = rows["sequence"] + rows["patient"].astype(str)
+    return crossover_mixed(
+        rows[f"change_{label}"], patient, rows["arm"], rows["period"], rows["sequence"], levels=["k", "s"]
+    )
+
+
 def test_contributions_split_the_change_from_the_period_baseline(result):
     """Oracle: the sum rule (docs/model.md, 'Where relief comes from'). Each route's part of a period's change is
     its part of the change from the trial's first dose at the visit minus its part at the period's first dose, so
@@ -119,14 +127,7 @@ def test_contrast_equals_the_two_by_two_closed_form(result):
         est = (d1.mean() - d2.mean()) / 2
         s2 = ((n1 - 1) * d1.var(ddof=1) + (n2 - 1) * d2.var(ddof=1)) / (n1 + n2 - 2)
         se = math.sqrt(s2 / 4 * (1 / n1 + 1 / n2))
-        fit = crossover_mixed(
-            p[f"change_{label}"],
-            p["sequence"] + p["patient"].astype(str),
-            p["arm"],
-            p["period"],
-            p["sequence"],
-            levels=["k", "s"],
-        )
+        fit = _refit(p, label)
         assert c.mean_difference == pytest.approx(est, abs=1e-8)
         assert c.p_value == pytest.approx(2 * sps.t.sf(abs(est / se), n1 + n2 - 2), abs=1e-8)
         half = sps.t.ppf(0.975, n1 + n2 - 2) * se
@@ -157,14 +158,7 @@ def test_dropout_misses_later_periods_and_the_analysis_uses_what_was_observed():
         c = s.contrast("k", "s", label)
         obs = p[p[f"score_{label}"].notna()]
         assert c.n_analysed == (int((obs["arm"] == "k").sum()), int((obs["arm"] == "s").sum()))
-        fit = crossover_mixed(
-            obs[f"change_{label}"],
-            obs["sequence"] + obs["patient"].astype(str),
-            obs["arm"],
-            obs["period"],
-            obs["sequence"],
-            levels=["k", "s"],
-        )
+        fit = _refit(obs, label)
         assert c.mean_difference == pytest.approx(fit["differences"][("k", "s")]["difference"], abs=1e-12)
         assert c.p_value == pytest.approx(fit["differences"][("k", "s")]["p_value"], abs=1e-12)
 

@@ -20,6 +20,8 @@ from neuroplast.io.nonmem import read_nonmem
 from neuroplast.regimen import build_regimen
 from neuroplast.trials import load_spec, parse_spec
 
+from .spec_edit import edited
+
 EXAMPLES = Path(__file__).parents[1] / "examples"
 BASE = {
     "trial": {"id": "t", "population": "trd", "n_per_arm": 10, "endpoints": {"timepoints": ["1 d"]}},
@@ -34,12 +36,7 @@ DOSE = ("arm", 0, "dose", 0)
 
 
 def spec_with(path, value):
-    d = copy.deepcopy(BASE)
-    node = d
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return d
+    return edited(BASE, path, value)
 
 
 def refused(data, field: str, words: str):

@@ -9,6 +9,8 @@ import neuroplast as npl
 from neuroplast.trials import load_spec, parse_spec
 from neuroplast.workflows import DEMO_SPEC
 
+from .spec_edit import edited
+
 EXAMPLES_DIR = Path(__file__).parents[1] / "examples"
 
 BASE = {
@@ -23,15 +25,7 @@ BASE = {
 
 
 def spec_with(path, value):
-    d = copy.deepcopy(BASE)
-    node = d
-    for key in path[:-1]:
-        node = node[key]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return d
+    return edited(BASE, path, value)
 
 
 DOSE = ("arm", 0, "dose", 0)

@@ -30,6 +30,7 @@ from neuroplast.trials.withdrawal import (
 from neuroplast.trials.withdrawal_spec import WithdrawalSpec, resolve
 
 from .cli_run import invoke
+from .spec_edit import edited
 
 KETAMINE = {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min"}
 BASE = {
@@ -59,15 +60,7 @@ W = ("trial", "withdrawal")
 
 
 def spec_with(path, value):
-    d = copy.deepcopy(BASE)
-    node = d
-    for key in path[:-1]:
-        node = node[key]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return d
+    return edited(BASE, path, value)
 
 
 @pytest.mark.parametrize(
