@@ -259,9 +259,17 @@ def test_committed_docs_are_generated_from_the_committed_artifact():
     doc = json.loads((ROOT / "docs" / "validation.json").read_text())
     for r in doc["rows"]:
         ValidationRow.from_dict(r)
+    from neuroplast.calibration.identify import identifiability_block
+    from neuroplast.parameters import IDENTIFIABILITY_PATH
+
     for path, name, block in (
         (ROOT / "docs" / "validation.md", "validation-table", validation_block(doc)),
         (ROOT / "README.md", "validation-headline", headline_block(doc)),
+        (
+            ROOT / "docs" / "model.md",
+            "identifiability-table",
+            identifiability_block(json.loads(IDENTIFIABILITY_PATH.read_text())),
+        ),
     ):
         text = path.read_text()
         assert splice(text, name, block) == text, f"{path.name} differs from its generator: run validation-docs"
@@ -278,7 +286,8 @@ def test_committed_artifact_lists_the_role_changes():
 
 def test_calibrate_defaults_are_the_settings_of_fitted_json():
     """Oracle: fitted.json's recorded settings (n_per_arm, max_evals, command; slow: n_per_arm,
-    max_evals_per_block, command). `neuroplast calibrate` with no options must run with exactly those."""
+    max_evals_per_block, command) and identifiability.json's. `neuroplast calibrate` with no options must run with
+    exactly those."""
     import inspect
 
     from neuroplast import cli
@@ -291,15 +300,22 @@ def test_calibrate_defaults_are_the_settings_of_fitted_json():
     fit_defaults = {k: p.default for k, p in inspect.signature(fit).parameters.items()}
     slow_defaults = {k: p.default for k, p in inspect.signature(fit_slow).parameters.items()}
     assert cli_defaults["stage"] == "all"
-    assert cli_defaults["n_per_arm"] == fit_defaults["n_per_arm"] == doc["n_per_arm"]
+    assert cli_defaults["n_per_arm"] is None  # each stage runs at its own default
+    assert fit_defaults["n_per_arm"] == doc["n_per_arm"]
+    assert slow_defaults["n_per_arm"] == doc["slow"]["n_per_arm"]
     assert cli_defaults["max_evals"] == fit_defaults["max_evals"] == doc["max_evals"]
-    assert min(cli_defaults["n_per_arm"], 150) == doc["slow"]["n_per_arm"]  # --stage all caps stage 3 at 150
     assert slow_defaults["max_evals_per_block"] == doc["slow"]["max_evals_per_block"]
     assert (
         doc["command"]
         == f"neuroplast calibrate --stage ketamine --n-per-arm {doc['n_per_arm']} --max-evals {doc['max_evals']}"
     )
     assert doc["slow"]["command"] == f"neuroplast calibrate --stage slow --n-per-arm {doc['slow']['n_per_arm']}"
+    from neuroplast.calibration.identify import identify
+    from neuroplast.parameters import IDENTIFIABILITY_PATH
+
+    ident = json.loads(IDENTIFIABILITY_PATH.read_text())
+    assert inspect.signature(identify).parameters["n_per_arm"].default == ident["n_per_arm"]
+    assert ident["command"] == f"neuroplast calibrate --stage identify --n-per-arm {ident['n_per_arm']}"
 
 
 def test_validate_default_is_the_documented_cohort():
@@ -319,7 +335,8 @@ def test_validation_docs_command_rewrites_the_blocks(tmp_path):
 
     from neuroplast.cli import app
 
-    md, readme = tmp_path / "validation.md", tmp_path / "README.md"
+    md, readme, model_md = tmp_path / "validation.md", tmp_path / "README.md", tmp_path / "model.md"
+    model_md.write_text((ROOT / "docs" / "model.md").read_text())
     committed_md = (ROOT / "docs" / "validation.md").read_text()
     md.write_text(committed_md.replace("| fitted |", "| fitted (edited) |"))
     readme.write_text((ROOT / "README.md").read_text())
@@ -330,6 +347,8 @@ def test_validation_docs_command_rewrites_the_blocks(tmp_path):
         str(md),
         "--readme",
         str(readme),
+        "--model-md",
+        str(model_md),
     ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output

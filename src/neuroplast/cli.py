@@ -5,6 +5,7 @@ Bad input exits with status 2 and one line naming the file, field and value (no 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -217,8 +218,6 @@ def pk(
 ):
     """Non-compartmental PK of a typical patient: Cmax, Tmax, AUC and terminal half-life per species."""
     _setup()
-    import json
-
     from . import workflows
     from ._errors import NeuroplastInputError
     from ._units import parse_quantity
@@ -334,11 +333,15 @@ def validation_docs(
     ),
     validation_md: Annotated[Path, typer.Option(help="The page with the full tables.")] = Path("docs/validation.md"),
     readme: Annotated[Path, typer.Option(help="The page with the short headline.")] = Path("README.md"),
+    model_md: Annotated[
+        Path, typer.Option(help="The page with the fitted parameters' intervals (identifiability.json).")
+    ] = Path("docs/model.md"),
 ):
-    """Write the validation tables of VALIDATION_MD and the headline of README from the JSON of validate."""
+    """Write the validation tables of VALIDATION_MD and the headline of README from the JSON of validate, and the
+    fitted parameters' intervals of MODEL_MD from the committed identifiability analysis."""
     from .calibration.validation_docs import write_pages
 
-    for path in _guard(write_pages, artifact_json, validation_md, readme):
+    for path in _guard(write_pages, artifact_json, validation_md, readme, model_md):
         console.print(f"wrote {path}")
 
 
@@ -381,16 +384,37 @@ def calibrate_conditions(
 
 
 @app.command()
-def params(scale: Annotated[str | None, typer.Option(help="Only this scale (pk, receptors, ...).")] = None):
-    """List every model parameter: value, unit, variability and source."""
-    from .parameters import all_parameters
+def params(
+    scale: Annotated[str | None, typer.Option(help="Only this scale (pk, receptors, ...).")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON list of {name, scale, value, unit, source, status, interval, at_bound} instead of "
+            "the table (status: literature, fitted, weakly_identified or assumption; interval: a fitted "
+            "parameter's 95% interval).",
+        ),
+    ] = False,
+):
+    """List every model parameter: value, unit, variability, source and status (how the data pin it)."""
+    from .parameters import all_parameters, records
 
+    if as_json:
+        rows = [r for r in records() if not scale or r["scale"] == scale]
+        typer.echo(json.dumps(rows, indent=1))
+        return
     t = Table(title="neuroplast parameters")
-    for col in ("scale", "name", "value", "unit", "CV", "source", "description / note"):
+    for col in ("scale", "name", "value", "unit", "CV", "source", "status (95% interval)", "description / note"):
         t.add_column(col, overflow="fold")
-    for p in all_parameters():
+    for p, r in zip(all_parameters(), records(), strict=True):
         if scale and p.scale != scale:
             continue
+        status = r["status"]
+        if r["interval"] is not None:
+            lo, hi = r["interval"]
+            status += f" ({lo:.3g} to {'∞' if hi is None else format(hi, '.3g')})"
+        if r["at_bound"]:
+            status += f", at its {r['at_bound']} search bound"
         t.add_row(
             p.scale,
             p.name,
@@ -398,6 +422,7 @@ def params(scale: Annotated[str | None, typer.Option(help="Only this scale (pk, 
             p.unit,
             f"{p.cv:.0%}" if p.cv else "",
             p.source,
+            status,
             p.description + (f" — {p.note}" if p.note else ""),
         )
     console.print(t)
@@ -406,15 +431,21 @@ def params(scale: Annotated[str | None, typer.Option(help="Only this scale (pk, 
 @app.command()
 def calibrate(
     n_per_arm: Annotated[
-        int, typer.Option(help="Patients per arm while fitting (stage 3 with --stage all: at most 150).")
-    ] = 150,
+        int | None,
+        typer.Option(
+            help="Patients per arm of the stage run (default: each stage's own, the settings fitted.json and "
+            "identifiability.json record: 1000 for stage 2, 300 for stage 3 and for identify); with --stage all, "
+            "of stage 2 only."
+        ),
+    ] = None,
     max_evals: Annotated[int, typer.Option(help="Objective evaluations of stage 2 (Nelder-Mead).")] = 180,
     stage: Annotated[
         str,
         typer.Option(
             help="'ketamine' (stages 1-2: hours to weeks), 'slow' (stage 3: SSRIs, "
-            "therapy, exercise, natural course), 'all', or 'recheck' (recompute "
-            "stage 2's residuals with the committed values)."
+            "therapy, exercise, natural course), 'all', 'recheck' (recompute "
+            "stage 2's residuals with the committed values) or 'identify' (each fitted parameter's 95% interval "
+            "and status at the committed fit: parameters/identifiability.json)."
         ),
     ] = "all",
 ):
@@ -425,12 +456,12 @@ def calibrate(
     from .calibration import fit
     from .calibration.slow import fit_slow
 
-    if stage not in ("ketamine", "slow", "all", "recheck"):
+    if stage not in ("ketamine", "slow", "all", "recheck", "identify"):
         from ._errors import NeuroplastInputError
 
         def refuse():
             raise NeuroplastInputError(
-                "unknown calibration stage; known: ketamine, slow, all, recheck", field="--stage", value=stage
+                "unknown calibration stage; known: ketamine, slow, all, recheck, identify", field="--stage", value=stage
             )
 
         _guard(refuse)
@@ -439,10 +470,17 @@ def calibrate(
 
         reevaluate(log=console.print)
         return
+    from .calibration import identify
+    from .calibration.fit import N_PER_ARM as STAGE2_N
+    from .calibration.slow import N_PER_ARM as STAGE3_N
+
+    if stage == "identify":
+        identify.identify(n_per_arm=n_per_arm or identify.N_PER_ARM, log=console.print)
+        return
     if stage in ("ketamine", "all"):
-        fit(n_per_arm=n_per_arm, max_evals=max_evals, log=console.print)
+        fit(n_per_arm=n_per_arm or STAGE2_N, max_evals=max_evals, log=console.print)
     if stage in ("slow", "all"):
-        fit_slow(n_per_arm=min(n_per_arm, 150) if stage == "all" else n_per_arm, log=console.print)
+        fit_slow(n_per_arm=n_per_arm if stage == "slow" and n_per_arm else STAGE3_N, log=console.print)
 
 
 @app.command()

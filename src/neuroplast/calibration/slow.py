@@ -15,7 +15,8 @@ are recorded):
 
 Each block minimises the sum of squared z-scores of its endpoints over the log of its parameters
 (bounded scalar search, or Nelder-Mead for two), with common random numbers: fixed seeds, and each
-arm keeps the random streams it has in the full trial. Only the arms a block needs are simulated.
+arm keeps the random streams it has in the full trial. Only the arms a block needs are simulated, each trial by
+the engine fastest on it (``evaluate.fastest_engine``); the residuals written are the reference engine's.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ..evidence.targets import SLOW_TARGETS
 from ..parameters.table import SCALES
 from ..simulation import default_model
 from ..trials import parse_spec, run_trial
-from .evaluate import CALIBRATION_TRIALS, evaluate, simulated_value
+from .evaluate import CALIBRATION_TRIALS, evaluate, fastest_engine, simulated_value
 
 BLOCKS = (
     (("k_natural",), {"psychotherapy": ("wait list",)}, ("rutherford2012_waitlist",)),
@@ -60,6 +61,8 @@ BOUNDS = {
 """Search bounds; ``tau_trophic`` within 3-42 days (chronic, not acute, exposure acts: F06, F07)."""
 
 FREE = tuple(p for block in BLOCKS for p in block[0])
+N_PER_ARM = 300
+"""Patients per arm of every stage-3 evaluation (the same patients each time)."""
 
 
 def _block_targets(studies, trials):
@@ -68,7 +71,9 @@ def _block_targets(studies, trials):
 
 def _run(model, trials: dict, n: int):
     return {
-        name: run_trial(parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n, only_arms=arms)
+        name: run_trial(
+            parse_spec(CALIBRATION_TRIALS[name]), model=model, n_per_arm=n, only_arms=arms, engine=fastest_engine(name)
+        )
         for name, arms in trials.items()
     }
 
@@ -78,7 +83,7 @@ def _objective(model, trials, targets, n):
     return float(sum(t.z(simulated_value(t, results)) ** 2 for t in targets))
 
 
-def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool = True, log=print) -> dict:
+def fit_slow(*, n_per_arm: int = N_PER_ARM, max_evals_per_block: int = 14, write: bool = True, log=print) -> dict:
     """Fit the slow parameters block by block; write them and the slow residuals into ``fitted.json``."""
     t0 = time.time()
 
@@ -145,4 +150,4 @@ def fit_slow(*, n_per_arm: int = 150, max_evals_per_block: int = 14, write: bool
     return slow
 
 
-__all__ = ["BLOCKS", "BOUNDS", "FREE", "fit_slow"]
+__all__ = ["BLOCKS", "BOUNDS", "FREE", "N_PER_ARM", "fit_slow"]

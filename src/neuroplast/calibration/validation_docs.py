@@ -13,7 +13,7 @@ from .._errors import NeuroplastInputError
 from .rows import KINDS, ValidationRow
 from .validation import N_PER_ARM
 
-BLOCKS = ("validation-table", "validation-headline")
+BLOCKS = ("validation-table", "validation-headline", "identifiability-table")
 _TITLES = {
     "fitted": "Fitted endpoints (in the calibration objective)",
     "held_out": "Held-out endpoints (never fitted; out-of-sample tests)",
@@ -129,10 +129,14 @@ def splice(text: str, name: str, block: str) -> str:
     return f"{head}{begin}\n{block}\n{end}{tail}"
 
 
-def write_pages(artifact_json: Path, validation_md: Path, readme: Path) -> list[Path]:
+def write_pages(artifact_json: Path, validation_md: Path, readme: Path, model_md: Path) -> list[Path]:
     """Rewrite the generated blocks of ``validation_md`` (the tables) and ``readme`` (the headline) from the JSON
-    of ``neuroplast validate``: both pages or neither. Returns the pages written."""
-    for path in (artifact_json, validation_md, readme):
+    of ``neuroplast validate``, and of ``model_md`` (the fitted parameters' intervals) from the committed
+    ``identifiability.json``: every page or none. Returns the pages written."""
+    from ..parameters import IDENTIFIABILITY_PATH
+    from .identify import identifiability_block
+
+    for path in (artifact_json, validation_md, readme, model_md):
         if not Path(path).is_file():
             raise NeuroplastInputError("no such file", field="path", value=str(path))
     doc = json.loads(Path(artifact_json).read_text())
@@ -140,6 +144,7 @@ def write_pages(artifact_json: Path, validation_md: Path, readme: Path) -> list[
     for path, name, block in (
         (Path(validation_md), "validation-table", validation_block(doc)),
         (Path(readme), "validation-headline", headline_block(doc)),
+        (Path(model_md), "identifiability-table", identifiability_block(json.loads(IDENTIFIABILITY_PATH.read_text()))),
     ):
         try:
             pages.append((path, splice(path.read_text(), name, block)))

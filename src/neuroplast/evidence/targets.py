@@ -39,7 +39,7 @@ class Target:
 
         return None if self.time is None else parse_quantity(self.time, "time", field="target.time")
 
-    def z(self, simulated: float) -> float:
+    def z(self, simulated: float | None) -> float:
         if simulated is None or not math.isfinite(simulated):
             return 10.0  # a missing endpoint (e.g. nobody relapsed) counts as far off
         if self.log:
@@ -299,6 +299,32 @@ TARGETS: tuple[Target, ...] = (
         8.0 / math.sqrt(135),
         note="no spread published; se from an assumed SD of 8 beats/min over 135 patients",
     ),
+    # The spread of change, a target beside the means (so that an effect size is never met through too small an SD).
+    # murrough2013_ajp: the within-arm t of the mean change gives SD = |mean| / t x sqrt(n), n = df + 1. daly2018: the
+    # SE of an arm's LS mean change gives SD = SE x sqrt(n) (Cochrane Handbook 6.5.2.2), at day 1, the primary visit of
+    # both. The se of an SD from n patients is SD / sqrt(2 (n - 1)) (normal data).
+    *[
+        Target(
+            study,
+            trial,
+            arm,
+            "1 d",
+            "sd_change",
+            sd,
+            sd / math.sqrt(2 * (n - 1)),
+            sd - 1.96 * sd / math.sqrt(2 * (n - 1)),
+            sd + 1.96 * sd / math.sqrt(2 * (n - 1)),
+            note=note,
+        )
+        for study, trial, arm, sd, n, note in (
+            ("murrough2013_ajp", "single", "ketamine", 16.5 / 10.31 * math.sqrt(47), 47, "SD from t(46) = -10.31"),
+            ("murrough2013_ajp", "single", "midazolam", 8.8 / 4.63 * math.sqrt(25), 25, "SD from t(24) = -4.63"),
+            ("daly2018_synapse", "esketamine", "placebo", 1.79 * math.sqrt(33), 33, "SD from SE 1.79, n 33"),
+            ("daly2018_synapse", "esketamine", "esketamine 28 mg", 2.80 * math.sqrt(11), 11, "SD from SE 2.80, n 11"),
+            ("daly2018_synapse", "esketamine", "esketamine 56 mg", 2.74 * math.sqrt(11), 11, "SD from SE 2.74, n 11"),
+            ("daly2018_synapse", "esketamine", "esketamine 84 mg", 2.64 * math.sqrt(12), 12, "SD from SE 2.64, n 12"),
+        )
+    ],
     # daly2018_synapse: intranasal esketamine 28/56/84 mg vs placebo on days 1 and 4 (period 1), MADRS LS mean change.
     *[
         Target("daly2018_synapse", "esketamine", arm, tp, "mean_change", v, se)

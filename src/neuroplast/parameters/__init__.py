@@ -5,7 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 from .population import PopulationModel
-from .registry import FITTED_PATH, Parameter, fitted_values, resolved
+from .registry import (
+    FITTED_PATH,
+    IDENTIFIABILITY_PATH,
+    STATUSES,
+    Parameter,
+    fitted_values,
+    identifiability,
+    resolved,
+    status,
+)
 from .table import SCALES
 
 
@@ -16,6 +25,27 @@ def all_parameters() -> tuple[Parameter, ...]:
         for p in params:
             out.append(dataclasses.replace(p, scale=scale, value=resolved(p)))
     return tuple(out)
+
+
+def records() -> list[dict]:
+    """Every parameter as ``neuroplast params --json`` prints it: ``name, scale, value, unit, source, status,
+    interval, at_bound`` (``status``: :data:`STATUSES`; ``interval``: the 95% interval of a fitted parameter)."""
+    out = []
+    for p in all_parameters():
+        st, interval, at_bound = status(p)
+        out.append(
+            {
+                "name": p.name,
+                "scale": p.scale,
+                "value": p.value,
+                "unit": p.unit,
+                "source": p.source,
+                "status": st,
+                "interval": interval,
+                "at_bound": at_bound,
+            }
+        )
+    return out
 
 
 def values() -> dict[str, float]:
@@ -34,11 +64,16 @@ def default_model() -> PopulationModel:
 
 __all__ = [
     "FITTED_PATH",
+    "IDENTIFIABILITY_PATH",
+    "STATUSES",
     "Parameter",
     "PopulationModel",
     "all_parameters",
     "cvs",
     "default_model",
     "fitted_values",
+    "identifiability",
+    "records",
+    "status",
     "values",
 ]

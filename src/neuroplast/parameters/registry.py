@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 
 FITTED_PATH = Path(__file__).with_name("fitted.json")
+IDENTIFIABILITY_PATH = Path(__file__).with_name("identifiability.json")
+STATUSES = ("literature", "fitted", "weakly_identified", "assumption")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,28 @@ def fitted_values() -> dict[str, float]:
     if not FITTED_PATH.exists():
         return {}
     return dict(json.loads(FITTED_PATH.read_text())["values"])
+
+
+@functools.cache
+def identifiability() -> dict[str, dict]:
+    """name -> ``{"interval", "at_bound", "status", ...}`` of every fitted parameter, as committed by
+    ``neuroplast calibrate --stage identify`` (``neuroplast.calibration.identify``)."""
+    if not IDENTIFIABILITY_PATH.exists():
+        return {}
+    return {row["name"]: row for row in json.loads(IDENTIFIABILITY_PATH.read_text())["parameters"]}
+
+
+def status(p: Parameter) -> tuple[str, list | None, str | None]:
+    """``(status, interval, at_bound)``: ``literature`` (an evidence id), ``assumption``, or for a ``fit``
+    parameter ``fitted`` / ``weakly_identified`` with its 95% interval and the search bound it sits at (if any)."""
+    if p.source == "assumption":
+        return "assumption", None, None
+    if p.source != "fit":
+        return "literature", None, None
+    row = identifiability().get(p.name)
+    if row is None:
+        raise KeyError(f"parameter {p.name} is fitted but identifiability.json has no row for it")
+    return row["status"], row["interval"], row["at_bound"]
 
 
 def resolved(p: Parameter) -> float:

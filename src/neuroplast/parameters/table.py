@@ -36,9 +36,9 @@ PK = (
         128.0,
         "L",
         "ketamine central volume (70 kg), both enantiomers",
-        "fit",
+        "A34",
         cv=0.25,
-        note="closed-form anchor: 0.5 mg/kg over 40 min peaks at 185 ng/mL (A34); volumes share one log-normal "
+        note="calibration stage 1 solves it in closed form so that 0.5 mg/kg over 40 min peaks at 185 ng/mL (A34); volumes share one log-normal "
         "effect, CV 25% assumption",
     ),
     P(

@@ -75,7 +75,7 @@ def simulated_value(t: Target, results: dict[str, TrialResult]) -> float | None:
         return -arm.at(time).mean_change / arm.baseline.sd
     if t.metric == "relapsed_fraction_of_responders":
         return arm.relapse.relapsed_fraction_of_responders
-    if t.metric in ("response_rate", "remission_rate", "mean_change"):
+    if t.metric in ("response_rate", "remission_rate", "mean_change", "sd_change"):
         return getattr(arm.at(time), t.metric)
     if t.metric == "median_days_to_relapse":
         return arm.relapse.median_days_to_relapse
