@@ -49,7 +49,8 @@ def test_a_direction_the_data_do_not_see_has_no_end():
 
 
 def test_status_threshold_bounds_and_cut():
-    """The threshold is a 95% interval spanning MAX_FOLD: exactly at it the parameter counts as fitted."""
+    """The threshold is a 95% interval spanning MAX_FOLD: exactly at it the parameter counts as fitted; an interval
+    past both search bounds is flat within them."""
     sd_at = math.log(MAX_FOLD) / (2 * Z95)
     at = classify(1.0, sd_at * (1 - 1e-9), None)
     assert at["status"] == "fitted" and at["interval"][1] / at["interval"][0] == pytest.approx(MAX_FOLD)
@@ -62,9 +63,12 @@ def test_status_threshold_bounds_and_cut():
         and c["interval"][0] == pytest.approx(14 * math.exp(-Z95 * 0.1))
     )
     assert classify(10.0, 0.1, (7.0, 14.0))["at_bound"] is None
-    # on the linear scale (condition parameters): an interval reaching 0 spans no finite fold
+    # an interval past both search bounds: the data do not narrow the range, however narrow the range is
+    assert classify(13.5, 0.6, (7.0, 14.0))["status"] == "weakly_identified"
+    # on the linear scale (condition parameters): cut at the bounds, flat only when past both
     lin = classify(2.2, 1.3, (0.0, 8.0), log_scale=False)
-    assert lin["interval"][0] == 0.0 and lin["status"] == "weakly_identified"
+    assert lin["interval"] == [0.0, pytest.approx(2.2 + Z95 * 1.3)] and lin["status"] == "fitted"
+    assert classify(2.2, 5.0, (0.0, 8.0), log_scale=False)["status"] == "weakly_identified"
     assert classify(0.0, 0.5, (0.0, 6.0), log_scale=False)["at_bound"] == "lower"
 
 
@@ -82,7 +86,7 @@ def test_the_committed_analysis_is_of_the_committed_fit():
         assert r["status"] in ("fitted", "weakly_identified"), p.name
         lo, hi = r["interval"]
         assert lo <= p.value and (hi is None or p.value <= hi), p.name
-        if r["status"] == "fitted":
+        if r["status"] == "fitted" and r["scale"] == "log":
             assert hi is not None and lo > 0 and hi / lo <= MAX_FOLD * (1 + 1e-9), p.name
 
 

@@ -167,8 +167,9 @@ CALIBRATION_TRIALS: dict[str, dict[str, Any]] = {
 
 
 FAST_TRIALS = ("single", "repeated", "esketamine", "ketamine_cbt")
-"""The infusion and spray trials: the fast engine solves them 3-7x faster than the reference engine, which is the
-faster on daily tablets and therapy alone (benchmarks/README.md, the objective benchmark)."""
+"""The infusion and spray trials: the fast engine solves the infusion trials 3-7x faster than the reference engine
+and the spray trial about as fast; the reference engine is the faster on daily tablets and therapy alone
+(benchmarks/README.md, the objective benchmark)."""
 
 
 def fastest_engine(name: str) -> Engine:

@@ -1,19 +1,20 @@
 """Which fitted parameters the data pin down: the curvature of the joint objective at the committed fit.
 
-The joint objective is the one the calibration minimises, over every fitted endpoint at once: the sum of squared
-z-scores of the clinical ``fit`` targets of stages 2 and 3 (``evidence/targets.py``) and of the fitted mechanistic
-time courses that give a two-sided interval (``mechanism/split.yaml``; a one-sided or verbal entry carries no
-spread and stays in the validation only). As ``-2 log L`` of independent normal endpoints, its curvature is the
+The joint objective is the sum of squared z-scores over every fitted endpoint at once: the clinical ``fit``
+targets of stages 2 and 3 (``evidence/targets.py``; the calibration minimises them stage by stage) and the fitted
+mechanistic time courses that give a two-sided interval (``evidence/mechanism_split.yaml``; no stage fits them yet, and a
+one-sided or verbal entry carries no spread and stays in the validation only). As ``-2 log L`` of independent normal endpoints, its curvature is the
 Fisher information: with ``J`` the Jacobian of the z-scores with respect to the log parameters (central
 differences, step ``STEP``, common random numbers: the same patients at every step), the covariance of the log
 parameters is ``(J^T J)^-1`` (the quadratic approximation of the profile likelihood; a direction the endpoints do
 not see has a near-zero eigenvalue and an interval without end). Each parameter's 95% interval is
 ``exp(log value +/- 1.96 sd)``. The model's misfit (objective per endpoint above 1) is reported, not folded in.
 
-Status (``neuroplast params --json``): ``fitted`` when the 95% interval spans at most :data:`MAX_FOLD` (a factor of
-10) and ``weakly_identified`` otherwise (the data do not pin the value to within an order of magnitude: it is held
-at its stated value as an assumption would be). A value within 1% (log scale) of a search bound says so
-(``at_bound``), and its interval is cut at that bound.
+Status (``neuroplast params --json``): ``weakly_identified`` when the 95% interval reaches past both search bounds
+(the data do not narrow the search range) or, on the log scale, spans more than :data:`MAX_FOLD` (a factor of 10:
+the data do not pin the value to within an order of magnitude); such a value is held at its stated value as an
+assumption would be. Else ``fitted``. A value within 1% (log scale) of a search bound says so (``at_bound``), and
+every interval is cut at the search bounds.
 
 The condition parameters (``calibrate-conditions``) are fitted to their own studies after the solve: ``ptsd_gain``
 has the standard error its fit records (one endpoint, one parameter: z = 0); the OCD pair the inverse Hessian of
@@ -44,7 +45,7 @@ from .fit import SLOPES
 from .slow import BOUNDS as STAGE3_BOUNDS
 from .slow import FREE as STAGE3_FREE
 
-PATH = parameters.FITTED_PATH.with_name("identifiability.json")
+PATH = parameters.IDENTIFIABILITY_PATH
 PARAMETERS: tuple[str, ...] = (*STAGE2_FREE, *SLOPES, *STAGE3_FREE)
 BOUNDS: dict[str, tuple[float, float]] = {**STAGE2_BOUNDS, **STAGE3_BOUNDS}  # the safety slopes are unbounded
 STEP = 0.1
@@ -107,12 +108,15 @@ def covariance(jac: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
 
 def classify(value: float, sd: float, bounds: tuple[float, float] | None, *, log_scale: bool = True) -> dict:
     """The 95% interval (cut at the search bounds), the bound the value sits at (if any) and the status, from the
-    value and the SD of its log (or, with ``log_scale=False``, of the value)."""
+    value and the SD of its log (or, with ``log_scale=False``, of the value).
+
+    ``weakly_identified``: the interval reaches past both search bounds (the data do not narrow the search range),
+    or, on the log scale, spans more than :data:`MAX_FOLD`; else ``fitted``."""
     if log_scale:
         lo, hi = (value * math.exp(-Z95 * sd), value * math.exp(Z95 * sd)) if math.isfinite(sd) else (0.0, math.inf)
     else:
         lo, hi = value - Z95 * sd, value + Z95 * sd
-    at = None
+    at, flat = None, False
     if bounds is not None:
         b_lo, b_hi = bounds
         if log_scale:
@@ -120,9 +124,10 @@ def classify(value: float, sd: float, bounds: tuple[float, float] | None, *, log
         else:
             near = lambda b: abs(value - b) < 0.01 * (b_hi - b_lo)  # noqa: E731
         at = "lower" if near(b_lo) else "upper" if near(b_hi) else None
-        lo, hi = max(lo, b_lo), min(hi, b_hi)
-    fold = hi / lo if lo > 0 else math.inf
-    return {"interval": [lo, hi], "at_bound": at, "status": "fitted" if fold <= MAX_FOLD else "weakly_identified"}
+        flat = lo <= b_lo and hi >= b_hi
+        lo, hi = min(max(lo, b_lo), value), max(min(hi, b_hi), value)  # a value past a bound by round-off stays in
+    wide = log_scale and not (lo > 0 and hi / lo <= MAX_FOLD)
+    return {"interval": [lo, hi], "at_bound": at, "status": "weakly_identified" if flat or wide else "fitted"}
 
 
 def _json(x):
@@ -137,7 +142,7 @@ def _json(x):
 
 
 def _conditions() -> list[dict]:
-    from ..calibration import conditions
+    from . import conditions
 
     data = json.loads(condition_parameters.FITTED_PATH.read_text())
     values = data["values"]
@@ -164,7 +169,7 @@ def _conditions() -> list[dict]:
     for i in range(2):
         for j in range(2):
             ei, ej = np.eye(2)[i] * h[i], np.eye(2)[j] * h[j]
-            # one-sided in ocd_gain at its bound 0 would bias the curvature: evaluate about the point, clipped at 0
+            # a step below a bound is evaluated at the bound (the fit's own constraint): one-sided there
             pts = [x0 + ei + ej, x0 + ei - ej, x0 - ei + ej, x0 - ei - ej]
             f = [nll(np.maximum(p, 0.0)) for p in pts]
             hess[i, j] = (f[0] - f[1] - f[2] + f[3]) / (4 * h[i] * h[j])
@@ -218,7 +223,6 @@ def identify(
             }
         )
     rows += _conditions()
-    fitted = json.loads(parameters.FITTED_PATH.read_text())
     out = {
         "description": "Written by neuroplast.calibration.identify (neuroplast calibrate --stage identify); do not edit by hand.",
         "method": (
@@ -229,7 +233,6 @@ def identify(
         "command": f"neuroplast calibrate --stage identify --n-per-arm {n_per_arm}",
         "n_per_arm": n_per_arm,
         "step": step,
-        "fitted_at": fitted.get("fitted_at"),
         "endpoints": len(z0),
         "objective": float(z0 @ z0),
         "information_eigenvalues": [float(v) for v in w],
@@ -258,9 +261,8 @@ def identifiability_block(doc: dict) -> str:
     weak = [r["name"] for r in rows if r["status"] == "weakly_identified"]
     bound = [f"{r['name']} ({r['at_bound']})" for r in rows if r["at_bound"]]
     out = [
-        f"Generated from `src/neuroplast/parameters/identifiability.json` (`{doc['command']}`, "
-        f"{doc['endpoints']} fitted endpoints, objective {doc['objective']:.1f}, fit of commit "
-        f"`{(doc.get('fitted_at') or 'unrecorded')[:12]}`): {len(rows) - len(weak)} of {len(rows)} fitted parameters "
+        f"Generated from `src/neuroplast/parameters/identifiability.json` (`{doc['command']}` at the committed fit: "
+        f"{doc['endpoints']} fitted endpoints, objective {doc['objective']:.1f}): {len(rows) - len(weak)} of {len(rows)} fitted parameters "
         f"pinned within {MAX_FOLD:g}-fold; weakly identified: {', '.join(weak) or 'none'}; at a search bound: "
         f"{', '.join(bound) or 'none'}.",
         "",
@@ -271,7 +273,7 @@ def identifiability_block(doc: dict) -> str:
         lo, hi = r["interval"]
         out.append(
             f"| `{r['name']}` | {_g(r['value'])} | {_g(lo)} – {_g(hi)} | {r['status'].replace('_', ' ')} | "
-            f"{r['at_bound'] or ''} | {r.get('largest_sensitivity') or r.get('endpoints', '')} |"
+            f"{r['at_bound'] or ''} | {(r.get('largest_sensitivity') or r.get('endpoints', '')).replace(' | ', ', ')} |"
         )
     return "\n".join(out)
 
