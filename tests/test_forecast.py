@@ -110,9 +110,11 @@ def test_laplace_recovers_a_virtual_patient(example):
 @pytest.mark.slow
 def test_nuts_recovers_a_virtual_patient_and_reports_its_diagnostics(example):
     """NUTS on the virtual patient of the Laplace test (known latents): every latent's posterior mean lies
-    within 3 posterior SDs of the truth, and within 0.5 SD of the Laplace mode (the posterior is close to
-    Gaussian here, so the two must agree to well under a posterior SD; 200 draws give the mean to ~0.1 SD).
-    R-hat and effective sample sizes are reported for every latent, never hidden."""
+    within 3 posterior SDs of the truth, and within 1 Laplace SD of the Laplace mode: 200 draws give the mean to
+    ~0.1 SD, and under the current calibration the posterior is skewed in some latents (mean minus mode, in Laplace
+    SDs: 0.05, 0.71, 0.01, 0.32, 0.21 on one run; the second has mode 0.38, mean about 0.1, SD 0.40), so a sampler
+    that leaves the mode's basin is caught while the skew is not. R-hat and effective sample sizes are reported for
+    every latent, never hidden."""
     from neuroplast.forecast.posterior import fit_laplace, fit_nuts
 
     pm, z_true, obs, sv = _virtual_patient(example)
@@ -120,7 +122,7 @@ def test_nuts_recovers_a_virtual_patient_and_reports_its_diagnostics(example):
     post = fit_nuts(pm, obs, sv, laplace=lap, num_chains=4)
     mean, sd = post.draws.mean(axis=0), post.draws.std(axis=0)
     assert np.all(np.abs(mean - z_true) < 3 * sd)
-    assert np.all(np.abs(mean - lap.mode) < 0.5 * np.sqrt(np.diag(lap.cov)))
+    assert np.all(np.abs(mean - lap.mode) < 1.0 * np.sqrt(np.diag(lap.cov)))
     d = post.diagnostics
     assert set(d["r_hat"]) == set(d["n_eff"]) == {lat.name for lat in pm.latents}
     assert np.all(np.isfinite(list(d["r_hat"].values()))) and d["divergences"] >= 0

@@ -5,7 +5,8 @@ A :class:`Parameter` is data. ``source`` is an id from the evidence registry
 ``extra_sources.yaml``), ``fit`` for a value set by the reproducible calibration
 (``neuroplast calibrate``; the fitted values live in ``fitted.json`` beside this file, which also
 holds values the calibration derives in closed form from a cited source), or
-``assumption`` — in which case ``note`` gives the one-line reason.
+``assumption`` — in which case ``note`` gives the one-line reason. How tightly the data pin each fitted value
+(its status and 95% interval) is in ``identifiability.json`` beside it (``neuroplast calibrate --stage identify``).
 """
 
 from __future__ import annotations
