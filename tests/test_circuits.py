@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import yaml
 from scipy import optimize
-from typer.testing import CliRunner
 
 import neuroplast as npl
 from neuroplast._errors import NeuroplastInputError
@@ -30,6 +29,8 @@ from neuroplast.scales.circuits import (
     subcircuit_activity,
 )
 from neuroplast.scales.circuits.rate import _sigmoid, correlation, jacobian
+
+from .cli_run import invoke
 
 DAY = 24.0
 
@@ -264,12 +265,10 @@ name = "ketamine"
 
 @pytest.mark.parametrize("at, value", [("30 d", "'30 d'"), ("soon", "'soon'"), ("-1 d", "'-1 d'"), ("3 kg", "'3 kg'")])
 def test_cli_bad_snapshot_time_exits_2_with_one_line(tmp_path, at, value):
-    from neuroplast.cli import app
-
     spec = tmp_path / "p.toml"
     spec.write_text(EXAMPLE)
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["circuit", str(spec), "--at", "0 d", "--at", at, "--out", str(out)])
+    r = invoke("circuit", str(spec), "--at", "0 d", "--at", at, "--out", str(out))
     assert r.exit_code == 2
     lines = [x for x in r.output.splitlines() if x.strip()]
     assert len(lines) == 1 and "--at" in lines[0] and value in lines[0] and "Traceback" not in r.output
@@ -278,12 +277,10 @@ def test_cli_bad_snapshot_time_exits_2_with_one_line(tmp_path, at, value):
 
 @pytest.mark.slow
 def test_cli_writes_circuit_json_and_figure(tmp_path):
-    from neuroplast.cli import app
-
     spec = tmp_path / "p.toml"
     spec.write_text(EXAMPLE)
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["circuit", str(spec), "--at", "0 d", "--at", "1 d", "--at", "7 d", "--out", str(out)])
+    r = invoke("circuit", str(spec), "--at", "0 d", "--at", "1 d", "--at", "7 d", "--out", str(out))
     assert r.exit_code == 0, r.output
     doc = json.loads((out / "circuit.json").read_text())
     assert doc["regions"] == list(REGIONS) and [s["time"] for s in doc["snapshots"]] == ["0 d", "1 d", "7 d"]

@@ -22,6 +22,8 @@ from neuroplast.trials import TrialSummary, analysis, parse_spec, run_trial
 from neuroplast.trials.design import DropoutSpec
 from neuroplast.trials.dropout import OBSERVATION_H, REASONS, draw_dropout, lack_of_efficacy
 
+from .cli_run import invoke
+
 SPEC = {
     "trial": {
         "id": "dropout-test",
@@ -277,13 +279,10 @@ name = "ketamine"
 )
 def test_bad_values_exit_2_with_one_line(tmp_path, table, field):
     """Oracle: the spec's bounds (docs/trial-format.md); the CLI exits 2 with one line naming the field."""
-    from typer.testing import CliRunner
-
-    from neuroplast.cli import app
 
     f = tmp_path / "t.toml"
     f.write_text(TOML.format(table=table))
-    r = CliRunner().invoke(app, ["trial", str(f), "--out", str(tmp_path / "out")])
+    r = invoke("trial", str(f), "--out", str(tmp_path / "out"))
     assert r.exit_code == 2
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and field in lines[0], r.output

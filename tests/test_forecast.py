@@ -176,14 +176,8 @@ def test_cli_forecast_end_to_end(tmp_path):
     ],
 )
 def test_cli_forecast_bad_options(tmp_path, args, words):
-    from typer.testing import CliRunner
-
-    from neuroplast.cli import app
-
     out = tmp_path / "never"
-    r = CliRunner().invoke(
-        app, ["forecast", str(EX / "patient_history.csv"), "--now", "2026-10-24T12:00", *args, "--out", str(out)]
-    )
+    r = invoke("forecast", str(EX / "patient_history.csv"), "--now", "2026-10-24T12:00", *args, "--out", str(out))
     assert r.exit_code == 2 and words in r.output
     assert "Traceback" not in r.output
     assert not out.exists()

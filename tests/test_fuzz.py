@@ -39,6 +39,8 @@ from neuroplast.io.nonmem import read_nonmem
 from neuroplast.regimen.guardrails import CEILINGS_MG_PER_KG
 from neuroplast.trials import load_spec
 
+from .cli_run import invoke
+
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
@@ -823,9 +825,6 @@ def test_cli_trial_exits_0_with_finite_outputs_or_2_with_one_line(edits):
     trial`` exits 0 or 2; on 2, stderr is exactly "error: " and the library's line, and --out does not exist; on 0,
     summary.json has no non-finite number, its arms and timepoints are the file's, and the doses simulated are the
     doses written (the regimens the trial hands to ``simulate``)."""
-    from typer.testing import CliRunner
-
-    from neuroplast import cli
     from neuroplast.trials import run as trial_run
 
     text = SMALL
@@ -839,12 +838,11 @@ def test_cli_trial_exits_0_with_finite_outputs_or_2_with_one_line(edits):
         return original(*args, **kw)
 
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "_setup", lambda: None)
         mp.setattr(trial_run, "simulate", spy)
         spec, out = Path(tmp) / "spec.toml", Path(tmp) / "out"
         spec.write_text(text)
         expected = attempt(load_spec, spec)
-        r = CliRunner().invoke(cli.app, ["trial", str(spec), "--out", str(out), "--n-per-arm", "2"])
+        r = invoke("trial", str(spec), "--out", str(out), "--n-per-arm", "2")
         assert r.exit_code in (0, 2), (r.exit_code, r.stderr, r.exception)
         if r.exit_code == 2:
             assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr

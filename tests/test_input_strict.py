@@ -20,6 +20,7 @@ from neuroplast.io.nonmem import read_nonmem
 from neuroplast.regimen import build_regimen
 from neuroplast.trials import load_spec, parse_spec
 
+from .cli_run import invoke
 from .spec_edit import edited
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -241,30 +242,20 @@ def test_nonmem_records_are_read_strictly(tmp_path, text, field, words):
 
 
 @pytest.mark.parametrize("args, option", [(["--n-per-arm", "0"], "--n-per-arm"), (["--seed", str(2**40)], "--seed")])
-def test_command_line_overrides_are_held_to_the_files_bounds(tmp_path, monkeypatch, args, option):
-    from typer.testing import CliRunner
-
-    from neuroplast import cli
-
-    monkeypatch.setattr(cli, "_setup", lambda: None)
+def test_command_line_overrides_are_held_to_the_files_bounds(tmp_path, args, option):
     out = tmp_path / "out"
-    r = CliRunner().invoke(cli.app, ["trial", str(EXAMPLES / "ketamine_vs_midazolam.toml"), "--out", str(out), *args])
+    r = invoke("trial", str(EXAMPLES / "ketamine_vs_midazolam.toml"), "--out", str(out), *args)
     assert r.exit_code == 2 and r.stderr.count("\n") == 1 and f"field '{option}'" in r.stderr, r.stderr
     assert not out.exists()
 
 
-def test_an_inclusion_that_admits_nobody_is_one_line_naming_the_file(tmp_path, monkeypatch):
+def test_an_inclusion_that_admits_nobody_is_one_line_naming_the_file(tmp_path):
     """Found while the cohort is drawn: it printed a progress-bar line beside the error and named no file."""
-    from typer.testing import CliRunner
-
-    from neuroplast import cli
-
-    monkeypatch.setattr(cli, "_setup", lambda: None)
     text = (EXAMPLES / "ssri_vs_placebo.toml").read_text()
     spec = tmp_path / "inpatients.toml"
     spec.write_text(text.replace("[trial.inclusion]", "[trial.inclusion]\ninpatient = true", 1))
     out = tmp_path / "out"
-    r = CliRunner().invoke(cli.app, ["trial", str(spec), "--out", str(out), "--n-per-arm", "4"])
+    r = invoke("trial", str(spec), "--out", str(out), "--n-per-arm", "4")
     assert r.exit_code == 2, (r.stdout, r.stderr, r.exception)
     assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"error: {spec}") and "trial.inclusion" in r.stderr
     assert not out.exists()

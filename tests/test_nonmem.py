@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 import neuroplast as npl
 from neuroplast._errors import NeuroplastInputError
 from neuroplast.io.nonmem import CMT_ROUTES, DVID_CODES, export_nonmem, predict, read_nonmem, write_nonmem
 from neuroplast.trials import load_spec
+
+from .cli_run import invoke
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = sorted((ROOT / "examples" / "nonmem").glob("*.csv"))
@@ -230,8 +231,6 @@ def test_docs_tables_match_the_code():
 
 @pytest.mark.slow
 def test_cli_import_and_export(tmp_path):
-    from neuroplast.cli import app
-
     # predictions run to 336 h (HORIZON_STEP_H) as in the round-trip tests, so the compiled solver is reused
     data = _write(
         tmp_path,
@@ -239,7 +238,7 @@ def test_cli_import_and_export(tmp_path):
         "1,90,0,0,0,0,.,sbp,60\n2,0,10,0,4,1,.,.,.\n2,24,10,0,4,1,.,.,.\n2,26,0,0,0,0,8,.,.\n",
     )
     out = tmp_path / "pred"
-    r = CliRunner().invoke(app, ["nonmem", str(data), "--out", str(out)])
+    r = invoke("nonmem", str(data), "--out", str(out))
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out / "predictions.csv", dtype=str)
     obs = table[table["EVID"] == "0"]
@@ -248,20 +247,17 @@ def test_cli_import_and_export(tmp_path):
     assert list(obs["ANALYTE"]) == ["ketamine_plasma", "sbp", "ketamine_plasma"]
     assert {"PRED", "PRED_REF", "RES", "ANALYTE", "UNIT"} <= set(table.columns) and (out / "summary.json").exists()
     csv = tmp_path / "data.csv"
-    r = CliRunner().invoke(
-        app,
-        [
-            "nonmem-export",
-            str(ROOT / "examples" / "ketamine_vs_midazolam.toml"),
-            "--arm",
-            "midazolam",
-            "--times",
-            "20 min, 2 h, 14 d",
-            "--analytes",
-            "midazolam_plasma,sedation",
-            "--out",
-            str(csv),
-        ],
+    r = invoke(
+        "nonmem-export",
+        str(ROOT / "examples" / "ketamine_vs_midazolam.toml"),
+        "--arm",
+        "midazolam",
+        "--times",
+        "20 min, 2 h, 14 d",
+        "--analytes",
+        "midazolam_plasma,sedation",
+        "--out",
+        str(csv),
     )
     assert r.exit_code == 0, r.output
     df = pd.read_csv(csv)
@@ -278,11 +274,10 @@ def test_cli_import_and_export(tmp_path):
 )
 def test_cli_bad_dataset(tmp_path, text, needle):
     """The issue's three malformed datasets: exit 2, one line naming the file, nothing written."""
-    from neuroplast.cli import app
 
     path = _write(tmp_path, text)
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["nonmem", str(path), "--out", str(out)])
+    r = invoke("nonmem", str(path), "--out", str(out))
     assert r.exit_code == 2 and r.stderr.count("\n") == 1 and needle in r.stderr and str(path) in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and not out.exists() and not list(tmp_path.glob(".out.tmp-*"))
 

@@ -10,10 +10,11 @@ exported reactions is checked against the dose given (conservation law).
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import neuroplast as npl
 from neuroplast.io.sbml import export_sbml
+
+from .cli_run import invoke
 
 roadrunner = pytest.importorskip("roadrunner")
 libsbml = pytest.importorskip("libsbml")
@@ -116,14 +117,12 @@ def test_slow_scales_left_out(model, patient):
 
 
 def test_cli_sbml(tmp_path):
-    from neuroplast.cli import app
-
     example = __import__("pathlib").Path(__file__).parents[1] / "examples" / "ketamine_vs_midazolam.toml"
     out = tmp_path / "model.xml"
-    r = CliRunner().invoke(app, ["sbml", str(example), "--arm", "midazolam", "--weight", "60", "--out", str(out)])
+    r = invoke("sbml", str(example), "--arm", "midazolam", "--weight", "60", "--out", str(out))
     assert r.exit_code == 0, r.output
     assert libsbml.readSBMLFromString(out.read_text()).getModel().getSpecies("mdz_central") is not None
     bad = tmp_path / "bad.xml"
-    r = CliRunner().invoke(app, ["sbml", str(example), "--arm", "nope", "--out", str(bad)])
+    r = invoke("sbml", str(example), "--arm", "nope", "--out", str(bad))
     assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "'nope'" in r.stderr and "--arm" in r.stderr
     assert not bad.exists() and not list(tmp_path.glob(".bad.xml.tmp-*"))

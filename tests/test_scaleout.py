@@ -30,6 +30,8 @@ from neuroplast.scaleout import (
 from neuroplast.scaleout.power import wilson
 from neuroplast.trials import parse_spec
 
+from .cli_run import invoke
+
 SPEC = {
     "trial": {
         "id": "scaleout-test",
@@ -336,52 +338,41 @@ name = "saline"
 def test_cli_power_and_sensitivity(tmp_path, serial):
     import json
 
-    from typer.testing import CliRunner
-
-    from neuroplast.cli import app
-
     spec_file = tmp_path / "t.toml"
     spec_file.write_text(TOML)
-    cli = CliRunner()
-    r = cli.invoke(
-        app,
-        [
-            "power",
-            str(spec_file),
-            "--sizes",
-            str(N),
-            "--replicates",
-            "2",
-            "--seed",
-            "11",
-            "--scheduler",
-            "none",
-            "--out",
-            str(tmp_path / "pw"),
-        ],
+    r = invoke(
+        "power",
+        str(spec_file),
+        "--sizes",
+        str(N),
+        "--replicates",
+        "2",
+        "--seed",
+        "11",
+        "--scheduler",
+        "none",
+        "--out",
+        str(tmp_path / "pw"),
     )
     assert r.exit_code == 0, r.output
     got = json.loads((tmp_path / "pw" / "power.json").read_text())
     expected = np.mean([s["contrasts"][-1]["p_welch"] < 0.05 for s in serial])  # the same two trials
     assert got["curve"][0]["power"] == expected and (tmp_path / "pw" / "power.png").stat().st_size > 0
-    r = cli.invoke(
-        app,
-        [
-            "sensitivity",
-            str(spec_file),
-            "--endpoint",
-            "cadss_peak_mean",
-            "--params",
-            "cadss_per_100ng",
-            "--samples",
-            "2",
-            "--n-per-arm",
-            str(N),
-            "--scheduler",
-            "none",
-            "--out",
-            str(tmp_path / "se"),
-        ],
+    r = invoke(
+        "sensitivity",
+        str(spec_file),
+        "--endpoint",
+        "cadss_peak_mean",
+        "--params",
+        "cadss_per_100ng",
+        "--samples",
+        "2",
+        "--n-per-arm",
+        str(N),
+        "--scheduler",
+        "none",
+        "--out",
+        str(tmp_path / "se"),
     )
     assert r.exit_code == 0, r.output
     sens = json.loads((tmp_path / "se" / "sensitivity.json").read_text())
@@ -394,7 +385,7 @@ def test_cli_power_and_sensitivity(tmp_path, serial):
         (["sensitivity", str(spec_file), "--time", "9 d"], "--time"),
         (["sensitivity", str(spec_file), "--samples", "3", "--scheduler", "none"], "power of 2"),
     ):
-        r = cli.invoke(app, [*args, "--out", str(tmp_path / "bad")])
+        r = invoke(*args, "--out", str(tmp_path / "bad"))
         assert r.exit_code == 2, r.output
         assert needle in r.output and "Traceback" not in r.output
         assert not (tmp_path / "bad").exists()

@@ -14,13 +14,13 @@ import sys
 import jax
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import neuroplast as npl
 from neuroplast import NeuroplastInputError
-from neuroplast.cli import app
 from neuroplast.scaleout import bytes_per_patient, largest_chunk, open_cohort, plan_stream, stream_cohort
 from neuroplast.trials import parse_spec
+
+from .cli_run import invoke
 
 SPEC = {
     "trial": {
@@ -173,11 +173,8 @@ def test_bad_requests(spec, tmp_path, kw, field):
 def test_cli_cohort(tmp_path):
     spec_file = tmp_path / "p.toml"
     spec_file.write_text(TOML)
-    runner = CliRunner()
     out = tmp_path / "out"
-    r = runner.invoke(
-        app, ["cohort", str(spec_file), "--patients", "6", "--chunk", "3", "--every", "12 h", "--out", str(out)]
-    )
+    r = invoke("cohort", str(spec_file), "--patients", "6", "--chunk", "3", "--every", "12 h", "--out", str(out))
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["patients"] == 6 and summary["chunks"] == 2
@@ -188,7 +185,7 @@ def test_cli_cohort(tmp_path):
         (["--patients", "6", "--arm", "nope"], "--arm"),
         (["--patients", "6", "--engine", "euler"], "--engine"),
     ):
-        r = runner.invoke(app, ["cohort", str(spec_file), *args, "--out", str(tmp_path / "bad")])
+        r = invoke("cohort", str(spec_file), *args, "--out", str(tmp_path / "bad"))
         assert r.exit_code == 2, r.output
         assert needle in r.output and "Traceback" not in r.output
         assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
@@ -199,22 +196,18 @@ def test_cli_cohort_fast_engine(tmp_path):
     the fast engine's tested tolerance (0.15 points, tests/test_fast_engine.py) of the default engine's."""
     spec_file = tmp_path / "p.toml"
     spec_file.write_text(TOML)
-    runner = CliRunner()
     for engine in ("tsit5", "fast"):
-        r = runner.invoke(
-            app,
-            [
-                "cohort",
-                str(spec_file),
-                "--patients",
-                "4",
-                "--every",
-                "12 h",
-                "--engine",
-                engine,
-                "--out",
-                str(tmp_path / engine),
-            ],
+        r = invoke(
+            "cohort",
+            str(spec_file),
+            "--patients",
+            "4",
+            "--every",
+            "12 h",
+            "--engine",
+            engine,
+            "--out",
+            str(tmp_path / engine),
         )
         assert r.exit_code == 0, r.output
     a, b = open_cohort(tmp_path / "tsit5"), open_cohort(tmp_path / "fast")
@@ -248,8 +241,6 @@ def test_cli_cohort_fast_engine_in_float32(tmp_path):
     a, b = open_cohort(tmp_path / "f64"), open_cohort(tmp_path / "f32")
     assert np.all(b["status"].values == 0)
     np.testing.assert_allclose(b["madrs_true"].values, a["madrs_true"].values, rtol=0, atol=0.15)
-    r = CliRunner().invoke(
-        app, ["cohort", str(spec_file), "--patients", "4", "--float32", "--out", str(tmp_path / "x")]
-    )
+    r = invoke("cohort", str(spec_file), "--patients", "4", "--float32", "--out", str(tmp_path / "x"))
     assert r.exit_code == 2 and "--float32" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "x").exists()
