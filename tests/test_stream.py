@@ -191,24 +191,18 @@ def test_cli_cohort(tmp_path):
         assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
 
 
+def _four_patients(spec_file) -> list[str]:
+    """``neuroplast cohort`` of four patients saved every 12 h: the engine comparisons' command line."""
+    return ["cohort", str(spec_file), "--patients", "4", "--every", "12 h"]
+
+
 def test_cli_cohort_fast_engine(tmp_path):
     """``--engine fast`` streams the same cohort through the fast engine: same patients, true MADRS within
     the fast engine's tested tolerance (0.15 points, tests/test_fast_engine.py) of the default engine's."""
     spec_file = tmp_path / "p.toml"
     spec_file.write_text(TOML)
     for engine in ("tsit5", "fast"):
-        r = invoke(
-            "cohort",
-            str(spec_file),
-            "--patients",
-            "4",
-            "--every",
-            "12 h",
-            "--engine",
-            engine,
-            "--out",
-            str(tmp_path / engine),
-        )
+        r = invoke(*_four_patients(spec_file), "--engine", engine, "--out", str(tmp_path / engine))
         assert r.exit_code == 0, r.output
     a, b = open_cohort(tmp_path / "tsit5"), open_cohort(tmp_path / "fast")
     assert np.all(b["status"].values == 0)
@@ -226,12 +220,7 @@ def test_cli_cohort_fast_engine_in_float32(tmp_path):
         sys.executable,
         "-c",
         "from neuroplast.cli import app; app()",
-        "cohort",
-        str(spec_file),
-        "--patients",
-        "4",
-        "--every",
-        "12 h",
+        *_four_patients(spec_file),
         "--engine",
         "fast",
     ]

@@ -35,6 +35,8 @@ N = 300  # virtual patients per simulated arm (the fit's Monte-Carlo SE is repor
 SEEDS = {"feder2014": 5101, "rodriguez2013_ocd ketamine": 5102, "rodriguez2013_ocd saline": 5103, "bloch2012_ocd": 5104}
 FEDER = {"value": 12.7, "se": 12.7 / stats.norm.isf(0.01)}
 OCD_COUNTS = {"rodriguez2013_ocd ketamine": (4, 8), "rodriguez2013_ocd saline": (0, 7), "bloch2012_ocd": (0, 10)}
+BOUNDS = {"ptsd_gain": (0.0, 8.0), "ocd_gain": (0.0, 6.0), "ocd_expectancy_share": (0.0, 1.0)}
+"""Search bounds of the condition parameters (the identifiability analysis cuts their intervals here too)."""
 _KET = {"drug": "ketamine", "route": "iv", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 d"]}
 _MDZ = {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration": "40 min", "at": ["0 d"]}
 _SAL = {"drug": "saline", "route": "iv", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}
@@ -112,11 +114,17 @@ def _fit_ocd(sims, values, names, fix_share=None):
         grid = [(g, e) for g in np.linspace(0.0, 4.0, 9) for e in np.linspace(0.0, 1.0, 5)]
         x0 = min(grid, key=nll)
         res = optimize.minimize(
-            nll, x0, method="L-BFGS-B", bounds=[(0.0, 6.0), (0.0, 1.0)], options={"ftol": 1e-14, "gtol": 1e-9}
+            nll,
+            x0,
+            method="L-BFGS-B",
+            bounds=[BOUNDS["ocd_gain"], BOUNDS["ocd_expectancy_share"]],
+            options={"ftol": 1e-14, "gtol": 1e-9},
         )
         g, e = res.x
     else:
-        res = optimize.minimize_scalar(lambda g: nll([g]), bounds=(0.0, 6.0), method="bounded", options={"xatol": 1e-9})
+        res = optimize.minimize_scalar(
+            lambda g: nll([g]), bounds=BOUNDS["ocd_gain"], method="bounded", options={"xatol": 1e-9}
+        )
         g, e = res.x, fix_share
     vals = {**values, "ocd_gain": float(g), "ocd_expectancy_share": float(e)}
     return {
@@ -139,7 +147,7 @@ def fit(model=None, n: int = N, sims=None) -> dict:
     def feder_z(g):
         return (feder_difference(sims, {**v, "ptsd_gain": g}) - FEDER["value"]) / FEDER["se"]
 
-    lo, hi = 0.0, 8.0
+    lo, hi = BOUNDS["ptsd_gain"]
     g_ptsd = (
         optimize.brentq(feder_z, lo, hi, xtol=1e-10)
         if feder_z(lo) * feder_z(hi) < 0
