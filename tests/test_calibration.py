@@ -120,3 +120,19 @@ def test_the_spread_of_change_is_fitted_beside_the_means():
         assert 7.0 <= t.value <= 12.0
         n = round((t.value / t.se) ** 2 / 2 + 1)  # invert se = SD / sqrt(2 (n - 1))
         assert t.se == pytest.approx(t.value / (2 * (n - 1)) ** 0.5)
+
+
+def test_the_first_simplex_steps_every_parameter_inside_its_bounds():
+    # oracle: the definition -- vertex i differs from the start in coordinate i only, by SIMPLEX_STEP on the log scale,
+    # downwards where upwards would pass the upper bound (tau_expectancy's 60-day bound, a start at the bound)
+    from neuroplast.calibration.fit import BOUNDS, FREE, SIMPLEX_STEP, first_simplex
+
+    hi = np.log([BOUNDS[k][1] for k in FREE])
+    middle = 0.5 * (np.log([max(BOUNDS[k][0], 1e-4) for k in FREE]) + hi)
+    x0 = np.where(np.array(FREE) == "tau_expectancy", hi, middle)
+    s = first_simplex(x0, hi)
+    assert s.shape == (len(FREE) + 1, len(FREE))
+    steps = s[1:] - x0
+    np.testing.assert_allclose(np.abs(steps), SIMPLEX_STEP * np.eye(len(FREE)), rtol=0, atol=1e-12)  # round-off
+    assert np.all(s <= hi + 1e-12)
+    assert steps[FREE.index("tau_expectancy"), FREE.index("tau_expectancy")] < 0

@@ -28,6 +28,7 @@ from neuroplast.mechanism import (
     simulate_entry,
 )
 from neuroplast.mechanism.observe import formation_rate, prefrontal_gbc, synaptic_strength_ltp
+from neuroplast.scales.plasticity import Spines
 
 from .cli_run import invoke
 
@@ -123,16 +124,24 @@ def test_relative_states_become_percent_of_the_pre_dose_level():
 
 
 def test_spine_formation_rate_closed_form():
-    # oracle: the formation term of Spines.rhs, 1 + r (g max(mTOR, 0) + g_T T + g_X X), by hand; negative mTORC1
-    # does not lower formation (the model clips it)
-    spines = types.SimpleNamespace(
-        responsiveness=np.array([1.5]), gain=np.array([2.0]), ssri_gain=np.array([0.1]), fitness_gain=np.array([0.2])
-    )
+    # oracle: the formation term of Spines.rhs, 1 + r (g max(mTOR, 0) + g_T T + g_X X) (1 - s) / (1 - s*), by hand,
+    # with s* = 1 / (1 + 0.25) = 0.8: at the baseline density the vacant share is 1, at 0.9 it is 1/2; negative
+    # mTORC1 does not lower formation (the model clips it)
+    one = lambda x: np.array([x])  # noqa: E731
+    spines = Spines(
+        lifetime_h=one(300.0), gain=one(2.0), potentiation_gain=one(0.0), tau_potentiation=one(1.0),
+        stress=one(0.25), responsiveness=one(1.5), ssri_gain=one(0.1), fitness_gain=one(0.2),
+    )  # fmt: skip
     model = types.SimpleNamespace(spines=spines)
-    ro = {"mtorc1": np.array([[0.0, 0.5, -0.3]]), "trophic": np.zeros((1, 3)), "fitness": np.array([[0.0, 0.0, 1.0]])}
+    ro = {
+        "spine_density": np.array([[0.8, 0.8, 0.9]]),
+        "mtorc1": np.array([[0.0, 0.5, -0.3]]),
+        "trophic": np.zeros((1, 3)),
+        "fitness": np.array([[0.0, 0.0, 1.0]]),
+    }
     raw = formation_rate(ro, model)
-    np.testing.assert_allclose(raw, [[1.0, 1.0 + 1.5 * 1.0, 1.0 + 1.5 * 0.2]], atol=1e-12)
-    np.testing.assert_allclose(percent_change(raw), [[0.0, 150.0, 30.0]], atol=1e-12)
+    np.testing.assert_allclose(raw, [[1.0, 1.0 + 1.5 * 1.0, 1.0 + 1.5 * 0.2 * 0.5]], atol=1e-12)
+    np.testing.assert_allclose(percent_change(raw), [[0.0, 150.0, 15.0]], atol=1e-12)
 
 
 def test_ltp_is_the_potentiation_gained_over_pre_dose_connectivity():

@@ -20,7 +20,8 @@ class Drug:
     taken daily, which builds expectancy slowly). ``family``: the (S, R) shares of a ketamine-family drug;
     ``None`` for any other. ``inert``: carries no drug (saline, a placebo pill). ``antidepressant``: an oral
     antidepressant of :mod:`neuroplast.scales.pk.antidepressants` (one compartment, SERT occupancy);
-    ``metabolite``: the active metabolite it forms there, if one is modelled."""
+    ``metabolite``: the active metabolite it forms there, if one is modelled. ``active_placebo``: a drug given
+    to mimic a treatment's felt effects (midazolam), not to treat."""
 
     name: str
     code: int
@@ -31,6 +32,12 @@ class Drug:
     inert: bool = False
     antidepressant: bool = False
     metabolite: str | None = None
+    active_placebo: bool = False
+
+    @property
+    def treats(self) -> bool:
+        """Given as a treatment: neither inert nor an active placebo (an open-label arm knows it is treated)."""
+        return not (self.inert or self.active_placebo)
 
     @property
     def daily(self) -> bool:
@@ -45,7 +52,7 @@ DRUGS: dict[str, Drug] = {
     d.name: d
     for d in (
         Drug("ketamine", 0, "racemic ketamine", ("iv", "im", "intranasal", "oral", "sublingual"), "clinic", (0.5, 0.5)),
-        Drug("midazolam", 1, "midazolam (active placebo)", ("iv",), "clinic"),
+        Drug("midazolam", 1, "midazolam (active placebo)", ("iv",), "clinic", active_placebo=True),
         Drug("saline", 2, "saline (placebo)", ("iv", "intranasal"), "clinic", inert=True),  # IV or nasal placebo
         # the routes of the esketamine popPK (Perez-Ruixo 2021)
         Drug("esketamine", 3, "esketamine", ("iv", "intranasal", "oral"), "clinic", (1.0, 0.0)),

@@ -438,7 +438,7 @@ def calibrate(
             "of stage 2 only."
         ),
     ] = None,
-    max_evals: Annotated[int, typer.Option(help="Objective evaluations of stage 2 (Nelder-Mead).")] = 180,
+    max_evals: Annotated[int, typer.Option(help="Objective evaluations of stage 2 (Nelder-Mead).")] = 300,
     stage: Annotated[
         str,
         typer.Option(

@@ -61,7 +61,8 @@ def simulate_calibration(model, n: int = N) -> dict:
         ("rodriguez2013_ocd saline", _SAL, np.array([0.0, 168.0])),
         ("bloch2012_ocd", _KET, np.array([0.0, 24.0, 48.0, 72.0])),
     ):
-        cohort = sample_cohort(v, cvs, "ocd", n, seed=SEEDS[name])
+        # bloch2012_ocd was open label: its patients knew they were given ketamine
+        cohort = sample_cohort(v, cvs, "ocd", n, seed=SEEDS[name]).told(name == "bloch2012_ocd")
         sim = simulate(model, build_regimen([dose]), cohort, saveat=ts)
         out[name] = (_symptoms.with_subcircuits(sim.readouts, v), sim.cohort.table, ts, sim.ok)
     return out

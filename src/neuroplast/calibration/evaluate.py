@@ -35,11 +35,13 @@ CALIBRATION_TRIALS: dict[str, dict[str, Any]] = {
             {"name": "saline", "dose": [{"drug": "saline", "amount": "0 mg", "duration": "40 min", "at": ["0 d"]}]},
         ],
     },
-    # murrough2013_biolpsych / aanhetrot2010: days 1, 3, 5, 8, 10, 12 (0, 2, 4, 7, 9, 11 d from the first dose).
+    # murrough2013_biolpsych / aanhetrot2010: days 1, 3, 5, 8, 10, 12 (0, 2, 4, 7, 9, 11 d from the first dose);
+    # both open label.
     "repeated": {
         "trial": {
             "id": "calibration-repeated-infusions",
             "population": "trd",
+            "blinding": "open",
             "scale": "MADRS",
             "n_per_arm": 400,
             "seed": 2027,
@@ -91,11 +93,12 @@ CALIBRATION_TRIALS: dict[str, dict[str, Any]] = {
             {"name": "placebo", "dose": [{**_SSRI, "drug": "placebo", "amount": "0 mg"}]},
         ],
     },
-    # STAR*D level 1 on its self-report (QIDS-SR16 >= 11, about HAM-D17 >= 14 by the Rush 2003 table).
+    # STAR*D level 1 on its self-report (QIDS-SR16 >= 11, about HAM-D17 >= 14 by the Rush 2003 table); open label.
     "stard": {
         "trial": {
             "id": "calibration-stard-level1",
             "population": "mdd",
+            "blinding": "open",
             "scale": "QIDS_SR16",
             "n_per_arm": 400,
             "seed": 2031,
@@ -140,11 +143,12 @@ CALIBRATION_TRIALS: dict[str, dict[str, Any]] = {
         ],
     },
     # wilkinson2017_cbt: four infusions in two weeks with 12 CBT sessions over 10 weeks (twice weekly for the
-    # first two weeks, then weekly), TRD; relapse counted over 8 weeks from the last infusion.
+    # first two weeks, then weekly), TRD; relapse counted over 8 weeks from the last infusion; open label.
     "ketamine_cbt": {
         "trial": {
             "id": "calibration-ketamine-cbt",
             "population": "trd",
+            "blinding": "open",
             "scale": "MADRS",
             "n_per_arm": 400,
             "seed": 2034,

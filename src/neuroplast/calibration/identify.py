@@ -110,8 +110,8 @@ def classify(value: float, sd: float, bounds: tuple[float, float] | None, *, log
     """The 95% interval (cut at the search bounds), the bound the value sits at (if any) and the status, from the
     value and the SD of its log (or, with ``log_scale=False``, of the value).
 
-    ``weakly_identified``: the interval reaches past both search bounds (the data do not narrow the search range),
-    or, on the log scale, spans more than :data:`MAX_FOLD`; else ``fitted``."""
+    ``weakly_identified``: the interval reaches past both search bounds (``flat``: the data do not narrow the search
+    range), or, on the log scale, spans more than :data:`MAX_FOLD`; else ``fitted``."""
     if log_scale:
         lo, hi = (value * math.exp(-Z95 * sd), value * math.exp(Z95 * sd)) if math.isfinite(sd) else (0.0, math.inf)
     else:
@@ -127,7 +127,12 @@ def classify(value: float, sd: float, bounds: tuple[float, float] | None, *, log
         flat = lo <= b_lo and hi >= b_hi
         lo, hi = min(max(lo, b_lo), value), max(min(hi, b_hi), value)  # a value past a bound by round-off stays in
     wide = log_scale and not (lo > 0 and hi / lo <= MAX_FOLD)
-    return {"interval": [lo, hi], "at_bound": at, "status": "weakly_identified" if flat or wide else "fitted"}
+    return {
+        "interval": [lo, hi],
+        "at_bound": at,
+        "flat": flat,
+        "status": "weakly_identified" if flat or wide else "fitted",
+    }
 
 
 def _json(x):

@@ -7,14 +7,15 @@ are recorded):
 
 1. ``k_natural``: the wait-list improvement (rutherford2012_waitlist);
 2. ``pill_factor``: placebo response in SSRI trials (furukawa2016_placebo);
-3. ``ssri_spine_gain``, ``tau_trophic``, ``ssri_mood_gain``: STAR*D level-1 remission and response (trivedi2006_stard_level1) and
-   the week-1 risk ratio of response (taylor2006_ssri_onset);
+3. ``ssri_spine_gain``, ``tau_trophic``, ``ssri_mood_gain``, ``expectancy_open_pill``: STAR*D level-1 remission and
+   response (trivedi2006_stard_level1, open label) and the week-1 risk ratio of response (taylor2006_ssri_onset,
+   blinded);
 4. ``k_session``: CBT vs wait list (cuijpers2023_cbt);
 5. ``fitness_spine_gain``: exercise vs usual care (noetel2024_exercise);
 6. ``window_gain``: ketamine with CBT only (wilkinson2017_cbt).
 
 Each block minimises the sum of squared z-scores of its endpoints over the log of its parameters
-(bounded scalar search, or Nelder-Mead for two), with common random numbers: fixed seeds, and each
+(bounded scalar search, or Nelder-Mead for several, from :func:`.fit.first_simplex`), with common random numbers: fixed seeds, and each
 arm keeps the random streams it has in the full trial. Only the arms a block needs are simulated, each trial by
 the engine fastest on it (``evaluate.fastest_engine``); the residuals written are the reference engine's.
 """
@@ -33,12 +34,13 @@ from ..parameters.table import SCALES
 from ..simulation import default_model
 from ..trials import parse_spec, run_trial
 from .evaluate import CALIBRATION_TRIALS, evaluate, fastest_engine, simulated_value
+from .fit import first_simplex
 
 BLOCKS = (
     (("k_natural",), {"psychotherapy": ("wait list",)}, ("rutherford2012_waitlist",)),
     (("pill_factor",), {"ssri": ("placebo",)}, ("furukawa2016_placebo",)),
     (
-        ("ssri_spine_gain", "tau_trophic", "ssri_mood_gain"),
+        ("ssri_spine_gain", "tau_trophic", "ssri_mood_gain", "expectancy_open_pill"),
         {"ssri": ("escitalopram", "placebo"), "stard": ("escitalopram",)},
         ("taylor2006_ssri_onset", "trivedi2006_stard_level1"),
     ),
@@ -54,6 +56,7 @@ BOUNDS = {
     "ssri_spine_gain": (0.01, 3.0),
     "ssri_mood_gain": (0.005, 1.0),
     "tau_trophic": (72.0, 1008.0),
+    "expectancy_open_pill": (0.01, 3.0),
     "k_session": (1e-3, 0.3),
     "fitness_spine_gain": (0.01, 3.0),
     "window_gain": (0.01, 30.0),
@@ -117,7 +120,12 @@ def fit_slow(*, n_per_arm: int = N_PER_ARM, max_evals_per_block: int = 14, write
                 f,
                 x0,
                 method="Nelder-Mead",
-                options={"maxfev": len(names) * max_evals_per_block, "xatol": 0.02, "fatol": 0.01},
+                options={
+                    "maxfev": len(names) * max_evals_per_block,
+                    "xatol": 0.02,
+                    "fatol": 0.01,
+                    "initial_simplex": first_simplex(x0, hi),
+                },
             )
             best = res.x
         model = model.with_values(**dict(zip(names, np.exp(np.clip(best, lo, hi)).tolist())))

@@ -105,6 +105,11 @@ class Cohort:
     def take(self, idx) -> Cohort:
         return Cohort(self.population, self.table.iloc[idx].reset_index(drop=True))
 
+    def told(self, open_label: bool) -> Cohort:
+        """The same patients, told that they receive an active treatment (an open-label arm: column
+        ``open_label`` = 1, read by the expectancy process) or not (blinded: unchanged)."""
+        return Cohort(self.population, self.table.assign(open_label=1.0)) if open_label else self
+
 
 def _lognormal(rng, cv, size):
     """Multiplicative factor with median 1 and coefficient of variation cv."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import jax
 import numpy as np
 
 from ..model import Model
@@ -55,14 +56,15 @@ def level(name: str) -> Raw:
 
 
 def formation_rate(ro: dict, model: Model | None) -> np.ndarray:
-    """Spine formation rate per unit lifetime, ``1 + r (g mTORC1⁺ + g_T T + g_X X)`` (the formation term of
-    :class:`neuroplast.scales.plasticity.Spines`); elimination is not part of it (the studies count new spines)."""
+    """Spine formation rate per unit lifetime, ``1 + r (g mTORC1⁺ + g_T T + g_X X) vacant``
+    (:meth:`neuroplast.scales.plasticity.Spines.formation`, with each patient's leaves as a column);
+    elimination is not part of it (the studies count new spines)."""
     assert model is not None
-    sp = model.spines
-    col = lambda leaf: np.asarray(leaf, dtype=float).reshape(-1, 1)  # noqa: E731  (n, 1): one value per patient
-    mtor = np.maximum(np.asarray(ro["mtorc1"], dtype=float), 0.0)
-    slow = col(sp.ssri_gain) * np.asarray(ro["trophic"]) + col(sp.fitness_gain) * np.asarray(ro["fitness"])
-    return 1.0 + col(sp.responsiveness) * (col(sp.gain) * mtor + slow)
+    per_patient = jax.tree_util.tree_map(lambda leaf: np.asarray(leaf, dtype=float).reshape(-1, 1), model.spines)
+    rate = per_patient.formation(
+        *(np.asarray(ro[k], dtype=float) for k in ("spine_density", "mtorc1", "trophic", "fitness"))
+    )
+    return np.asarray(rate, dtype=float)
 
 
 def synaptic_strength_ltp(ro: dict, model: Model | None) -> np.ndarray:

@@ -609,6 +609,23 @@ SYMPTOMS = (
         "fit",
         note="midazolam responses exceed saline responses (wilkinson2019_midazolam_vs_saline)",
     ),
+    P(
+        "expectancy_open",
+        0.3,
+        "1",
+        "relative rise of a patient's base expectancy when told the treatment is active (open label)",
+        "fit",
+        note="the open-label infusion series of the calibration set (aanhetrot2010, murrough2013_biolpsych) beside the"
+        " blinded trials; 0 = open label adds nothing",
+    ),
+    P(
+        "expectancy_open_pill",
+        0.3,
+        "1",
+        "relative rise of the daily pill's expectancy when the patient knows the pill is an antidepressant (open label)",
+        "fit",
+        note="trivedi2006_stard_level1 (open-label citalopram) beside the blinded SSRI trials (taylor2006_ssri_onset)",
+    ),
     P("tau_expectancy", 72.0, "h", "decay time of expectancy relief after a session", "fit"),
     P(
         "k_expectancy",

@@ -269,7 +269,7 @@ def run_stream(
             start=lo,
             inclusion=spec.inclusion(),
             scale=spec.trial.scale,
-        )
+        ).told(spec.open_label(name))
         sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
         _write_chunk(group, sim, lo, hi, patients, chunk, states)
         group["chunk_done"][i] = True  # only now: a chunk interrupted while writing is simply redone

@@ -205,6 +205,7 @@ def run_crossover(
         analysis=METHOD,
         **extra,
         design="crossover",
+        **({"blinding": t.blinding} if t.blinding != "double" else {}),
         crossover=CrossoverSummary(
             washout=xo.washout,
             washout_h=xo.washout_h,

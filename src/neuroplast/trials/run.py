@@ -138,6 +138,7 @@ def run_trial(
             enrolment = enrolled[name] = enrol(
                 plan, arm=name, regimen=regimen, model=model, population=t.population, inclusion=spec.inclusion(),
                 scale=t.scale, n=n, seed=seed, ts=ts, dropout=t.dropout, engine=engine, progress=progress,
+                open_label=spec.open_label(name),
             )  # fmt: skip
             cohort, sim, scores, drop = enrolment.cohort, enrolment.simulation, enrolment.scores, enrolment.dropout
             baseline = scores[:, 0]
@@ -145,7 +146,7 @@ def run_trial(
             cohort = sample_cohort(
                 model.values, model.cvs, t.population, n, seed=seed, arm=name, inclusion=spec.inclusion(),
                 scale=t.scale,
-            )  # fmt: skip
+            ).told(spec.open_label(name))  # fmt: skip
             sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
             scores = observe(sim, t.scale, model.values, seed=seed, arm=name)
             baseline = scores[:, 0]
@@ -239,6 +240,8 @@ def run_trial(
             )
 
     extra: dict = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
+    if t.blinding != "double":
+        extra["blinding"] = t.blinding
     if plan is not None:
         extra |= {"design": t.design, "withdrawal": summarise(plan, enrolled)}
     summary = TrialSummary(

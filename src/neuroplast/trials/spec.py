@@ -16,6 +16,7 @@ import pydantic
 
 from .._errors import NeuroplastInputError
 from .._units import parse_quantity
+from ..catalog import DRUGS
 from ..cohort import PRESETS, Inclusion
 from ..evidence import study_ids
 from ..evidence.targets import TARGETS
@@ -103,6 +104,7 @@ class TrialInfo(_Strict):
     population: str
     scale: str = "MADRS"
     design: Literal["parallel", "crossover", "randomized_withdrawal"] = "parallel"
+    blinding: Literal["open", "single", "double"] = "double"  # open: patients know an active treatment's arm
     washout: str | None = None  # a crossover's washout when [trial.crossover] gives none; unused otherwise
     n_per_arm: int = pydantic.Field(100, ge=1, le=1_000_000)
     seed: int = pydantic.Field(1, ge=0, le=MAX_SEED)
@@ -184,6 +186,15 @@ class TrialSpec(_Strict):
             out[arm.name] = regimen
         return out
 
+    def open_label(self, arm: str) -> bool:
+        """Whether arm ``arm``'s patients know they receive an active treatment: the trial is open label and the
+        arm gives a drug that is neither inert nor an active placebo (:attr:`~neuroplast.catalog.Drug.treats`).
+        Single blind (the patient blinded, the rater not) is double blind for the patient's expectancy."""
+        if self.trial.blinding != "open":
+            return False
+        spec = next(a for a in self.arm if a.name == arm)
+        return any(DRUGS[d.drug].treats for d in spec.dose if d.drug in DRUGS)
+
     def end_h(self, regimens=None) -> float:
         """The simulated span: the last timepoint, or the last dose plus follow-up, whichever is later; in a
         randomised-withdrawal trial, the end of its follow-up after randomisation."""
@@ -248,6 +259,12 @@ class TrialSpec(_Strict):
             parse_quantity(t.washout, "time", field="trial.washout")
         regimens = self.regimens(allow_high_dose=allow_high_dose)
         self.withdrawal_plan(regimens)
+        if t.blinding == "open" and t.design == "crossover":  # one patient, several treatments: not one "knows"
+            raise NeuroplastInputError(
+                "a crossover trial is simulated blinded: blinding must be 'single' or 'double'",
+                field="trial.blinding",
+                value=t.blinding,
+            )
 
         end = self.end_h(regimens)
         if (xo := self.crossover(regimens, allow_high_dose=allow_high_dose)) is not None:

@@ -3,7 +3,8 @@ as ``result.summary`` and what ``neuroplast trial`` writes.
 
 Layout of the document (every key below, nothing else)::
 
-    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout", "design"?, "crossover"?, "withdrawal"?,
+    {"trial", "scale", "seed", "neuroplast_version", "analysis", "dropout", "design"?, "blinding"?, "crossover"?,
+     "withdrawal"?,
      "arms": {<arm name>: {"n", "n_failed", "n_dropped", "n_dropped_after_first_dose", "dropped_reasons",
                            "n_analysed", "baseline", "timepoints": [...], "relapse", "safety", "brain"}},
      "contrasts": [{"arms", "time", "mean_difference", "ci95", "odds_ratio_response", "cohens_d", "method",
@@ -338,7 +339,8 @@ class TrialSummary(_Document):
     where both arms have at least two patients analysed. ``analysis``: the ``[trial.analysis]`` method used
     (``observed``: Welch's t-test, the default without dropout; ``crossover_mixed`` in a crossover);
     ``dropout``: the dropout model, ``None`` when nobody leaves. *Optional*: ``design`` (``"crossover"`` or
-    ``"randomized_withdrawal"``; absent for a parallel trial); in a crossover ``crossover``
+    ``"randomized_withdrawal"``; absent for a parallel trial); ``blinding`` (``"open"`` or ``"single"``; absent for
+    a double-blind trial); in a crossover ``crossover``
     (:class:`CrossoverSummary`), where each arm's entry pools the periods on that arm; in a randomised withdrawal
     ``withdrawal`` (:class:`~.withdrawal_summary.WithdrawalSummary`). See the module docstring for the conventions."""
 
@@ -349,6 +351,7 @@ class TrialSummary(_Document):
     analysis: str = "observed"
     dropout: DropoutSummary | None = None
     design: str = "parallel"
+    blinding: str = "double"
     crossover: CrossoverSummary | None = None
     arms: dict[str, ArmSummary]
     contrasts: list[Contrast]

@@ -85,9 +85,11 @@ def enrol(
     dropout: DropoutSpec | None,
     engine: Engine,
     progress: Callable[[int], None] | None = None,
+    open_label: bool = False,
 ) -> Enrolment:
     """Enrol candidates of ``arm``'s stream in chunks of a fixed size (one compiled batch shape) until ``n`` have
-    met the criterion; simulate each on ``regimen`` (induction, then ``arm``) at ``ts``."""
+    met the criterion; simulate each on ``regimen`` (induction, then ``arm``) at ``ts``; ``open_label``: the
+    patients know they are treated (:meth:`~neuroplast.cohort.Cohort.told`)."""
     chunk = bucket(max(2 * n, 16), 8)
     visits = plan.visits_h()
     v_idx = np.searchsorted(ts, visits)
@@ -104,7 +106,7 @@ def enrol(
         cohort = sample_cohort(
             model.values, model.cvs, population, chunk, seed=seed, arm=arm, start=start, inclusion=inclusion,
             scale=scale,
-        )  # fmt: skip
+        ).told(open_label)  # fmt: skip
         sim = simulate(model, regimen, cohort, saveat=ts, engine=engine, progress=progress)
         z = rating_noise(seed, arm, start + chunk, ts)[start:]
         scores = SCALES[scale].observe(sim.readouts, cohort.table, model.values, z)

@@ -5,6 +5,11 @@ Spine density ``s`` is a fraction of the healthy density. Spines form at rate
 (Attardo 2015, E03). Without drug, ``s* = 1/(1 + stress)``: chronic stress lowers density
 (E04-E06). mTORC1 activity transiently raises formation (Li 2010, D01; Moda-Sava 2019, E08);
 the gain then decays with the spine lifetime, over days to weeks (E09).
+The extra formation rebuilds spines that stress removed: ketamine selectively restores eliminated spines
+(E08; E06: it reverses the stress deficit), so the driven formation is scaled by the share of lost
+spines still missing, ``vacant = (1 - s) / (1 - s*)`` (1 at the depressed baseline, 0 at the healthy
+density). Repeated doses therefore saturate: each one fills a share of what is left, and density never
+passes the healthy level through drive alone. No parameter is added.
 Fast potentiation ``p`` (AMPA insertion, homeostatic potentiation, H03) rises with the
 glutamate surge and fades within about a day: it carries the relief of the first hours,
 before new spines appear (E07). ``r`` is the patient's plasticity responsiveness.
@@ -52,11 +57,16 @@ class Spines(eqx.Module):
     def baseline(self):
         return 1.0 / (1.0 + self.stress)
 
+    def formation(self, s, mtor, trophic=0.0, fitness=0.0):
+        """Spine formation per unit ``k``: ``1 + r (g mTORC1⁺ + g_T T + g_X X) vacant``."""
+        slow = self.ssri_gain * trophic + self.fitness_gain * fitness
+        vacant = jnp.maximum(1.0 - s, 0.0) * (1.0 + self.stress) / self.stress  # (1 - s) / (1 - s*)
+        return 1.0 + self.responsiveness * (self.gain * jnp.maximum(mtor, 0.0) + slow) * vacant
+
     def rhs(self, x, glu, mtor, trophic=0.0, fitness=0.0):
         s, p = x[0], x[1]
         k = 1.0 / self.lifetime_h
         r = self.responsiveness
-        slow = self.ssri_gain * trophic + self.fitness_gain * fitness
-        d_s = k * (1.0 + r * (self.gain * jnp.maximum(mtor, 0.0) + slow) - (1.0 + self.stress) * s)
+        d_s = k * (self.formation(s, mtor, trophic, fitness) - (1.0 + self.stress) * s)
         d_p = self.potentiation_gain * r * jnp.maximum(glu, 0.0) - p / self.tau_potentiation
         return jnp.stack([d_s, d_p])

@@ -17,7 +17,12 @@ midazolam sedation, ketamine dissociation — strengthens it (functional unblind
 is why midazolam arms respond more than saline arms (Wilkinson 2019). Taking a pill each day (an SSRI
 or its placebo) builds expectancy too, towards ``pill_factor`` x the base (fitted to placebo response
 in antidepressant trials, furukawa2016_placebo) but slowly, a little with each pill, so placebo
-response grows over the first weeks (furukawa2016: longer trials, more placebo response). The true score is
+response grows over the first weeks (furukawa2016: longer trials, more placebo response). A patient who knows
+the arm is an active treatment (an open-label trial: :meth:`~neuroplast.trials.TrialSpec.open_label`) expects
+more: the base of a session's amplitude is raised by the factor ``1 + expectancy_open``, fitted to the open-label
+series of the calibration set beside the blinded trials. A daily pill taken knowingly has its own factor,
+``1 + expectancy_open_pill``, fitted with STAR*D level 1 (open label) in stage 3: the infusion series and the
+pill trial need different increments. The true score is
 ``baseline_score x mood x (1 - expectancy)``; observed scores add rater noise.
 States: ``mood, expectancy``.
 """
@@ -41,6 +46,8 @@ class Mood(eqx.Module):
     pill_factor: PerPatient
     k_expectancy_pill: PerPatient  # 1/h while a pill's session window is on: pill expectancy builds over weeks
     ssri_mood_gain: PerPatient  # fast serotonergic relief per unit trophic state (days: the early SSRI onset)
+    open_factor: PerPatient  # 1 + expectancy_open for a patient told the treatment is active (open label), else 1
+    open_pill_factor: PerPatient  # 1 + expectancy_open_pill, the same for the daily pill's expectancy
 
     @classmethod
     def build(cls, p: Patients) -> Mood:
@@ -54,6 +61,8 @@ class Mood(eqx.Module):
             pill_factor=p.leaf(p.q("pill_factor")),
             k_expectancy_pill=p.leaf(p.q("k_expectancy_pill", "1/h")),
             ssri_mood_gain=p.leaf(p.q("ssri_mood_gain")),
+            open_factor=p.leaf(1.0 + p.q("expectancy_open") * p.column("open_label", default=0.0)),
+            open_pill_factor=p.leaf(1.0 + p.q("expectancy_open_pill") * p.column("open_label", default=0.0)),
         )
 
     n_states = 2
@@ -68,8 +77,8 @@ class Mood(eqx.Module):
             * jnp.maximum(1.0 - self.ssri_mood_gain * trophic, 0.0)
         )
         d_mood = (target - mood) / self.tau_mood
-        amplitude = jnp.clip(self.expectancy_base + self.expectancy_felt * felt, 0.0, 0.9)
-        pill_amplitude = jnp.clip(self.expectancy_base * self.pill_factor, 0.0, 0.9)
+        amplitude = jnp.clip(self.expectancy_base * self.open_factor + self.expectancy_felt * felt, 0.0, 0.9)
+        pill_amplitude = jnp.clip(self.expectancy_base * self.open_pill_factor * self.pill_factor, 0.0, 0.9)
         d_exp = (
             session * self.k_expectancy * (amplitude - expectancy)
             + pill * self.k_expectancy_pill * jnp.maximum(pill_amplitude - expectancy, 0.0)

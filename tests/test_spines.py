@@ -1,0 +1,59 @@
+"""Spine density's ceiling: drug-driven formation rebuilds lost spines (E08), so repeated drive saturates."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+from scipy.integrate import solve_ivp
+
+from neuroplast.scales.plasticity import Spines
+
+STRESS, R, GAIN, LIFETIME = 0.25, 1.2, 2.0, 200.0
+
+
+def spines(**kw):
+    leaf = lambda x: np.array([x])  # noqa: E731
+    values = dict(lifetime_h=LIFETIME, gain=GAIN, potentiation_gain=0.0, tau_potentiation=1.0, stress=STRESS,
+                  responsiveness=R, ssri_gain=0.1, fitness_gain=0.2) | kw  # fmt: skip
+    return Spines(**{k: leaf(v) for k, v in values.items()})
+
+
+def d_spines(model, s, mtor):
+    return float(np.asarray(model.rhs(np.array([[s], [0.0]]), 0.0, mtor))[0, 0])
+
+
+@pytest.mark.parametrize("mtor", [0.0, 0.1, 1.0, 10.0])
+def test_steady_density_under_constant_drive_closed_form(mtor):
+    # oracle: the root of k (1 + a (1 - s) / c - (1 + sigma) s) = 0 with a = r g mTOR and c = 1 - s* = sigma / (1 +
+    # sigma), by hand: s = (1 + a / c) / (1 + sigma + a / c); brentq finds the root of the model's rhs to 1e-12
+    m = spines()
+    a, c = R * GAIN * mtor, STRESS / (1 + STRESS)
+    root = scipy.optimize.brentq(lambda s: d_spines(m, s, mtor), 0.5, 1.0, xtol=1e-12)
+    assert root == pytest.approx((1 + a / c) / (1 + STRESS + a / c), abs=1e-9)
+    if mtor == 0.0:
+        assert root == pytest.approx(1 / (1 + STRESS), abs=1e-9)  # the depressed baseline s*
+
+
+@pytest.mark.parametrize("mtor", [0.5, 5.0, 500.0])
+def test_no_drive_raises_density_past_the_healthy_level(mtor):
+    # oracle: at s = 1 no site is vacant, so ds/dt = k (1 - (1 + sigma)) < 0 whatever the drive
+    assert d_spines(spines(), 1.0, mtor) == pytest.approx(-STRESS / LIFETIME, rel=1e-12)
+
+
+def test_repeated_pulses_saturate_below_the_healthy_density():
+    # oracle: scipy's solver (rtol 1e-10) on the model's rhs and on the same rhs without the vacant share (formation
+    # linear in the drive, by hand): ten identical mTORC1 pulses every 48 h carry the linear model past the healthy
+    # density; with the vacant share each pulse adds less than the one before and density stays below it
+    m = spines(lifetime_h=100.0)
+    k, s0 = 1 / 100.0, 1 / (1 + STRESS)
+    drive = lambda t: 2.0 if (t % 48.0) < 4.0 else 0.0  # noqa: E731
+
+    def run(f):
+        ends = 48.0 * np.arange(10) + 4.0
+        return solve_ivp(f, (0.0, 480.0), [s0], t_eval=ends, rtol=1e-10, atol=1e-12, max_step=0.5).y[0]
+
+    peaks = run(lambda t, y: [d_spines(m, y[0], drive(t))])
+    linear = run(lambda t, y: [k * (1 + R * GAIN * drive(t) - (1 + STRESS) * y[0])])
+    gains = np.diff(np.concatenate([[s0], peaks]))
+    assert linear.max() > 1.0
+    assert np.all(gains > 0) and np.all(np.diff(gains) < 0)
+    assert peaks.max() < 1.0
