@@ -23,12 +23,13 @@ _MDZ = {"drug": "midazolam", "route": "iv", "amount": "0.045 mg/kg", "duration":
 _SAL = {"drug": "saline", "route": "iv", "amount": "0 mg", "duration": "40 min"}
 
 
-def _spec(tid, population, scale, timepoints, arms, response=0.5, seed=3001):
+def _spec(tid, population, scale, timepoints, arms, response=0.5, seed=3001, blinding="double"):
     return {
         "trial": {
             "id": tid,
             "population": population,
             "scale": scale,
+            "blinding": blinding,
             "n_per_arm": 100,
             "seed": seed,
             "endpoints": {"timepoints": timepoints, "response": response},
@@ -63,6 +64,7 @@ TRIALS = {
         [("ketamine", {**_KET, "at": ["0 d"]})],
         0.35,
         seed=3004,
+        blinding="open",  # bloch2012_ocd was open label
     ),
     "aud": _spec(
         "conditions-dakwar2020",
