@@ -103,3 +103,11 @@ def test_blinding_changes_only_the_arms_that_know(model):
         told.summary.arms["ketamine"].timepoints[0].mean_change
         < blind.summary.arms["ketamine"].timepoints[0].mean_change
     )
+
+
+def test_a_single_blind_crossover_says_so():
+    # oracle: the summary's contract (outputs.md) -- blinding is written when it is not double
+    data = tomllib.loads((EXAMPLES / "zarate2006_crossover.toml").read_text())
+    data["trial"]["blinding"] = "single"
+    summary = run_trial(parse_spec(data), n_per_arm=4).summary.to_json_dict()
+    assert summary["blinding"] == "single" and summary["design"] == "crossover"

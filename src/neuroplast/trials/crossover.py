@@ -197,6 +197,8 @@ def run_crossover(
         rows += arm_rows
     contrasts = _contrasts(cells, arm_names, labels, resp)
     extra: dict = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
+    if t.blinding != "double":
+        extra["blinding"] = t.blinding
     summary = TrialSummary(
         trial=t.id,
         scale=t.scale,
@@ -205,7 +207,6 @@ def run_crossover(
         analysis=METHOD,
         **extra,
         design="crossover",
-        **({"blinding": t.blinding} if t.blinding != "double" else {}),
         crossover=CrossoverSummary(
             washout=xo.washout,
             washout_h=xo.washout_h,
