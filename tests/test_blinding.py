@@ -34,6 +34,9 @@ def spec(blinding=None):
     return parse_spec(d)
 
 
+SPEC_ARMS = spec().arm
+
+
 def test_only_an_open_label_treatment_arm_knows():
     # oracle: the rule of trial-format.md -- open label, and a drug neither inert nor an active placebo
     assert spec().trial.blinding == "double"
@@ -41,9 +44,6 @@ def test_only_an_open_label_treatment_arm_knows():
         assert not any(spec(blinding).open_label(a.name) for a in SPEC_ARMS)
     open_ = spec("open")
     assert [open_.open_label(a.name) for a in SPEC_ARMS] == [True, False, False, False]
-
-
-SPEC_ARMS = spec().arm
 
 
 def test_unknown_blinding_exits_2_in_one_line(tmp_path):
