@@ -136,3 +136,12 @@ def test_the_first_simplex_steps_every_parameter_inside_its_bounds():
     np.testing.assert_allclose(np.abs(steps), SIMPLEX_STEP * np.eye(len(FREE)), rtol=0, atol=1e-12)  # round-off
     assert np.all(s <= hi + 1e-12)
     assert steps[FREE.index("tau_expectancy"), FREE.index("tau_expectancy")] < 0
+
+
+def test_fitted_json_holds_exactly_the_fitted_parameters():
+    """fitted.json's values are the stage-1 anchors, the stage-2 free parameters and safety slopes and stage 3's
+    free parameters: no value of a parameter that is no longer fitted (it would override the table's assumption)."""
+    from neuroplast.calibration import fit, slow
+
+    committed = json.loads(FITTED_PATH.read_text())["values"]
+    assert set(committed) == {"v1_ket", "cadss_per_100ng", *fit.FREE, *fit.SLOPES, *slow.FREE}

@@ -4,7 +4,8 @@ Stage 1 (mechanistic anchors, closed form): the ketamine central volume so that 
 over 40 min peaks at 185 ng/mL in a 70 kg patient (A34), and the CADSS slope so that the
 mean peak CADSS is 7.7 (wilkinson2018_cadss_ketamine).
 Stage 2 (clinical): Nelder-Mead on the log of the free parameters, minimising the sum of
-squared z-scores of the ``fit`` targets, with common random numbers (fixed cohorts), each
+squared z-scores of the ``fit`` targets (each on ``sqrt(se^2 + tau^2)``: its own error and, for a single trial, the
+between-study SD of ``evidence.heterogeneity``), with common random numbers (fixed cohorts), each
 trial solved by the engine fastest on it (the fast engine: every stage-2 trial is an infusion
 or a spray), and the blood-pressure and pulse slopes solved in closed form (the mean rise is
 linear in each). The residuals written are the reference engine's, at the same patients.
@@ -30,35 +31,29 @@ from .evaluate import evaluate, run_calibration_trials
 
 FREE = (
     "spine_gain",
-    "potentiation_gain",
-    "tau_potentiation",
     "responsiveness_cv",
     "expectancy_base",
     "expectancy_cv",
     "expectancy_felt",
     "expectancy_open",
     "tau_expectancy",
-    "spine_lifetime",
     "disinhibition_gain",
     "interneuron_selectivity",
     "w_eef2",
 )
 BOUNDS = {
     "spine_gain": (0.1, 100.0),
-    "potentiation_gain": (1e-3, 1.0),
     "responsiveness_cv": (0.05, 3.0),
     "expectancy_base": (0.0, 0.5),
     "expectancy_cv": (0.05, 3.0),
     "expectancy_felt": (0.0, 0.6),
     "expectancy_open": (0.01, 3.0),
     "tau_expectancy": (6.0, 24.0 * 60),
-    "spine_lifetime": (7.0, 14.0),
-    "tau_potentiation": (2.0, 72.0),
     "disinhibition_gain": (1.0, 20.0),
     "interneuron_selectivity": (1.0, 10.0),
     "w_eef2": (0.0, 3.0),
 }
-"""Search bounds: spine lifetime within the published 1-2 weeks (E03); the non-specific
+"""Search bounds: the non-specific
 improvement of control arms (expectancy, with the natural course it stands in for) within 60 days; knowing the
 treatment (open label) from 1 % to four times the blinded base expectancy (the search is on the log scale)."""
 

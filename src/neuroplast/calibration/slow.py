@@ -7,9 +7,8 @@ are recorded):
 
 1. ``k_natural``: the wait-list improvement (rutherford2012_waitlist);
 2. ``pill_factor``: placebo response in SSRI trials (furukawa2016_placebo);
-3. ``ssri_spine_gain``, ``tau_trophic``, ``ssri_mood_gain``, ``expectancy_open_pill``: STAR*D level-1 remission and
-   response (trivedi2006_stard_level1, open label) and the week-1 risk ratio of response (taylor2006_ssri_onset,
-   blinded);
+3. ``ssri_spine_gain``: STAR*D level-1 remission and response (trivedi2006_stard_level1, open label) and the week-1
+   risk ratio of response (taylor2006_ssri_onset, blinded);
 4. ``k_session``: CBT vs wait list (cuijpers2023_cbt);
 5. ``fitness_spine_gain``: exercise vs usual care (noetel2024_exercise);
 6. ``window_gain``: ketamine with CBT only (wilkinson2017_cbt).
@@ -40,7 +39,7 @@ BLOCKS = (
     (("k_natural",), {"psychotherapy": ("wait list",)}, ("rutherford2012_waitlist",)),
     (("pill_factor",), {"ssri": ("placebo",)}, ("furukawa2016_placebo",)),
     (
-        ("ssri_spine_gain", "tau_trophic", "ssri_mood_gain", "expectancy_open_pill"),
+        ("ssri_spine_gain",),
         {"ssri": ("escitalopram", "placebo"), "stard": ("escitalopram",)},
         ("taylor2006_ssri_onset", "trivedi2006_stard_level1"),
     ),
@@ -54,14 +53,11 @@ BOUNDS = {
     "k_natural": (1e-3, 0.3),
     "pill_factor": (0.05, 3.0),
     "ssri_spine_gain": (0.01, 3.0),
-    "ssri_mood_gain": (0.005, 1.0),
-    "tau_trophic": (72.0, 1008.0),
-    "expectancy_open_pill": (0.01, 3.0),
     "k_session": (1e-3, 0.3),
     "fitness_spine_gain": (0.01, 3.0),
     "window_gain": (0.01, 30.0),
 }
-"""Search bounds; ``tau_trophic`` within 3-42 days (chronic, not acute, exposure acts: F06, F07)."""
+"""Search bounds (on the log scale)."""
 
 FREE = tuple(p for block in BLOCKS for p in block[0])
 N_PER_ARM = 300
@@ -135,6 +131,7 @@ def fit_slow(*, n_per_arm: int = N_PER_ARM, max_evals_per_block: int = 14, write
         )
     rows = evaluate(model, n_per_arm=n_per_arm, targets=SLOW_TARGETS)
     fit_rows = [r for r in rows if r["use"] == "fit"]
+    values = {k: float(model.values[k]) for k in FREE}
     slow = {
         "method": "stage 3, block by block: " + "; ".join(f"{'+'.join(b[0])} to {', '.join(b[2])}" for b in BLOCKS),
         "n_per_arm": n_per_arm,
@@ -143,14 +140,15 @@ def fit_slow(*, n_per_arm: int = N_PER_ARM, max_evals_per_block: int = 14, write
         "evaluations": evals,
         "seconds": round(time.time() - t0, 1),
         "objective": float(sum(r["z"] ** 2 for r in fit_rows)),
-        "values": {k: float(model.values[k]) for k in FREE},
+        "values": values,
         "residuals": [
             {k: r[k] for k in ("study", "arm", "time", "metric", "value", "simulated", "z", "use")} for r in rows
         ],
     }
     if write:
         data = json.loads(parameters.FITTED_PATH.read_text())
-        data["values"].update(slow["values"])
+        stale = data.get("slow", {}).get("values", {})  # a past stage 3's parameters, some perhaps no longer fitted
+        data["values"] = {**{k: v for k, v in data["values"].items() if k not in stale}, **values}
         data["slow"] = slow
         parameters.FITTED_PATH.write_text(json.dumps(data, indent=1) + "\n")
         parameters.fitted_values.cache_clear()

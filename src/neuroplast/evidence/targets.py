@@ -8,13 +8,16 @@ tells held-out rows from consistency checks (``calibration/consistency.py``). Un
 table (zarate2006 outcomes, shiroma2020, loo2023_kads) are not used.
 
 ``se`` is derived from the published spread: a 95% CI gives (hi - lo)/3.92 (on the log scale
-for ratios); an SD gives SD/sqrt(n); a rate gives the binomial sqrt(p(1-p)/n).
+for ratios); an SD gives SD/sqrt(n); a rate gives the binomial sqrt(p(1-p)/n). A single trial's target also
+carries the between-study SD ``tau`` (``evidence.heterogeneity``); its z-score is on ``sqrt(se^2 + tau^2)``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+
+from .heterogeneity import between_study_sd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +35,13 @@ class Target:
     log: bool = False  # compare on the log scale (odds/risk ratios)
     note: str = ""
     stage: str = "ketamine"  # "ketamine" (hours-weeks, calibration stage 2) | "slow" (weeks-months, stage 3)
+    tau: float = 0.0  # between-study SD (a single trial's target; evidence.heterogeneity), on the compared scale
+
+    @property
+    def sd(self) -> float:
+        """What the simulated value is compared on: the study's own error and the between-study SD,
+        ``sqrt(se^2 + tau^2)``, as a random-effects meta-analysis weighs a study."""
+        return math.hypot(self.se, self.tau)
 
     @property
     def time_h(self) -> float | None:
@@ -43,8 +53,8 @@ class Target:
         if simulated is None or not math.isfinite(simulated):
             return 10.0  # a missing endpoint (e.g. nobody relapsed) counts as far off
         if self.log:
-            return (math.log(max(simulated, 1e-6)) - math.log(self.value)) / self.se
-        return (simulated - self.value) / self.se
+            return (math.log(max(simulated, 1e-6)) - math.log(self.value)) / self.sd
+        return (simulated - self.value) / self.sd
 
     def ci_holds(self, simulated) -> bool | None:
         if self.lo is None or self.hi is None or simulated is None:
@@ -495,9 +505,10 @@ TARGETS: tuple[Target, ...] = (
 )
 
 _FLOOR = 0.03
-"""se floor for very large pooled samples (STAR*D n = 2,876; the placebo meta-analysis): the simulated trial is
-not the same design (blinded, fixed dose, a 12-week visit), so a design-level uncertainty of 3 points of rate
-is kept (assumption)."""
+"""se floor for the pooled placebo response rate of furukawa2016_placebo (a range, 35-40 %, over 252 placebo arms of
+differing designs; pooled, so it carries no between-study SD of its own): a design-level uncertainty of 3 points of
+rate (assumption). A single large trial (STAR*D, n = 2,876) keeps its binomial se: the between-study SD
+(``Target.tau``) carries what makes it unlike the simulated design."""
 
 SLOW_TARGETS: tuple[Target, ...] = (
     # rutherford2012_waitlist: spontaneous improvement on wait lists of psychotherapy RCTs (10 trials, 340 patients);
@@ -551,10 +562,10 @@ SLOW_TARGETS: tuple[Target, ...] = (
         "84 d",
         "remission_rate",
         0.28,
-        _FLOOR,
+        _rate(0.28, 2876),
         *_rate_ci(0.28, 2876),
         stage="slow",
-        note="HAM-D17 <= 7 at exit; se floored (design-level)",
+        note="HAM-D17 <= 7 at exit",
     ),
     Target(
         "trivedi2006_stard_level1",
@@ -563,7 +574,7 @@ SLOW_TARGETS: tuple[Target, ...] = (
         "84 d",
         "remission_rate",
         0.33,
-        _FLOOR,
+        _rate(0.33, 2876),
         *_rate_ci(0.33, 2876),
         stage="slow",
         note="QIDS-SR16 <= 5 at exit",
@@ -575,7 +586,7 @@ SLOW_TARGETS: tuple[Target, ...] = (
         "84 d",
         "response_rate",
         0.47,
-        _FLOOR,
+        _rate(0.47, 2876),
         *_rate_ci(0.47, 2876),
         stage="slow",
         note="QIDS-SR16 >= 50% reduction at exit",
@@ -704,13 +715,16 @@ class Pooled:
 
     studies: tuple[str, ...] | None
     source: str
+    across_trials: bool = True  # a pooled estimate over trials (no between-study SD of its own); False: one study
 
 
 _NO_LIST = "clinical_calibration.yaml gives no list of the included studies"
 
 POOLED: dict[str, Pooled] = {
     "murrough2013_biolpsych": Pooled(
-        ("aanhetrot2010",), "clinical_calibration.yaml, population: '24 TRD (includes the 10 from aan het Rot 2010)'"
+        ("aanhetrot2010",),
+        "clinical_calibration.yaml, population: '24 TRD (includes the 10 from aan het Rot 2010)'",
+        across_trials=False,
     ),
     "kishimoto2016_meta": Pooled(None, f"design: meta-analysis, 9 ketamine RCTs to Aug 2015; {_NO_LIST}"),
     "han2016_meta": Pooled(None, f"design: meta-analysis, 9 RCTs to Apr 2016; {_NO_LIST}"),
@@ -730,3 +744,30 @@ POOLED: dict[str, Pooled] = {
     ),
 }
 """Every pooled study of :data:`TARGETS` (a study not here reports its own patients only)."""
+
+SCALES = {
+    "single": "MADRS",
+    "repeated": "MADRS",
+    "esketamine": "MADRS",
+    "ketamine_cbt": "MADRS",
+    "ssri": "HAMD17",
+    "psychotherapy": "HAMD17",
+    "exercise": "HAMD17",
+    "stard": "QIDS_SR16",
+}
+"""The rating scale of each calibration trial (as ``calibration.evaluate.CALIBRATION_TRIALS`` declares it)."""
+
+
+def _with_tau(targets: tuple[Target, ...]) -> tuple[Target, ...]:
+    """Give each single-trial target its between-study SD (``evidence.heterogeneity``); a pooled estimate over
+    trials keeps none."""
+    return tuple(
+        t
+        if t.study in POOLED and POOLED[t.study].across_trials
+        else dataclasses.replace(t, tau=between_study_sd(t.metric, SCALES[t.trial], t.value))
+        for t in targets
+    )
+
+
+SLOW_TARGETS = _with_tau(SLOW_TARGETS)
+TARGETS = _with_tau(TARGETS)

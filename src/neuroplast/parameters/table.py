@@ -524,11 +524,12 @@ SIGNALLING = (
 PLASTICITY = (
     P(
         "spine_lifetime",
-        10.0,
+        14.0,
         "d",
         "mean spine lifetime; sets how fast a ketamine gain decays",
-        "fit",
-        note="prior range 1-2 weeks (E03); ketamine spine gains last up to 2 weeks (E09)",
+        "assumption",
+        note="the upper end of the published 1-2 weeks (E03; ketamine spine gains last up to 2 weeks, E09): the clinical "
+        "profile is flat over that range, and the last fit in which it was free put it there",
     ),
     P(
         "spine_gain",
@@ -541,19 +542,21 @@ PLASTICITY = (
     ),
     P(
         "potentiation_gain",
-        0.05,
+        0.0015,
         "1/h",
         "fast synaptic potentiation per unit glutamate surge",
-        "fit",
-        note="homeostatic potentiation precedes new spines (H03, E07)",
+        "assumption",
+        note="homeostatic potentiation precedes new spines (H03, E07), but the clinical profile is flat from 0.001 to 1 "
+        "(no endpoint sees it): held at the last fit's value, near nil",
     ),
     P(
         "tau_potentiation",
-        24.0,
+        9.8,
         "h",
         "decay time of the fast synaptic potentiation",
-        "fit",
-        note="fitted within 2-72 h: functional potentiation precedes new spines (E07: none at 3-6 h) and fades without them",
+        "assumption",
+        note="functional potentiation precedes new spines (E07: none at 3-6 h) and fades without them; the profile is "
+        "flat over 2-72 h (the potentiation is near nil): held at the last fit's value",
     ),
     P(
         "responsiveness_cv",
@@ -620,11 +623,12 @@ SYMPTOMS = (
     ),
     P(
         "expectancy_open_pill",
-        0.3,
+        0.0,
         "1",
         "relative rise of the daily pill's expectancy when the patient knows the pill is an antidepressant (open label)",
-        "fit",
-        note="trivedi2006_stard_level1 (open-label citalopram) beside the blinded SSRI trials (taylor2006_ssri_onset)",
+        "assumption",
+        note="none: STAR*D (trivedi2006_stard_level1), the one open-label pill study fitted, leaves the profile flat "
+        "and the last fit put it at its floor",
     ),
     P("tau_expectancy", 72.0, "h", "decay time of expectancy relief after a session", "fit"),
     P(
@@ -792,12 +796,12 @@ SAFETY = (
 SLOW_SIGNALLING = (
     P(
         "tau_trophic",
-        14.0 * 24,
+        42.0 * 24,
         "h",
         "time constant of the SSRI-driven trophic (CREB/BDNF) state following SERT occupancy",
-        "fit",
-        note="antidepressants act on neurogenesis and behaviour after chronic, not acute, exposure (F06, F07); "
-        "fitted to the week-1 share of the SSRI effect (taylor2006_ssri_onset)",
+        "assumption",
+        note="antidepressants act on neurogenesis and behaviour after chronic, not acute, exposure (F06, F07); the "
+        "profile is flat over 3-42 days and the last fit in which it was free put it at 42 days",
     ),
     P(
         "ssri_spine_gain",
@@ -809,11 +813,12 @@ SLOW_SIGNALLING = (
     ),
     P(
         "ssri_mood_gain",
-        0.1,
+        0.0,
         "1",
         "fast serotonergic relief of the mood target per unit trophic state",
-        "fit",
-        note="the early SSRI effect: a third of the 6-week effect at week 1 (taylor2006_ssri_onset), before new spines",
+        "assumption",
+        note="no direct SSRI route: its profile is flat and the last fit put it at its floor, and the early "
+        "emotional-bias effect it would stand for has no evidence of its own in the calibration files",
     ),
     P(
         "fitness_spine_gain",
