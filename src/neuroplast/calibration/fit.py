@@ -183,9 +183,9 @@ def fit(*, n_per_arm: int = N_PER_ARM, max_evals: int = 300, write: bool = True,
 
 def reevaluate(*, write: bool = True, log=print) -> dict:
     """Recompute the residuals of stage 2 (ketamine) and stage 3 (slow scales) with the committed values, without
-    refitting: for a release that adds states which leave the trials' equations unchanged but move the solver's
-    steps (its error norm spans every state) and so the last digits of simulated values. The objectives are
-    updated; values are not."""
+    refitting: for a release that changes what the fit does not see — a held-out read-out, or states that leave the
+    trials' equations unchanged but move the solver's steps (its error norm spans every state) and so the last
+    digits of simulated values. The objectives are updated; values are not."""
     data = json.loads(parameters.FITTED_PATH.read_text())
     keys = ("study", "arm", "time", "metric", "value", "simulated", "z", "use")
     for stage, doc, targets in (
@@ -197,9 +197,7 @@ def reevaluate(*, write: bool = True, log=print) -> dict:
         doc["objective"] = float(sum(r["z"] ** 2 for r in rows if r["use"] == "fit"))
         doc["residuals"] = [{k: r[k] for k in keys} for r in rows]
         log(f"{stage} objective {old:.3f} -> {doc['objective']:.3f} (values unchanged)")
-    data["reevaluated"] = (
-        "residuals recomputed with unchanged values after states were added to the model (the solver's steps move)"
-    )
+    data["reevaluated"] = "residuals recomputed with the committed values (neuroplast calibrate --stage recheck)"
     if write:
         parameters.FITTED_PATH.write_text(json.dumps(data, indent=1) + "\n")
     return data

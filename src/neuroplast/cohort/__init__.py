@@ -68,6 +68,7 @@ class Stream(enum.IntEnum):
     LATER_EFFECTS = 14  # LATER_RANDOM_EFFECTS
     RATINGS = 15  # rater noise of the observed scores (a stream per saved time: rating_noise)
     DROPOUT = 16  # whether and when a patient leaves the trial (dropout_draws)
+    BP_READINGS = 17  # within-session variability of cuff readings (a stream per monitored session: trials.bp_readings)
 
 
 def arm_key(arm: str | None) -> int:

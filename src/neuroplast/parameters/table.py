@@ -741,6 +741,23 @@ SAFETY = (
         note="typical adult clinic SD",
     ),
     P(
+        "sbp_within_sd",
+        7.9,
+        "mmHg",
+        "SD of a systolic cuff reading about the patient's pressure at that moment, within a session",
+        "I03",
+        note="solved (trials.bp_readings.noise_only_share) so that readings alone give the placebo arm's 0.5 % with a "
+        "rise >= 40 mmHg over the label trials' 8 sessions (I03, esketamine label Table 6); the active rows are not used",
+    ),
+    P(
+        "dbp_within_sd",
+        5.7,
+        "mmHg",
+        "SD of a diastolic cuff reading about the patient's pressure at that moment, within a session",
+        "I03",
+        note="solved as sbp_within_sd from the placebo arm's 3 % with a diastolic rise >= 25 mmHg (I03)",
+    ),
+    P(
         "dbp_per_100ng",
         3.0,
         "mmHg per 100 ng/mL",

@@ -83,7 +83,7 @@ def simulated_value(t: Target, results: dict[str, TrialResult]) -> float | None:
         return getattr(arm.safety, t.metric)
     if t.metric == "share_bp_rise_label":
         p = res.patients[(res.patients["arm"] == t.arm) & (res.patients["status"] == "ok")]
-        return float(((p["sbp_rise_peak"] >= 40.0) | (p["dbp_rise_peak"] >= 25.0)).mean())
+        return float(((p["sbp_rise_measured"] >= 40.0) | (p["dbp_rise_measured"] >= 25.0)).mean())
     if t.metric == "r_cadss_pct_change":
         p = res.patients[(res.patients["arm"] == t.arm) & (res.patients["status"] == "ok")]
         pct = p[f"change_{t.time}"] / p["baseline_score"]

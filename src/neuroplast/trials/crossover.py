@@ -193,7 +193,7 @@ def run_crossover(
     summary_arms, rows = {}, []
     for arm in arm_names:
         mine = [c for c in cells if c.arm == arm]
-        summary_arms[arm], arm_rows = _arm(arm, mine, labels, tp_h, tp_rel, model.values, resp, remis)
+        summary_arms[arm], arm_rows = _arm(arm, mine, labels, tp_h, tp_rel, model.values, resp, remis, seed)
         rows += arm_rows
     contrasts = _contrasts(cells, arm_names, labels, resp)
     extra: dict = {} if t.dropout is None else {"dropout": DropoutSummary(**t.dropout.model_dump())}
@@ -237,7 +237,7 @@ def _pooled(cells: list[_Cell]) -> Simulation:
     )
 
 
-def _arm(arm, cells: list[_Cell], labels, tp_h, tp_rel, values, resp, remis) -> tuple[ArmSummary, list]:
+def _arm(arm, cells: list[_Cell], labels, tp_h, tp_rel, values, resp, remis, seed) -> tuple[ArmSummary, list]:
     """One arm pooled over its periods (every sequence gives it once): the summary and the patients' rows."""
     sim = _pooled(cells)
     ok = sim.ok
@@ -259,7 +259,7 @@ def _arm(arm, cells: list[_Cell], labels, tp_h, tp_rel, values, resp, remis) -> 
         )
         for j, (label, h) in enumerate(zip(labels, tp_h))
     ]
-    safety, per = _safety(sim, ok)
+    safety, per = _safety(sim, ok, values, seed, arm)
     extra_safety(sim, ok, values, safety, per)
     drops = [c for c in cells if c.dropout is not None]
     first_dose = (

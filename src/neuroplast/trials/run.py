@@ -16,7 +16,7 @@ from ..conditions.safety import extra_safety
 from ..engine import Engine, Tsit5
 from ..instruments import INSTRUMENTS as SCALES
 from ..simulation import PopulationModel, Simulation, default_model, simulate
-from . import contributions, stats
+from . import bp_readings, contributions, stats
 from .contrasts import ArmScores, n_analysed, pair_contrasts
 from .design import resolve_method
 from .dropout import Dropout, adverse_severity, draw_dropout, lack_of_efficacy, nobody_leaves, reason_counts
@@ -180,7 +180,7 @@ def run_trial(
         rel, per_patient_rel = _relapse(
             ts, np.where(seen, scores, np.nan), baseline, ok, regimen.last_dose_h, follow, resp
         )
-        safety, per_patient_safety = _safety(sim, ok)
+        safety, per_patient_safety = _safety(sim, ok, model.values, seed, name)
         extra_safety(sim, ok, model.values, safety, per_patient_safety)  # conditions: new keys only
         left = nobody_leaves(len(ok)) if drop is None else drop
         summary_arms[name] = ArmSummary(
@@ -341,10 +341,12 @@ def _relapse(ts, scores, baseline, ok, last_dose_h, follow_h, resp):
     )
 
 
-def _safety(sim: Simulation, ok):
+def _safety(sim: Simulation, ok, values: dict, seed: int, arm: str):
     """Per patient: peaks and rises of CADSS, SBP, DBP, heart rate and sedation, minutes above the
-    SBP alerts, the label's BP rises, and the hours from the first dose until discharge criteria hold."""
+    SBP alerts, the label's BP rises as the clinic measures them (``trials.bp_readings``: cuff readings at each
+    monitored session), and the hours from the first dose until discharge criteria hold."""
     ro, ts = sim.readouts, sim.times_h
+    sbp_measured, dbp_measured = bp_readings.measured_rises(sim, values, seed, arm)
     dt_min = np.diff(ts, append=ts[-1]) * 60.0
     sbp, dbp, hr = ro["sbp"], ro["dbp"], ro["heart_rate"]
     per = {
@@ -356,6 +358,8 @@ def _safety(sim: Simulation, ok):
         "dbp_rise_peak": dbp.max(axis=1) - dbp[:, 0],
         "heart_rate_peak": hr.max(axis=1),
         "heart_rate_rise_peak": hr.max(axis=1) - hr[:, 0],
+        "sbp_rise_measured": sbp_measured,
+        "dbp_rise_measured": dbp_measured,
     }
     for thr in SBP_ALERTS:
         per[f"minutes_sbp_above_{int(thr)}"] = ((sbp > thr) * dt_min).sum(axis=1)
@@ -378,8 +382,8 @@ def _safety(sim: Simulation, ok):
             "dbp_largest_mean_rise": rise(dbp),
             "heart_rate_peak_mean": float(per["heart_rate_peak"][ok].mean()),
             "heart_rate_largest_mean_rise": rise(hr),
-            "share_sbp_rise_40": float((per["sbp_rise_peak"][ok] >= BP_RISES[0]).mean()),
-            "share_dbp_rise_25": float((per["dbp_rise_peak"][ok] >= BP_RISES[1]).mean()),
+            "share_sbp_rise_40": float((sbp_measured[ok] >= BP_RISES[0]).mean()),  # NaN (no session): not a rise
+            "share_dbp_rise_25": float((dbp_measured[ok] >= BP_RISES[1]).mean()),
             "share_cadss_above_4": float((per["cadss_peak"][ok] > DISCHARGE["cadss_below"]).mean()),
             "minutes_sbp_above_160_mean": float(per["minutes_sbp_above_160"][ok].mean()),
             "discharge_h_median": float(np.nanmedian(per["discharge_h"][ok]))

@@ -133,7 +133,8 @@ class SafetySummary(_Document):
     ``heart_rate_peak_mean`` (beats/min), ``sedation_peak_mean`` (probability, 0-1).
     ``*_largest_mean_rise``: the largest rise of the arm's mean curve over its value at time 0 (same units).
     Shares (fractions 0-1) of patients: ``share_sbp_above_160`` / ``_180`` (systolic above 160 / 180 mmHg at
-    any saved time), ``share_sbp_rise_40`` / ``share_dbp_rise_25`` (the esketamine label's rises, mmHg),
+    any saved time), ``share_sbp_rise_40`` / ``share_dbp_rise_25`` (the esketamine label's rises, mmHg, as cuff
+    readings at the monitored sessions measure them: ``trials.bp_readings``; 0 for an arm with no session),
     ``share_cadss_above_4`` (CADSS above 4). ``minutes_sbp_above_160_mean``: minutes above 160 mmHg.
     ``discharge_h_median`` / ``_p90``: hours from the first clinic dose until the discharge criteria hold
     (``trials.run.DISCHARGE``), ``None`` when no patient qualifies in the grid or the arm has no clinic dose.
