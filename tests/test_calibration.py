@@ -141,7 +141,8 @@ def test_the_first_simplex_steps_every_parameter_inside_its_bounds():
 def test_fitted_json_holds_exactly_the_fitted_parameters():
     """fitted.json's values are the stage-1 anchors, the stage-2 free parameters and safety slopes and stage 3's
     free parameters: no value of a parameter that is no longer fitted (it would override the table's assumption)."""
-    from neuroplast.calibration import fit, slow
+    from neuroplast.calibration.fit import FREE, SLOPES
+    from neuroplast.calibration.slow import FREE as SLOW_FREE
 
     committed = json.loads(FITTED_PATH.read_text())["values"]
-    assert set(committed) == {"v1_ket", "cadss_per_100ng", *fit.FREE, *fit.SLOPES, *slow.FREE}
+    assert set(committed) == {"v1_ket", "cadss_per_100ng", *FREE, *SLOPES, *SLOW_FREE}

@@ -38,7 +38,6 @@ FREE = (
     "expectancy_open",
     "tau_expectancy",
     "disinhibition_gain",
-    "interneuron_selectivity",
     "w_eef2",
 )
 BOUNDS = {
@@ -50,7 +49,6 @@ BOUNDS = {
     "expectancy_open": (0.01, 3.0),
     "tau_expectancy": (6.0, 24.0 * 60),
     "disinhibition_gain": (1.0, 20.0),
-    "interneuron_selectivity": (1.0, 10.0),
     "w_eef2": (0.0, 3.0),
 }
 """Search bounds: the non-specific

@@ -81,7 +81,7 @@ def coverage_study(
     n_future: int = 4,
     n_draws: int = 100,
     seed: int = 0,
-    iters: int = 12,
+    iters: int = 30,
     future_start: int | None = None,
 ) -> dict:
     """Coverage of the 50% / 90% forecast bands and the median's error on ``n_patients`` virtual patients.

@@ -469,11 +469,12 @@ RECEPTORS = (
     ),
     P(
         "interneuron_selectivity",
-        2.0,
+        2.3658225825398986,
         "1",
         "affinity multiplier for block on fast-spiking interneurons vs pyramidal cells",
-        "fit",
-        note="tonically active interneurons expose more open channels to a trapping open-channel blocker (B07); magnitude not measured",
+        "assumption",
+        note="tonically active interneurons expose more open channels to a trapping open-channel blocker (B07); magnitude "
+        "not measured, and flat over 1-10 in the identifiability of the last fit that had it free: held at that fit's value",
     ),
 )
 
