@@ -134,15 +134,20 @@ def test_wait_list_and_therapy(model):
 
 
 @pytest.mark.slow
-def test_ssri_has_a_direct_route_and_placebo_none(model):
-    """The direct serotonergic route acts only where a SERT blocker is taken: escitalopram's ``ssri_direct`` is
-    relief (negative), the placebo pill's is exactly 0 (no trophic state)."""
-    res = run_trial(load_spec(SSRI), model=model, n_per_arm=8)
-    for tp in res.summary.arms["escitalopram"].timepoints:
+def test_ssri_direct_route_only_where_a_sert_blocker_is_taken(model):
+    """The direct serotonergic route acts only where a SERT blocker is taken and only when it is on: with
+    ``ssri_mood_gain`` set (0.1), escitalopram's ``ssri_direct`` is relief (negative) and the placebo pill's exactly 0
+    (no trophic state); in the committed model the route is off (``ssri_mood_gain`` = 0, an assumption), so it is
+    exactly 0 in both arms (oracle: the factor ``1 - g T`` is 1 where g = 0 or T = 0)."""
+    on = run_trial(load_spec(SSRI), model=model.with_values(ssri_mood_gain=0.1), n_per_arm=8)
+    for tp in on.summary.arms["escitalopram"].timepoints:
         assert tp.contributions["ssri_direct"] < 0.0
-    for tp in res.summary.arms["placebo"].timepoints:
+    for tp in on.summary.arms["placebo"].timepoints:
         assert tp.contributions["ssri_direct"] == 0.0
         assert tp.contributions["plasticity"] == 0.0
+    off = run_trial(load_spec(SSRI), model=model, n_per_arm=8)
+    for arm in off.summary.arms.values():
+        assert all(tp.contributions["ssri_direct"] == 0.0 for tp in arm.timepoints)
 
 
 @pytest.mark.slow
