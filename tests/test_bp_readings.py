@@ -10,13 +10,11 @@ from neuroplast.calibration.evaluate import CALIBRATION_TRIALS
 from neuroplast.trials import bp_readings, parse_spec, run_trial
 
 
-def test_the_within_session_sds_give_the_placebo_rows_of_the_label():
+def test_the_within_session_sds_give_the_placebo_rows_of_the_label(model):
     # oracle: I03 (esketamine label Table 6), placebo arm: 0.5 % with a systolic rise >= 40 mmHg, 3 % with a
     # diastolic rise >= 25 mmHg, over 8 sessions. Tolerance: the table's SDs are rounded to 0.1 mmHg, which moves
     # the shares by up to 0.0006 and 0.0025.
-    from neuroplast.simulation import default_model
-
-    values = default_model().values
+    values = model.values
     assert bp_readings.noise_only_share(values["sbp_within_sd"], 40.0) == pytest.approx(0.005, abs=0.001)
     assert bp_readings.noise_only_share(values["dbp_within_sd"], 25.0) == pytest.approx(0.03, abs=0.003)
 

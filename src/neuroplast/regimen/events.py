@@ -13,7 +13,7 @@ import numpy as np
 
 from .._errors import NeuroplastInputError
 from .._units import NG_PER_UMOL, parse_amount, parse_quantity
-from ..catalog import DRUG_CODES, EVENT, ROUTE_CODES
+from ..catalog import CLINIC_DRUGS, DRUG_CODES, EVENT, ROUTE_CODES
 from ..catalog import DRUGS as DRUG_TABLE
 from ..catalog import THERAPIES as THERAPY_TABLE
 from ..parameters import default_model
@@ -90,6 +90,19 @@ class Regimen:
     def last_dose_h(self) -> float:
         """The last drug dose (relapse is counted from it); the last session when the arm has no drug."""
         return max([d.time_h for d in self.doses] or [s.time_h for s in self.sessions], default=0.0)
+
+    def clinic_visits(self) -> tuple[tuple[Dose, ...], ...]:
+        """The doses of clinic drugs grouped into visits: every dose starting within 1 h of a visit's first is part
+        of it (nasal devices 5 min apart, a split infusion); a later dose starts a new visit (the shortest dosing
+        interval in the examples is 1 d)."""
+        visits: list[list[Dose]] = []
+        for d in self.doses:
+            if d.drug in CLINIC_DRUGS:
+                if visits and d.time_h < visits[-1][0].time_h + 1.0:
+                    visits[-1].append(d)
+                else:
+                    visits.append([d])
+        return tuple(tuple(v) for v in visits)
 
     @property
     def jump_times(self) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 The model's blood pressure (``scales.safety``) is the patient's expected pressure at each moment. A cuff reading
 adds what varies from one reading to the next within a session — measurement error and spontaneous
-fluctuation — normal with SD ``sbp_within_sd`` / ``dbp_within_sd``. A session (clinic doses starting within 1 h
-of its first) is read just before its first dose and at :data:`READ_AFTER_MIN` after it; a patient's measured rise
+fluctuation — normal with SD ``sbp_within_sd`` / ``dbp_within_sd``. A session (a clinic visit,
+:meth:`Regimen.clinic_visits`) is read just before its first dose and at :data:`READ_AFTER_MIN` after it; a patient's measured rise
 is the largest reading of a session over that session's pre-dose reading, over all sessions: what the esketamine
 label counts (rises of >= 40 mmHg systolic, >= 25 mmHg diastolic; I03).
 
@@ -20,7 +20,6 @@ import numpy as np
 import scipy.integrate
 import scipy.stats
 
-from ..catalog import CLINIC_DRUGS
 from ..cohort import Stream, arm_key, stream_rng
 from ..simulation import Simulation
 
@@ -29,16 +28,6 @@ READ_AFTER_MIN = (40.0, 60.0, 90.0, 120.0)
 of its 2-hour observation (assumption: the trials' own schedules were not read)."""
 
 LABEL_SESSIONS = 8  # esketamine_induction_schedule_4_weeks: twice weekly for 4 weeks
-
-
-def sessions(sim: Simulation) -> list[float]:
-    """Start (h) of each monitored session: clinic doses starting within 1 h of a session's first dose are one
-    session (a nasal device every 5 min, a split infusion), as for discharge (``trials.run``)."""
-    starts: list[float] = []
-    for d in sim.regimen.doses:
-        if d.drug in CLINIC_DRUGS and (not starts or d.time_h >= starts[-1] + 1.0):
-            starts.append(d.time_h)
-    return starts
 
 
 def _at(x: np.ndarray, ts: np.ndarray, t: float) -> np.ndarray:
@@ -56,7 +45,7 @@ def measured_rises(sim: Simulation, values: dict, seed: int, arm: str | None) ->
     n = ro["sbp"].shape[0]
     out = np.full((2, n), np.nan)
     sds = (values["sbp_within_sd"], values["dbp_within_sd"])
-    for i, start in enumerate(sessions(sim)):
+    for i, start in enumerate(visit[0].time_h for visit in sim.regimen.clinic_visits()):
         z = stream_rng(seed, arm_key(arm), Stream.BP_READINGS, i).standard_normal((n, 2, 1 + len(READ_AFTER_MIN)))
         for k, (name, sd) in enumerate(zip(("sbp", "dbp"), sds)):
             pre = _at(ro[name], ts, start) + sd * z[:, k, 0]
@@ -76,4 +65,4 @@ def noise_only_share(sd: float, rise: float, readings: int = len(READ_AFTER_MIN)
     return 1.0 - (1.0 - one) ** n_sessions
 
 
-__all__ = ["LABEL_SESSIONS", "READ_AFTER_MIN", "measured_rises", "noise_only_share", "sessions"]
+__all__ = ["LABEL_SESSIONS", "READ_AFTER_MIN", "measured_rises", "noise_only_share"]

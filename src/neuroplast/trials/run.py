@@ -400,14 +400,12 @@ def _safety(sim: Simulation, ok, values: dict, seed: int, arm: str):
 def _discharge_h(sim: Simulation) -> np.ndarray:
     """Hours from the first dose until the discharge criteria hold for good (NaN if never in the grid)."""
     ro, ts = sim.readouts, sim.times_h
-    clinic = [d for d in sim.regimen.doses if d.drug in CLINIC_DRUGS]
-    if not clinic:  # no monitored session (pills, therapy, wait list): nothing to discharge from
+    visits = sim.regimen.clinic_visits()
+    if not visits:  # no monitored session (pills, therapy, wait list): nothing to discharge from
         return np.full(ro["sbp"].shape[0], np.nan)
-    first = clinic[0]
+    session = visits[0]
+    first = session[0]
     observe_h = 2.0 if (first.drug, first.route) == ("esketamine", "intranasal") else 0.5
-    # the first session: every dose starting within 1 h of the first (nasal devices 5 min apart, a split
-    # infusion); a later dose is a new visit (the shortest dosing interval in the examples is 1 d)
-    session = [d for d in clinic if d.time_h < first.time_h + 1.0]
     earliest = max(d.time_h + d.duration_h for d in session) + observe_h
     sbp = ro["sbp"]
     good = (
