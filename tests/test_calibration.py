@@ -146,3 +146,25 @@ def test_fitted_json_holds_exactly_the_fitted_parameters():
 
     committed = json.loads(FITTED_PATH.read_text())["values"]
     assert set(committed) == {"v1_ket", "cadss_per_100ng", *FREE, *SLOPES, *SLOW_FREE}
+
+
+def test_the_search_starts_from_the_table_not_from_a_past_fit(monkeypatch, tmp_path):
+    """Reproducibility: stage 2's start (and the stage-3 values it holds) are the parameter table's, whatever
+    fitted.json says. Oracle: the table itself, with fitted.json replaced by one that sets every fitted value to 7."""
+    from neuroplast import parameters
+    from neuroplast.calibration.fit import FREE, start_model
+    from neuroplast.calibration.slow import FREE as SLOW_FREE
+    from neuroplast.parameters.table import SCALES
+
+    fake = tmp_path / "fitted.json"
+    fake.write_text(json.dumps({"values": {k: 7.0 for k in (*FREE, *SLOW_FREE)}}))
+    monkeypatch.setattr(parameters.registry, "FITTED_PATH", fake)
+    parameters.fitted_values.cache_clear()
+    try:
+        assert parameters.values()["spine_gain"] == 7.0  # the fake file is read where fitted values are used
+        start = start_model().values
+    finally:
+        monkeypatch.undo()
+        parameters.fitted_values.cache_clear()
+    table = {p.name: p.value for params in SCALES.values() for p in params}
+    assert {k: start[k] for k in (*FREE, *SLOW_FREE)} == {k: table[k] for k in (*FREE, *SLOW_FREE)}

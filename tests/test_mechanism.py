@@ -130,7 +130,7 @@ def test_spine_formation_rate_closed_form():
     one = lambda x: np.array([x])  # noqa: E731
     spines = Spines(
         lifetime_h=one(300.0), gain=one(2.0), potentiation_gain=one(0.0), tau_potentiation=one(1.0),
-        stress=one(0.25), responsiveness=one(1.5), ssri_gain=one(0.1), fitness_gain=one(0.2),
+        stress=one(0.25), responsiveness=one(1.5), ssri_gain=one(0.1), fitness_gain=one(0.2), stress_coupling=one(0.0),
     )  # fmt: skip
     model = types.SimpleNamespace(spines=spines)
     ro = {

@@ -13,7 +13,7 @@ STRESS, R, GAIN, LIFETIME = 0.25, 1.2, 2.0, 200.0
 def spines(**kw):
     leaf = lambda x: np.array([x])  # noqa: E731
     values = dict(lifetime_h=LIFETIME, gain=GAIN, potentiation_gain=0.0, tau_potentiation=1.0, stress=STRESS,
-                  responsiveness=R, ssri_gain=0.1, fitness_gain=0.2) | kw  # fmt: skip
+                  responsiveness=R, ssri_gain=0.1, fitness_gain=0.2, stress_coupling=0.0) | kw  # fmt: skip
     return Spines(**{k: leaf(v) for k, v in values.items()})
 
 

@@ -293,7 +293,7 @@ class Model(eqx.Module):
                 self.midazolam.rhs(m, mdz_in),
                 self.antidepressants.rhs(r, oral_in),
                 self.cascade.rhs(sig, occ_pyr, occ_in, self.hnk.ampa_drive(hnk_e)),
-                self.spines.rhs(pl, sig[0], sig[2], trophic, fitness),
+                self.spines.rhs(pl, sig[0], sig[2], trophic, fitness, 1.0 - mood[0] * (1.0 - mood[1])),
                 self.mood.rhs(mood, connectivity, self.spines.baseline(), session, felt, learning, pill, trophic),
                 self.trophic.rhs(trophic_state, sert, exercise),
                 self.neurogenesis.rhs(y[LAYOUT["neurogenesis"]], trophic, fitness, mood[0]),

@@ -4,6 +4,9 @@ Values are per 70 kg adult where a unit says so; allometric weight scaling is ap
 ``neuroplast.cohort`` (clearances x (W/70)^0.75, volumes x W/70).
 Sources are ids from ``neuroplast/evidence`` (shared mechanistic table: A.., B.., ...;
 clinical table: study ids; ``extra_sources.yaml``), ``fit`` (calibrated) or ``assumption``.
+The value of a ``fit`` parameter is where ``neuroplast calibrate`` starts its search (the previous fit's value,
+to three digits): the calibrated value is in ``fitted.json``, and the search never reads that file, so the same
+command reproduces it.
 """
 
 from __future__ import annotations
@@ -481,7 +484,7 @@ RECEPTORS = (
 SIGNALLING = (
     P(
         "disinhibition_gain",
-        4.0,
+        2.95,
         "1",
         "pyramidal excitation gain per unit interneuron block",
         "fit",
@@ -498,7 +501,7 @@ SIGNALLING = (
     ),
     P(
         "w_eef2",
-        0.5,
+        0.374,
         "1",
         "weight of resting-block eEF2 de-suppression on BDNF translation",
         "fit",
@@ -534,7 +537,7 @@ PLASTICITY = (
     ),
     P(
         "spine_gain",
-        5.0,
+        1.9,
         "1",
         "mTORC1-driven increase of spine formation rate per unit activation",
         "fit",
@@ -561,7 +564,7 @@ PLASTICITY = (
     ),
     P(
         "responsiveness_cv",
-        0.8,
+        3.0,
         "1",
         "between-patient CV of plasticity responsiveness",
         "fit",
@@ -575,6 +578,16 @@ PLASTICITY = (
         "assumption",
         cv=0.30,
         note="stress lowers mPFC spine density by about a fifth (E04 lead, unverified; E05, E06)",
+    ),
+    P(
+        "stress_relief_coupling",
+        0.2,
+        "1",
+        "share of the stress load lifted per unit of felt relief (relief lowers spine elimination)",
+        "fit",
+        note="stress generation: depressed patients generate dependent stress, which abates as they recover "
+        "(hammen2006_stress_generation, a lead); chronic stress removes spines (E04-E06). Its strength is fitted "
+        "with the ketamine trials (0 = stress does not follow mood)",
     ),
     P("met_carrier_freq", 21.0 / 62.0, "1", "share of BDNF Val66Met (Met) carriers", "D03"),
     P(
@@ -596,10 +609,10 @@ SYMPTOMS = (
         "assumption",
         note="relief within ~2 h of a single dose (CL02); ketamine beats placebo from 40 min (kishimoto2016_meta)",
     ),
-    P("expectancy_base", 0.10, "1", "median placebo/expectancy relief from a session with no felt effect", "fit"),
+    P("expectancy_base", 0.133, "1", "median placebo/expectancy relief from a session with no felt effect", "fit"),
     P(
         "expectancy_cv",
-        0.8,
+        1.61,
         "1",
         "between-patient CV of expectancy relief",
         "fit",
@@ -607,7 +620,7 @@ SYMPTOMS = (
     ),
     P(
         "expectancy_felt",
-        0.15,
+        0.418,
         "1",
         "extra expectancy when a drug effect is felt (sedation, dissociation)",
         "fit",
@@ -615,7 +628,7 @@ SYMPTOMS = (
     ),
     P(
         "expectancy_open",
-        0.3,
+        1.04,
         "1",
         "relative rise of a patient's base expectancy when told the treatment is active (open label)",
         "fit",
@@ -631,7 +644,7 @@ SYMPTOMS = (
         note="none: STAR*D (trivedi2006_stard_level1), the one open-label pill study fitted, leaves the profile flat "
         "and the last fit put it at its floor",
     ),
-    P("tau_expectancy", 72.0, "h", "decay time of expectancy relief after a session", "fit"),
+    P("tau_expectancy", 1440.0, "h", "decay time of expectancy relief after a session", "fit"),
     P(
         "k_expectancy",
         4.0,
@@ -823,7 +836,7 @@ SLOW_SIGNALLING = (
     ),
     P(
         "ssri_spine_gain",
-        0.3,
+        0.0199,
         "1",
         "spine-formation gain per unit trophic state (SSRI)",
         "fit",
@@ -840,7 +853,7 @@ SLOW_SIGNALLING = (
     ),
     P(
         "fitness_spine_gain",
-        0.3,
+        0.0231,
         "1",
         "spine-formation gain per guideline dose of exercise (BDNF)",
         "fit",
@@ -919,7 +932,7 @@ NEUROGENESIS = (
 LEARNING = (
     P(
         "k_natural",
-        0.02,
+        0.00945,
         "1/week",
         "spontaneous improvement rate of non-resistant depression (natural course)",
         "fit",
@@ -927,7 +940,7 @@ LEARNING = (
     ),
     P(
         "k_session",
-        0.03,
+        0.0108,
         "1",
         "share of the negative state unlearned per CBT session at window 1",
         "fit",
@@ -975,7 +988,7 @@ LEARNING = (
     ),
     P(
         "window_gain",
-        2.0,
+        29.3,
         "1",
         "multiplier of learning per unit plasticity above the depressed baseline",
         "fit",
@@ -1000,7 +1013,7 @@ LEARNING = (
     ),
     P(
         "pill_factor",
-        1.0,
+        2.76,
         "1",
         "expectancy from a daily pill relative to a monitored session's base expectancy",
         "fit",

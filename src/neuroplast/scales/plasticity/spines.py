@@ -15,6 +15,10 @@ glutamate surge and fades within about a day: it carries the relief of the first
 before new spines appear (E07). ``r`` is the patient's plasticity responsiveness.
 Slow trophic drives raise formation too: the SSRI-driven trophic state (weeks; F06, H04) and
 exercise fitness (BDNF), each with its own gain ``trophic_drive = ssri_gain T + fitness_gain X``.
+Stress follows mood: the load that eliminates spines falls with the relief the patient feels,
+``stress (1 - c relief)`` with ``relief = 1 - mood (1 - expectancy)`` (0 at the depressed baseline), so relief
+that lasts days lets spines recover further and consolidates it (stress generation in depression,
+hammen2006_stress_generation; ``c`` = ``stress_relief_coupling``). The baseline is unchanged.
 States: ``spines, potentiation``.
 """
 
@@ -36,6 +40,7 @@ class Spines(eqx.Module):
     responsiveness: PerPatient
     ssri_gain: PerPatient
     fitness_gain: PerPatient
+    stress_coupling: PerPatient
 
     @classmethod
     def build(cls, p: Patients) -> Spines:
@@ -48,6 +53,7 @@ class Spines(eqx.Module):
             responsiveness=p.leaf(p.column("responsiveness")),
             ssri_gain=p.leaf(p.q("ssri_spine_gain")),
             fitness_gain=p.leaf(p.q("fitness_spine_gain")),
+            stress_coupling=p.leaf(p.q("stress_relief_coupling")),
         )
 
     n_states = 2
@@ -63,10 +69,12 @@ class Spines(eqx.Module):
         vacant = jnp.maximum(1.0 - s, 0.0) * (1.0 + self.stress) / self.stress  # (1 - s) / (1 - s*)
         return 1.0 + self.responsiveness * (self.gain * jnp.maximum(mtor, 0.0) + slow) * vacant
 
-    def rhs(self, x, glu, mtor, trophic=0.0, fitness=0.0):
+    def rhs(self, x, glu, mtor, trophic=0.0, fitness=0.0, relief=0.0):
+        """``relief``: the share of the baseline score the patient no longer feels, ``1 - mood (1 - expectancy)``."""
         s, p = x[0], x[1]
         k = 1.0 / self.lifetime_h
         r = self.responsiveness
-        d_s = k * (self.formation(s, mtor, trophic, fitness) - (1.0 + self.stress) * s)
+        stress = self.stress * (1.0 - self.stress_coupling * jnp.clip(relief, 0.0, 1.0))
+        d_s = k * (self.formation(s, mtor, trophic, fitness) - (1.0 + stress) * s)
         d_p = self.potentiation_gain * r * jnp.maximum(glu, 0.0) - p / self.tau_potentiation
         return jnp.stack([d_s, d_p])
