@@ -17,8 +17,8 @@ def spines(**kw):
     return Spines(**{k: leaf(v) for k, v in values.items()})
 
 
-def d_spines(model, s, mtor):
-    return float(np.asarray(model.rhs(np.array([[s], [0.0]]), 0.0, mtor))[0, 0])
+def d_spines(model, s, mtor, relief=0.0):
+    return float(np.asarray(model.rhs(np.array([[s], [0.0]]), 0.0, mtor, relief=relief))[0, 0])
 
 
 @pytest.mark.parametrize("mtor", [0.0, 0.1, 1.0, 10.0])
@@ -57,3 +57,13 @@ def test_repeated_pulses_saturate_below_the_healthy_density():
     assert linear.max() > 1.0
     assert np.all(gains > 0) and np.all(np.diff(gains) < 0)
     assert peaks.max() < 1.0
+
+
+@pytest.mark.parametrize(("coupling", "relief"), [(0.0, 0.5), (0.4, 0.0), (0.4, 0.5), (1.0, 1.0), (0.4, 1.7)])
+def test_felt_relief_lifts_the_stress_load_closed_form(coupling, relief):
+    # oracle: without drive formation is 1 and elimination is (1 + sigma (1 - c rho)) s, so the steady density is
+    # 1 / (1 + sigma (1 - c rho)), by hand; relief is a share (clipped to 1); no relief leaves the depressed
+    # baseline 1 / (1 + sigma) whatever the coupling. brentq finds the root of the model's rhs to 1e-12
+    m = spines(stress_coupling=coupling)
+    root = scipy.optimize.brentq(lambda s: d_spines(m, s, 0.0, relief), 0.5, 1.0, xtol=1e-12)
+    assert root == pytest.approx(1 / (1 + STRESS * (1 - coupling * min(relief, 1.0))), abs=1e-9)
