@@ -4,9 +4,9 @@ Values are per 70 kg adult where a unit says so; allometric weight scaling is ap
 ``neuroplast.cohort`` (clearances x (W/70)^0.75, volumes x W/70).
 Sources are ids from ``neuroplast/evidence`` (shared mechanistic table: A.., B.., ...;
 clinical table: study ids; ``extra_sources.yaml``), ``fit`` (calibrated) or ``assumption``.
-The value of a ``fit`` parameter is where ``neuroplast calibrate`` starts its search (the previous fit's value,
-to three digits): the calibrated value is in ``fitted.json``, and the search never reads that file, so the same
-command reproduces it.
+The value of a ``fit`` parameter is where ``neuroplast calibrate`` starts its search (an earlier fit's value to
+three digits, or a first guess for a parameter new to the fit): the calibrated value is in ``fitted.json``, and the
+search never reads that file, so the same command reproduces it.
 """
 
 from __future__ import annotations
