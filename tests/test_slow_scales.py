@@ -42,7 +42,9 @@ def test_untreated_volume_falls_at_the_sheline_rate(model):
 
 def test_natural_course_closed_form(model):
     """mdd without treatment: learning = k/(k + 1/tau) (1 - exp(-(k + 1/tau) t)); mood follows 1 - learning
-    within the mood time constant (1 h) and the untreated volume loss slows as mood lifts."""
+    within the mood time constant (1 h) and the untreated volume loss slows as mood lifts. With the stress coupling
+    off: with it on, the relief also regrows spines (model.md section 4), which this closed form leaves out."""
+    model = model.with_values(stress_relief_coupling=0.0)
     sim = _run(model, "mdd", days=84)
     k = model.values["k_natural"] / 168.0
     f = 1.0 / model.values["tau_forget"]
@@ -55,7 +57,9 @@ def test_natural_course_closed_form(model):
 
 def test_one_cbt_session_closed_form(model):
     """TRD (no natural course), one CBT session at window 1: learning = 1 - exp(-k_session) at its end,
-    less forgetting over the session (tau_forget of a year: < 1e-4 relative)."""
+    less forgetting over the session (tau_forget of a year: < 1e-4 relative). With the stress coupling off, so that
+    no drug means no spine change and the window stays exactly closed."""
+    model = model.with_values(stress_relief_coupling=0.0)
     sim = _run(model, "trd", therapy=[{"kind": "cbt", "at": ["0 d"]}], days=1, step_d=1 / 24)
     session_h = 50.0 / 60.0
     i = int(np.searchsorted(sim.times_h, 1.0))  # 1 h: after the 50-min session

@@ -307,7 +307,7 @@ def test_calibrate_defaults_are_the_settings_of_fitted_json():
     assert slow_defaults["max_evals_per_block"] == doc["slow"]["max_evals_per_block"]
     assert (
         doc["command"]
-        == f"neuroplast calibrate --stage ketamine --n-per-arm {doc['n_per_arm']} --max-evals {doc['max_evals']}"
+        == f"neuroplast calibrate --stage all --n-per-arm {doc['n_per_arm']} --max-evals {doc['max_evals']}"
     )
     assert doc["slow"]["command"] == f"neuroplast calibrate --stage slow --n-per-arm {doc['slow']['n_per_arm']}"
     from neuroplast.calibration.identify import identify
