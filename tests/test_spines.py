@@ -67,3 +67,23 @@ def test_felt_relief_lifts_the_stress_load_closed_form(coupling, relief):
     m = spines(stress_coupling=coupling)
     root = scipy.optimize.brentq(lambda s: d_spines(m, s, 0.0, relief), 0.5, 1.0, xtol=1e-12)
     assert root == pytest.approx(1 / (1 + STRESS * (1 - coupling * min(relief, 1.0))), abs=1e-9)
+
+
+def test_relief_only_adds_spines_in_the_full_model(model):
+    # oracle: a comparison argument -- relief is never negative, so the coupling can only lower elimination: after one
+    # 0.5 mg/kg infusion the density with the committed coupling is at least the density without it at every saved
+    # time (to the solver's tolerance, 1e-6 relative), both start at the depressed baseline, and by day 7 the one
+    # with the coupling is higher (relief that lasts days regrows spines: the consolidation of model.md section 4)
+    import neuroplast as npl
+
+    reg = npl.build_regimen([{"drug": "ketamine", "amount": "0.5 mg/kg", "duration": "40 min", "at": ["0 min"]}])
+    ts = np.arange(0.0, 7 * 24.0 + 1e-9, 6.0)
+    cohort = npl.typical_patient(model.values, population="trd")
+    assert model.values["stress_relief_coupling"] > 0.0
+    on, off = (
+        np.asarray(npl.simulate(m, reg, cohort, saveat=ts).readouts["spine_density"][0])
+        for m in (model, model.with_values(stress_relief_coupling=0.0))
+    )
+    assert on[0] == pytest.approx(off[0], rel=1e-12)
+    assert np.all(on >= off * (1 - 1e-6))
+    assert on[-1] > off[-1] + 1e-4
