@@ -154,7 +154,6 @@ def test_the_search_starts_from_the_table_not_from_a_past_fit(monkeypatch, tmp_p
     from neuroplast import parameters
     from neuroplast.calibration.fit import FREE, start_model
     from neuroplast.calibration.slow import FREE as SLOW_FREE
-    from neuroplast.parameters.table import SCALES
 
     fake = tmp_path / "fitted.json"
     fake.write_text(json.dumps({"values": {k: 7.0 for k in (*FREE, *SLOW_FREE)}}))
@@ -166,5 +165,5 @@ def test_the_search_starts_from_the_table_not_from_a_past_fit(monkeypatch, tmp_p
     finally:
         monkeypatch.undo()
         parameters.fitted_values.cache_clear()
-    table = {p.name: p.value for params in SCALES.values() for p in params}
+    table = parameters.table_values()
     assert {k: start[k] for k in (*FREE, *SLOW_FREE)} == {k: table[k] for k in (*FREE, *SLOW_FREE)}

@@ -28,8 +28,6 @@ from .. import parameters
 from ..cohort import typical_patient
 from ..evidence.targets import SLOW_TARGETS, TARGETS
 from ..model import Model
-from ..parameters import PopulationModel
-from ..parameters.table import SCALES
 from ..scales.pk import closed_form_linear
 from ..simulation import default_model
 from .evaluate import evaluate, run_calibration_trials
@@ -110,10 +108,10 @@ def stage1(values: dict) -> dict:
     return {"v1_ket": v1, "cadss_per_100ng": slope}
 
 
-def start_model() -> PopulationModel:
+def start_model() -> parameters.PopulationModel:
     """The model at the parameter table's values (with their between-patient CVs), ignoring ``fitted.json``: the
     start of stage 2, and the values of every stage-3 parameter while stage 2 runs."""
-    return PopulationModel({p.name: p.value for params in SCALES.values() for p in params}, parameters.cvs())
+    return parameters.PopulationModel(parameters.table_values(), parameters.cvs())
 
 
 def _objective_rows(model, n):

@@ -29,7 +29,6 @@ import scipy.optimize
 
 from .. import parameters
 from ..evidence.targets import SLOW_TARGETS
-from ..parameters.table import SCALES
 from ..simulation import default_model
 from ..trials import parse_spec, run_trial
 from .evaluate import CALIBRATION_TRIALS, evaluate, fastest_engine, simulated_value
@@ -88,10 +87,8 @@ def fit_slow(*, n_per_arm: int = N_PER_ARM, max_evals_per_block: int = 14, write
     """Fit the slow parameters block by block; write them and the slow residuals into ``fitted.json``."""
     t0 = time.time()
 
-    start = {
-        p.name: p.value for params in SCALES.values() for p in params if p.name in FREE
-    }  # the table, not a past fit
-    model = default_model().with_values(**start)
+    table = parameters.table_values()  # the table, not a past fit
+    model = default_model().with_values(**{k: table[k] for k in FREE})
     evals = 0
     for names, trials, studies in BLOCKS:
         targets = _block_targets(studies, set(trials))

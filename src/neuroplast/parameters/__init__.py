@@ -53,6 +53,11 @@ def values() -> dict[str, float]:
     return {p.name: p.value for p in all_parameters()}
 
 
+def table_values() -> dict[str, float]:
+    """name → the parameter table's value, ``fitted.json`` ignored (for a fitted parameter: where the search starts)."""
+    return {p.name: p.value for params in SCALES.values() for p in params}
+
+
 def cvs() -> dict[str, float]:
     return {p.name: p.cv for p in all_parameters()}
 
@@ -75,5 +80,6 @@ __all__ = [
     "identifiability",
     "records",
     "status",
+    "table_values",
     "values",
 ]
